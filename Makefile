@@ -1,0 +1,32 @@
+# Two commands do all the set-up: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## Group the bundled 500 example candidates; writes out/groups.csv, out/summary.json
+demo: $(STAMP)
+	mkdir -p out
+	$(BIN)/peermatch match peermatch/data/candidates.csv --out out/groups.csv \
+		--summary out/summary.json \
+		--min-size 8 --max-size 12 --time-limit 20 --seed 0
+
+## Run the whole test suite (unit, property-based, CLI, doctests, notebook) and the linter
+test: $(STAMP)
+	$(BIN)/ruff check peermatch tests benchmarks
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/scoring.py
+	$(BIN)/python benchmarks/mdgplib.py --time-limit literature
+
+clean:
+	rm -rf $(VENV) out build *.egg-info .pytest_cache

@@ -1,0 +1,95 @@
+"""The ``peermatch`` command line: thin commands over the Python API.
+
+Exit codes (also in ``peermatch --help`` and ``docs/cli.md``):
+
+* ``0`` success (a grouping was written, or the requested output was produced);
+* ``2`` usage or input error: bad option, unreadable or invalid CSV, invalid setting;
+* ``3`` no grouping satisfies the hard rules (proved infeasible, or nothing found in time);
+* ``1`` an unexpected crash, which is a bug: please report it with ``--debug`` output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+
+from ..errors import PeermatchError
+
+__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_INPUT", "EXIT_INFEASIBLE"]
+
+EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE = 0, 2, 3
+
+_EPILOG = """\
+exit codes:
+  0  success
+  2  usage or input error (bad option, unreadable CSV, missing column, invalid setting)
+  3  no grouping can satisfy the hard rules (or none was found within the time limit)
+
+examples:
+  peermatch synth 500 --seed 1 --out candidates.csv
+  peermatch match candidates.csv --out groups.csv --min-size 8 --max-size 12 --time-limit 30
+  peermatch validate candidates.csv --min-size 8 --max-size 12
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse exits 2 on usage errors, as click does
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_INPUT, f"Error: {message}\nTry '{self.prog} --help' for help.\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command (importable for docs and tests)."""
+    from . import match as match_cmd
+    from . import synth as synth_cmd
+    from . import validate as validate_cmd
+
+    parser = _Parser(prog="peermatch", description="Form balanced, non-competing, mutually "
+                     "inspiring peer advisory groups from a candidates CSV.",
+                     epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"peermatch {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for mod in (match_cmd, validate_cmd, synth_cmd, *_extra_commands()):
+        mod.register(sub)
+    return parser
+
+
+def _extra_commands():
+    """Commands living in optional modules (report, explain, ...), registered when present."""
+    import importlib
+
+    mods = []
+    for name in ("report", "explain"):
+        try:
+            mods.append(importlib.import_module(f"{__name__}.{name}"))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+    return mods
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (used by the ``peermatch`` script)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_INPUT
+    try:
+        return int(args.func(args) or 0)
+    except PeermatchError as exc:
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        print(f"Error: {exc}", file=sys.stderr)
+        return EXIT_INFEASIBLE if type(exc).__name__ == "InfeasibleError" else EXIT_INPUT
+    except KeyboardInterrupt:
+        print("Aborted!", file=sys.stderr)
+        return 130
+
+
+def run() -> None:  # pragma: no cover - console-script shim
+    sys.exit(main())

@@ -1,0 +1,252 @@
+"""The main job: candidates table in, validated grouping out."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .candidates import CandidateTable, read_candidates
+from .errors import ConfigError
+from .result import MatchResult
+from .rules import Rules, build_problem, diagnose
+
+__all__ = ["match"]
+
+
+def _check_sizes(group_size, n_groups, n: int, source: str) -> tuple[int, int]:
+    try:
+        lo, hi = (int(x) for x in group_size)
+    except (TypeError, ValueError):
+        raise ConfigError("The 'group_size' parameter of match must be a (min, max) pair of "
+                          f"ints. Got {group_size!r} instead.") from None
+    if lo < 1:
+        raise ConfigError(f"The minimum group size must be at least 1. Got min_size={lo}.")
+    if lo > hi:
+        raise ConfigError(f"min_size={lo} is larger than max_size={hi}; "
+                          "the minimum group size must not exceed the maximum.")
+    if n_groups is not None:
+        if not isinstance(n_groups, (int, np.integer)) or n_groups < 1:
+            raise ConfigError("The 'n_groups' parameter of match must be a positive int or None. "
+                              f"Got {n_groups!r} instead.")
+        if not n_groups * lo <= n <= n_groups * hi:
+            raise ConfigError(f"{source}: {n} candidates cannot fill {n_groups} groups of "
+                              f"{lo}-{hi} members (they hold {n_groups * lo}-{n_groups * hi}). "
+                              "Change --groups or the size range.")
+    else:
+        if n < lo:
+            raise ConfigError(f"{source}: only {n} candidates, fewer than min_size={lo}. "
+                              f"Lower --min-size to {n} or add candidates.")
+        if -(-n // hi) > n // lo:
+            raise ConfigError(f"{source}: {n} candidates cannot be split into groups of {lo}-{hi}"
+                              f" (at least {-(-n // hi)} groups are needed to respect the maximum,"
+                              f" but only {n // lo} fit the minimum). Widen the size range.")
+    return lo, hi
+
+
+def match(
+    candidates: str | os.PathLike | pd.DataFrame | CandidateTable,
+    *,
+    group_size: tuple[int, int] = (8, 12),
+    n_groups: int | None = None,
+    weights: Any = None,
+    rules: Rules | None = None,
+    affinity: np.ndarray | None = None,
+    method: str = "auto",
+    time_limit: float = 10.0,
+    seed: int | None = 0,
+    workers: int = 1,
+    columns: Mapping[str, str] | None = None,
+    options: Mapping[str, Any] | None = None,
+    callback: Callable[[dict], None] | None = None,
+) -> MatchResult:
+    """Split candidates into peer groups that obey every hard rule and inspire each other.
+
+    Parameters
+    ----------
+    candidates : path, DataFrame or CandidateTable
+        The candidates (see ``docs/input.md`` for the columns).
+    group_size : (int, int), default=(8, 12)
+        Smallest and largest group.
+    n_groups : int, optional
+        Number of groups; by default the solver picks the count that scores best.
+    weights : Weights, optional
+        How much each affinity component counts (default ``Weights()``).
+    rules : Rules, optional
+        Hard rules (default: no two candidates of the same industry and region in a
+        group, and no explicit conflict pair).
+    affinity : ndarray of shape (n, n), optional
+        Bring your own pair scores instead of computing them from the weights.
+    method : str, default="auto"
+        Solver method, see :func:`peermatch.solve`.
+    time_limit : float, default=10.0
+        Seconds for the solver, model building included.
+    seed : int, default=0
+        Seed; the same input, seed and budget give the same groups (one worker).
+    workers : int, default=1
+        Solver threads; more than one can change results between runs.
+    columns : dict, optional
+        Canonical column name -> column name in the table.
+    options : dict, optional
+        Method-specific solver options.
+    callback : callable, optional
+        Called with a progress dict (``elapsed``, ``objective``) during the solve.
+
+    Returns
+    -------
+    MatchResult
+        Check ``result.success``; a grouping that cannot exist comes back with
+        ``status="infeasible"`` and ``reasons``, not as an exception.
+
+    Raises
+    ------
+    CandidatesError
+        The table cannot be read or has bad values.
+    ConfigError
+        A parameter is invalid (sizes that cannot cover the candidates, ...).
+
+    Examples
+    --------
+    >>> import peermatch as pm
+    >>> df = pm.synth_candidates(40, seed=3)
+    >>> res = pm.match(df, group_size=(4, 6), time_limit=2, seed=0)
+    >>> res.status in ("optimal", "feasible"), res.validate()
+    (True, [])
+    >>> sorted(res.groups["group"].astype(int).value_counts())[0] >= 4
+    True
+    """
+    from .features import encode
+    from .scoring import Weights
+    from .scoring import affinity as build_affinity
+    from .solve import solve
+
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    table = (candidates if isinstance(candidates, CandidateTable)
+             else read_candidates(candidates, columns=dict(columns) if columns else None))
+    timings["read"] = time.perf_counter() - t0
+    rules = rules or Rules()
+    weights = weights if weights is not None else Weights()
+    lo, hi = _check_sizes(group_size, n_groups, table.n, table.source)
+
+    t = time.perf_counter()
+    feats = encode(table, industry_depth=rules.industry_depth,
+                   columns=getattr(weights, "columns", ()))
+    if affinity is not None:
+        from .scoring import check_affinity
+
+        A = check_affinity(affinity, table.n)
+    else:
+        A = build_affinity(feats, weights)
+    timings["score"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    parts = []
+    for label, rows in _partition(table, rules, n_groups):
+        sub = table if len(rows) == table.n else table.subset(rows)
+        A_sub = A if len(rows) == table.n else A[np.ix_(rows, rows)]
+        prefix = f"{label}: " if label else ""
+        if len(rows) < lo or -(-len(rows) // hi) > len(rows) // lo:
+            parts.append(_Part(label, rows, None, [
+                f"{prefix}{len(rows)} candidates cannot form groups of {lo}-{hi}. Turn off the "
+                "rule that separates them, or change the size range."]))
+            continue
+        compiled = build_problem(sub, A_sub, min_size=lo, max_size=hi, n_groups=n_groups,
+                                 rules=rules)
+        parts.append(_Part(label, rows, compiled, [prefix + r for r in diagnose(compiled)]))
+    timings["rules"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    labels = np.full(table.n, -1, dtype=np.int64)
+    reasons: list[str] = [r for p in parts for r in p.reasons]
+    statuses, bound, solver_info, method_used = [], 0.0, {}, []
+    offset = 0
+    if not reasons:
+        for p in parts:
+            # Each independent part gets a share of the budget proportional to its size.
+            share = max(0.1, float(time_limit) * len(p.rows) / table.n)
+            res = solve(p.compiled.problem, method=method, time_limit=share, seed=seed,
+                        workers=workers, options=dict(options) if options else None,
+                        callback=callback)
+            p.solve = res
+            statuses.append(res.status)
+            method_used.append(res.method)
+            if not res.success:
+                prefix = f"{p.label}: " if p.label else ""
+                why = list(res.get("reasons", []) or []) or [res.message]
+                p.reasons = [prefix + w for w in why]
+                reasons.extend(p.reasons)
+                continue
+            lab = np.asarray(res.labels, dtype=np.int64)
+            labels[p.rows] = lab + offset
+            p.offset = offset
+            offset += int(lab.max()) + 1
+            b = res.get("bound", np.nan)
+            bound += b if b is not None else np.nan
+        solver_info = parts[0].solve if len(parts) == 1 else {
+            "parts": [{"label": p.label, "n": len(p.rows), "status": p.solve.status,
+                       "objective": p.solve.get("objective")} for p in parts]}
+    timings["solve"] = time.perf_counter() - t
+
+    if reasons:
+        status = "unknown" if statuses and "infeasible" not in statuses else "infeasible"
+        msg = ("No grouping can satisfy the hard rules: " if status == "infeasible" else
+               "No grouping was found within the time limit: ") + " ".join(reasons)
+        score = np.nan
+    else:
+        status = "optimal" if all(s == "optimal" for s in statuses) else "feasible"
+        from .solve._result import STATUS_MESSAGES
+
+        msg = STATUS_MESSAGES[status]
+        score = float(sum(p.solve.objective for p in parts))
+    timings["total"] = time.perf_counter() - t0
+    return MatchResult(status=status, message=msg, score=score,
+                       bound=bound if statuses and not reasons else np.nan, labels=labels,
+                       table=table, affinity=A, parts=parts, rules=rules, weights=weights,
+                       features=feats, method="+".join(dict.fromkeys(method_used)) or "diagnose",
+                       seed=seed, reasons=reasons, timings=timings, solver=dict(solver_info))
+
+
+@dataclass
+class _Part:
+    """One independent sub-problem (a tier and/or region when the rules separate them)."""
+
+    label: str
+    rows: np.ndarray
+    compiled: Any
+    reasons: list[str] = field(default_factory=list)
+    solve: Any = None
+    offset: int = -1
+
+
+def _partition(table: CandidateTable, rules: Rules, n_groups) -> list[tuple[str, np.ndarray]]:
+    """Rows of each independent part: tiers never mix, in-person groups stay in one region."""
+    keys = []
+    if rules.separate_tiers:
+        if table.tier is None:
+            raise ConfigError(f"{table.source}: separate_tiers needs a 'tier' column.")
+        keys.append(("tier", table.tier))
+    if rules.same_region:
+        if table.region is None:
+            raise ConfigError(f"{table.source}: same_region needs a 'region' column.")
+        keys.append(("region", table.region))
+    if not keys:
+        return [("", np.arange(table.n))]
+    if n_groups is not None:
+        raise ConfigError("n_groups cannot be combined with separate_tiers or same_region: each "
+                          "part gets the number of groups that suits it.")
+    combos: dict[tuple, list[int]] = {}
+    for i in range(table.n):
+        k = tuple(" ".join(str(v[i]).split()).casefold() for _, v in keys)
+        combos.setdefault(k, []).append(i)
+    out = []
+    for rows in combos.values():
+        first = rows[0]
+        label = ", ".join(f"{name} '{str(v[first]).strip()}'" for name, v in keys)
+        out.append((label, np.array(rows, dtype=np.int64)))
+    return out

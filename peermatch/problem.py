@@ -1,0 +1,272 @@
+"""The grouping problem in matrix form: the one object every solver reads.
+
+Data flows one way: candidates -> features -> scoring + rules -> :class:`Problem`
+-> solve -> result. A :class:`Problem` knows nothing of tables or column names;
+it holds the affinity matrix and the hard rules as arrays over element indices
+``0..n-1`` and group indices ``0..m-1``.
+
+Maths (see ``docs/model.md``): find labels ``p : {0..n-1} -> {0..m-1}`` maximising
+
+    F(p) = sum over pairs i < j with p(i) == p(j) of A[i, j]
+
+subject to
+
+* sizes: ``bounds[g, 0] <= |{i : p(i) = g}| <= bounds[g, 1]``;
+* cannot-link: ``p(i) != p(j)`` for every row ``(i, j)`` of ``cannot_link``;
+* must-link: ``p(i) == p(j)`` for every row of ``must_link``;
+* allowed groups: ``allowed[i, p(i)]`` is true;
+* group sums: for every :class:`GroupSum` ``s`` and group ``g``,
+  ``s.lo[g] <= sum_{i : p(i) = g} s.coef[i] <= s.hi[g]`` (composition caps such as
+  "at most 2 members of one sector", "at least one member with expertise X", hard
+  balance of a numeric attribute);
+* common slot: when ``slots`` is given, every group has a slot ``s`` at which at
+  least ``ceil(slot_quorum * size)`` of its members are available;
+* no singleton: for every labels array ``c`` in ``no_singleton``, no group holds
+  exactly one element with a given label ``c[i] >= 0`` (nobody is isolated).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import ConfigError
+
+__all__ = ["GroupSum", "Problem"]
+
+
+@dataclass(frozen=True)
+class GroupSum:
+    """A linear rule on every group: ``lo[g] <= sum of coef[i] over members i of g <= hi[g]``.
+
+    Parameters
+    ----------
+    coef : ndarray of shape (n,)
+        Contribution of each element (0 for elements the rule ignores).
+    lo, hi : float or ndarray of shape (m,)
+        Bounds per group; ``-inf`` / ``inf`` switch a side off.
+    name : str
+        Plain-language name of the rule, used in diagnostics
+        (e.g. ``"at most 2 members from sector 'Retail'"``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cap = GroupSum(coef=np.array([1.0, 1.0, 0.0]), lo=-np.inf, hi=1, name="one lawyer at most")
+    >>> cap.bounds(2)
+    (array([-inf, -inf]), array([1., 1.]))
+    """
+
+    coef: np.ndarray
+    lo: float | np.ndarray = -np.inf
+    hi: float | np.ndarray = np.inf
+    name: str = "group sum"
+
+    def bounds(self, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(lo, hi)`` broadcast to arrays of length ``m``."""
+        lo = np.broadcast_to(np.asarray(self.lo, dtype=float), (m,)).copy()
+        hi = np.broadcast_to(np.asarray(self.hi, dtype=float), (m,)).copy()
+        return lo, hi
+
+
+def _pairs(x, name: str, n: int) -> np.ndarray:
+    if x is None:
+        return np.zeros((0, 2), dtype=np.int64)
+    arr = np.asarray(x, dtype=np.int64)
+    if arr.size == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        raise ConfigError(f"The {name!r} parameter must be an array of index pairs of shape "
+                          f"(k, 2). Got shape {arr.shape} instead.")
+    if arr.min() < 0 or arr.max() >= n:
+        raise ConfigError(f"The {name!r} parameter holds an index outside 0..{n - 1}.")
+    if np.any(arr[:, 0] == arr[:, 1]):
+        i = int(arr[arr[:, 0] == arr[:, 1]][0, 0])
+        raise ConfigError(f"The {name!r} parameter pairs element {i} with itself.")
+    arr = np.sort(arr, axis=1)
+    return np.unique(arr, axis=0)
+
+
+def _check_matrix(A: np.ndarray, block: int = 1024) -> None:
+    """Finite and symmetric, checked in row blocks so big matrices need no n x n temporaries."""
+    n = A.shape[0]
+    for s in range(0, n, block):
+        rows = A[s:s + block]
+        if not np.all(np.isfinite(rows)):
+            raise ConfigError("The affinity matrix holds NaN or infinite values; "
+                              "replace them with finite numbers (e.g. 0).")
+        cols = A[:, s:s + block].T
+        tol = 1e-6 if A.dtype == np.float32 else 1e-9
+        if not np.allclose(rows, cols, rtol=tol, atol=tol):
+            raise ConfigError("The affinity matrix must be symmetric; use (A + A.T) / 2.")
+
+
+@dataclass
+class Problem:
+    """A grouping problem: affinity matrix plus hard rules, as arrays.
+
+    Sizes are given either as explicit per-group ``bounds`` (the number of groups is
+    then ``len(bounds)``) or as ``min_size``/``max_size`` with an optional
+    ``n_groups``; with ``n_groups=None`` the solver chooses the count that scores best.
+
+    Parameters
+    ----------
+    affinity : ndarray of shape (n, n)
+        Symmetric, float32 or float64 (kept as given, not copied: a 10,000 x 10,000
+        matrix is 800 MB in float64); a non-zero diagonal is zeroed on a copy.
+    bounds : array-like of shape (m, 2), optional
+        ``(lo, hi)`` size of each group.
+    min_size, max_size : int, optional
+        One size range for every group (used when ``bounds`` is None).
+    n_groups : int, optional
+        Number of groups; None lets the solver choose.
+    min_groups : int, optional
+        With a free number of groups, the fewest allowed (e.g. the size of the
+        largest set of mutual competitors); :meth:`group_count_range` honours it.
+    cannot_link, must_link : array-like of shape (k, 2), optional
+        Index pairs that must be apart / together.
+    allowed : ndarray of shape (n, m) of bool, optional
+        ``allowed[i, g]`` is False when ``i`` may not join group ``g`` (pins, locked
+        groups, allowed-group sets). Needs a fixed number of groups.
+    group_sums : sequence of GroupSum
+        Linear rules per group (composition caps, hard balance).
+    slots : ndarray of shape (n, S) of bool, optional
+        Availability of each element at each meeting slot.
+    slot_quorum : float, default=1.0
+        Share of a group's members that must share one slot.
+    no_singleton : sequence of ndarray of shape (n,)
+        Label arrays (``-1`` = not protected); no group may hold exactly one
+        element of a label.
+    names : sequence of str, optional
+        Element names, used in solver variable names and messages.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.ones((4, 4))
+    >>> p = Problem(A, min_size=2, max_size=2, cannot_link=[(0, 1)])
+    >>> p.n, p.group_count_range()
+    (4, (2, 2))
+    """
+
+    affinity: np.ndarray
+    bounds: np.ndarray | None = None
+    min_size: int | None = None
+    max_size: int | None = None
+    n_groups: int | None = None
+    min_groups: int | None = None
+    cannot_link: np.ndarray | None = None
+    must_link: np.ndarray | None = None
+    allowed: np.ndarray | None = None
+    group_sums: tuple[GroupSum, ...] = field(default_factory=tuple)
+    slots: np.ndarray | None = None
+    slot_quorum: float = 1.0
+    no_singleton: tuple[np.ndarray, ...] = field(default_factory=tuple)
+    names: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        A = np.asarray(self.affinity)
+        if A.dtype not in (np.float32, np.float64):
+            A = A.astype(np.float64)
+        if A.ndim != 2 or A.shape[0] != A.shape[1]:
+            raise ConfigError(f"The affinity matrix must be square. Got shape {A.shape} instead.")
+        _check_matrix(A)
+        if np.any(np.diagonal(A) != 0):
+            A = A.copy()  # never modify the caller's matrix
+            np.fill_diagonal(A, 0.0)
+        self.affinity = A
+        n = A.shape[0]
+        if self.bounds is not None:
+            b = np.asarray(self.bounds, dtype=np.int64)
+            if b.ndim != 2 or b.shape[1] != 2 or len(b) == 0:
+                raise ConfigError("The 'bounds' parameter must be a list of (lo, hi) pairs. "
+                                  f"Got shape {b.shape} instead.")
+            if np.any(b[:, 0] > b[:, 1]) or np.any(b[:, 0] < 0):
+                g = int(np.flatnonzero((b[:, 0] > b[:, 1]) | (b[:, 0] < 0))[0])
+                raise ConfigError(f"Group {g} has bounds ({b[g, 0]}, {b[g, 1]}); "
+                                  "need 0 <= lo <= hi.")
+            if self.n_groups is not None and self.n_groups != len(b):
+                raise ConfigError(f"n_groups={self.n_groups} disagrees with len(bounds)={len(b)}.")
+            self.bounds = b
+            self.n_groups = len(b)
+        else:
+            lo = 1 if self.min_size is None else int(self.min_size)
+            hi = n if self.max_size is None else int(self.max_size)
+            if lo < 1 or hi < lo:
+                raise ConfigError(f"min_size={lo} and max_size={hi}: "
+                                  "need 1 <= min_size <= max_size.")
+            self.min_size, self.max_size = lo, hi
+        self.cannot_link = _pairs(self.cannot_link, "cannot_link", n)
+        self.must_link = _pairs(self.must_link, "must_link", n)
+        if self.allowed is not None:
+            if self.n_groups is None:
+                raise ConfigError("'allowed' needs a fixed number of groups (n_groups or bounds).")
+            al = np.asarray(self.allowed, dtype=bool)
+            if al.shape != (n, self.n_groups):
+                raise ConfigError(f"'allowed' must have shape (n, m) = ({n}, {self.n_groups}). "
+                                  f"Got {al.shape} instead.")
+            self.allowed = al
+        self.group_sums = tuple(self.group_sums)
+        if self.slots is not None:
+            s = np.asarray(self.slots, dtype=bool)
+            if s.ndim != 2 or s.shape[0] != n:
+                raise ConfigError(f"'slots' must have shape (n, S) with n={n}. Got {s.shape}.")
+            self.slots = s
+        if not 0.0 < self.slot_quorum <= 1.0:
+            raise ConfigError(f"slot_quorum must be in (0, 1]. Got {self.slot_quorum!r} instead.")
+        self.no_singleton = tuple(np.asarray(c, dtype=np.int64) for c in self.no_singleton)
+        if self.names is not None:
+            self.names = tuple(str(x) for x in self.names)
+            if len(self.names) != n:
+                raise ConfigError(f"len(names)={len(self.names)} but n={n}.")
+
+    @property
+    def n(self) -> int:
+        """Number of elements."""
+        return self.affinity.shape[0]
+
+    def group_count_range(self) -> tuple[int, int]:
+        """Smallest and largest number of groups the size rules allow.
+
+        Returns ``(m, m)`` when the number of groups is fixed. When ``lo > hi`` no
+        count works.
+        """
+        if self.n_groups is not None:
+            return self.n_groups, self.n_groups
+        n = self.n
+        lo = -(-n // self.max_size)
+        if self.min_groups is not None:
+            lo = max(lo, int(self.min_groups))
+        return lo, n // self.min_size
+
+    def bounds_for(self, m: int) -> np.ndarray:
+        """Per-group ``(lo, hi)`` bounds for ``m`` groups, as an ``(m, 2)`` int array."""
+        if self.bounds is not None:
+            return self.bounds
+        return np.tile(np.array([[self.min_size, self.max_size]], dtype=np.int64), (m, 1))
+
+    def with_groups(self, m: int) -> Problem:
+        """A copy of this problem with the number of groups fixed to ``m``."""
+        if self.n_groups is not None and self.n_groups != m:
+            raise ConfigError(f"This problem has {self.n_groups} groups, not {m}.")
+        return Problem(self.affinity, bounds=self.bounds_for(m), cannot_link=self.cannot_link,
+                       must_link=self.must_link, allowed=self.allowed, group_sums=self.group_sums,
+                       slots=self.slots, slot_quorum=self.slot_quorum,
+                       no_singleton=self.no_singleton, names=self.names)
+
+    def objective(self, labels: np.ndarray) -> float:
+        """``sum over i < j in the same group of A[i, j]`` for a labelling.
+
+        >>> import numpy as np
+        >>> Problem(np.ones((3, 3))).objective(np.array([0, 0, 1]))
+        1.0
+        """
+        labels = np.asarray(labels)
+        # Sum each group's block: O(sum of squared sizes), not O(n^2 m).
+        order = np.argsort(labels, kind="stable")
+        cuts = np.flatnonzero(np.diff(labels[order])) + 1
+        total = 0.0
+        for idx in np.split(order, cuts):
+            total += self.affinity[np.ix_(idx, idx)].sum()
+        return float(0.5 * total)

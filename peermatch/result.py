@@ -1,0 +1,240 @@
+"""The outcome of :func:`peermatch.match`: groups, scores, checks, and ways to export them."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .candidates import CandidateTable
+from .rules import Compiled, Rules, check_grouping, meeting_slots
+
+__all__ = ["MatchResult", "atomic_write_text"]
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` all at once: a reader never sees half a file.
+
+    The text goes to a temporary file beside ``path`` first, then replaces it.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+@dataclass
+class MatchResult:
+    """A grouping of candidates, with everything needed to judge and publish it.
+
+    Attributes
+    ----------
+    status : str
+        ``"optimal"``, ``"feasible"``, ``"infeasible"``, ``"unknown"`` (nothing found in time).
+    success : bool
+        True when every candidate is placed and every hard rule holds.
+    message : str
+        What ``status`` means, plus the reasons when there is no grouping.
+    score : float
+        Total affinity: the sum over groups of the affinity of every pair of members.
+    bound : float
+        Proven upper bound on ``score`` when the solver has one (else NaN).
+    labels : ndarray of shape (n,)
+        0-based group of each candidate in input order (``-1`` when unplaced).
+    groups : pandas.DataFrame
+        Every input row and column plus ``group`` (1-based group number; empty when
+        unplaced).
+    unplaced : pandas.DataFrame
+        ``id``, ``line`` and ``reason`` of every candidate that could not be placed.
+    group_stats : pandas.DataFrame
+        One row per group with its quality measures.
+    reasons : list of str
+        Why no grouping exists (for ``"infeasible"``), in the rules' own words.
+    timings : dict of str to float
+        Seconds spent reading, scoring, building, solving and in total.
+    """
+
+    status: str
+    message: str
+    score: float
+    bound: float
+    labels: np.ndarray
+    table: CandidateTable
+    affinity: np.ndarray | None
+    parts: list
+    rules: Rules
+    weights: Any
+    features: Any = None
+    method: str = ""
+    seed: int | None = 0
+    reasons: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    solver: dict[str, Any] = field(default_factory=dict)
+    _stats: pd.DataFrame | None = field(default=None, repr=False)
+
+    # -- derived views -----------------------------------------------------------------
+    @property
+    def success(self) -> bool:
+        return self.status in ("optimal", "feasible") and bool(np.all(self.labels >= 0))
+
+    @property
+    def n_groups(self) -> int:
+        return int(self.labels.max()) + 1 if len(self.labels) and self.labels.max() >= 0 else 0
+
+    @property
+    def compiled(self) -> Compiled | None:
+        """The compiled rules when there is a single part (no tier/region split)."""
+        return self.parts[0].compiled if len(self.parts) == 1 else None
+
+    @property
+    def group_names(self) -> list[str]:
+        """Name of each group (0-based label -> name): existing names kept, new ones numbered."""
+        names: list[str | None] = [None] * self.n_groups
+        taken = set()
+        for p in self.parts:
+            if p.offset < 0 or p.compiled is None:
+                continue
+            gn = p.compiled.group_names
+            ex = set(gn[: int(p.compiled.existing.max()) + 1]) if (
+                gn is not None and p.compiled.existing is not None) else set()
+            k = int(self.labels[p.rows].max()) + 1 - p.offset
+            for g in range(k):
+                if gn is not None and gn[g] in ex:
+                    names[p.offset + g] = gn[g]
+                    taken.add(gn[g])
+        k = 1
+        for g in range(len(names)):
+            if names[g] is None:
+                while str(k) in taken:
+                    k += 1
+                names[g] = str(k)
+                taken.add(str(k))
+        return [str(x) for x in names]
+
+    @property
+    def meeting_slots(self) -> list[str]:
+        """Meeting slot of each group (when the common-slot rule is on; else empty strings)."""
+        slots = [""] * self.n_groups
+        for p in self.parts:
+            if p.offset < 0 or p.compiled is None or p.compiled.problem.slots is None:
+                continue
+            local = meeting_slots(p.compiled, self.labels[p.rows] - p.offset)
+            for g, sl in enumerate(local):
+                slots[p.offset + g] = sl
+        return slots
+
+    @property
+    def groups(self) -> pd.DataFrame:
+        df = self.table.frame.copy()
+        col = "group"
+        existing = [c for c in df.columns if c.strip().casefold() == "group"]
+        if existing:
+            col = existing[0]
+        names = self.group_names if self.success else []
+        df[col] = [names[g] if g >= 0 and names else "" for g in self.labels]
+        if self.success and self.rules.common_slot:
+            slots = self.meeting_slots
+            df["meeting_slot"] = [slots[g] for g in self.labels]
+        return df
+
+    @property
+    def unplaced(self) -> pd.DataFrame:
+        """Every candidate without a group, with the reason (empty on success)."""
+        rows, why = [], []
+        for p in self.parts:
+            miss = p.rows[self.labels[p.rows] < 0]
+            reason = "; ".join(p.reasons) or "; ".join(self.reasons) or self.message
+            rows.extend(miss.tolist())
+            why.extend([reason] * len(miss))
+        rows_a = np.array(rows, dtype=np.int64)
+        order = np.argsort(rows_a, kind="stable")
+        return pd.DataFrame({"id": self.table.ids[rows_a][order],
+                             "line": self.table.lines[rows_a][order],
+                             "reason": [why[k] for k in order]})
+
+    @property
+    def group_stats(self) -> pd.DataFrame:
+        if self._stats is None:
+            if not self.success:
+                self._stats = pd.DataFrame()
+            else:
+                from .quality import group_stats
+
+                stats = group_stats(self.affinity, self.labels, self.features)
+                stats.insert(0, "name", [self.group_names[g] for g in stats["group"]])
+                if self.rules.common_slot:
+                    stats["meeting_slot"] = self.meeting_slots
+                self._stats = stats
+        return self._stats
+
+    def validate(self) -> list[str]:
+        """Broken hard rules of this grouping, in plain words (empty when all hold)."""
+        if not self.success:
+            return [f"no grouping ({self.status})"]
+        out = []
+        for p in self.parts:
+            local = self.labels[p.rows] - p.offset
+            prefix = f"{p.label}: " if p.label else ""
+            out.extend(prefix + v for v in check_grouping(p.compiled, local))
+        # Parts never share a group.
+        seen: dict[int, int] = {}
+        for k, p in enumerate(self.parts):
+            for g in np.unique(self.labels[p.rows]):
+                if seen.setdefault(int(g), k) != k:
+                    out.append(f"group {self.group_names[g]} mixes {self.parts[seen[g]].label} "
+                               f"and {p.label}")
+        return out
+
+    def explain(self, member: str) -> str:
+        """Why ``member`` (an id) is in their group, in words a program manager can read."""
+        from .explain import explain_member
+
+        pos = {str(x): i for i, x in enumerate(self.table.ids)}
+        if str(member) not in pos:
+            raise KeyError(f"No candidate with id {member!r}.")
+        i = pos[str(member)]
+        if self.labels[i] < 0:
+            return f"{member} is not placed: {'; '.join(self.reasons) or self.message}"
+        return explain_member(i, self.affinity, self.labels, self.features,
+                              self.weights).to_text()
+
+    # -- export ------------------------------------------------------------------------
+    def to_csv(self, path: str | os.PathLike) -> None:
+        """Write :attr:`groups` to ``path`` (UTF-8, written atomically)."""
+        atomic_write_text(path, self.groups.to_csv(index=False, lineterminator="\n"))
+
+    def summary(self) -> dict[str, Any]:
+        """Machine-readable summary (what ``--json`` and ``--summary`` print)."""
+        sizes = np.bincount(self.labels[self.labels >= 0]).tolist() if self.success else []
+        out: dict[str, Any] = {
+            "status": self.status, "success": self.success, "message": self.message,
+            "candidates": int(self.table.n), "groups": self.n_groups,
+            "placed": int(np.sum(self.labels >= 0)), "unplaced": int(np.sum(self.labels < 0)),
+            "score": None if not np.isfinite(self.score) else round(float(self.score), 6),
+            "bound": None if not np.isfinite(self.bound) else round(float(self.bound), 6),
+            "group_sizes": sizes, "method": self.method, "seed": self.seed,
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "reasons": list(self.reasons),
+        }
+        if self.success:
+            st = self.group_stats
+            out["mean_pair_affinity"] = {"worst_group": round(float(st["mean_pair"].min()), 6),
+                                         "spread": round(float(st["mean_pair"].std(ddof=0)), 6)}
+            out["violations"] = self.validate()
+        return out
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        return (f"<MatchResult status={s['status']!r} candidates={s['candidates']} "
+                f"groups={s['groups']} score={s['score']}>")

@@ -1,0 +1,979 @@
+"""Hard rules: who may not (or must) share a group, and checks that explain clashes.
+
+Rules are declared on the candidates table (columns, ids) by :class:`Rules` and
+compiled into arrays of a :class:`~peermatch.problem.Problem` by
+:func:`build_problem`. :func:`diagnose` runs cheap checks before any solving and
+says, in the rules' own words, what makes a request impossible;
+:func:`check_grouping` verifies a finished grouping against every rule.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .candidates import CandidateTable
+from .errors import ConfigError
+from .problem import GroupSum, Problem
+
+__all__ = ["Rules", "Compiled", "competitor_classes", "conflict_pairs", "read_pairs",
+           "build_problem", "diagnose", "check_grouping", "meeting_slots"]
+
+
+def _norm(x: str) -> str:
+    """Trimmed, case-folded, inner whitespace collapsed: how labels are compared."""
+    return " ".join(str(x).split()).casefold()
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The hard rules (and rule-like soft terms) of a grouping, declared on the table.
+
+    Every setting is optional; the defaults keep competitors and declared conflicts
+    apart and nothing else. See ``docs/rules.md`` for the TOML form of each.
+
+    Parameters
+    ----------
+    competitors : tuple of str, default=("industry", "region")
+        Candidates equal on all of these columns compete and never share a group.
+        Values are compared trimmed and case-insensitively. A column absent from the
+        table drops out of the rule (so "industry" alone applies without a region
+        column). ``()`` switches the rule off. A candidate whose region cell is empty
+        competes with the same industry in every region.
+    industry_depth : int, optional
+        For industry codes (e.g. NAICS), compare only the first ``industry_depth``
+        characters, so ``541511`` and ``541512`` compete at depth 4. Also defines the
+        *sector* used by ``max_per_group={"sector": c}``.
+    competitor_exceptions : tuple of str, default=()
+        Industries (labels, or codes at depth) exempt from the competitor rule.
+    conflicts : bool, default=True
+        Honour the ``conflicts`` column (ids separated by ``;``; symmetric).
+    conflict_file : str or DataFrame, optional
+        Extra conflict pairs: a CSV with columns ``id_a, id_b`` and optionally
+        ``reason`` (competitor, customer, supplier, personal, ...).
+    together : tuple of (str, str), default=()
+        Pairs of ids that must share a group.
+    pins : dict of str to str, default={}
+        Member id -> group name that member must join.
+    allowed_groups : dict of str to list of str, default={}
+        Member id -> the only group names that member may join.
+    locked_groups : tuple of str, default=()
+        Existing groups (from the ``group`` column) that must stay exactly as they are.
+    max_per_group : dict of str to int, default={}
+        Column -> at most this many members sharing one value of it in a group
+        (``"sector"`` = industry at ``industry_depth``).
+    at_least_one : tuple of (str, str), default=()
+        ``(column, value)`` pairs: every group has a member with that value (for list
+        columns such as ``expertise``: a member listing it).
+    no_isolated : tuple of str, default=()
+        Columns (e.g. a gender or minority column) for which nobody may be the only
+        member of their value in a group.
+    balance : dict of str to float, default={}
+        Numeric column -> tolerance: every group's mean is within this distance of
+        the overall mean (hard). ``"20%"`` means 20 % of the overall mean.
+    balance_penalty : dict of str to float, default={}
+        Numeric column -> weight of a soft penalty on the spread of group means
+        (folded into the affinity, see ``docs/rules.md``).
+    spread : tuple of str, default=()
+        Categorical columns whose members spread evenly over the groups (each group
+        holds the floor or the ceiling of its share of every value).
+    separate_tiers : bool, default=False
+        Never mix tiers (the ``tier`` column): each tier is grouped on its own.
+    same_region : bool, default=False
+        In-person groups: every group stays within one region.
+    common_slot : bool, default=False
+        Every group has a meeting slot (``availability``) shared by at least
+        ``slot_quorum`` of its members; the output names it.
+    slot_quorum : float, default=1.0
+        Share of members who must share the slot.
+    keep_existing : bool, default=True
+        With a ``group`` column, existing members stay in their group and new
+        candidates fill the open seats (or form new groups).
+    move_cost : float, optional
+        With ``keep_existing=False``: affinity bonus for keeping former groupmates
+        together, i.e. a cost of moving an existing member.
+    history : tuple of str or DataFrame, default=()
+        Previous groupings (tables with ``id`` and ``group``) for rounds without repeats.
+    max_repeats : int, optional
+        Hard: no pair may meet again more than this many times (0 = never again).
+    repeat_penalty : float, default=0.0
+        Soft: affinity subtracted per previous meeting of a pair.
+
+    Examples
+    --------
+    >>> Rules().competitors
+    ('industry', 'region')
+    >>> r = Rules(competitors=("industry",), industry_depth=4, max_per_group={"sector": 2})
+    >>> r.max_per_group
+    {'sector': 2}
+    """
+
+    competitors: tuple[str, ...] = ("industry", "region")
+    industry_depth: int | None = None
+    competitor_exceptions: tuple[str, ...] = ()
+    conflicts: bool = True
+    conflict_file: Any = None
+    together: tuple[tuple[str, str], ...] = ()
+    pins: Mapping[str, str] = field(default_factory=dict)
+    allowed_groups: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    locked_groups: tuple[str, ...] = ()
+    max_per_group: Mapping[str, int] = field(default_factory=dict)
+    at_least_one: tuple[tuple[str, str], ...] = ()
+    no_isolated: tuple[str, ...] = ()
+    balance: Mapping[str, float | str] = field(default_factory=dict)
+    balance_penalty: Mapping[str, float] = field(default_factory=dict)
+    spread: tuple[str, ...] = ()
+    separate_tiers: bool = False
+    same_region: bool = False
+    common_slot: bool = False
+    slot_quorum: float = 1.0
+    keep_existing: bool = True
+    move_cost: float | None = None
+    history: tuple[Any, ...] = ()
+    max_repeats: int | None = None
+    repeat_penalty: float = 0.0
+
+    def __post_init__(self) -> None:
+        def fix(name, conv):
+            object.__setattr__(self, name, conv(getattr(self, name)))
+
+        def tup(x):
+            if x is None:
+                return ()
+            return (x,) if isinstance(x, str) else tuple(x)
+
+        fix("competitors", tup)
+        fix("competitor_exceptions", tup)
+        fix("locked_groups", lambda x: tuple(str(v) for v in tup(x)))
+        fix("no_isolated", tup)
+        fix("spread", tup)
+        fix("together", lambda x: tuple((str(a), str(b)) for a, b in (x or ())))
+        fix("at_least_one", lambda x: tuple((str(a), str(b)) for a, b in (x or ())))
+        fix("history", lambda x: (x,) if isinstance(x, (str, pd.DataFrame)) else tuple(x or ()))
+        fix("pins", lambda x: {str(k): str(v) for k, v in dict(x or {}).items()})
+        fix("allowed_groups", lambda x: {str(k): [str(v) for v in tup(vs)]
+                                         for k, vs in dict(x or {}).items()})
+        fix("max_per_group", lambda x: dict(x or {}))
+        fix("balance", lambda x: dict(x or {}))
+        fix("balance_penalty", lambda x: dict(x or {}))
+        if self.industry_depth is not None and (
+            not isinstance(self.industry_depth, int) or self.industry_depth < 1
+        ):
+            raise ConfigError("The 'industry_depth' parameter of Rules must be a positive int or "
+                              f"None. Got {self.industry_depth!r} instead.")
+        for col, cap in self.max_per_group.items():
+            if not isinstance(cap, int) or cap < 1:
+                raise ConfigError(f"The 'max_per_group' cap of {col!r} must be a positive int. "
+                                  f"Got {cap!r} instead.")
+        if not 0.0 < float(self.slot_quorum) <= 1.0:
+            raise ConfigError("The 'slot_quorum' parameter of Rules must be in (0, 1]. "
+                              f"Got {self.slot_quorum!r} instead.")
+        if self.max_repeats is not None and (not isinstance(self.max_repeats, int)
+                                             or self.max_repeats < 0):
+            raise ConfigError("The 'max_repeats' parameter of Rules must be an int >= 0 or None. "
+                              f"Got {self.max_repeats!r} instead.")
+        for name in ("repeat_penalty", "move_cost"):
+            v = getattr(self, name)
+            if v is not None and not (isinstance(v, (int, float)) and np.isfinite(v) and v >= 0):
+                raise ConfigError(f"The {name!r} parameter of Rules must be a finite number "
+                                  f">= 0. Got {v!r} instead.")
+
+    @property
+    def needs_fixed_count(self) -> bool:
+        """True when a rule refers to group names or shares, so the count must be fixed."""
+        return bool(self.pins or self.allowed_groups or self.at_least_one or self.spread
+                    or self.balance)
+
+    def to_dict(self) -> dict:
+        """The rules as a plain dict (TOML-ready; DataFrames are left out)."""
+        out = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, pd.DataFrame):
+                continue
+            if isinstance(v, tuple):
+                v = [list(x) if isinstance(x, tuple) else x for x in v
+                     if not isinstance(x, pd.DataFrame)]
+            out[f.name] = v
+        return out
+
+
+def _column_values(table: CandidateTable, col: str, depth: int | None) -> np.ndarray | None:
+    """Normalised values of a rule column, or None when the table lacks it."""
+    if col == "industry":
+        vals = table.industry
+        if depth is not None:
+            vals = np.array([v[:depth] for v in vals], dtype=object)
+    elif col in ("region", "tier", "group") and getattr(table, col) is not None:
+        vals = getattr(table, col)
+    elif col in table.frame.columns:
+        vals = table.frame[col].to_numpy(dtype=object)
+    elif col in table.columns:
+        vals = table.frame[table.columns[col]].to_numpy(dtype=object)
+    else:
+        return None
+    return np.array([_norm(v) for v in vals], dtype=object)
+
+
+def competitor_classes(table: CandidateTable, rules: Rules) -> tuple[list[np.ndarray],
+                                                                      list[str], np.ndarray]:
+    """Sets of mutual competitors under ``rules``.
+
+    Returns
+    -------
+    classes : list of ndarray of int
+        Row positions of each set of two or more candidates that compete with one
+        another (equal on every competitor column).
+    labels : list of str
+        A readable description of each class, e.g. ``"industry 'Retail' in region 'West'"``.
+    wildcard_pairs : ndarray of shape (k, 2)
+        Extra competitor pairs for candidates whose non-industry competitor cells are
+        empty (they compete with every candidate of their industry).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from peermatch.candidates import read_candidates
+    >>> t = read_candidates(pd.DataFrame({"id": ["a", "b", "c"], "industry": ["Retail", "retail ",
+    ...     "Law"], "employees": ["5", "6", "7"]}))
+    >>> classes, labels, _ = competitor_classes(t, Rules())
+    >>> [c.tolist() for c in classes], labels
+    ([[0, 1]], ["industry 'Retail'"])
+    """
+    cols = [c for c in rules.competitors]
+    values = {}
+    for c in cols:
+        v = _column_values(table, c, rules.industry_depth if c == "industry" else None)
+        if v is not None:
+            values[c] = v
+    empty = np.zeros((0, 2), dtype=np.int64)
+    if not values:
+        return [], [], empty
+    exceptions = {_norm(x) for x in rules.competitor_exceptions}
+    if "industry" in values and exceptions:
+        exempt = np.array([v in exceptions for v in values["industry"]])
+    else:
+        exempt = np.zeros(table.n, dtype=bool)
+    keys = list(values)
+    others = [k for k in keys if k != "industry"]
+    buckets: dict[tuple, list[int]] = defaultdict(list)
+    wild: list[int] = []
+    for i in range(table.n):
+        if exempt[i]:
+            continue
+        if any(values[k][i] == "" for k in others):
+            wild.append(i)
+            continue
+        buckets[tuple(values[k][i] for k in keys)].append(i)
+    # Show each class with the spelling of its first member, not the normalised key.
+    classes, labels = [], []
+    for rows in buckets.values():
+        if len(rows) < 2:
+            continue
+        classes.append(np.array(rows, dtype=np.int64))
+        first = rows[0]
+        parts = []
+        for k in keys:
+            raw = _raw_value(table, k, first, rules.industry_depth)
+            parts.append(f"{k} '{raw}'" if k == keys[0] else f"in {k} '{raw}'")
+        labels.append(" ".join(parts))
+    pairs = []
+    if wild:
+        # A wildcard row competes with every row sharing its non-empty competitor values.
+        for i in wild:
+            mask = np.ones(table.n, dtype=bool)
+            for k in keys:
+                if values[k][i] != "":
+                    mask &= values[k] == values[k][i]
+            mask &= ~exempt
+            mask[i] = False
+            for j in np.flatnonzero(mask):
+                pairs.append((min(i, j), max(i, j)))
+    wp = np.unique(np.array(pairs, dtype=np.int64), axis=0) if pairs else empty
+    return classes, labels, wp
+
+
+def _raw_value(table: CandidateTable, col: str, i: int, depth: int | None) -> str:
+    if col == "industry":
+        v = str(table.industry[i])
+        return v[:depth] if depth is not None else v
+    arr = getattr(table, col, None) if col in ("region", "tier", "group") else None
+    if arr is not None:
+        return str(arr[i])
+    name = col if col in table.frame.columns else table.columns.get(col, col)
+    return str(table.frame[name].iloc[i]).strip()
+
+
+def conflict_pairs(table: CandidateTable) -> np.ndarray:
+    """Explicit conflict pairs from the ``conflicts`` column, as sorted index pairs.
+
+    Conflicts are symmetric: listing ``b`` on ``a``'s row is enough.
+
+    >>> import pandas as pd
+    >>> from peermatch.candidates import read_candidates
+    >>> t = read_candidates(pd.DataFrame({"id": ["a", "b", "c"], "industry": ["x", "y", "z"],
+    ...     "employees": ["1", "2", "3"], "conflicts": ["c", "", ""]}))
+    >>> conflict_pairs(t).tolist()
+    [[0, 2]]
+    """
+    pos = {str(x): i for i, x in enumerate(table.ids)}
+    pairs = set()
+    for i, lst in enumerate(table.conflicts or []):
+        for other in lst:
+            j = pos.get(str(other))
+            if j is not None and j != i:
+                pairs.add((min(i, j), max(i, j)))
+    if not pairs:
+        return np.zeros((0, 2), dtype=np.int64)
+    return np.array(sorted(pairs), dtype=np.int64)
+
+
+def _list_values(table: CandidateTable, col: str) -> list[list[str]] | None:
+    """Normalised tokens of a list column (goals, expertise, availability), or None."""
+    if col in ("goals", "expertise", "availability", "conflicts"):
+        lists = getattr(table, col)
+        if col not in table.columns:
+            return None
+        return [[_norm(t) for t in lst] for lst in lists]
+    return None
+
+
+def _require_column(table: CandidateTable, col: str, rule: str) -> None:
+    if col in ("industry", "sector"):
+        return
+    if _list_values(table, col) is None and _column_values(table, col, None) is None:
+        raise ConfigError(f"{table.source}: rule {rule} names column {col!r}, which the table "
+                          f"does not have. Columns found: {list(table.frame.columns)}.")
+
+
+def _ids_to_rows(table: CandidateTable, ids, rule: str) -> list[int]:
+    pos = {str(x): i for i, x in enumerate(table.ids)}
+    missing = [str(x) for x in ids if str(x) not in pos]
+    if missing:
+        raise ConfigError(f"{table.source}: rule {rule} names unknown candidate id(s) "
+                          f"{missing[:10]}{' ...' if len(missing) > 10 else ''}; check the ids.")
+    return [pos[str(x)] for x in ids]
+
+
+def read_pairs(source, table: CandidateTable) -> tuple[np.ndarray, list[str]]:
+    """Conflict pairs from a pairs file (``id_a,id_b[,reason]``) as index pairs and reasons.
+
+    Ids not in ``table`` raise :class:`~peermatch.errors.CandidatesError` naming the
+    file, line and id.
+    """
+    from .errors import CandidatesError
+
+    name = source if isinstance(source, str) else "<conflict pairs>"
+    if isinstance(source, pd.DataFrame):
+        df = source.astype(str)
+    else:
+        try:
+            df = pd.read_csv(source, dtype=str, keep_default_na=False)
+        except FileNotFoundError:
+            raise CandidatesError(f"{name}: conflict pairs file not found.") from None
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise CandidatesError(f"{name}: cannot read the conflict pairs ({exc}). Expected a "
+                                  "CSV with columns id_a,id_b,reason.") from None
+    cols = {c.strip().casefold(): c for c in df.columns}
+    if "id_a" not in cols or "id_b" not in cols:
+        raise CandidatesError(f"{name}: conflict pairs need columns 'id_a' and 'id_b' (and "
+                              f"optionally 'reason'). Found {list(df.columns)}.")
+    pos = {str(x): i for i, x in enumerate(table.ids)}
+    pairs, reasons, bad = [], [], []
+    for k, row in enumerate(df.itertuples(index=False)):
+        r = dict(zip(df.columns, row, strict=True))
+        a, b = str(r[cols["id_a"]]).strip(), str(r[cols["id_b"]]).strip()
+        for x, col in ((a, "id_a"), (b, "id_b")):
+            if x not in pos:
+                bad.append(f"line {k + 2}, column '{col}': unknown id {x!r}")
+        if a in pos and b in pos and a != b:
+            i, j = sorted((pos[a], pos[b]))
+            pairs.append((i, j))
+            reasons.append(str(r[cols["reason"]]).strip() if "reason" in cols else "")
+    if bad:
+        raise CandidatesError(f"{name}: {len(bad)} unknown id(s) in the conflict pairs: "
+                              + "; ".join(bad[:10]) + (" ..." if len(bad) > 10 else "")
+                              + ". Every id must appear in the candidates table.")
+    return np.array(pairs, dtype=np.int64).reshape(-1, 2), reasons
+
+
+def _history_counts(table: CandidateTable, history) -> dict[tuple[int, int], int]:
+    """How often each pair of current candidates shared a group in previous groupings."""
+    pos = {str(x): i for i, x in enumerate(table.ids)}
+    counts: dict[tuple[int, int], int] = defaultdict(int)
+    for k, h in enumerate(history):
+        name = h if isinstance(h, str) else f"history[{k}]"
+        df = h if isinstance(h, pd.DataFrame) else pd.read_csv(h, dtype=str,
+                                                                keep_default_na=False)
+        cols = {c.strip().casefold(): c for c in df.columns}
+        if "id" not in cols or "group" not in cols:
+            raise ConfigError(f"{name}: a previous grouping needs columns 'id' and 'group'. "
+                              f"Found {list(df.columns)}.")
+        members: dict[str, list[int]] = defaultdict(list)
+        for i, g in zip(df[cols["id"]].astype(str), df[cols["group"]].astype(str), strict=True):
+            if i.strip() in pos and g.strip():
+                members[g.strip()].append(pos[i.strip()])
+        for rows in members.values():
+            rows = sorted(set(rows))
+            for a in range(len(rows)):
+                for b in range(a + 1, len(rows)):
+                    counts[(rows[a], rows[b])] += 1
+    return counts
+
+
+@dataclass
+class Compiled:
+    """What :func:`build_problem` made of the rules, for messages, checks and output."""
+
+    problem: Problem
+    rules: Rules = field(default_factory=Rules)
+    classes: list[np.ndarray] = field(default_factory=list)
+    class_labels: list[str] = field(default_factory=list)
+    competitor_pairs: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))
+    conflict_pairs: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))
+    pair_reasons: dict[tuple[int, int], str] = field(default_factory=dict)
+    group_names: list[str] | None = None
+    slot_names: list[str] = field(default_factory=list)
+    existing: np.ndarray | None = None      # existing group of each row (-1 = new)
+    notes: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)  # clashes found while compiling
+
+
+def _group_names(existing: list[str], m: int) -> list[str]:
+    """Existing names first, then 1, 2, ... skipping numbers already used."""
+    names = list(existing)
+    used = set(names)
+    k = 1
+    while len(names) < m:
+        if str(k) not in used:
+            names.append(str(k))
+        k += 1
+    return names
+
+
+def build_problem(table: CandidateTable, A: np.ndarray, *, min_size: int, max_size: int,
+                  n_groups: int | None = None, rules: Rules | None = None) -> Compiled:
+    """Compile ``rules`` on ``table`` into a :class:`~peermatch.problem.Problem`.
+
+    Each set of mutual competitors becomes a :class:`~peermatch.problem.GroupSum`
+    "at most one per group" (tighter for the solver than all its pairs); wildcard
+    competitors, declared conflicts and forbidden repeats become cannot-link pairs;
+    soft terms (balance penalty, repeat penalty, move cost) are folded into a copy
+    of the affinity. With a free number of groups, the largest set of mutual
+    competitors sets the fewest groups; rules that name groups or shares of groups
+    fix the count to the smallest that fits (see ``Compiled.notes``).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from peermatch.candidates import read_candidates
+    >>> t = read_candidates(pd.DataFrame({"id": list("abcd"), "industry": list("xxyz"),
+    ...     "employees": ["1", "2", "3", "4"]}))
+    >>> c = build_problem(t, np.zeros((4, 4)), min_size=2, max_size=2)
+    >>> len(c.problem.group_sums), c.problem.group_count_range()
+    (1, (2, 2))
+    """
+    rules = rules or Rules()
+    n = table.n
+    notes: list[str] = []
+    reasons: list[str] = []
+    A_work = A
+
+    def soft_copy():
+        nonlocal A_work
+        if A_work is A:
+            A_work = np.array(A, dtype=np.float64 if A.dtype != np.float32 else np.float32)
+        return A_work
+
+    # Competitors: each set of mutual competitors holds at most one member per group.
+    classes, labels, wild = competitor_classes(table, rules)
+    sums: list[GroupSum] = []
+    for rows, label in zip(classes, labels, strict=True):
+        coef = np.zeros(n)
+        coef[rows] = 1.0
+        sums.append(GroupSum(coef=coef, hi=1.0, name=f"competitors: {label}"))
+    pair_reasons: dict[tuple[int, int], str] = {}
+    for i, j in wild:
+        pair_reasons[(int(i), int(j))] = "competitors (same industry, region unknown)"
+
+    # Declared conflicts: from the conflicts column and from a pairs file.
+    conf = conflict_pairs(table) if rules.conflicts else np.zeros((0, 2), dtype=np.int64)
+    for i, j in conf:
+        pair_reasons.setdefault((int(i), int(j)), "declared conflict")
+    if rules.conflict_file is not None:
+        extra, why = read_pairs(rules.conflict_file, table)
+        for (i, j), r in zip(extra.tolist(), why, strict=True):
+            pair_reasons[(i, j)] = r or "declared conflict"
+        conf = np.unique(np.concatenate([conf, extra]), axis=0) if len(extra) else conf
+
+    # Rounds without repeats: pairs that met too often are kept apart, or cost affinity.
+    repeat = np.zeros((0, 2), dtype=np.int64)
+    if rules.history:
+        counts = _history_counts(table, rules.history)
+        if rules.max_repeats is not None:
+            rp = [p for p, c in counts.items() if c > rules.max_repeats]
+            for p in rp:
+                pair_reasons.setdefault(p, f"met {counts[p]} time(s) before")
+            repeat = np.array(sorted(rp), dtype=np.int64).reshape(-1, 2)
+        if rules.repeat_penalty and counts:
+            W = soft_copy()
+            for (i, j), c in counts.items():
+                W[i, j] -= rules.repeat_penalty * c
+                W[j, i] -= rules.repeat_penalty * c
+
+    cl_parts = [x for x in (wild, conf, repeat) if len(x)]
+    cl = np.unique(np.concatenate(cl_parts), axis=0) if cl_parts else None
+
+    # Existing groups and open seats.
+    existing_names: list[str] = []
+    existing = None
+    if table.group is not None and any(str(g).strip() for g in table.group):
+        existing_names = list(dict.fromkeys(str(g).strip() for g in table.group
+                                            if str(g).strip()))
+        idx = {g: k for k, g in enumerate(existing_names)}
+        existing = np.array([idx.get(str(g).strip(), -1) for g in table.group], dtype=np.int64)
+    unknown_locked = [g for g in rules.locked_groups if g not in existing_names]
+    if unknown_locked:
+        raise ConfigError(f"{table.source}: locked group(s) {unknown_locked} do not appear in "
+                          f"the 'group' column. Existing groups: {existing_names[:20]}.")
+
+    largest = max((len(c) for c in classes), default=1)
+    fixed_count = n_groups is not None or rules.needs_fixed_count or existing is not None
+    m: int | None = n_groups
+    if existing is not None and m is None:
+        k_ex = len(existing_names)
+        old_sizes = np.bincount(existing[existing >= 0], minlength=k_ex)
+        locked = np.array([g in rules.locked_groups for g in existing_names])
+        new = int(np.sum(existing < 0)) if rules.keep_existing else 0
+        seats = int(np.sum(np.maximum(0, max_size - old_sizes[~locked])))
+        m = k_ex + max(0, -(-(new - seats) // max_size)) if rules.keep_existing else max(
+            k_ex, -(-n // max_size))
+        notes.append(f"{k_ex} existing groups kept; {m - k_ex} new group(s) for "
+                     f"{int(np.sum(existing < 0))} new candidates.")
+    elif fixed_count and m is None:
+        m = max(-(-n // max_size), largest)
+        notes.append(f"The number of groups is fixed to {m} (the fewest that fit), since the "
+                     "rules name groups or shares of groups; pass n_groups to choose another.")
+    if existing is not None and m is not None and m < len(existing_names):
+        raise ConfigError(f"n_groups={m} is smaller than the {len(existing_names)} existing "
+                          "groups in the 'group' column.")
+    names = _group_names(existing_names, m) if m is not None else None
+    gindex = {g: k for k, g in enumerate(names or [])}
+
+    bounds = None
+    allowed = None
+    if m is not None:
+        bounds = np.tile(np.array([[min_size, max_size]], dtype=np.int64), (m, 1))
+    if existing is not None:
+        old_sizes = np.bincount(existing[existing >= 0], minlength=m)
+        allowed = np.ones((n, m), dtype=bool)
+        for g, name in enumerate(existing_names):
+            members = existing == g
+            if name in rules.locked_groups:
+                # A locked group keeps exactly its members: nobody leaves, nobody joins.
+                bounds[g] = old_sizes[g]
+                allowed[~members, g] = False
+                allowed[np.ix_(members, np.arange(m) != g)] = False
+            else:
+                bounds[g, 1] = max(max_size, old_sizes[g])
+                if rules.keep_existing:
+                    allowed[np.ix_(members, np.arange(m) != g)] = False
+        if not rules.keep_existing and rules.move_cost:
+            # A bonus for former groupmates staying together is a cost for each move.
+            W = soft_copy()
+            for g in range(len(existing_names)):
+                rows = np.flatnonzero(existing == g)
+                if len(rows) > 1:
+                    W[np.ix_(rows, rows)] += rules.move_cost / (len(rows) - 1)
+            np.fill_diagonal(W, 0.0)
+
+    def allow_only(rows, gs, rule):
+        nonlocal allowed
+        if allowed is None:
+            allowed = np.ones((n, m), dtype=bool)
+        for i in rows:
+            mask = np.zeros(m, dtype=bool)
+            mask[gs] = True
+            allowed[i] &= mask
+
+    def group_idx(name, rule):
+        if name not in gindex:
+            raise ConfigError(f"{table.source}: rule {rule} names group {name!r}; the groups are "
+                              f"{names[:20]}{' ...' if len(names) > 20 else ''}.")
+        return gindex[name]
+
+    for member, g in rules.pins.items():
+        (i,) = _ids_to_rows(table, [member], "pins")
+        allow_only([i], [group_idx(g, "pins")], "pins")
+    for member, gs in rules.allowed_groups.items():
+        (i,) = _ids_to_rows(table, [member], "allowed_groups")
+        allow_only([i], [group_idx(g, "allowed_groups") for g in gs], "allowed_groups")
+
+    ml = None
+    if rules.together:
+        flat = _ids_to_rows(table, [x for pair in rules.together for x in pair], "together")
+        ml = np.array(flat, dtype=np.int64).reshape(-1, 2)
+
+    # Composition caps: at most c members sharing one value of a column.
+    for col, cap in rules.max_per_group.items():
+        _require_column(table, col, "max_per_group")
+        key = "industry" if col == "sector" else col
+        vals = _column_values(table, key, rules.industry_depth if col == "sector" else None)
+        uniq, inv, cnt = np.unique(vals, return_inverse=True, return_counts=True)
+        for k in np.flatnonzero(cnt > cap):
+            if uniq[k] == "":
+                continue
+            rows = np.flatnonzero(inv == k)
+            coef = np.zeros(n)
+            coef[rows] = 1.0
+            raw = _raw_value(table, key, int(rows[0]),
+                             rules.industry_depth if col == "sector" else None)
+            sums.append(GroupSum(coef=coef, hi=float(cap),
+                                 name=f"at most {cap} members with {col} '{raw}' per group"))
+
+    # Required presence: every group has a member with a given value.
+    for col, value in rules.at_least_one:
+        _require_column(table, col, "at_least_one")
+        lv = _list_values(table, col)
+        v = _norm(value)
+        if lv is not None:
+            has = np.array([v in lst for lst in lv])
+        else:
+            has = _column_values(table, col, None) == v
+        sums.append(GroupSum(coef=has.astype(float), lo=1.0,
+                             name=f"at least one member with {col} '{value}'"))
+
+    # Hard balance: each group's mean within tol of the overall mean, as two linear rules.
+    for col, tol in rules.balance.items():
+        x = _numeric(table, col)
+        known = np.isfinite(x)
+        mu = float(x[known].mean()) if known.any() else 0.0
+        if isinstance(tol, str) and tol.strip().endswith("%"):
+            t = abs(mu) * float(tol.strip()[:-1]) / 100.0
+        else:
+            t = float(tol)
+        xi = np.where(known, x, mu)  # a missing value counts as average
+        sums.append(GroupSum(coef=xi - mu - t, hi=0.0,
+                             name=f"mean {col} at most {mu + t:,.4g} in every group"))
+        sums.append(GroupSum(coef=xi - mu + t, lo=0.0,
+                             name=f"mean {col} at least {mu - t:,.4g} in every group"))
+
+    # Soft balance: lambda * sum_g (sum_{i in g} z_i)^2 = const + 2 lambda sum_pairs z_i z_j.
+    for col, lam in rules.balance_penalty.items():
+        x = _numeric(table, col)
+        known = np.isfinite(x)
+        if known.sum() > 1 and x[known].std() > 0:
+            z = np.where(known, (x - x[known].mean()) / x[known].std(), 0.0)
+            W = soft_copy()
+            W -= (2.0 * float(lam)) * np.outer(z, z).astype(W.dtype)
+            np.fill_diagonal(W, 0.0)
+
+    # Even spread of a category: every group holds the floor or ceiling of its share.
+    for col in rules.spread:
+        _require_column(table, col, "spread")
+        vals = _column_values(table, col, None)
+        uniq, inv, cnt = np.unique(vals, return_inverse=True, return_counts=True)
+        for k in range(len(uniq)):
+            if uniq[k] == "":
+                continue
+            rows = np.flatnonzero(inv == k)
+            coef = np.zeros(n)
+            coef[rows] = 1.0
+            raw = _raw_value(table, col, int(rows[0]), None)
+            lo, hi = cnt[k] // m, -(-cnt[k] // m)
+            sums.append(GroupSum(coef=coef, lo=float(lo), hi=float(hi),
+                                 name=f"{col} '{raw}' spread evenly ({lo}-{hi} per group)"))
+
+    no_single = []
+    for col in rules.no_isolated:
+        _require_column(table, col, "no_isolated")
+        vals = _column_values(table, col, None)
+        uniq, inv = np.unique(vals, return_inverse=True)
+        lab = inv.astype(np.int64)
+        lab[vals == ""] = -1
+        no_single.append(lab)
+
+    slots = None
+    slot_names: list[str] = []
+    if rules.common_slot:
+        if "availability" not in table.columns:
+            raise ConfigError(f"{table.source}: common_slot needs an 'availability' column "
+                              "(meeting slots separated by ';').")
+        norm = [[_norm(t) for t in lst] for lst in table.availability]
+        first: dict[str, str] = {}
+        for lst, rawl in zip(norm, table.availability, strict=True):
+            for t, r in zip(lst, rawl, strict=True):
+                first.setdefault(t, r)
+        keys = sorted(first)
+        slot_names = [first[k] for k in keys]
+        kidx = {k: s for s, k in enumerate(keys)}
+        slots = np.zeros((n, len(keys)), dtype=bool)
+        for i, lst in enumerate(norm):
+            slots[i, [kidx[t] for t in lst]] = True
+
+    problem = Problem(
+        A_work, bounds=bounds, min_size=None if bounds is not None else min_size,
+        max_size=None if bounds is not None else max_size, n_groups=m,
+        min_groups=largest if m is None and largest > 1 else None, cannot_link=cl,
+        must_link=ml, allowed=allowed, group_sums=tuple(sums), slots=slots,
+        slot_quorum=float(rules.slot_quorum), no_singleton=tuple(no_single),
+        names=tuple(str(x) for x in table.ids))
+    return Compiled(problem=problem, rules=rules, classes=classes, class_labels=labels,
+                    competitor_pairs=wild, conflict_pairs=conf, pair_reasons=pair_reasons,
+                    group_names=names, slot_names=slot_names, existing=existing, notes=notes,
+                    reasons=reasons)
+
+
+def _numeric(table: CandidateTable, col: str) -> np.ndarray:
+    if col == "employees":
+        return np.asarray(table.employees, dtype=float)
+    if col == "revenue":
+        return np.asarray(table.revenue, dtype=float)
+    name = col if col in table.frame.columns else table.columns.get(col)
+    if name is None or name not in table.frame.columns:
+        raise ConfigError(f"{table.source}: balance rule names column {col!r}, which the table "
+                          f"does not have. Columns found: {list(table.frame.columns)}.")
+    raw = table.frame[name].astype(str).str.strip()
+    x = pd.to_numeric(raw.where(raw != ""), errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(np.isnan(x) & (raw != "").to_numpy())
+    if len(bad):
+        i = int(bad[0])
+        raise ConfigError(f"{table.source}, line {table.lines[i]}, column {name!r}: value "
+                          f"{raw.iloc[i]!r} is not a number, but the balance rule needs numbers."
+                          f" ({len(bad)} such cell(s).)")
+    return x
+
+
+def _group_span(p: Problem) -> tuple[int, int, str]:
+    if p.bounds is not None:
+        return len(p.bounds), len(p.bounds), "the given group sizes"
+    sizes = f"groups of {p.min_size}-{p.max_size}"
+    if p.n_groups is not None:
+        return p.n_groups, p.n_groups, sizes
+    lo, hi = p.group_count_range()
+    return lo, hi, sizes
+
+
+def diagnose(compiled: Compiled) -> list[str]:
+    """Cheap checks that prove a request impossible, each in plain words with the fix.
+
+    Returns an empty list when nothing obvious is wrong (the solver may still prove
+    infeasibility later, with its own reasons).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from peermatch.candidates import read_candidates
+    >>> t = read_candidates(pd.DataFrame({"id": list("abcd"), "industry": list("xxxy"),
+    ...     "employees": ["1", "2", "3", "4"]}))
+    >>> print(diagnose(build_problem(t, np.zeros((4, 4)), min_size=2, max_size=2))[0])
+    3 candidates compete (industry 'x') and need 3 groups, but 4 candidates in groups
+    of 2-2 make at most 2 groups. Lower --min-size to 1, or relax the competitor rule.
+    """
+    p = compiled.problem
+    rules = compiled.rules
+    n = p.n
+    names = p.names or tuple(str(i) for i in range(n))
+    reasons: list[str] = list(compiled.reasons)
+    if n == 0:
+        return ["There are no candidates to group."]
+    m_lo, m_hi, sizes = _group_span(p)
+    if p.bounds is not None:
+        lo_sum, hi_sum = int(p.bounds[:, 0].sum()), int(p.bounds[:, 1].sum())
+    elif p.n_groups is not None:
+        lo_sum, hi_sum = p.n_groups * p.min_size, p.n_groups * p.max_size
+    else:
+        lo_sum = hi_sum = None
+    if lo_sum is not None and not lo_sum <= n <= hi_sum:
+        return [f"{n} candidates cannot fill {m_lo} groups with {sizes}: they hold "
+                f"{lo_sum}-{hi_sum} members. Change the number of groups or the sizes."]
+    if m_lo > m_hi:
+        return [f"{n} candidates cannot be split into {sizes}: {m_lo} groups are needed but "
+                f"only {m_hi} fit the minimum size. Widen the size range."]
+
+    # A set of k mutual competitors needs k groups (a clique of the conflict graph).
+    for rows, label in zip(compiled.classes, compiled.class_labels, strict=True):
+        k = len(rows)
+        if k > m_hi:
+            fix = (f"Lower --min-size to {n // k}, or relax the competitor rule."
+                   if p.n_groups is None and p.bounds is None and n // k >= 1
+                   else f"Use at least {k} groups, or relax the competitor rule.")
+            reasons.append(f"{k} candidates compete ({label}) and need {k} groups, but {n} "
+                           f"candidates in {sizes} make at most {m_hi} groups. {fix}")
+    # A larger clique of the whole conflict graph (explicit conflicts included).
+    if len(p.cannot_link) and not reasons:
+        import networkx as nx
+
+        G = nx.Graph()
+        G.add_edges_from(map(tuple, p.cannot_link.tolist()))
+        for rows in compiled.classes:
+            G.add_edges_from((int(a), int(b)) for x, a in enumerate(rows) for b in rows[x + 1:])
+        if G.number_of_edges() <= 200_000:
+            clique = max(nx.find_cliques(G), key=len) if G.number_of_nodes() else []
+            if len(clique) > m_hi:
+                who = ", ".join(sorted(names[i] for i in clique)[:8])
+                reasons.append(f"{len(clique)} candidates are in conflict with one another "
+                               f"({who}{' ...' if len(clique) > 8 else ''}) and need "
+                               f"{len(clique)} groups, but at most {m_hi} fit. Remove a conflict "
+                               "or use more, smaller groups.")
+
+    # Together-pairs against conflicts, and together-sets too large for a group.
+    if len(p.must_link):
+        cl = {tuple(x) for x in p.cannot_link.tolist()}
+        for rows in compiled.classes:
+            rs = set(rows.tolist())
+            for i, j in p.must_link.tolist():
+                if i in rs and j in rs:
+                    cl.add((i, j))
+        for i, j in p.must_link.tolist():
+            if (i, j) in cl:
+                why = compiled.pair_reasons.get((i, j), "competitors")
+                reasons.append(f"{names[i]} and {names[j]} must be together but are in conflict "
+                               f"({why}). Drop one of the two rules.")
+        import networkx as nx
+
+        G = nx.Graph()
+        G.add_edges_from(map(tuple, p.must_link.tolist()))
+        cap = int(p.bounds[:, 1].max()) if p.bounds is not None else p.max_size
+        for comp in nx.connected_components(G):
+            if len(comp) > cap:
+                reasons.append(f"{len(comp)} candidates are linked by together-pairs "
+                               f"({', '.join(sorted(names[i] for i in comp)[:6])} ...) but a group "
+                               f"holds at most {cap}. Remove a together-pair.")
+    # Pins and allowed groups against capacity.
+    if p.allowed is not None:
+        gnames = compiled.group_names or [str(g + 1) for g in range(p.allowed.shape[1])]
+        nobody = np.flatnonzero(~p.allowed.any(axis=1))
+        for i in nobody[:10]:
+            reasons.append(f"{names[i]} may join no group (pins, allowed groups and locked groups "
+                           "exclude every group). Check the rules for this member.")
+        only = p.allowed.sum(axis=1) == 1
+        pinned = np.bincount(np.argmax(p.allowed, axis=1)[only], minlength=p.allowed.shape[1])
+        hi = p.bounds[:, 1] if p.bounds is not None else np.full(len(pinned), p.max_size)
+        for g in np.flatnonzero(pinned > hi):
+            reasons.append(f"{pinned[g]} members are pinned to group {gnames[g]!r}, which holds "
+                           f"at most {hi[g]}. Unpin some or raise --max-size.")
+        if compiled.existing is not None and rules.keep_existing:
+            lo = p.bounds[:, 0]
+            old = np.bincount(compiled.existing[compiled.existing >= 0], minlength=len(lo))
+            short = np.maximum(0, lo - old)[: int(compiled.existing.max()) + 1]
+            new = int(np.sum(compiled.existing < 0))
+            if short.sum() > new:
+                worst = int(np.argmax(short))
+                reasons.append(f"Existing groups need {int(short.sum())} more members to reach "
+                               f"--min-size (group {gnames[worst]!r} has {old[worst]}), but only "
+                               f"{new} new candidates are available. Lower --min-size or merge "
+                               "groups.")
+    # Composition rules against their counts.
+    m_max = m_hi
+    for s in p.group_sums:
+        lo_b, hi_b = s.bounds(m_max)
+        pos = s.coef > 0
+        if np.all(s.coef[pos] == 1.0) and np.all((s.coef == 0) | pos):
+            total = int(pos.sum())
+            if np.isfinite(lo_b).all() and lo_b.sum() > total:
+                reasons.append(f"Rule '{s.name}' needs {int(lo_b.sum())} such members for "
+                               f"{m_max} groups, but only {total} exist. Relax the rule.")
+            if np.isfinite(hi_b).all() and hi_b.sum() < total and not s.name.startswith(
+                    "competitors"):
+                reasons.append(f"Rule '{s.name}' allows {int(hi_b.sum())} such members in "
+                               f"{m_max} groups, but {total} exist. Raise the cap.")
+    for lab in p.no_singleton:
+        vals, cnt = np.unique(lab[lab >= 0], return_counts=True)
+        for v in vals[cnt == 1]:
+            i = int(np.flatnonzero(lab == v)[0])
+            reasons.append(f"{names[i]} is the only candidate of their kind for the no-isolated "
+                           "rule, so they would be alone in any group. Drop the rule for this "
+                           "column or add candidates.")
+    if p.slots is not None:
+        none = np.flatnonzero(~p.slots.any(axis=1))
+        if len(none) and p.slot_quorum >= 1.0:
+            who = ", ".join(names[i] for i in none[:8])
+            reasons.append(f"{len(none)} candidate(s) list no availability ({who}) but every "
+                           "member must share a meeting slot. Add their slots or lower "
+                           "slot_quorum.")
+        lo_size = int(p.bounds[:, 0].min()) if p.bounds is not None else p.min_size
+        need = int(np.ceil(p.slot_quorum * lo_size))
+        if p.slots.shape[1] == 0 or p.slots.sum(axis=0).max() < need:
+            reasons.append(f"No meeting slot is shared by {need} candidates, the fewest a group "
+                           "needs. Add availability or lower slot_quorum.")
+    return reasons
+
+
+def meeting_slots(compiled: Compiled, labels: np.ndarray) -> list[str]:
+    """The meeting slot of each group: the slot most of its members share ('' if none)."""
+    p = compiled.problem
+    labels = np.asarray(labels)
+    m = int(labels.max()) + 1 if len(labels) else 0
+    if p.slots is None or p.slots.shape[1] == 0:
+        return [""] * m
+    Z = np.zeros((m, p.n))
+    Z[labels, np.arange(p.n)] = 1.0
+    counts = Z @ p.slots
+    return [compiled.slot_names[int(np.argmax(c))] if c.max() > 0 else "" for c in counts]
+
+
+def check_grouping(compiled: Compiled, labels: np.ndarray) -> list[str]:
+    """Every broken hard rule of a grouping, in plain words (empty when all hold).
+
+    >>> import numpy as np, pandas as pd
+    >>> from peermatch.candidates import read_candidates
+    >>> t = read_candidates(pd.DataFrame({"id": list("abcd"), "industry": list("xxyz"),
+    ...     "employees": ["1", "2", "3", "4"]}))
+    >>> c = build_problem(t, np.zeros((4, 4)), min_size=2, max_size=2)
+    >>> check_grouping(c, np.array([0, 1, 0, 1]))
+    []
+    >>> check_grouping(c, np.array([0, 0, 1, 1]))
+    ["group 1 breaks competitors: industry 'x' (2 members, at most 1)"]
+    """
+    p = compiled.problem
+    labels = np.asarray(labels)
+    names = p.names or tuple(str(i) for i in range(p.n))
+    if labels.shape != (p.n,) or labels.min(initial=0) < 0:
+        return ["not every candidate is placed"]
+    m = max(int(labels.max()) + 1 if p.n else 0, p.n_groups or 0)
+    gn = compiled.group_names or [str(g + 1) for g in range(m)]
+    out: list[str] = []
+    sizes = np.bincount(labels, minlength=m)
+    bounds = p.bounds_for(m)
+    for g in range(m):
+        if not bounds[g, 0] <= sizes[g] <= bounds[g, 1]:
+            out.append(f"group {gn[g]} has {sizes[g]} members, outside "
+                       f"{bounds[g, 0]}-{bounds[g, 1]}")
+    for i, j in p.cannot_link:
+        if labels[i] == labels[j]:
+            why = compiled.pair_reasons.get((int(i), int(j)), "conflict")
+            out.append(f"group {gn[labels[i]]} holds {names[i]} and {names[j]} ({why})")
+    for i, j in p.must_link:
+        if labels[i] != labels[j]:
+            out.append(f"{names[i]} and {names[j]} must be together")
+    if p.allowed is not None:
+        bad = np.flatnonzero(~p.allowed[np.arange(p.n), labels])
+        out.extend(f"{names[i]} is in group {gn[labels[i]]}, which they may not join"
+                   for i in bad)
+    for s in p.group_sums:
+        tot = np.bincount(labels, weights=s.coef, minlength=m)
+        lo, hi = s.bounds(m)
+        for g in np.flatnonzero((tot < lo - 1e-9) | (tot > hi + 1e-9)):
+            lim = (f"at most {hi[g]:g}" if np.isfinite(hi[g]) and tot[g] > hi[g]
+                   else f"at least {lo[g]:g}")
+            out.append(f"group {gn[g]} breaks {s.name} ({tot[g]:g} members, {lim})")
+    for lab in p.no_singleton:
+        for g in range(m):
+            v, c = np.unique(lab[(labels == g) & (lab >= 0)], return_counts=True)
+            for k in v[c == 1]:
+                i = int(np.flatnonzero((labels == g) & (lab == k))[0])
+                out.append(f"{names[i]} is isolated in group {gn[g]}")
+    if p.slots is not None:
+        for g in range(m):
+            mem = labels == g
+            need = int(np.ceil(p.slot_quorum * mem.sum() - 1e-9))
+            best = int(p.slots[mem].sum(axis=0).max()) if p.slots.shape[1] else 0
+            if mem.any() and best < need:
+                out.append(f"group {gn[g]} has no meeting slot shared by {need} members")
+    return out

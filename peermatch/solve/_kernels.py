@@ -1,0 +1,455 @@
+"""Compiled (numba) kernels of the local search: feasibility-preserving iterated tabu search.
+
+Internal module, imported lazily by :mod:`peermatch.solve.local` (importing numba and
+loading the compiled kernels is deferred until a local search actually runs, so
+``import peermatch`` stays fast). Kernels are compiled on first use and cached on disk
+(``cache=True``).
+
+Everything works on must-link *units* (see :mod:`peermatch.solve._prep`). Two tuples
+travel through every kernel:
+
+``data`` (read only)
+    ``A, w, lo, hi, allowed, conf_ptr, conf_idx, gs_ptr, gs_row, gs_coef, gs_lo, gs_hi,
+    slot_av, quorum, ns_ptr, ns_idx, ns_cnt, flags``
+``state`` (updated in place)
+    ``p, W, size, C, S, SC, NS, best_p, tabu, ctr, fv, dr, dk, Dt, pinned``
+
+with ``W[u, g] = sum of A[u, v] over units v in group g`` (so a move of ``u`` from ``g``
+to ``h`` gains ``W[u, h] - W[u, g]`` and a swap of ``u`` in ``g`` with ``v`` in ``h``
+gains ``W[u, h] - W[u, g] + W[v, g] - W[v, h] - 2 A[u, v]``), ``C[u, g]`` the number of
+cannot-link partners of ``u`` in ``g``, ``S[r, g]`` the value of group sum ``r`` in
+``g``, ``SC[g, s]`` the members of ``g`` available at slot ``s`` and ``NS[k, g]`` the
+members of ``g`` with no-singleton label key ``k``. Every applied move keeps all of
+them, and therefore every hard rule, satisfied.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# ctr (int64) slots
+IT, LAST_IMP, N_PERTURB, STRENGTH, FAILS, BEST_IT = 0, 1, 2, 3, 4, 5
+# fv (float64) slots
+F, BEST_F, ROUND_BEST = 0, 1, 2
+# params (float64) slots
+P_TMIN, P_TMAX, P_DEPTH, P_SMIN, P_SMAX = 0, 1, 2, 3, 4
+
+_TOL = 1e-9
+
+
+@njit(cache=True)
+def seed_rng(seed):
+    """Seed numba's own generator (per thread)."""
+    np.random.seed(seed)
+
+
+@njit(cache=True)
+def _need(q, size):
+    # ceil(q * size) with a tolerance for float noise
+    x = q * size - 1e-9
+    c = np.int64(x)
+    if c < x:
+        c += 1
+    return c
+
+
+@njit(cache=True)
+def init_state(data, state):
+    """Fill W, size, C, S, SC, NS from the labels ``p`` (O(nu^2 + rules))."""
+    (A, w, lo, hi, allowed, conf_ptr, conf_idx, gs_ptr, gs_row, gs_coef, gs_lo, gs_hi,
+     slot_av, quorum, ns_ptr, ns_idx, ns_cnt, flags) = data
+    p, W, size, C, S, SC, NS = state[0], state[1], state[2], state[3], state[4], state[5], state[6]
+    nu, m = W.shape
+    W[:, :] = 0.0
+    size[:] = 0
+    C[:, :] = 0
+    S[:, :] = 0.0
+    SC[:, :] = 0
+    NS[:, :] = 0
+    for u in range(nu):
+        for v in range(nu):
+            W[u, p[v]] += A[u, v]
+    for u in range(nu):
+        g = p[u]
+        size[g] += w[u]
+        for k in range(conf_ptr[u], conf_ptr[u + 1]):
+            C[conf_idx[k], g] += 1
+        for k in range(gs_ptr[u], gs_ptr[u + 1]):
+            S[gs_row[k], g] += gs_coef[k]
+        for s in range(slot_av.shape[1]):
+            SC[g, s] += slot_av[u, s]
+        for k in range(ns_ptr[u], ns_ptr[u + 1]):
+            NS[ns_idx[k], g] += ns_cnt[k]
+
+
+@njit(cache=True)
+def objective(A, p):
+    """Sum of A over unit pairs in the same group."""
+    nu = len(p)
+    f = 0.0
+    for u in range(nu):
+        for v in range(u + 1, nu):
+            if p[u] == p[v]:
+                f += A[u, v]
+    return f
+
+
+@njit(cache=True)
+def _adjacent(conf_ptr, conf_idx, u, v):
+    for k in range(conf_ptr[u], conf_ptr[u + 1]):
+        if conf_idx[k] == v:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _slot_ok(SC, slot_av, quorum, g, new_size, a, sign_a, b, sign_b):
+    """Does group g keep a common slot after adding sign_a*av[a] + sign_b*av[b]?"""
+    need = _need(quorum, new_size)
+    if need <= 0:
+        return True
+    for s in range(SC.shape[1]):
+        c = SC[g, s]
+        if a >= 0:
+            c += sign_a * slot_av[a, s]
+        if b >= 0:
+            c += sign_b * slot_av[b, s]
+        if c >= need:
+            return True
+    return False
+
+
+@njit(cache=True)
+def move_ok(data, state, u, h):
+    """Can unit u move to group h with every rule kept?"""
+    (A, w, lo, hi, allowed, conf_ptr, conf_idx, gs_ptr, gs_row, gs_coef, gs_lo, gs_hi,
+     slot_av, quorum, ns_ptr, ns_idx, ns_cnt, flags) = data
+    p, size, C, S, SC, NS = state[0], state[2], state[3], state[4], state[5], state[6]
+    g = p[u]
+    if g == h:
+        return False
+    if size[g] - w[u] < lo[g] or size[h] + w[u] > hi[h]:
+        return False
+    if flags[0] and not allowed[u, h]:
+        return False
+    if flags[1] and C[u, h] > 0:
+        return False
+    if flags[2]:
+        for k in range(gs_ptr[u], gs_ptr[u + 1]):
+            r = gs_row[k]
+            c = gs_coef[k]
+            a = S[r, g] - c
+            b = S[r, h] + c
+            if a < gs_lo[r, g] - _TOL * (1.0 + abs(a)) or a > gs_hi[r, g] + _TOL * (1.0 + abs(a)):
+                return False
+            if b < gs_lo[r, h] - _TOL * (1.0 + abs(b)) or b > gs_hi[r, h] + _TOL * (1.0 + abs(b)):
+                return False
+    if flags[3]:
+        if not _slot_ok(SC, slot_av, quorum, g, size[g] - w[u], u, -1, -1, 0):
+            return False
+        if not _slot_ok(SC, slot_av, quorum, h, size[h] + w[u], u, 1, -1, 0):
+            return False
+    if flags[4]:
+        for k in range(ns_ptr[u], ns_ptr[u + 1]):
+            key = ns_idx[k]
+            if NS[key, g] - ns_cnt[k] == 1 or NS[key, h] + ns_cnt[k] == 1:
+                return False
+    return True
+
+
+@njit(cache=True)
+def swap_ok(data, state, u, v):
+    """Can units u and v (in different groups) trade places with every rule kept?"""
+    (A, w, lo, hi, allowed, conf_ptr, conf_idx, gs_ptr, gs_row, gs_coef, gs_lo, gs_hi,
+     slot_av, quorum, ns_ptr, ns_idx, ns_cnt, flags) = data
+    p, size, C, S, SC, NS = state[0], state[2], state[3], state[4], state[5], state[6]
+    dr, dk = state[11], state[12]
+    g = p[u]
+    h = p[v]
+    if g == h:
+        return False
+    d = w[v] - w[u]
+    if d != 0:
+        if size[g] + d < lo[g] or size[g] + d > hi[g]:
+            return False
+        if size[h] - d < lo[h] or size[h] - d > hi[h]:
+            return False
+    if flags[0] and (not allowed[u, h] or not allowed[v, g]):
+        return False
+    if flags[1]:
+        cu = C[u, h]
+        cv = C[v, g]
+        if cu > 1 or cv > 1:
+            return False
+        if cu == 1 or cv == 1:
+            adj = 1 if _adjacent(conf_ptr, conf_idx, u, v) else 0
+            if cu - adj != 0 or cv - adj != 0:
+                return False
+    if flags[2]:
+        # dr[r]: change of sum r in group g (the opposite change happens in h)
+        for k in range(gs_ptr[u], gs_ptr[u + 1]):
+            dr[gs_row[k]] -= gs_coef[k]
+        for k in range(gs_ptr[v], gs_ptr[v + 1]):
+            dr[gs_row[k]] += gs_coef[k]
+        ok = True
+        for t in range(2):
+            x = u if t == 0 else v
+            for k in range(gs_ptr[x], gs_ptr[x + 1]):
+                r = gs_row[k]
+                a = S[r, g] + dr[r]
+                b = S[r, h] - dr[r]
+                if (a < gs_lo[r, g] - _TOL * (1.0 + abs(a))
+                        or a > gs_hi[r, g] + _TOL * (1.0 + abs(a))
+                        or b < gs_lo[r, h] - _TOL * (1.0 + abs(b))
+                        or b > gs_hi[r, h] + _TOL * (1.0 + abs(b))):
+                    ok = False
+        for k in range(gs_ptr[u], gs_ptr[u + 1]):
+            dr[gs_row[k]] = 0.0
+        for k in range(gs_ptr[v], gs_ptr[v + 1]):
+            dr[gs_row[k]] = 0.0
+        if not ok:
+            return False
+    if flags[3]:
+        if not _slot_ok(SC, slot_av, quorum, g, size[g] + d, u, -1, v, 1):
+            return False
+        if not _slot_ok(SC, slot_av, quorum, h, size[h] - d, v, -1, u, 1):
+            return False
+    if flags[4]:
+        for k in range(ns_ptr[u], ns_ptr[u + 1]):
+            dk[ns_idx[k]] -= ns_cnt[k]
+        for k in range(ns_ptr[v], ns_ptr[v + 1]):
+            dk[ns_idx[k]] += ns_cnt[k]
+        ok = True
+        for t in range(2):
+            x = u if t == 0 else v
+            for k in range(ns_ptr[x], ns_ptr[x + 1]):
+                key = ns_idx[k]
+                if NS[key, g] + dk[key] == 1 or NS[key, h] - dk[key] == 1:
+                    ok = False
+        for k in range(ns_ptr[u], ns_ptr[u + 1]):
+            dk[ns_idx[k]] = 0
+        for k in range(ns_ptr[v], ns_ptr[v + 1]):
+            dk[ns_idx[k]] = 0
+        if not ok:
+            return False
+    return True
+
+
+@njit(cache=True)
+def apply_move(data, state, u, h):
+    """Move unit u to group h and update every incremental array in O(nu + rules of u)."""
+    (A, w, lo, hi, allowed, conf_ptr, conf_idx, gs_ptr, gs_row, gs_coef, gs_lo, gs_hi,
+     slot_av, quorum, ns_ptr, ns_idx, ns_cnt, flags) = data
+    p, W, size, C, S, SC, NS = state[0], state[1], state[2], state[3], state[4], state[5], state[6]
+    g = p[u]
+    Au = A[u]
+    for j in range(W.shape[0]):
+        a = Au[j]
+        W[j, g] -= a
+        W[j, h] += a
+    size[g] -= w[u]
+    size[h] += w[u]
+    for k in range(conf_ptr[u], conf_ptr[u + 1]):
+        v = conf_idx[k]
+        C[v, g] -= 1
+        C[v, h] += 1
+    for k in range(gs_ptr[u], gs_ptr[u + 1]):
+        S[gs_row[k], g] -= gs_coef[k]
+        S[gs_row[k], h] += gs_coef[k]
+    for s in range(slot_av.shape[1]):
+        SC[g, s] -= slot_av[u, s]
+        SC[h, s] += slot_av[u, s]
+    for k in range(ns_ptr[u], ns_ptr[u + 1]):
+        NS[ns_idx[k], g] -= ns_cnt[k]
+        NS[ns_idx[k], h] += ns_cnt[k]
+    p[u] = h
+
+
+@njit(cache=True)
+def _perturb(data, state, strength, allow_moves):
+    """Apply ``strength`` random feasible swaps (and moves), ignoring their gain."""
+    A = data[0]
+    p, W, pinned = state[0], state[1], state[14]
+    nu, m = W.shape
+    f = 0.0
+    done = 0
+    tries = 0
+    while done < strength and tries < 20 * strength + 20:
+        tries += 1
+        u = np.random.randint(nu)
+        if pinned[u]:
+            continue
+        if allow_moves and np.random.random() < 0.3:
+            h = np.random.randint(m)
+            if h != p[u] and move_ok(data, state, u, h):
+                f += W[u, h] - W[u, p[u]]
+                apply_move(data, state, u, h)
+                done += 1
+            continue
+        v = np.random.randint(nu)
+        if pinned[v] or p[u] == p[v]:
+            continue
+        if swap_ok(data, state, u, v):
+            g, h = p[u], p[v]
+            f += W[u, h] - W[u, g] + W[v, g] - W[v, h] - 2.0 * A[u, v]
+            apply_move(data, state, u, h)
+            apply_move(data, state, v, g)
+            done += 1
+    return f
+
+
+@njit(cache=True)
+def tabu_run(data, state, params, n_iter, allow_moves):
+    """Run ``n_iter`` iterations of iterated tabu search; resumable (state is persistent).
+
+    Each iteration applies the best admissible move or swap (full neighbourhoods, ties
+    broken at random). A move putting a unit back into a group it left less than
+    ``tenure`` iterations ago is tabu unless it beats the best value of the current round
+    (aspiration). After ``depth`` iterations without improving the round's best, the search
+    restarts from the best grouping found so far, perturbed by ``strength`` random swaps;
+    the strength grows while rounds fail and falls back after an improvement.
+    Returns the number of iterations done.
+    """
+    A = data[0]
+    w, lo, hi = data[1], data[2], data[3]
+    p, W, size = state[0], state[1], state[2]
+    best_p, tabu, ctr, fv, Dt, pinned = (state[7], state[8], state[9], state[10], state[13],
+                                         state[14])
+    nu, m = W.shape
+    tmin = np.int64(params[P_TMIN])
+    tspan = max(np.int64(params[P_TMAX]) - tmin, 0) + 1
+    depth = np.int64(params[P_DEPTH])
+    smin = np.int64(params[P_SMIN])
+    smax = np.int64(params[P_SMAX])
+    Du = np.empty(m)
+    done = 0
+    while done < n_iter:
+        it = ctr[IT]
+        f = fv[F]
+        # Gains of moving each unit to each group: Dt[h, u] = W[u, h] - W[u, p[u]].
+        for u in range(nu):
+            base = W[u, p[u]]
+            for h in range(m):
+                Dt[h, u] = W[u, h] - base
+        best_gain = -np.inf
+        bu = -1
+        bv = -1
+        bh = -1
+        ties = 0
+        rb = fv[ROUND_BEST]
+        tol = 1e-9 * (1.0 + abs(f))
+        if allow_moves:
+            for u in range(nu):
+                if pinned[u]:
+                    continue
+                g = p[u]
+                if size[g] - w[u] < lo[g]:
+                    continue
+                for h in range(m):
+                    if h == g or size[h] + w[u] > hi[h]:
+                        continue
+                    gain = Dt[h, u]
+                    if gain < best_gain - tol:
+                        continue
+                    if tabu[u, h] > it and f + gain <= rb + tol:
+                        continue
+                    if not move_ok(data, state, u, h):
+                        continue
+                    if gain > best_gain + tol:
+                        best_gain = gain
+                        bu, bv, bh = u, -1, h
+                        ties = 1
+                    else:
+                        ties += 1
+                        if np.random.random() * ties < 1.0:
+                            bu, bv, bh = u, -1, h
+        for u in range(nu):
+            if pinned[u]:
+                continue
+            g = p[u]
+            for h in range(m):
+                Du[h] = Dt[h, u]
+            Au = A[u]
+            Dg = Dt[g]
+            for v in range(u + 1, nu):
+                h = p[v]
+                if h == g:
+                    continue
+                gain = Du[h] + Dg[v] - 2.0 * Au[v]
+                if gain < best_gain - tol:
+                    continue
+                if pinned[v]:
+                    continue
+                if (tabu[u, h] > it or tabu[v, g] > it) and f + gain <= rb + tol:
+                    continue
+                if not swap_ok(data, state, u, v):
+                    continue
+                if gain > best_gain + tol:
+                    best_gain = gain
+                    bu, bv, bh = u, v, h
+                    ties = 1
+                else:
+                    ties += 1
+                    if np.random.random() * ties < 1.0:
+                        bu, bv, bh = u, v, h
+        if bu >= 0:
+            g = p[bu]
+            apply_move(data, state, bu, bh)
+            tabu[bu, g] = it + tmin + np.random.randint(tspan)
+            if bv >= 0:
+                apply_move(data, state, bv, g)
+                tabu[bv, bh] = it + tmin + np.random.randint(tspan)
+            f += best_gain
+            fv[F] = f
+        ctr[IT] = it + 1
+        done += 1
+        if bu >= 0 and f > fv[ROUND_BEST] + tol:
+            fv[ROUND_BEST] = f
+            ctr[LAST_IMP] = it + 1
+            if f > fv[BEST_F] + tol:
+                fv[BEST_F] = f
+                best_p[:] = p
+                ctr[BEST_IT] = it + 1
+                ctr[FAILS] = 0
+        if bu < 0 or ctr[IT] - ctr[LAST_IMP] > depth:
+            # End of a round: perturb the best grouping found so far.
+            if fv[ROUND_BEST] < fv[BEST_F] - tol or bu < 0:
+                ctr[FAILS] += 1
+            s = smin + ctr[FAILS] // 2
+            if s > smax:
+                s = smin
+                ctr[FAILS] = 0
+            ctr[STRENGTH] = s
+            p[:] = best_p
+            init_state(data, state)
+            fv[F] = fv[BEST_F] + _perturb(data, state, s, allow_moves)
+            fv[ROUND_BEST] = fv[F]
+            ctr[LAST_IMP] = ctr[IT]
+            ctr[N_PERTURB] += 1
+            tabu[:, :] = 0
+    return done
+
+
+@njit(cache=True)
+def numpy_free_move_rate(A, p, m, n_rounds):
+    """Benchmark helper: evaluate every swap ``n_rounds`` times; returns a checksum."""
+    nu = len(p)
+    W = np.zeros((nu, m))
+    for u in range(nu):
+        for v in range(nu):
+            W[u, p[v]] += A[u, v]
+    acc = 0.0
+    for _ in range(n_rounds):
+        best = -np.inf
+        for u in range(nu):
+            g = p[u]
+            for v in range(u + 1, nu):
+                h = p[v]
+                if h == g:
+                    continue
+                gain = W[u, h] - W[u, g] + W[v, g] - W[v, h] - 2.0 * A[u, v]
+                if gain > best:
+                    best = gain
+        acc += best
+    return acc

@@ -1,0 +1,267 @@
+"""Problem preparation shared by every method: must-link units, rule arrays, a validator.
+
+Internal module: the functions here assume a validated :class:`~peermatch.problem.Problem`
+(its ``__post_init__`` checked shapes and ranges) with a fixed number of groups.
+
+Must-link pairs are handled by *contraction*: every connected component of the must-link
+graph becomes one **unit** that always moves as a whole. The local search and the greedy
+construction work on units (weight = number of members, affinity between units = sum of
+member affinities, pair sums inside a unit are a constant), so no move can ever split a
+must-link pair. The CP-SAT models work on elements and state must-link as equalities.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from ..problem import Problem
+
+__all__ = ["Prepared", "prepare", "violations", "RULE_FAMILIES"]
+
+#: Plain names of the rule families, as reported in ``SolveResult.reasons``.
+RULE_FAMILIES = {
+    "sizes": "group sizes",
+    "cannot_link": "cannot-link pairs",
+    "must_link": "must-link pairs",
+    "allowed": "allowed groups",
+    "slots": "common meeting slot",
+    "no_singleton": "no isolated member",
+}
+
+_EPS = 1e-9
+
+
+@dataclass
+class Prepared:
+    """Arrays of one problem with ``m`` groups, over must-link units (see module docstring)."""
+
+    problem: Problem
+    m: int
+    unit_of: np.ndarray          # (n,) unit of each element
+    members: list                # members[u] = element indices of unit u
+    w: np.ndarray                # (nu,) unit weights (member counts)
+    A: np.ndarray                # (nu, nu) contracted affinity, zero diagonal
+    const: float                 # affinity inside units (always collected)
+    lo: np.ndarray               # (m,) size bounds
+    hi: np.ndarray
+    conf_ptr: np.ndarray         # CSR of the unit conflict graph
+    conf_idx: np.ndarray
+    allowed: np.ndarray          # (nu, m) bool
+    gs_ptr: np.ndarray           # per-unit sparse (row, coef) lists of the group sums
+    gs_row: np.ndarray
+    gs_coef: np.ndarray
+    gs_lo: np.ndarray            # (R, m)
+    gs_hi: np.ndarray
+    slot_av: np.ndarray          # (nu, S) members available at each slot
+    quorum: float
+    ns_ptr: np.ndarray           # per-unit sparse (label key, count) lists of no_singleton
+    ns_idx: np.ndarray
+    ns_cnt: np.ndarray
+    n_keys: int
+    flags: np.ndarray            # has_allowed, has_cl, has_gs, has_slots, has_ns, unit_w
+    contradictions: list         # rule families that contradict inside a unit
+
+    @property
+    def nu(self) -> int:
+        return len(self.w)
+
+    def to_elements(self, unit_labels: np.ndarray) -> np.ndarray:
+        """Element labels from unit labels."""
+        return np.asarray(unit_labels, dtype=np.int64)[self.unit_of]
+
+    def to_units(self, labels: np.ndarray) -> np.ndarray:
+        """Unit labels from element labels (the label of each unit's first member)."""
+        return np.asarray(labels, dtype=np.int64)[[mem[0] for mem in self.members]]
+
+
+def _csr(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray | None, nrow: int):
+    order = np.lexsort((cols, rows))
+    rows, cols = rows[order], cols[order]
+    ptr = np.zeros(nrow + 1, dtype=np.int64)
+    np.add.at(ptr, rows + 1, 1)
+    ptr = np.cumsum(ptr)
+    return ptr, cols.astype(np.int64), (None if vals is None else vals[order])
+
+
+def prepare(problem: Problem, m: int) -> Prepared:
+    """Contract must-link components and build the rule arrays for ``m`` groups."""
+    n = problem.n
+    A = problem.affinity
+    bounds = problem.bounds_for(m)
+    ml = problem.must_link
+    if len(ml):
+        g = coo_matrix((np.ones(len(ml)), (ml[:, 0], ml[:, 1])), shape=(n, n))
+        _, comp = connected_components(g, directed=False)
+        # Renumber units by their smallest member so unit order follows element order.
+        first = np.full(comp.max() + 1, n, dtype=np.int64)
+        np.minimum.at(first, comp, np.arange(n))
+        rank = np.empty_like(first)
+        rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+        unit_of = rank[comp].astype(np.int64)
+    else:
+        unit_of = np.arange(n, dtype=np.int64)
+    nu = int(unit_of.max()) + 1 if n else 0
+    order = np.argsort(unit_of, kind="stable")
+    cuts = np.flatnonzero(np.diff(unit_of[order])) + 1
+    members = np.split(order, cuts) if n else []
+    w = np.bincount(unit_of, minlength=nu).astype(np.int64)
+    contradictions: list[str] = []
+
+    if nu == n:
+        Au = A.copy()
+        const = 0.0
+    else:
+        Z = np.zeros((n, nu))
+        Z[np.arange(n), unit_of] = 1.0
+        Au = Z.T @ A @ Z
+        const = 0.5 * float(np.trace(Au))
+        np.fill_diagonal(Au, 0.0)
+    Au = np.ascontiguousarray(Au)
+
+    # Cannot-link between units; a cannot-link pair inside a unit is a contradiction.
+    cl = problem.cannot_link
+    if len(cl):
+        ua, ub = unit_of[cl[:, 0]], unit_of[cl[:, 1]]
+        if np.any(ua == ub):
+            contradictions += [RULE_FAMILIES["must_link"], RULE_FAMILIES["cannot_link"]]
+        keep = ua != ub
+        pairs = np.unique(np.sort(np.stack([ua[keep], ub[keep]], 1), axis=1), axis=0)
+        rows = np.concatenate([pairs[:, 0], pairs[:, 1]])
+        cols = np.concatenate([pairs[:, 1], pairs[:, 0]])
+        conf_ptr, conf_idx, _ = _csr(rows, cols, None, nu)
+    else:
+        conf_ptr, conf_idx = np.zeros(nu + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+
+    if problem.allowed is not None:
+        allowed = np.ones((nu, m), dtype=bool)
+        np.logical_and.at(allowed, unit_of, problem.allowed)
+        if np.any(~allowed.any(axis=1)):
+            contradictions.append(RULE_FAMILIES["allowed"])
+    else:
+        allowed = np.ones((nu, m), dtype=bool)
+
+    R = len(problem.group_sums)
+    if R:
+        coef = np.zeros((nu, R))
+        gs_lo = np.empty((R, m))
+        gs_hi = np.empty((R, m))
+        for r, s in enumerate(problem.group_sums):
+            c = np.asarray(s.coef, dtype=float)
+            np.add.at(coef[:, r], unit_of, c)
+            gs_lo[r], gs_hi[r] = s.bounds(m)
+        uu, rr = np.nonzero(coef)
+        gs_ptr, gs_row, gs_coef = _csr(uu, rr, coef[uu, rr], nu)
+    else:
+        gs_ptr, gs_row = np.zeros(nu + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        gs_coef, gs_lo, gs_hi = np.zeros(0), np.zeros((0, m)), np.zeros((0, m))
+
+    if problem.slots is not None:
+        S = problem.slots.shape[1]
+        slot_av = np.zeros((nu, S), dtype=np.int64)
+        np.add.at(slot_av, unit_of, problem.slots.astype(np.int64))
+    else:
+        slot_av = np.zeros((nu, 0), dtype=np.int64)
+
+    if problem.no_singleton:
+        keys, offset = [], 0
+        for c in problem.no_singleton:
+            k = np.where(c >= 0, c + offset, -1)
+            keys.append(k)
+            offset += int(c.max()) + 1 if len(c) and c.max() >= 0 else 0
+        K = np.stack(keys, 1)  # (n, L)
+        e_idx, col = np.nonzero(K >= 0)
+        uk = np.stack([unit_of[e_idx], K[e_idx, col]], 1)
+        pairs, cnt = np.unique(uk, axis=0, return_counts=True)
+        ns_ptr, ns_idx, ns_cnt = _csr(pairs[:, 0], pairs[:, 1], cnt.astype(np.int64), nu)
+        n_keys = offset
+    else:
+        ns_ptr, ns_idx = np.zeros(nu + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        ns_cnt, n_keys = np.zeros(0, dtype=np.int64), 0
+
+    flags = np.array([problem.allowed is not None, len(conf_idx) > 0, R > 0,
+                      problem.slots is not None, n_keys > 0, bool(np.all(w == 1))],
+                     dtype=np.int64)
+    return Prepared(problem, m, unit_of, members, w, Au, const,
+                    bounds[:, 0].astype(np.int64).copy(), bounds[:, 1].astype(np.int64).copy(),
+                    conf_ptr, conf_idx, np.ascontiguousarray(allowed), gs_ptr, gs_row,
+                    np.asarray(gs_coef, dtype=float), np.ascontiguousarray(gs_lo),
+                    np.ascontiguousarray(gs_hi), np.ascontiguousarray(slot_av),
+                    float(problem.slot_quorum), ns_ptr, ns_idx,
+                    np.asarray(ns_cnt, dtype=np.int64), n_keys, flags, contradictions)
+
+
+def violations(problem: Problem, labels: np.ndarray, m: int | None = None) -> list[str]:
+    """Every hard rule a labelling breaks, as plain sentences (empty list = valid).
+
+    >>> import numpy as np
+    >>> from peermatch.problem import Problem
+    >>> violations(Problem(np.ones((4, 4)), min_size=2, max_size=2, cannot_link=[(0, 1)]),
+    ...            np.array([0, 0, 1, 1]))
+    ['cannot-link pairs: 1 pair(s) share a group, e.g. elements 0 and 1']
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    n = problem.n
+    if m is None:
+        m = problem.n_groups if problem.n_groups is not None else int(labels.max()) + 1
+    out: list[str] = []
+    if labels.shape != (n,) or labels.min(initial=0) < 0 or labels.max(initial=0) >= m:
+        return [f"labels must be {n} integers in 0..{m - 1}"]
+    b = problem.bounds_for(m)
+    size = np.bincount(labels, minlength=m)
+    bad = np.flatnonzero((size < b[:, 0]) | (size > b[:, 1]))
+    if len(bad):
+        g = int(bad[0])
+        out.append(f"group sizes: {len(bad)} group(s) out of bounds, e.g. group {g} has "
+                   f"{size[g]} members, bounds [{b[g, 0]}, {b[g, 1]}]")
+    cl = problem.cannot_link
+    if len(cl):
+        same = labels[cl[:, 0]] == labels[cl[:, 1]]
+        if same.any():
+            i, j = cl[same][0]
+            out.append(f"cannot-link pairs: {int(same.sum())} pair(s) share a group, "
+                       f"e.g. elements {i} and {j}")
+    ml = problem.must_link
+    if len(ml):
+        apart = labels[ml[:, 0]] != labels[ml[:, 1]]
+        if apart.any():
+            i, j = ml[apart][0]
+            out.append(f"must-link pairs: {int(apart.sum())} pair(s) are apart, "
+                       f"e.g. elements {i} and {j}")
+    if problem.allowed is not None:
+        bad = ~problem.allowed[np.arange(n), labels]
+        if bad.any():
+            out.append(f"allowed groups: {int(bad.sum())} element(s) in a group they may not "
+                       f"join, e.g. element {int(np.flatnonzero(bad)[0])}")
+    for s in problem.group_sums:
+        lo, hi = s.bounds(m)
+        tot = np.bincount(labels, weights=np.asarray(s.coef, dtype=float), minlength=m)
+        tol = _EPS * (1.0 + np.abs(tot))
+        bad = np.flatnonzero((tot < lo - tol) | (tot > hi + tol))
+        if len(bad):
+            g = int(bad[0])
+            out.append(f"{s.name}: group {g} sums to {tot[g]:g}, bounds [{lo[g]:g}, {hi[g]:g}]")
+    if problem.slots is not None and problem.slots.shape[1] >= 0:
+        Z = np.zeros((m, n), dtype=np.int64)
+        Z[labels, np.arange(n)] = 1
+        cnt = Z @ problem.slots.astype(np.int64)  # (m, S)
+        best = cnt.max(axis=1) if cnt.shape[1] else np.zeros(m, dtype=np.int64)
+        need = np.array([math.ceil(problem.slot_quorum * s - _EPS) for s in size])
+        bad = np.flatnonzero(best < need)
+        if len(bad):
+            g = int(bad[0])
+            out.append(f"common meeting slot: group {g} has no slot with {need[g]} of its "
+                       f"{size[g]} members available")
+    for t, c in enumerate(problem.no_singleton):
+        sel = c >= 0
+        if sel.any():
+            key = np.stack([c[sel], labels[sel]], 1)
+            _, cnt = np.unique(key, axis=0, return_counts=True)
+            if np.any(cnt == 1):
+                out.append(f"no isolated member: rule {t} leaves {int((cnt == 1).sum())} "
+                           "member(s) alone with their label in a group")
+    return out

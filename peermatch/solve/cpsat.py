@@ -1,0 +1,361 @@
+"""CP-SAT models: exact grouping, feasibility with a diagnosis, and neighbourhood repair.
+
+Internal module (OR-Tools is imported lazily: only when a CP-SAT model is built).
+
+One model builder serves three uses:
+
+* **exact** -- every element and group, objective ``sum A_ij y_ij``, full linking of the
+  pair variables, redundant size constraints and symmetry breaking;
+* **diagnose** -- no objective, every rule family behind an enforcement literal that is
+  passed as an assumption, so an infeasibility proof names the families responsible
+  (``sufficient_assumptions_for_infeasibility``);
+* **repair** (large neighbourhood search) -- only the members of a few groups, only
+  those groups; pairs inside them only.
+
+The maths is written out in ``docs/solver.md`` ("The CP-SAT model").
+
+Data:
+    ``x[(i, g)]``  element ``i`` is in group ``g`` (bool);
+    ``y[(i, j)]``  elements ``i < j`` share a group (bool), ``y_ij = sum_g x_ig x_jg``.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+
+from ..problem import Problem
+from ._prep import RULE_FAMILIES
+
+__all__ = ["cpsat_status", "solve_exact", "diagnose", "repair", "REMEDIES"]
+
+#: What to relax, per rule family (group sums get a generic sentence with their name).
+REMEDIES = {
+    "group sizes": "widen the group size bounds or change the number of groups",
+    "cannot-link pairs": "drop some cannot-link pairs (or allow more groups: a set of "
+                         "mutually conflicting members needs one group each)",
+    "must-link pairs": "drop some must-link pairs (a must-link chain may exceed the largest "
+                       "group or contradict a cannot-link pair)",
+    "allowed groups": "allow more groups for the pinned or restricted members",
+    "common meeting slot": "lower the slot quorum or add availability",
+    "no isolated member": "drop a no-isolation rule or add members with the rare labels",
+}
+
+
+def cpsat_status(code) -> str:
+    """Map a CP-SAT status to a peermatch status (one table for every model)."""
+    from ortools.sat.python import cp_model
+
+    return {
+        cp_model.OPTIMAL: "optimal",
+        cp_model.FEASIBLE: "feasible",
+        cp_model.INFEASIBLE: "infeasible",
+        cp_model.MODEL_INVALID: "invalid",
+        cp_model.UNKNOWN: "unknown",
+    }[code]
+
+
+def reason_sentence(family: str) -> str:
+    """``"<family>: <what to relax>"``."""
+    remedy = REMEDIES.get(family, "loosen this rule's bounds or drop it")
+    return f"{family}: {remedy}"
+
+
+def _int_scale(values: np.ndarray, limit: float = 1e7) -> int:
+    """Smallest power of ten making ``values`` integral (up to 1e6), capped by magnitude."""
+    vmax = float(np.abs(values).max(initial=0.0))
+    for e in range(7):
+        s = 10 ** e
+        if vmax * s > limit * 1e3:
+            return max(s // 10, 1)
+        if np.all(np.abs(values * s - np.round(values * s)) < 1e-6):
+            return s
+    return 10 ** 6 if vmax == 0 else max(1, int(limit / vmax))
+
+
+def _solver(time_limit: float, seed: int, workers: int, verbose: bool):
+    from ortools.sat.python import cp_model
+
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(float(time_limit), 0.01)
+    solver.parameters.num_workers = max(int(workers), 1)
+    solver.parameters.random_seed = int(seed) % (2 ** 31)
+    solver.parameters.log_search_progress = bool(verbose)
+    return solver
+
+
+def _interchangeable(problem: Problem, m: int) -> bool:
+    """True when permuting group labels maps every feasible grouping to a feasible one."""
+    b = problem.bounds_for(m)
+    if np.any(b != b[0]):
+        return False
+    if problem.allowed is not None and np.any(problem.allowed != problem.allowed[:, :1]):
+        return False
+    for s in problem.group_sums:
+        lo, hi = s.bounds(m)
+        if np.any(lo != lo[0]) or np.any(hi != hi[0]):
+            return False
+    return True
+
+
+def _build(problem: Problem, m: int, elements: np.ndarray, groups: np.ndarray, *,
+           objective: str | None, diagnose: bool = False, symmetry: bool = False):
+    """Build the CP-SAT model. ``objective`` in (None, "full", "upper")."""
+    from ortools.sat.python import cp_model
+
+    # Data.
+    n = problem.n
+    A = problem.affinity
+    bounds = problem.bounds_for(m)
+    names = problem.names or tuple(str(i) for i in range(n))
+    in_e = np.zeros(n, dtype=bool)
+    in_e[elements] = True
+    all_items = [int(i) for i in elements]
+    all_groups = [int(g) for g in groups]
+    cl = [(int(i), int(j)) for i, j in problem.cannot_link if in_e[i] and in_e[j]]
+    ml = [(int(i), int(j)) for i, j in problem.must_link if in_e[i] and in_e[j]]
+
+    model = cp_model.CpModel()
+    lits: dict[str, object] = {}
+
+    def family(name: str):
+        """Enforcement literal of a rule family (None: the rule is hard)."""
+        if not diagnose:
+            return None
+        if name not in lits:
+            lits[name] = model.new_bool_var(f"enforce {name}")
+        return lits[name]
+
+    def enforce(ct, lit):
+        if lit is not None:
+            ct.only_enforce_if(lit)
+        return ct
+
+    x = {(i, g): model.new_bool_var(f"cand {names[i]} in group {g}")
+         for i in all_items for g in all_groups}
+
+    # Every element is in exactly one group (structure, never relaxed).
+    for i in all_items:
+        model.add_exactly_one(x[(i, g)] for g in all_groups)
+
+    # Group sizes: bounds[g, 0] <= |g| <= bounds[g, 1].
+    lit = family(RULE_FAMILIES["sizes"])
+    for g in all_groups:
+        enforce(model.add_linear_constraint(sum(x[(i, g)] for i in all_items),
+                                            int(bounds[g, 0]), int(bounds[g, 1])), lit)
+
+    # Cannot-link: the two members of a pair never share a group.
+    lit = family(RULE_FAMILIES["cannot_link"])
+    for i, j in cl:
+        for g in all_groups:
+            enforce(model.add_bool_or([x[(i, g)].Not(), x[(j, g)].Not()]), lit)
+
+    # Must-link: the two members of a pair are in the same group.
+    lit = family(RULE_FAMILIES["must_link"])
+    for i, j in ml:
+        for g in all_groups:
+            enforce(model.add(x[(i, g)] == x[(j, g)]), lit)
+
+    # Allowed groups: allowed[i, g] false forbids i in g.
+    if problem.allowed is not None:
+        lit = family(RULE_FAMILIES["allowed"])
+        for i in all_items:
+            for g in all_groups:
+                if not problem.allowed[i, g]:
+                    enforce(model.add(x[(i, g)] == 0), lit)
+
+    # Group sums: lo[g] <= sum of coef_i over members of g <= hi[g] (scaled to integers).
+    for s in problem.group_sums:
+        lit = family(s.name)
+        coef = np.asarray(s.coef, dtype=float)
+        sc = _int_scale(coef[elements])
+        ic = np.round(coef * sc).astype(np.int64)
+        lo, hi = s.bounds(m)
+        for g in all_groups:
+            expr = sum(int(ic[i]) * x[(i, g)] for i in all_items if ic[i] != 0)
+            if np.isfinite(lo[g]):
+                enforce(model.add(expr >= math.ceil(lo[g] * sc - 1e-6)), lit)
+            if np.isfinite(hi[g]):
+                enforce(model.add(expr <= math.floor(hi[g] * sc + 1e-6)), lit)
+
+    # Common slot: some slot s has at least quorum * |g| members of g available.
+    if problem.slots is not None:
+        lit = family(RULE_FAMILIES["slots"])
+        q = Fraction(problem.slot_quorum).limit_denominator(1000)
+        av = problem.slots
+        for g in all_groups:
+            z = [model.new_bool_var(f"group {g} meets at slot {t}") for t in range(av.shape[1])]
+            enforce(model.add_bool_or(z), lit)
+            for t, zt in enumerate(z):
+                model.add(sum((q.denominator * int(av[i, t]) - q.numerator) * x[(i, g)]
+                              for i in all_items) >= 0).only_enforce_if(zt)
+
+    # No singleton: a member with a protected label has a peer with the same label.
+    if problem.no_singleton:
+        lit = family(RULE_FAMILIES["no_singleton"])
+        for c in problem.no_singleton:
+            for label in np.unique(c[elements][c[elements] >= 0]):
+                L = [i for i in all_items if c[i] == label]
+                for i in L:
+                    for g in all_groups:
+                        others = [x[(j, g)] for j in L if j != i]
+                        conds = [x[(i, g)]] + ([lit] if lit is not None else [])
+                        model.add_bool_or(others).only_enforce_if(conds)
+
+    # Objective: sum of A_ij over pairs that share a group.
+    y = {}
+    scale = 1
+    if objective is not None:
+        sub = A[np.ix_(elements, elements)]
+        scale = _int_scale(sub[np.triu_indices(len(elements), 1)])
+        ia = np.round(A * scale).astype(np.int64)
+        banned = set(cl) if not diagnose else set()
+        terms = []
+        for a_idx, i in enumerate(all_items):
+            for j in all_items[a_idx + 1:]:
+                if objective != "full" and (ia[i, j] == 0 or (i, j) in banned):
+                    continue
+                y[(i, j)] = model.new_bool_var(f"cand {names[i]} with cand {names[j]}")
+                if ia[i, j] != 0:
+                    terms.append(int(ia[i, j]) * y[(i, j)])
+        for (i, j), yij in y.items():
+            for g in all_groups:
+                # Pair link: y_ij <= 1 + x_ig - x_jg (apart -> 0), y_ij >= x_ig + x_jg - 1.
+                if objective == "full" or ia[i, j] > 0:
+                    model.add(yij <= 1 + x[(i, g)] - x[(j, g)])
+                if objective == "full" or ia[i, j] < 0:
+                    model.add(yij >= x[(i, g)] + x[(j, g)] - 1)
+        if objective == "full":
+            # Redundant: i has (size of its group - 1) partners.
+            size = {g: model.new_int_var(int(bounds[g, 0]), int(bounds[g, 1]), f"size {g}")
+                    for g in all_groups}
+            for g in all_groups:
+                model.add(size[g] == sum(x[(i, g)] for i in all_items))
+            for i in all_items:
+                lab = model.new_int_var(0, len(all_groups) - 1, f"group of {names[i]}")
+                model.add(lab == sum(k * x[(i, g)] for k, g in enumerate(all_groups)))
+                t = model.new_int_var(0, len(all_items), f"size of group of {names[i]}")
+                model.add_element(lab, [size[g] for g in all_groups], t)
+                model.add(sum(y[(min(i, j), max(i, j))] for j in all_items if j != i) + 1 == t)
+        model.maximize(sum(terms))
+
+    # Symmetry breaking: with interchangeable groups, number groups by their smallest
+    # member, so element i (in the order of `elements`) is in a group <= i.
+    if symmetry and _interchangeable(problem, m) and len(all_groups) == m:
+        for k, i in enumerate(all_items):
+            for g in all_groups:
+                if g > k:
+                    model.add(x[(i, g)] == 0)
+    return model, x, y, lits, scale
+
+
+def _labels(solver, x, elements, groups, n) -> np.ndarray:
+    labels = np.full(n, -1, dtype=np.int64)
+    for i in elements:
+        for g in groups:
+            if solver.boolean_value(x[(int(i), int(g))]):
+                labels[i] = g
+    return labels
+
+
+def solve_exact(problem: Problem, m: int, *, time_limit: float, seed: int, workers: int,
+                verbose: bool = False, hint: np.ndarray | None = None) -> dict:
+    """Solve the complete model. Returns ``dict(status, labels, bound, wall)``."""
+    n = problem.n
+    elements, groups = np.arange(n), np.arange(m)
+    model, x, _, _, scale = _build(problem, m, elements, groups, objective="full",
+                                   symmetry=hint is None)
+    if hint is not None:
+        for (i, g), var in x.items():
+            model.add_hint(var, int(hint[i] == g))
+    solver = _solver(time_limit, seed, workers, verbose)
+    code = solver.solve(model)
+    status = cpsat_status(code)
+    out = {"status": status, "labels": None, "bound": math.nan}
+    if status in ("optimal", "feasible"):
+        out["labels"] = _labels(solver, x, elements, groups, n)
+        out["bound"] = solver.best_objective_bound / scale
+    return out
+
+
+def diagnose(problem: Problem, m: int, *, time_limit: float, seed: int, workers: int,
+             verbose: bool = False, minimize: bool = True) -> dict:
+    """Find any feasible grouping, or prove there is none and name the rule families.
+
+    Returns ``dict(status, labels, families)``; ``families`` lists the rule families whose
+    enforcement literals form the infeasible core (made irreducible by a deletion filter
+    when ``minimize`` and time allow).
+    """
+    import time
+
+    from ortools.sat.python import cp_model
+
+    t0 = time.perf_counter()
+    n = problem.n
+    elements, groups = np.arange(n), np.arange(m)
+    model, x, _, lits, _ = _build(problem, m, elements, groups, objective=None, diagnose=True)
+    model.add_assumptions(list(lits.values()))
+    solver = _solver(time_limit, seed, 1, verbose)  # cores need a single worker
+    code = solver.solve(model)
+    status = cpsat_status(code)
+    if status == "feasible" or status == "optimal":
+        return {"status": "feasible", "labels": _labels(solver, x, elements, groups, n),
+                "families": []}
+    if status != "infeasible":
+        return {"status": status, "labels": None, "families": []}
+    by_index = {v.index: k for k, v in lits.items()}
+    core = [by_index[i] for i in solver.sufficient_assumptions_for_infeasibility()
+            if i in by_index]
+    if minimize and len(core) > 1:
+        # Deletion filter: drop a family when the others alone stay infeasible.
+        keep = list(core)
+        for fam in list(core):
+            left = time_limit - (time.perf_counter() - t0)
+            if left <= 0.05 or len(keep) == 1:
+                break
+            trial = [k for k in keep if k != fam]
+            model.clear_assumptions()
+            model.add_assumptions([lits[k] for k in trial])
+            s2 = _solver(min(left, max(1.0, time_limit / 4)), seed, 1, False)
+            if s2.solve(model) == cp_model.INFEASIBLE:
+                keep = trial
+        core = keep
+    return {"status": "infeasible", "labels": None, "families": core}
+
+
+def repair(problem: Problem, m: int, labels: np.ndarray, groups, *, time_limit: float,
+           seed: int, workers: int = 1, deterministic: bool = False) -> np.ndarray | None:
+    """Re-solve the members of ``groups`` exactly among those groups (all rules kept).
+
+    Returns improved labels, or None when no better arrangement was found in time. With
+    ``deterministic`` the search is bounded by CP-SAT's deterministic time (one worker),
+    so the outcome does not depend on machine load.
+    """
+    groups = np.asarray(sorted(int(g) for g in groups))
+    elements = np.flatnonzero(np.isin(labels, groups))
+    if len(elements) < 2:
+        return None
+    model, x, y, _, scale = _build(problem, m, elements, groups, objective="upper")
+    for (i, g), var in x.items():
+        model.add_hint(var, int(labels[i] == g))
+    A = problem.affinity
+    sub = A[np.ix_(elements, elements)]
+    same = labels[elements][:, None] == labels[elements][None, :]
+    current = 0.5 * float(sub[same].sum())
+    if deterministic:
+        solver = _solver(max(10 * time_limit, 10.0), seed, 1, False)
+        solver.parameters.max_deterministic_time = float(time_limit)
+    else:
+        solver = _solver(time_limit, seed, workers, False)
+    status = cpsat_status(solver.solve(model))
+    if status not in ("optimal", "feasible"):
+        return None
+    new = labels.copy()
+    new[elements] = _labels(solver, x, elements, groups, problem.n)[elements]
+    same = new[elements][:, None] == new[elements][None, :]
+    value = 0.5 * float(sub[same].sum())
+    if value > current + 1e-9 * (1 + abs(current)):
+        return new
+    return None

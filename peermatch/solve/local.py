@@ -1,0 +1,135 @@
+"""Driver of the compiled local search: state set-up, time slicing, progress, interrupts.
+
+Internal module. The kernels (:mod:`peermatch.solve._kernels`) run a resumable iterated
+tabu search for a given number of iterations; this driver calls them in slices of
+about 0.1 s, so it can watch the clock, report progress, honour ``max_iter`` exactly and
+stop cleanly on ``KeyboardInterrupt``. All search state, numba's random generator
+included, persists between slices, so the slicing never changes the search path: with
+``max_iter`` a run is reproducible whatever the machine load.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ._prep import Prepared
+
+__all__ = ["TabuSearch", "default_params"]
+
+
+def default_params(prep: Prepared, options: dict) -> np.ndarray:
+    """Tabu tenure range, round depth and perturbation strength range (see docs/solver.md)."""
+    nu, m = prep.nu, prep.m
+    per = max(nu / max(m, 1), 1.0)
+    tmin, tmax = options.get("tenure", (max(2, int(0.1 * per) + 2), max(4, int(0.5 * per) + 5)))
+    depth = options.get("depth", int(max(50, 2 * nu)))
+    smin, smax = options.get("strength", (max(2, nu // 50), max(4, nu // 10)))
+    return np.array([tmin, tmax, depth, smin, smax], dtype=np.float64)
+
+
+class TabuSearch:
+    """Compiled iterated tabu search over the units of ``prep``, started from ``labels``.
+
+    Parameters
+    ----------
+    prep : Prepared
+    labels : ndarray of shape (nu,)
+        A feasible unit labelling (every rule holds).
+    options : dict
+        ``tenure``, ``depth``, ``strength`` (see :func:`default_params`).
+    seed : int
+        Seed of numba's generator (per thread).
+    """
+
+    def __init__(self, prep: Prepared, labels: np.ndarray, options: dict, seed: int):
+        from . import _kernels as K
+
+        self._K = K
+        self.prep = prep
+        nu, m = prep.nu, prep.m
+        R = prep.gs_lo.shape[0]
+        S = prep.slot_av.shape[1]
+        self.data = (prep.A, prep.w, prep.lo, prep.hi, prep.allowed, prep.conf_ptr,
+                     prep.conf_idx, prep.gs_ptr, prep.gs_row, prep.gs_coef, prep.gs_lo,
+                     prep.gs_hi, prep.slot_av, float(prep.quorum), prep.ns_ptr, prep.ns_idx,
+                     prep.ns_cnt, prep.flags)
+        p = np.ascontiguousarray(labels, dtype=np.int64).copy()
+        self.state = (p, np.zeros((nu, m)), np.zeros(m, dtype=np.int64),
+                      np.zeros((nu, m), dtype=np.int64), np.zeros((R, m)),
+                      np.zeros((m, S), dtype=np.int64), np.zeros((prep.n_keys, m), dtype=np.int64),
+                      p.copy(), np.zeros((nu, m), dtype=np.int64), np.zeros(8, dtype=np.int64),
+                      np.zeros(4), np.zeros(R), np.zeros(prep.n_keys, dtype=np.int64),
+                      np.zeros((m, nu)), np.zeros(nu, dtype=np.bool_))
+        self.params = default_params(prep, options)
+        # Moves change sizes; with every group at a fixed size and unit weights only swaps
+        # can be feasible, so the move neighbourhood is skipped.
+        self.allow_moves = not (np.all(prep.lo == prep.hi) and prep.flags[5])
+        K.seed_rng(int(seed))
+        self.state[10][1] = -np.inf
+        self.load(p)
+
+    def load(self, labels: np.ndarray) -> None:
+        """Restart from ``labels`` (feasible unit labels); keeps the best if it is better."""
+        K = self._K
+        p = self.state[0]
+        fv = self.state[10]
+        p[:] = labels
+        K.init_state(self.data, self.state)
+        f = float(K.objective(self.prep.A, p))
+        fv[0] = f
+        fv[2] = f
+        if f > fv[1]:
+            fv[1] = f
+            self.state[7][:] = p
+        self.state[9][1] = self.state[9][0]
+
+    def run(self, n_iter: int) -> int:
+        """Run ``n_iter`` iterations; returns iterations done."""
+        return int(self._K.tabu_run(self.data, self.state, self.params, int(n_iter),
+                                    self.allow_moves))
+
+    @property
+    def iterations(self) -> int:
+        return int(self.state[9][0])
+
+    @property
+    def n_restarts(self) -> int:
+        return int(self.state[9][2])
+
+    @property
+    def best_value(self) -> float:
+        """Best objective over units (without the constant inside must-link units)."""
+        return float(self.state[10][1])
+
+    @property
+    def best_labels(self) -> np.ndarray:
+        return self.state[7].copy()
+
+    def run_until(self, deadline: float, max_iter: int | None, on_slice=None) -> bool:
+        """Run slices until ``deadline`` (perf_counter) or ``max_iter`` total iterations.
+
+        ``on_slice()`` is called after every slice. Returns True when interrupted by
+        KeyboardInterrupt (the state stays consistent: it is only touched inside kernels).
+        """
+        chunk = 1
+        try:
+            while True:
+                if max_iter is not None and self.iterations >= max_iter:
+                    return False
+                now = time.perf_counter()
+                if now >= deadline:
+                    return False
+                todo = chunk if max_iter is None else min(chunk, max_iter - self.iterations)
+                t = time.perf_counter()
+                self.run(todo)
+                dt = time.perf_counter() - t
+                if on_slice is not None:
+                    on_slice()
+                # Aim at slices of about 0.1 s, never beyond the deadline.
+                rate = todo / max(dt, 1e-6)
+                left = deadline - time.perf_counter()
+                chunk = int(max(1, min(rate * min(0.1, max(left, 0.0)), chunk * 4)))
+        except KeyboardInterrupt:
+            return True
