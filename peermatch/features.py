@@ -495,7 +495,7 @@ def _sizes(employees: np.ndarray, revenue: np.ndarray, rpe: float | None):
     log_size[emp_ok] = np.log10(np.maximum(employees[emp_ok], 1.0))
     source[emp_ok] = 1
     from_rev = rev_ok & ~emp_ok
-    log_size[from_rev] = np.maximum(np.log10(revenue[from_rev] / rpe), 0.0)
+    log_size[from_rev] = np.maximum(np.log10(revenue[from_rev]) - math.log10(rpe), 0.0)
     source[from_rev] = 2
     text = np.empty(n, dtype=object)
     for k in range(n):

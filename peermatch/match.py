@@ -147,7 +147,8 @@ def match(
 
     t = time.perf_counter()
     parts = []
-    for label, rows in _partition(table, rules, n_groups):
+    split = _partition(table, rules, n_groups)
+    for label, rows in split:
         sub = table if len(rows) == table.n else table.subset(rows)
         A_sub = A if len(rows) == table.n else A[np.ix_(rows, rows)]
         prefix = f"{label}: " if label else ""
@@ -156,14 +157,16 @@ def match(
                 f"{prefix}{len(rows)} candidates cannot form groups of {lo}-{hi}. Turn off the "
                 "rule that separates them, or change the size range."]))
             continue
+        others = (frozenset() if len(split) == 1 else
+                  frozenset(str(x) for x in np.delete(table.ids, rows)))
         compiled = build_problem(sub, A_sub, min_size=lo, max_size=hi, n_groups=n_groups,
-                                 rules=rules)
+                                 rules=rules, elsewhere=others)
         parts.append(_Part(label, rows, compiled, [prefix + r for r in diagnose(compiled)]))
     timings["rules"] = time.perf_counter() - t
 
     t = time.perf_counter()
     labels = np.full(table.n, -1, dtype=np.int64)
-    reasons: list[str] = [r for p in parts for r in p.reasons]
+    reasons: list[str] = list(dict.fromkeys(r for p in parts for r in p.reasons))
     statuses, bound, solver_info, method_used = [], 0.0, {}, []
     offset = 0
     if not reasons:

@@ -351,20 +351,23 @@ def _require_column(table: CandidateTable, col: str, rule: str) -> None:
                           f"does not have. Columns found: {list(table.frame.columns)}.")
 
 
-def _ids_to_rows(table: CandidateTable, ids, rule: str) -> list[int]:
+def _ids_to_rows(table: CandidateTable, ids, rule: str,
+                 elsewhere: frozenset[str] = frozenset()) -> list[int | None]:
+    """Row of each id; None for ids of another part (``elsewhere``); unknown ids raise."""
     pos = {str(x): i for i, x in enumerate(table.ids)}
-    missing = [str(x) for x in ids if str(x) not in pos]
+    missing = [str(x) for x in ids if str(x) not in pos and str(x) not in elsewhere]
     if missing:
         raise ConfigError(f"{table.source}: rule {rule} names unknown candidate id(s) "
                           f"{missing[:10]}{' ...' if len(missing) > 10 else ''}; check the ids.")
-    return [pos[str(x)] for x in ids]
+    return [pos.get(str(x)) for x in ids]
 
 
-def read_pairs(source, table: CandidateTable) -> tuple[np.ndarray, list[str]]:
+def read_pairs(source, table: CandidateTable,
+               elsewhere: frozenset[str] = frozenset()) -> tuple[np.ndarray, list[str]]:
     """Conflict pairs from a pairs file (``id_a,id_b[,reason]``) as index pairs and reasons.
 
-    Ids not in ``table`` raise :class:`~peermatch.errors.CandidatesError` naming the
-    file, line and id.
+    Ids in neither ``table`` nor ``elsewhere`` (ids of other parts of a split table)
+    raise :class:`~peermatch.errors.CandidatesError` naming the file, line and id.
     """
     from .errors import CandidatesError
 
@@ -389,7 +392,7 @@ def read_pairs(source, table: CandidateTable) -> tuple[np.ndarray, list[str]]:
         r = dict(zip(df.columns, row, strict=True))
         a, b = str(r[cols["id_a"]]).strip(), str(r[cols["id_b"]]).strip()
         for x, col in ((a, "id_a"), (b, "id_b")):
-            if x not in pos:
+            if x not in pos and x not in elsewhere:
                 bad.append(f"line {k + 2}, column '{col}': unknown id {x!r}")
         if a in pos and b in pos and a != b:
             i, j = sorted((pos[a], pos[b]))
@@ -457,7 +460,8 @@ def _group_names(existing: list[str], m: int) -> list[str]:
 
 
 def build_problem(table: CandidateTable, A: np.ndarray, *, min_size: int, max_size: int,
-                  n_groups: int | None = None, rules: Rules | None = None) -> Compiled:
+                  n_groups: int | None = None, rules: Rules | None = None,
+                  elsewhere: frozenset[str] = frozenset()) -> Compiled:
     """Compile ``rules`` on ``table`` into a :class:`~peermatch.problem.Problem`.
 
     Each set of mutual competitors becomes a :class:`~peermatch.problem.GroupSum`
@@ -506,7 +510,7 @@ def build_problem(table: CandidateTable, A: np.ndarray, *, min_size: int, max_si
     for i, j in conf:
         pair_reasons.setdefault((int(i), int(j)), "declared conflict")
     if rules.conflict_file is not None:
-        extra, why = read_pairs(rules.conflict_file, table)
+        extra, why = read_pairs(rules.conflict_file, table, elsewhere)
         for (i, j), r in zip(extra.tolist(), why, strict=True):
             pair_reasons[(i, j)] = r or "declared conflict"
         conf = np.unique(np.concatenate([conf, extra]), axis=0) if len(extra) else conf
@@ -608,16 +612,27 @@ def build_problem(table: CandidateTable, A: np.ndarray, *, min_size: int, max_si
         return gindex[name]
 
     for member, g in rules.pins.items():
-        (i,) = _ids_to_rows(table, [member], "pins")
-        allow_only([i], [group_idx(g, "pins")], "pins")
+        (i,) = _ids_to_rows(table, [member], "pins", elsewhere)
+        if i is not None:
+            allow_only([i], [group_idx(g, "pins")], "pins")
     for member, gs in rules.allowed_groups.items():
-        (i,) = _ids_to_rows(table, [member], "allowed_groups")
-        allow_only([i], [group_idx(g, "allowed_groups") for g in gs], "allowed_groups")
+        (i,) = _ids_to_rows(table, [member], "allowed_groups", elsewhere)
+        if i is not None:
+            allow_only([i], [group_idx(g, "allowed_groups") for g in gs], "allowed_groups")
 
     ml = None
     if rules.together:
-        flat = _ids_to_rows(table, [x for pair in rules.together for x in pair], "together")
-        ml = np.array(flat, dtype=np.int64).reshape(-1, 2)
+        flat = _ids_to_rows(table, [x for pair in rules.together for x in pair], "together",
+                            elsewhere)
+        keep = []
+        for (a, b), (ia, ib) in zip(rules.together, zip(flat[::2], flat[1::2], strict=True),
+                                    strict=True):
+            if ia is not None and ib is not None:
+                keep.append((ia, ib))
+            elif (ia is None) != (ib is None):
+                reasons.append(f"{a} and {b} must be together, but the rules keep their tiers "
+                               "or regions apart. Drop the together-pair or the separation.")
+        ml = np.array(keep, dtype=np.int64).reshape(-1, 2) if keep else None
 
     # Composition caps: at most c members sharing one value of a column.
     for col, cap in rules.max_per_group.items():
@@ -755,8 +770,8 @@ def _group_span(p: Problem) -> tuple[int, int, str]:
     sizes = f"groups of {p.min_size}-{p.max_size}"
     if p.n_groups is not None:
         return p.n_groups, p.n_groups, sizes
-    lo, hi = p.group_count_range()
-    return lo, hi, sizes
+    # Sizes alone (not min_groups): the competitor check below explains a larger minimum.
+    return -(-p.n // p.max_size), p.n // p.min_size, sizes
 
 
 def diagnose(compiled: Compiled) -> list[str]:

@@ -102,3 +102,32 @@ def test_config_file(tmp_path, capsys):
     bad.write_text("[match]\nmin_sise = 4\n")
     code, _, err = run(["match", src, "--out", out, "--config", bad], capsys)
     assert code == 2 and "min_sise" in err and "min_size" in err
+
+
+def test_rule_flags_and_seats(tmp_path, capsys):
+    df = pm.synth_candidates(60, seed=12)
+    src = tmp_path / "c.csv"
+    df.to_csv(src, index=False)
+    out = tmp_path / "g.csv"
+    code, _, err = run(["match", src, "--out", out, "--min-size", 4, "--max-size", 8,
+                        "--time-limit", 2, "--separate-tiers", "--competitors", "industry"],
+                       capsys)
+    assert code == 0, err
+    got = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert violations(df, got, 4, 8, competitors=("industry",)) == []
+    assert (got.groupby("group")["tier"].nunique() == 1).all()
+    # A prospect joins the table with an empty group cell.
+    prospect = df.iloc[[0]].assign(id="P001", conflicts="")
+    table = pd.concat([got, prospect.assign(group="")], ignore_index=True)
+    seats = tmp_path / "seats.csv"
+    table.to_csv(seats, index=False)
+    code, stdout, err = run(["seats", seats, "P001", "--max-size", 9, "--json"], capsys)
+    assert code == 0, err
+    ranked = json.loads(stdout)
+    assert ranked and ranked[0]["rank"] == 1
+    own = got.loc[got["id"] == df["id"][0], "group"].item()
+    # The group of the prospect's twin holds a competitor (same industry).
+    assert any(r["group"] == own and not r["fits"] and "competitor" in r["reason"]
+               for r in ranked) or own not in [r["group"] for r in ranked]
+    code, _, err = run(["seats", seats, "NOPE"], capsys)
+    assert code == 2 and "NOPE" in err

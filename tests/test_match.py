@@ -66,9 +66,13 @@ def test_competitor_rule_without_region_uses_industry_alone():
     rows = [{"id": f"c{i}", "industry": ["A", "a ", "B", "C"][i % 4], "employees": "3"}
             for i in range(8)]
     df = pd.DataFrame(rows)
-    res = pm.match(df, group_size=(2, 4), n_groups=2, time_limit=1)
+    res = pm.match(df, group_size=(2, 4), n_groups=4, time_limit=1)
     assert res.success
     assert violations(df, res.groups, 2, 4, competitors=("industry",)) == []
+    # "A" and "a " are one industry: its 4 members cannot share 2 groups.
+    res = pm.match(df, group_size=(2, 4), n_groups=2, time_limit=1)
+    assert res.status == "infeasible"
+    assert any("4 candidates compete (industry 'A')" in r for r in res.reasons)
 
 
 def test_explicit_conflicts_are_kept_apart():

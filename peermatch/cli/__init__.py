@@ -31,6 +31,7 @@ examples:
   peermatch synth 500 --seed 1 --out candidates.csv
   peermatch match candidates.csv --out groups.csv --min-size 8 --max-size 12 --time-limit 30
   peermatch validate candidates.csv --min-size 8 --max-size 12
+  peermatch seats groups.csv M0501
 """
 
 
@@ -63,7 +64,7 @@ def _extra_commands():
     import importlib
 
     mods = []
-    for name in ("report", "explain"):
+    for name in ("seats", "report", "explain"):
         try:
             mods.append(importlib.import_module(f"{__name__}.{name}"))
         except ModuleNotFoundError as exc:

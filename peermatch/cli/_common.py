@@ -18,6 +18,54 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
 
 
+def add_rule_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("rules (more in the [rules] table of --config)")
+    g.add_argument("--competitors", metavar="COLS", default=None,
+                   help="columns that define competitors, comma-separated "
+                        "(default industry,region; 'none' switches the rule off)")
+    g.add_argument("--industry-depth", type=int, default=None, metavar="K",
+                   help="compare industry codes on their first K characters (e.g. NAICS 4)")
+    g.add_argument("--conflict-file", metavar="CSV", default=None,
+                   help="extra conflict pairs: columns id_a,id_b[,reason]")
+    g.add_argument("--history", metavar="CSV", action="append", default=None,
+                   help="a previous grouping (id,group); repeat pairs are avoided "
+                        "(repeatable; see --max-repeats)")
+    g.add_argument("--max-repeats", type=int, default=None, metavar="K",
+                   help="with --history: a pair may meet again at most K times (default 0)")
+    g.add_argument("--separate-tiers", action="store_true", default=None,
+                   help="never mix tiers (the tier column)")
+    g.add_argument("--same-region", action="store_true", default=None,
+                   help="in-person groups: every group within one region")
+    g.add_argument("--common-slot", action="store_true", default=None,
+                   help="every group shares a meeting slot (availability column)")
+
+
+def rules_with_options(rules, args):
+    """Apply the rule flags of the command line on top of the config's rules."""
+    from dataclasses import replace
+
+    from ..rules import Rules
+
+    rules = rules or Rules()
+    changes = {}
+    if getattr(args, "competitors", None) is not None:
+        v = args.competitors.strip()
+        changes["competitors"] = () if v.lower() == "none" else tuple(
+            c.strip() for c in v.split(",") if c.strip())
+    for opt in ("industry_depth", "conflict_file", "separate_tiers", "same_region",
+                "common_slot"):
+        v = getattr(args, opt, None)
+        if v is not None:
+            changes[opt] = v
+    if getattr(args, "history", None):
+        changes["history"] = tuple(args.history)
+        changes["max_repeats"] = args.max_repeats if args.max_repeats is not None else (
+            rules.max_repeats if rules.max_repeats is not None else 0)
+    elif getattr(args, "max_repeats", None) is not None:
+        changes["max_repeats"] = args.max_repeats
+    return replace(rules, **changes) if changes else rules
+
+
 def add_size_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-size", type=int, default=None, help="smallest group (default 8)")
     p.add_argument("--max-size", type=int, default=None, help="largest group (default 12)")
@@ -50,6 +98,7 @@ def load_settings(args) -> dict:
         if v is not None:
             m[key] = v
     cfg["columns"].update(parse_columns(getattr(args, "column", [])))
+    cfg["rules"] = rules_with_options(cfg["rules"], args)
     return cfg
 
 

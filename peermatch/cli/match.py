@@ -7,7 +7,7 @@ import json
 import sys
 
 from . import EXIT_INFEASIBLE, EXIT_OK
-from ._common import Progress, add_input_options, add_size_options, load_settings
+from ._common import Progress, add_input_options, add_rule_options, add_size_options, load_settings
 
 DESCRIPTION = """\
 Split the candidates into groups that obey every hard rule (sizes, no competitors,
@@ -37,6 +37,7 @@ def register(sub) -> None:
     p.add_argument("--report", metavar="HTML", help="also write a self-contained HTML report")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    add_rule_options(p)
     add_input_options(p)
     p.set_defaults(func=run)
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from . import EXIT_INFEASIBLE, EXIT_OK
-from ._common import add_input_options, add_size_options, load_settings
+from ._common import add_input_options, add_rule_options, add_size_options, load_settings
 
 DESCRIPTION = """\
 Read and check a candidates CSV, compile the hard rules and run the quick
@@ -24,6 +24,7 @@ def register(sub) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("candidates", help="candidates CSV file")
     add_size_options(p)
+    add_rule_options(p)
     add_input_options(p)
     p.set_defaults(func=run)
 
@@ -45,6 +46,8 @@ def run(args) -> int:
     zeros = np.broadcast_to(np.float32(0), (table.n, table.n))
     compiled = build_problem(table, zeros, min_size=lo, max_size=hi, n_groups=m.get("groups"),
                              rules=rules)
+    for note in compiled.notes:
+        print(f"note: {note}")
     reasons = diagnose(compiled)
     cls = compiled.classes
     print(f"{table.source}: {table.n} candidates, columns {sorted(table.columns)}")

@@ -121,6 +121,33 @@ def _slot_ok(SC, slot_av, quorum, g, new_size, a, sign_a, b, sign_b):
 
 
 @njit(cache=True)
+def profile_ok(size, lo, hi, g, h, d):
+    """Free-label mode: can the sizes, with ``d`` moved from g to h, be matched to bounds?
+
+    Groups are then unlabelled: a grouping is feasible when its multiset of sizes can be
+    assigned one-to-one to the ``(lo, hi)`` bound pairs. Greedy matching (sizes in
+    increasing order, each to the unused interval that contains it and ends first) decides
+    it exactly in O(m^2).
+    """
+    m = len(size)
+    used = np.zeros(m, dtype=np.bool_)
+    new = size.copy()
+    new[g] -= d
+    new[h] += d
+    new.sort()
+    for a in range(m):
+        s = new[a]
+        pick = -1
+        for k in range(m):
+            if not used[k] and lo[k] <= s and s <= hi[k] and (pick < 0 or hi[k] < hi[pick]):
+                pick = k
+        if pick < 0:
+            return False
+        used[pick] = True
+    return True
+
+
+@njit(cache=True)
 def move_ok(data, state, u, h):
     """Can unit u move to group h with every rule kept?"""
     (A, w, lo, hi, allowed, conf_ptr, conf_idx, gs_ptr, gs_row, gs_coef, gs_lo, gs_hi,
@@ -129,7 +156,10 @@ def move_ok(data, state, u, h):
     g = p[u]
     if g == h:
         return False
-    if size[g] - w[u] < lo[g] or size[h] + w[u] > hi[h]:
+    if flags[6]:
+        if not profile_ok(size, lo, hi, g, h, w[u]):
+            return False
+    elif size[g] - w[u] < lo[g] or size[h] + w[u] > hi[h]:
         return False
     if flags[0] and not allowed[u, h]:
         return False
@@ -170,7 +200,10 @@ def swap_ok(data, state, u, v):
     if g == h:
         return False
     d = w[v] - w[u]
-    if d != 0:
+    if d != 0 and flags[6]:
+        if not profile_ok(size, lo, hi, h, g, d):
+            return False
+    elif d != 0:
         if size[g] + d < lo[g] or size[g] + d > hi[g]:
             return False
         if size[h] - d < lo[h] or size[h] - d > hi[h]:
@@ -267,13 +300,74 @@ def apply_move(data, state, u, h):
 
 
 @njit(cache=True)
+def relabel_ok(data, state, g, h):
+    """Can the whole contents of groups g and h trade labels (zero gain) with rules kept?"""
+    (A, w, lo, hi, allowed, conf_ptr, conf_idx, gs_ptr, gs_row, gs_coef, gs_lo, gs_hi,
+     slot_av, quorum, ns_ptr, ns_idx, ns_cnt, flags) = data
+    p, size, S = state[0], state[2], state[4]
+    if size[g] < lo[h] or size[g] > hi[h] or size[h] < lo[g] or size[h] > hi[g]:
+        return False
+    if flags[2]:
+        for r in range(S.shape[0]):
+            a = S[r, g]
+            b = S[r, h]
+            if (a < gs_lo[r, h] - _TOL * (1.0 + abs(a)) or a > gs_hi[r, h] + _TOL * (1.0 + abs(a))
+                    or b < gs_lo[r, g] - _TOL * (1.0 + abs(b))
+                    or b > gs_hi[r, g] + _TOL * (1.0 + abs(b))):
+                return False
+    if flags[0]:
+        for u in range(len(p)):
+            if (p[u] == g and not allowed[u, h]) or (p[u] == h and not allowed[u, g]):
+                return False
+    pinned = state[14]
+    for u in range(len(p)):
+        if pinned[u] and (p[u] == g or p[u] == h):
+            return False
+    return True
+
+
+@njit(cache=True)
+def apply_relabel(state, g, h):
+    """Trade the labels of groups g and h (contents unchanged, objective unchanged)."""
+    p, W, size, C, S, SC, NS, tabu = (state[0], state[1], state[2], state[3], state[4],
+                                      state[5], state[6], state[8])
+    for u in range(len(p)):
+        if p[u] == g:
+            p[u] = h
+        elif p[u] == h:
+            p[u] = g
+    for u in range(W.shape[0]):
+        W[u, g], W[u, h] = W[u, h], W[u, g]
+        C[u, g], C[u, h] = C[u, h], C[u, g]
+        tabu[u, g], tabu[u, h] = tabu[u, h], tabu[u, g]
+    size[g], size[h] = size[h], size[g]
+    for r in range(S.shape[0]):
+        S[r, g], S[r, h] = S[r, h], S[r, g]
+    for s in range(SC.shape[1]):
+        SC[g, s], SC[h, s] = SC[h, s], SC[g, s]
+    for k in range(NS.shape[0]):
+        NS[k, g], NS[k, h] = NS[k, h], NS[k, g]
+
+
+@njit(cache=True)
 def _perturb(data, state, strength, allow_moves):
-    """Apply ``strength`` random feasible swaps (and moves), ignoring their gain."""
+    """Apply ``strength`` random feasible swaps (and moves), ignoring their gain.
+
+    With groups of different size bounds, first trade the labels of random pairs of
+    groups whose contents fit each other's bounds: free, and it changes which groups may
+    grow or shrink (the size profile), which single moves cannot do.
+    """
     A = data[0]
     p, W, pinned = state[0], state[1], state[14]
     nu, m = W.shape
     f = 0.0
     done = 0
+    if allow_moves and m > 1 and not data[17][6]:
+        for _ in range(m):
+            g = np.random.randint(m)
+            h = np.random.randint(m)
+            if g != h and np.random.random() < 0.5 and relabel_ok(data, state, g, h):
+                apply_relabel(state, g, h)
     tries = 0
     while done < strength and tries < 20 * strength + 20:
         tries += 1
@@ -323,6 +417,9 @@ def tabu_run(data, state, params, n_iter, allow_moves):
     smin = np.int64(params[P_SMIN])
     smax = np.int64(params[P_SMAX])
     Du = np.empty(m)
+    free = data[17][6] != 0
+    lo_min = lo.min()
+    hi_max = hi.max()
     done = 0
     while done < n_iter:
         it = ctr[IT]
@@ -344,10 +441,10 @@ def tabu_run(data, state, params, n_iter, allow_moves):
                 if pinned[u]:
                     continue
                 g = p[u]
-                if size[g] - w[u] < lo[g]:
+                if size[g] - w[u] < (lo_min if free else lo[g]):
                     continue
                 for h in range(m):
-                    if h == g or size[h] + w[u] > hi[h]:
+                    if h == g or size[h] + w[u] > (hi_max if free else hi[h]):
                         continue
                     gain = Dt[h, u]
                     if gain < best_gain - tol:

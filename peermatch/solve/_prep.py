@@ -63,7 +63,7 @@ class Prepared:
     ns_idx: np.ndarray
     ns_cnt: np.ndarray
     n_keys: int
-    flags: np.ndarray            # has_allowed, has_cl, has_gs, has_slots, has_ns, unit_w
+    flags: np.ndarray            # has_allowed, has_cl, has_gs, has_slots, has_ns, unit_w, free
     contradictions: list         # rule families that contradict inside a unit
 
     @property
@@ -73,6 +73,23 @@ class Prepared:
     def to_elements(self, unit_labels: np.ndarray) -> np.ndarray:
         """Element labels from unit labels."""
         return np.asarray(unit_labels, dtype=np.int64)[self.unit_of]
+
+    def match_labels(self, unit_labels: np.ndarray) -> np.ndarray:
+        """Free-label mode: relabel groups so every size fits its own bounds (matching)."""
+        lab = np.asarray(unit_labels, dtype=np.int64)
+        if not self.flags[6]:
+            return lab
+        size = np.bincount(lab, weights=self.w, minlength=self.m).astype(np.int64)
+        used = np.zeros(self.m, dtype=bool)
+        to = np.empty(self.m, dtype=np.int64)
+        for g in np.argsort(size, kind="stable"):
+            ok = ~used & (self.lo <= size[g]) & (size[g] <= self.hi)
+            if not ok.any():
+                raise RuntimeError("peermatch internal error: group sizes match no bounds")
+            k = int(np.flatnonzero(ok)[np.argmin(self.hi[ok])])
+            used[k] = True
+            to[g] = k
+        return to[lab]
 
     def to_units(self, labels: np.ndarray) -> np.ndarray:
         """Unit labels from element labels (the label of each unit's first member)."""
@@ -183,8 +200,15 @@ def prepare(problem: Problem, m: int) -> Prepared:
         ns_ptr, ns_idx = np.zeros(nu + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
         ns_cnt, n_keys = np.zeros(0, dtype=np.int64), 0
 
+    # Free-label mode: when groups differ by their size bounds only, the local search
+    # treats groups as unlabelled (any size multiset matchable to the bounds is feasible)
+    # and labels are assigned by a matching at the end.
+    free = (problem.allowed is None and bool(np.all(w == 1))
+            and not np.all(bounds == bounds[0])
+            and all(np.all(gs_lo[r] == gs_lo[r, 0]) and np.all(gs_hi[r] == gs_hi[r, 0])
+                    for r in range(R)))
     flags = np.array([problem.allowed is not None, len(conf_idx) > 0, R > 0,
-                      problem.slots is not None, n_keys > 0, bool(np.all(w == 1))],
+                      problem.slots is not None, n_keys > 0, bool(np.all(w == 1)), free],
                      dtype=np.int64)
     return Prepared(problem, m, unit_of, members, w, Au, const,
                     bounds[:, 0].astype(np.int64).copy(), bounds[:, 1].astype(np.int64).copy(),

@@ -105,7 +105,8 @@ class TabuSearch:
 
     @property
     def best_labels(self) -> np.ndarray:
-        return self.state[7].copy()
+        """Best unit labels, groups relabelled to fit their bounds (free-label mode)."""
+        return self.prep.match_labels(self.state[7].copy())
 
     def run_until(self, deadline: float, max_iter: int | None, on_slice=None) -> bool:
         """Run slices until ``deadline`` (perf_counter) or ``max_iter`` total iterations.

@@ -1,0 +1,5 @@
+"""``python -m peermatch``: the command line."""
+
+from .cli import run
+
+run()

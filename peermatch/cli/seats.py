@@ -1,0 +1,50 @@
+"""``peermatch seats``: rank the existing groups a prospect could join."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ._common import add_input_options, add_rule_options, load_settings
+
+DESCRIPTION = """\
+For one prospect, rank the existing groups they could join, with the reason each
+fits or not (open seat, competitors, conflicts, tier, region, meeting slot). The
+table holds the existing members with their 'group' and the prospect's row (with
+an empty group cell).
+
+example:
+  peermatch seats groups.csv M0501 --max-size 12
+"""
+
+
+def register(sub) -> None:
+    p = sub.add_parser("seats", help="rank existing groups for a prospect",
+                       description=DESCRIPTION,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("groups", help="CSV with a 'group' column (e.g. a 'peermatch match' output)")
+    p.add_argument("prospect", help="id of the prospect (a row of the same CSV)")
+    p.add_argument("--max-size", type=int, default=None, help="seats per group (default 12)")
+    p.add_argument("--top", type=int, default=10, help="show the best K groups (default 10)")
+    p.add_argument("--json", action="store_true", help="print the ranking as JSON")
+    add_rule_options(p)
+    add_input_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..seats import rank_groups
+
+    cfg = load_settings(args)
+    ranked = rank_groups(args.groups, args.prospect, max_size=cfg["match"].get("max_size", 12),
+                         weights=cfg["weights"], rules=cfg["rules"],
+                         columns=cfg["columns"] or None).head(args.top)
+    if args.json:
+        print(json.dumps(ranked.to_dict(orient="records"), indent=2))
+        return 0
+    print(f"Groups for {args.prospect}, best first:")
+    for r in ranked.itertuples():
+        mark = "fits" if r.fits else "no  "
+        print(f"{r.rank:3d}. group {r.group:<8} {mark} affinity {r.mean_affinity:6.3f}  "
+              f"{r.reason}")
+    return 0
