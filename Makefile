@@ -12,11 +12,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-## Group the bundled 500 example candidates; writes out/groups.csv, out/summary.json
+## Group the bundled 500 example candidates; writes out/groups.csv, out/summary.json, out/report.html
 demo: $(STAMP)
 	mkdir -p out
 	$(BIN)/peermatch match peermatch/data/candidates.csv --out out/groups.csv \
-		--summary out/summary.json \
+		--summary out/summary.json --report out/report.html \
 		--min-size 8 --max-size 12 --time-limit 20 --seed 0
 
 ## Run the whole test suite (unit, property-based, CLI, doctests, notebook) and the linter

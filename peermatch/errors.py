@@ -10,6 +10,7 @@ __all__ = [
     "CandidatesError",
     "ConfigError",
     "InfeasibleError",
+    "OutputError",
     "PeermatchWarning",
     "DataWarning",
 ]
@@ -50,6 +51,10 @@ class InfeasibleError(PeermatchError, ValueError):
     def __init__(self, message: str, reasons: list[str] | None = None):
         super().__init__(message)
         self.reasons = list(reasons or [])
+
+
+class OutputError(PeermatchError, OSError):
+    """An output file (groups, summary, report) cannot be written where asked."""
 
 
 class PeermatchWarning(UserWarning):

@@ -333,6 +333,12 @@ def _svg(width: int, height: int, body: list[str], label: str) -> str:
             f"<title>{_E(label)}</title>{''.join(body)}</svg>")
 
 
+def _decimals(step: float) -> int:
+    """Decimals needed to print multiples of ``step``."""
+    t = f"{step:.6g}"
+    return len(t.split(".")[1]) if "." in t and "e" not in t else 0
+
+
 def _ticks(vmax: float, n: int = 4) -> list[float]:
     if vmax <= 0:
         return [0.0]
@@ -349,21 +355,23 @@ def _bar_chart(labels: Sequence[str], values: Sequence[float], *, title: str, xl
     W, H, L, R, T, B = 720, 260, 56, 12, 16, 56
     pw, ph = W - L - R, H - T - B
     vals = [float(v) for v in values]
-    vmax = max([0.0] + vals)
-    vmin = min([0.0] + vals)
-    ticks = _ticks(vmax - vmin if vmin < 0 else vmax)
-    top = max(vmax, ticks[-1] + (vmin if vmin < 0 else 0)) or 1.0
-    span = (top - vmin) or 1.0
+    lo, hi = min([0.0] + vals), max([0.0] + vals)
+    ticks = _ticks(hi - lo)
+    step = ticks[1] if len(ticks) > 1 else 1.0
+    bottom = math.floor(lo / step + 1e-9) * step if lo < 0 else 0.0
+    top = max(math.ceil(hi / step - 1e-9) * step, bottom + step)
+    span = top - bottom
+    nt = int(round(span / step))
 
     def y(v: float) -> float:
         return T + ph * (top - v) / span
 
     body = [f'<line x1="{L}" y1="{T}" x2="{L}" y2="{T + ph}" class="axis"/>']
-    for tv in ticks:
-        v = tv + (vmin if vmin < 0 else 0.0)
+    for k in range(nt + 1):
+        v = bottom + k * step
         body.append(f'<line x1="{L}" y1="{y(v):.1f}" x2="{W - R}" y2="{y(v):.1f}" class="grid"/>'
                     f'<text x="{L - 6}" y="{y(v) + 4:.1f}" class="tick" text-anchor="end">'
-                    f"{_fmt(v, 2 if span < 10 else 0)}</text>")
+                    f"{v:.{_decimals(step)}f}</text>")
     body.append(f'<line x1="{L}" y1="{y(0):.1f}" x2="{W - R}" y2="{y(0):.1f}" class="axis"/>')
     bw = pw / n
     every = max(1, math.ceil(n / 40))
@@ -405,7 +413,7 @@ def _stacked_bars(groups: Sequence[str], cats: Sequence[str], counts: np.ndarray
     W, L, R, T, B = 720, 56, 12, 16, 40
     ph = 220
     leg_rows = math.ceil(len(cats) / 4)
-    H = T + ph + B + 18 * leg_rows
+    H = T + ph + B + 18 * leg_rows + 8
     pw = W - L - R
     tot = counts.sum(axis=1)
     vmax = float(tot.max()) if len(tot) else 1.0
@@ -439,13 +447,13 @@ def _stacked_bars(groups: Sequence[str], cats: Sequence[str], counts: np.ndarray
         if g % every == 0:
             body.append(f'<text x="{L + (g + 0.5) * bw:.1f}" y="{T + ph + 14}" class="tick" '
                         f'text-anchor="middle">{_E(name)}</text>')
-    body.append(f'<text x="{L + pw / 2:.1f}" y="{T + ph + 32}" class="label" '
+    body.append(f'<text x="{L + pw / 2:.1f}" y="{T + ph + 30}" class="label" '
                 'text-anchor="middle">group</text>')
     body.append(f'<text x="14" y="{T + ph / 2:.1f}" class="label" text-anchor="middle" '
                 f'transform="rotate(-90 14 {T + ph / 2:.1f})">members</text>')
     for c, cat in enumerate(cats):
         lx = L + (c % 4) * (pw / 4)
-        ly = T + ph + B + 18 * (c // 4) + 4
+        ly = T + ph + B + 18 * (c // 4) + 8
         body.append(f'<rect x="{lx:.1f}" y="{ly - 10}" width="12" height="12" '
                     f'fill="{colors[c]}"/><text x="{lx + 18:.1f}" y="{ly}" class="tick">'
                     f"{_E(cat[:28])}</text>")

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .candidates import CandidateTable
+from .errors import OutputError
 from .rules import Compiled, Rules, check_grouping, meeting_slots
 
 __all__ = ["MatchResult", "atomic_write_text"]
@@ -23,7 +24,11 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     The text goes to a temporary file beside ``path`` first, then replaces it.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write here ({exc.strerror}). Check that the folder "
+                          "exists and is writable.") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
@@ -206,8 +211,8 @@ class MatchResult:
         i = pos[str(member)]
         if self.labels[i] < 0:
             return f"{member} is not placed: {'; '.join(self.reasons) or self.message}"
-        return explain_member(i, self.affinity, self.labels, self.features,
-                              self.weights).to_text()
+        return explain_member(i, self.affinity, self.labels, self.features, self.weights,
+                              group_names=self.group_names).to_text()
 
     # -- export ------------------------------------------------------------------------
     def to_csv(self, path: str | os.PathLike) -> None:

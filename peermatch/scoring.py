@@ -48,8 +48,7 @@ COLUMN_UNKNOWN: float = 0.5
 
 _BASE_COMPONENTS = ("goals", "inspiration", "caliber", "diversity")
 _WEIGHT_KEYS = ("goals", "inspiration", "caliber", "diversity", "caliber_scale", "columns")
-# Above this vocabulary size (or dense-matrix size), co-occurrence counts use sparse products.
-_DENSE_VOCAB_MAX = 1024
+# Above this many cells (vocabulary x n), the right factor of co-occurrence products is sparse.
 _DENSE_CELLS_MAX = 50_000_000
 # Target bytes of one row block of temporaries: small enough to stay in cache.
 _BLOCK_BYTES = 1 << 21
@@ -475,28 +474,25 @@ class _Prep:
         self.n = n
         self.block_rows = max(8, min(max(n, 1), _BLOCK_BYTES // max(1, n * dt.itemsize)))
         V = len(f.vocab)
-        self.dense = V <= _DENSE_VOCAB_MAX and n * V <= _DENSE_CELLS_MAX
-        G, X = f.goals, f.expertise
-        if self.dense:
-            self.G = G.toarray().astype(dt, copy=False)
-            self.X = X.toarray().astype(dt, copy=False)
-            self.GT = np.ascontiguousarray(self.G.T)
-            self.XT = np.ascontiguousarray(self.X.T)
-        else:
-            self.G, self.X = sp.csr_array(G, dtype=dt), sp.csr_array(X, dtype=dt)
-            self.GT, self.XT = self.G.T.tocsc(), self.X.T.tocsc()
-        gsize = np.asarray(G.sum(axis=1)).ravel().astype(dt)
+        # Co-occurrence counts are (sparse multi-hot rows) @ (dense transposed matrix): scipy's
+        # single-threaded sparse-dense product costs nnz(rows) * n, less than a dense GEMM
+        # (V * n per row), and unlike BLAS it cannot oversubscribe the block threads.
+        # Very large vocabularies fall back to sparse @ sparse.
+        self.dense = V * n <= _DENSE_CELLS_MAX
+        gsize = np.asarray(f.goals.sum(axis=1)).ravel().astype(dt)
         # Jaccard denominators: an empty goal set counts as size 0.5 so that the union is
         # never 0 (the intersection is then 0, hence the score too): no clamping pass.
         self.gsize = np.where(gsize > 0, gsize, 0.5).astype(dt)
         # Goals scaled by 1/|G_j| (0 rows for empty sets), so X_i . Gn_j = e_ij directly.
         inv = np.divide(1, gsize, out=np.zeros_like(gsize), where=gsize > 0)
-        if self.dense:
-            self.Gn = self.G * inv[:, None]
-            self.GnT = np.ascontiguousarray(self.Gn.T)
-        else:
-            self.Gn = sp.csr_array(sp.diags_array(inv) @ self.G)
-            self.GnT = self.Gn.T.tocsc()
+        self.G = sp.csr_array(f.goals, dtype=dt)
+        self.X = sp.csr_array(f.expertise, dtype=dt)
+        self.Gn = sp.csr_array(sp.diags_array(inv) @ self.G, dtype=dt)
+
+        def right(M):
+            return np.ascontiguousarray(M.T.toarray()) if self.dense else M.T.tocsc()
+
+        self.GT, self.XT, self.GnT = right(self.G), right(self.X), right(self.Gn)
         self.logs = (f.log_size / w.caliber_scale).astype(dt)
         self.size_unknown = np.flatnonzero(~f.size_known)
         self.sector = f.sector
@@ -518,10 +514,8 @@ class _Prep:
 
     def _cooc(self, left, right_t, r0: int, r1: int, out: np.ndarray) -> None:
         """``out = left[r0:r1] @ right.T``: counts of shared terms."""
-        if self.dense:
-            np.matmul(left[r0:r1], right_t, out=out)
-        else:
-            out[...] = (left[r0:r1] @ right_t).toarray()
+        prod = left[r0:r1] @ right_t
+        out[...] = prod if self.dense else prod.toarray()
 
     def component(self, name: str, r0: int, r1: int, out: np.ndarray,
                   ws: list[np.ndarray]) -> None:

@@ -282,6 +282,11 @@ def test_cli_report_input_errors(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "no 'group' column" in err
     assert not (tmp_path / "r.html").exists()
+    grouped = tmp_path / "grouped.csv"
+    pm.synth_candidates(12, seed=1).assign(group="1").to_csv(grouped, index=False)
+    code = main(["report", str(grouped), "--out", str(tmp_path / "nowhere" / "r.html")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Error: cannot write" in err and "folder exists" in err
 
 
 def test_cli_explain(groups_csv, small_result, capsys):
@@ -326,3 +331,30 @@ def test_help_has_example(command):
     sub = next(a for a in parser._actions if a.dest == "command")
     text = sub.choices[command].format_help()
     assert "example:" in text and f"peermatch {command} groups.csv" in text
+
+
+def test_cli_report_rule_flags(tmp_path, capsys):
+    df = pm.synth_candidates(24, seed=3)
+    df["group"] = ["x"] * 12 + ["y"] * 12
+    df["tier"] = ["CEO", "Owner"] * 12
+    path = tmp_path / "g.csv"
+    df.to_csv(path, index=False)
+    out = tmp_path / "r.html"
+    code = main(["report", str(path), "--out", str(out), "--competitors", "none",
+                 "--separate-tiers", "--check"])
+    captured = capsys.readouterr()
+    assert code == 3 and "hard rules: 2 broken" in captured.out
+    assert "must not mix" in captured.err and "✗" in out.read_text(encoding="utf-8")
+
+
+def test_cli_docs_list_every_option():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, p in sub.choices.items():
+        assert f"## `peermatch {name}`" in doc, name
+        for action in p._actions:
+            for opt in action.option_strings:
+                assert opt in doc, (name, opt)

@@ -206,14 +206,14 @@ def test_components_and_affinity_match_loops(t, w, depth):
 def test_blocked_threaded_sparse_paths_agree(t, w):
     f = encode(t, columns=w.columns, revenue_per_employee=RPE)
     ref = ref_affinity(t, w)
-    old = (scoring._BLOCK_BYTES, scoring._DENSE_VOCAB_MAX)
+    old = (scoring._BLOCK_BYTES, scoring._DENSE_CELLS_MAX)
     try:
         scoring._BLOCK_BYTES = 1  # 8-row blocks
-        scoring._DENSE_VOCAB_MAX = -1  # sparse co-occurrence products
+        scoring._DENSE_CELLS_MAX = -1  # sparse @ sparse co-occurrence products
         for jobs in (1, 2):
             np.testing.assert_allclose(affinity(f, w, n_jobs=jobs), ref, atol=1e-10)
     finally:
-        scoring._BLOCK_BYTES, scoring._DENSE_VOCAB_MAX = old
+        scoring._BLOCK_BYTES, scoring._DENSE_CELLS_MAX = old
     A32 = affinity(f, w, dtype=np.float32)
     assert A32.dtype == np.float32
     np.testing.assert_allclose(A32, ref, atol=1e-4)

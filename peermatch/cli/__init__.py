@@ -32,6 +32,8 @@ examples:
   peermatch match candidates.csv --out groups.csv --min-size 8 --max-size 12 --time-limit 30
   peermatch validate candidates.csv --min-size 8 --max-size 12
   peermatch seats groups.csv M0501
+  peermatch report groups.csv --out report.html
+  peermatch explain groups.csv M0042
 """
 
 

@@ -7,7 +7,7 @@ import difflib
 import json
 
 from . import EXIT_INPUT, EXIT_OK
-from ._common import add_input_options
+from ._common import add_input_options, add_rule_options
 from .report import add_group_options, load_grouping
 
 DESCRIPTION = """\
@@ -31,6 +31,7 @@ def register(sub) -> None:
     add_group_options(p)
     p.add_argument("--json", action="store_true",
                    help="print the explanation as JSON (every groupmate, with numbers)")
+    add_rule_options(p)
     add_input_options(p)
     p.set_defaults(func=run)
 

@@ -67,13 +67,16 @@ def run(args) -> int:
         if args.json:
             print(json.dumps(summary, indent=2))
         return EXIT_INFEASIBLE
-    res.to_csv(args.out)
+    # Render every output first, then write them: a failure leaves no partial set behind.
+    outputs = [(args.out, res.groups.to_csv(index=False, lineterminator="\n"))]
     if args.summary:
-        atomic_write_text(args.summary, json.dumps(summary, indent=2) + "\n")
+        outputs.append((args.summary, json.dumps(summary, indent=2) + "\n"))
     if args.report:
-        from ..report import write_report
+        from ..report import render_report
 
-        write_report(res, args.report)
+        outputs.append((args.report, render_report(res)))
+    for path, text in outputs:
+        atomic_write_text(path, text)
     if args.json:
         print(json.dumps(summary, indent=2))
     elif not args.quiet:

@@ -6,8 +6,8 @@ import argparse
 import json
 import sys
 
-from . import EXIT_INFEASIBLE, EXIT_OK
-from ._common import add_input_options, load_settings
+from . import EXIT_INFEASIBLE, EXIT_INPUT, EXIT_OK
+from ._common import add_input_options, add_rule_options, load_settings
 
 DESCRIPTION = """\
 Re-score an existing grouping (a CSV with a 'group' column, e.g. the output of
@@ -39,6 +39,7 @@ def register(sub) -> None:
                         "written)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    add_rule_options(p)
     add_input_options(p)
     p.set_defaults(func=run)
 
@@ -66,7 +67,12 @@ def run(args) -> int:
     from ..report import write_report
 
     res = load_grouping(args)
-    write_report(res, args.out, title=args.title, heatmap_group=args.heatmap_group)
+    try:
+        write_report(res, args.out, title=args.title, heatmap_group=args.heatmap_group)
+    except OSError as exc:
+        print(f"Error: cannot write {args.out}: {exc.strerror or exc}. Check that the folder "
+              "exists and is writable.", file=sys.stderr)
+        return EXIT_INPUT
     summary = res.summary()
     summary["report"] = args.out
     bad = summary.get("violations", [])

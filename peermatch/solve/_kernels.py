@@ -161,6 +161,16 @@ def move_ok(data, state, u, h):
             return False
     elif size[g] - w[u] < lo[g] or size[h] + w[u] > hi[h]:
         return False
+    return move_rules_ok(data, state, u, h)
+
+
+@njit(cache=True)
+def move_rules_ok(data, state, u, h):
+    """The rules other than sizes for moving unit u to group h."""
+    (A, w, lo, hi, allowed, conf_ptr, conf_idx, gs_ptr, gs_row, gs_coef, gs_lo, gs_hi,
+     slot_av, quorum, ns_ptr, ns_idx, ns_cnt, flags) = data
+    p, size, C, S, SC, NS = state[0], state[2], state[3], state[4], state[5], state[6]
+    g = p[u]
     if flags[0] and not allowed[u, h]:
         return False
     if flags[1] and C[u, h] > 0:
@@ -418,6 +428,7 @@ def tabu_run(data, state, params, n_iter, allow_moves):
     smax = np.int64(params[P_SMAX])
     Du = np.empty(m)
     free = data[17][6] != 0
+    prof = np.zeros((m, m), dtype=np.int8)  # free mode: cached size-profile checks
     lo_min = lo.min()
     hi_max = hi.max()
     done = 0
@@ -451,7 +462,14 @@ def tabu_run(data, state, params, n_iter, allow_moves):
                         continue
                     if tabu[u, h] > it and f + gain <= rb + tol:
                         continue
-                    if not move_ok(data, state, u, h):
+                    if free:
+                        if prof[g, h] == 0:
+                            prof[g, h] = 1 if profile_ok(size, lo, hi, g, h, w[u]) else 2
+                        if prof[g, h] == 2:
+                            continue
+                    elif size[g] - w[u] < lo[g] or size[h] + w[u] > hi[h]:
+                        continue
+                    if not move_rules_ok(data, state, u, h):
                         continue
                     if gain > best_gain + tol:
                         best_gain = gain
@@ -492,6 +510,8 @@ def tabu_run(data, state, params, n_iter, allow_moves):
                         bu, bv, bh = u, v, h
         if bu >= 0:
             g = p[bu]
+            if bv < 0 and free:
+                prof[:, :] = 0
             apply_move(data, state, bu, bh)
             tabu[bu, g] = it + tmin + np.random.randint(tspan)
             if bv >= 0:
@@ -521,6 +541,7 @@ def tabu_run(data, state, params, n_iter, allow_moves):
             p[:] = best_p
             init_state(data, state)
             fv[F] = fv[BEST_F] + _perturb(data, state, s, allow_moves)
+            prof[:, :] = 0
             fv[ROUND_BEST] = fv[F]
             ctr[LAST_IMP] = ctr[IT]
             ctr[N_PERTURB] += 1

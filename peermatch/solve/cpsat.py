@@ -86,18 +86,17 @@ def _solver(time_limit: float, seed: int, workers: int, verbose: bool):
     return solver
 
 
-def _interchangeable(problem: Problem, m: int) -> bool:
-    """True when permuting group labels maps every feasible grouping to a feasible one."""
+def _group_classes(problem: Problem, m: int) -> list[list[int]]:
+    """Classes of interchangeable groups: same bounds, allowed column and group-sum bounds."""
     b = problem.bounds_for(m)
-    if np.any(b != b[0]):
-        return False
-    if problem.allowed is not None and np.any(problem.allowed != problem.allowed[:, :1]):
-        return False
-    for s in problem.group_sums:
-        lo, hi = s.bounds(m)
-        if np.any(lo != lo[0]) or np.any(hi != hi[0]):
-            return False
-    return True
+    keys: dict[tuple, list[int]] = {}
+    sums = [s.bounds(m) for s in problem.group_sums]
+    for g in range(m):
+        key = (int(b[g, 0]), int(b[g, 1]),
+               None if problem.allowed is None else problem.allowed[:, g].tobytes(),
+               tuple((float(lo[g]), float(hi[g])) for lo, hi in sums))
+        keys.setdefault(key, []).append(g)
+    return [c for c in keys.values() if len(c) > 1]
 
 
 def _build(problem: Problem, m: int, elements: np.ndarray, groups: np.ndarray, *,
@@ -241,13 +240,14 @@ def _build(problem: Problem, m: int, elements: np.ndarray, groups: np.ndarray, *
                 model.add(sum(y[(min(i, j), max(i, j))] for j in all_items if j != i) + 1 == t)
         model.maximize(sum(terms))
 
-    # Symmetry breaking: with interchangeable groups, number groups by their smallest
-    # member, so element i (in the order of `elements`) is in a group <= i.
-    if symmetry and _interchangeable(problem, m) and len(all_groups) == m:
-        for k, i in enumerate(all_items):
-            for g in all_groups:
-                if g > k:
-                    model.add(x[(i, g)] == 0)
+    # Symmetry breaking: groups of one class (identical rules) are ordered by their
+    # smallest member: element i may join the next group of the class only when an
+    # earlier element is in the previous one. Any grouping can be relabelled to comply.
+    if symmetry and len(all_groups) == m:
+        for cls in _group_classes(problem, m):
+            for ga, gb in zip(cls[:-1], cls[1:], strict=True):
+                for k, i in enumerate(all_items):
+                    model.add_bool_or([x[(j, ga)] for j in all_items[:k]] + [x[(i, gb)].Not()])
     return model, x, y, lits, scale
 
 

@@ -1,0 +1,285 @@
+"""Tests of the solver engine: validity on random problems, exact optima, infeasibility."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from peermatch.mdgplib import read_best_known, read_instance, score
+from peermatch.problem import GroupSum, Problem
+from peermatch.solve import SolverOptionWarning, solve, solve_affinity
+
+DATA = Path(__file__).parent / "data" / "mdgplib"
+
+
+# --- an independent validator --------------------------------------------------------------
+
+def check_grouping(problem: Problem, labels: np.ndarray, m: int) -> list[str]:
+    """Every rule, checked with plain loops (independent of peermatch.solve)."""
+    n = problem.n
+    errors = []
+    labels = [int(x) for x in labels]
+    if len(labels) != n or any(not 0 <= g < m for g in labels):
+        return ["not every element is placed exactly once in 0..m-1"]
+    members = {g: [i for i in range(n) if labels[i] == g] for g in range(m)}
+    if problem.bounds is not None:
+        bounds = [tuple(map(int, b)) for b in problem.bounds]
+    else:
+        bounds = [(problem.min_size, problem.max_size)] * m
+    for g in range(m):
+        if not bounds[g][0] <= len(members[g]) <= bounds[g][1]:
+            errors.append(f"size of group {g}")
+    for i, j in problem.cannot_link:
+        if labels[i] == labels[j]:
+            errors.append(f"cannot-link {i},{j}")
+    for i, j in problem.must_link:
+        if labels[i] != labels[j]:
+            errors.append(f"must-link {i},{j}")
+    if problem.allowed is not None:
+        for i in range(n):
+            if not problem.allowed[i][labels[i]]:
+                errors.append(f"allowed {i}")
+    for s in problem.group_sums:
+        lo = np.broadcast_to(s.lo, (m,))
+        hi = np.broadcast_to(s.hi, (m,))
+        for g in range(m):
+            tot = sum(float(s.coef[i]) for i in members[g])
+            if tot < lo[g] - 1e-9 or tot > hi[g] + 1e-9:
+                errors.append(f"{s.name} in group {g}")
+    if problem.slots is not None:
+        for g in range(m):
+            need = math.ceil(problem.slot_quorum * len(members[g]) - 1e-9)
+            best = max((sum(bool(problem.slots[i][t]) for i in members[g])
+                        for t in range(problem.slots.shape[1])), default=0)
+            if best < need:
+                errors.append(f"slot of group {g}")
+    for c in problem.no_singleton:
+        for g in range(m):
+            labs = [int(c[i]) for i in members[g] if c[i] >= 0]
+            if any(labs.count(x) == 1 for x in labs):
+                errors.append(f"singleton in group {g}")
+    return errors
+
+
+def plain_objective(A: np.ndarray, labels) -> float:
+    total = 0.0
+    for i in range(len(labels)):
+        for j in range(i + 1, len(labels)):
+            if labels[i] == labels[j]:
+                total += A[i, j]
+    return total
+
+
+def brute_force(problem: Problem, m: int):
+    """Best objective over all labelings (None when infeasible). Small n only."""
+    best = None
+    for lab in itertools.product(range(m), repeat=problem.n):
+        if lab[0] != 0:  # harmless restriction? no: groups are labelled, keep all
+            pass
+        if not check_grouping(problem, np.array(lab), m):
+            v = plain_objective(problem.affinity, lab)
+            best = v if best is None or v > best else best
+    return best
+
+
+# --- random problems -----------------------------------------------------------------------
+
+@st.composite
+def problems(draw, max_n=12):
+    n = draw(st.integers(4, max_n))
+    m = draw(st.integers(2, 4))
+    seed = draw(st.integers(0, 2 ** 31 - 1))
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(n, n)) + draw(st.sampled_from([0.0, 1.0]))
+    A = np.round((A + A.T) / 2, 2)
+    lo = draw(st.integers(1, max(1, n // m)))
+    hi = draw(st.integers(lo, n))
+    kw: dict = {"min_size": lo, "max_size": hi, "n_groups": m}
+    if draw(st.booleans()):
+        b = [(max(1, lo - int(rng.integers(0, 2))), hi + int(rng.integers(0, 2)))
+             for _ in range(m)]
+        kw = {"bounds": b}
+    if draw(st.booleans()):
+        k = int(rng.integers(1, n))
+        kw["cannot_link"] = [tuple(rng.choice(n, 2, replace=False)) for _ in range(k)]
+    if draw(st.booleans()):
+        kw["must_link"] = [tuple(rng.choice(n, 2, replace=False))
+                           for _ in range(int(rng.integers(1, 3)))]
+    if draw(st.booleans()):
+        kw["allowed"] = rng.random((n, m)) < 0.85
+    if draw(st.booleans()):
+        coef = (rng.random(n) < 0.4).astype(float)
+        kw["group_sums"] = (GroupSum(coef, lo=0, hi=int(rng.integers(1, 3)), name="cap X"),)
+    if draw(st.booleans()):
+        kw["slots"] = rng.random((n, 3)) < 0.7
+        kw["slot_quorum"] = draw(st.sampled_from([0.5, 0.75, 1.0]))
+    if draw(st.booleans()):
+        kw["no_singleton"] = (np.where(rng.random(n) < 0.5, rng.integers(0, 2, n), -1),)
+    return Problem(A, **kw)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(), st.sampled_from(["local", "hybrid", "exact", "auto"]))
+def test_random_problems_give_valid_groupings(problem, method):
+    res = solve(problem, method, time_limit=3, seed=1, options={"max_iter": 300}
+                if method in ("local", "hybrid") else None)
+    m = problem.n_groups
+    assert res.status in ("optimal", "feasible", "infeasible", "unknown")
+    if res.success:
+        assert check_grouping(problem, res.labels, m) == []
+        assert res.objective == pytest.approx(plain_objective(problem.affinity, res.labels))
+    elif res.status == "infeasible":
+        assert res.reasons
+        assert np.all(res.labels == -1)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(max_n=7))
+def test_verdicts_match_brute_force(problem):
+    m = problem.n_groups
+    best = brute_force(problem, m)
+    res = solve(problem, "exact", time_limit=10, seed=0)
+    if best is None:
+        assert res.status == "infeasible"
+    else:
+        assert res.status == "optimal"
+        assert res.objective == pytest.approx(best)
+        loc = solve(problem, "local", time_limit=3, seed=0, options={"max_iter": 200})
+        assert loc.success and check_grouping(problem, loc.labels, m) == []
+
+
+# --- exact optima on MDGPLIB ---------------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in DATA.glob("*_n01[02]_*.txt")))
+def test_exact_reaches_best_known_on_mdgplib_small(name):
+    A, bounds = read_instance(DATA / f"{name}.txt")
+    bks = read_best_known(DATA / "BKS.csv")[name]
+    res = solve(Problem(A, bounds=bounds), "exact", time_limit=50, seed=0, workers=2)
+    assert res.status == "optimal"
+    assert res.objective == pytest.approx(bks, abs=1e-6)
+    assert score(A, bounds, res.labels) == pytest.approx(bks, abs=1e-6)
+
+
+def test_local_search_on_mdgplib_n60_respects_labelled_bounds():
+    A, bounds = read_instance(DATA / "RanReal_n060_ds_01.txt")
+    res = solve(Problem(A, bounds=bounds), "local", time_limit=2, seed=0)
+    assert res.status == "feasible"
+    sizes = np.bincount(res.labels, minlength=len(bounds))
+    assert np.all((bounds[:, 0] <= sizes) & (sizes <= bounds[:, 1]))
+    assert res.objective == pytest.approx(score(A, bounds, res.labels))
+
+
+def test_read_instance_shape_and_symmetry():
+    A, bounds = read_instance(DATA / "Geo_n030_ss_01.txt")
+    assert A.shape == (30, 30) and bounds.shape == (5, 2)
+    assert np.allclose(A, A.T) and np.all(np.diag(A) == 0)
+
+
+# --- infeasibility -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method", ["exact", "local", "hybrid", "auto"])
+def test_cannot_link_clique_larger_than_group_count(method):
+    clique = [(i, j) for i in range(4) for j in range(i + 1, 4)]
+    p = Problem(np.ones((9, 9)), min_size=3, max_size=3, n_groups=3, cannot_link=clique)
+    res = solve(p, method, time_limit=5)
+    assert res.status == "infeasible" and not res.success
+    assert any(r.startswith("cannot-link pairs") for r in res.reasons)
+
+
+def test_min_sizes_above_n():
+    p = Problem(np.ones((7, 7)), min_size=4, max_size=5, n_groups=2)
+    res = solve(p, "local", time_limit=5)
+    assert res.status == "infeasible"
+    assert any(r.startswith("group sizes") for r in res.reasons)
+
+
+def test_group_sum_named_in_reasons():
+    coef = np.array([1.0] * 5 + [0.0] * 3)
+    p = Problem(np.ones((8, 8)), min_size=4, max_size=4, n_groups=2,
+                group_sums=(GroupSum(coef, hi=2, name="at most 2 lawyers"),))
+    res = solve(p, "hybrid", time_limit=5)
+    assert res.status == "infeasible"
+    assert any("at most 2 lawyers" in r for r in res.reasons)
+
+
+def test_free_count_with_impossible_sizes():
+    res = solve_affinity(np.ones((7, 7)), min_size=4, max_size=5, time_limit=2)
+    assert res.status == "infeasible" and any("group sizes" in r for r in res.reasons)
+
+
+# --- entry point behaviour -----------------------------------------------------------------
+
+def test_unknown_method_raises():
+    with pytest.raises(ValueError, match="Valid methods"):
+        solve(Problem(np.ones((4, 4)), min_size=2, max_size=2), "simplex")
+
+
+def test_unknown_option_warns():
+    with pytest.warns(SolverOptionWarning, match="bogus"):
+        solve(Problem(np.ones((4, 4)), min_size=2, max_size=2, n_groups=2), "local",
+              time_limit=1, options={"bogus": 1, "max_iter": 10})
+
+
+def test_method_name_is_case_insensitive():
+    res = solve(Problem(np.ones((4, 4)), min_size=2, max_size=2, n_groups=2), "EXACT")
+    assert res.status == "optimal" and res.method == "exact"
+
+
+@pytest.mark.parametrize("method", ["local", "hybrid"])
+def test_fixed_seed_and_max_iter_are_deterministic(method):
+    rng = np.random.default_rng(3)
+    A = rng.normal(size=(40, 40))
+    A = (A + A.T) / 2
+    p = Problem(A, min_size=4, max_size=6, n_groups=8,
+                cannot_link=[(0, 1), (2, 3), (4, 5)])
+    runs = [solve(p, method, time_limit=30, seed=7, options={"max_iter": 400})
+            for _ in range(2)]
+    assert np.array_equal(runs[0].labels, runs[1].labels)
+    assert runs[0].objective == runs[1].objective
+    assert runs[0].iterations == 400
+
+
+def test_free_group_count_follows_sign_of_affinity():
+    rng = np.random.default_rng(0)
+    B = rng.random((24, 24))
+    B = (B + B.T) / 2
+    pos = solve_affinity(B + 0.5, min_size=3, max_size=8, time_limit=4, method="local")
+    neg = solve_affinity(-(B + 0.5), min_size=3, max_size=8, time_limit=4, method="local")
+    assert pos.success and neg.success
+    assert pos.n_groups == 3 and neg.n_groups == 8
+    assert pos.n_groups < neg.n_groups
+
+
+def test_result_fields_and_callback():
+    seen = []
+    rng = np.random.default_rng(1)
+    A = rng.random((30, 30))
+    A = A + A.T
+    res = solve_affinity(A, min_size=5, max_size=5, n_groups=6, time_limit=1, method="local",
+                         callback=seen.append)
+    for key in ("labels", "objective", "status", "success", "message", "bound", "n_groups",
+                "method", "wall_time", "iterations", "n_restarts", "time_to_best", "history"):
+        assert key in res
+    assert seen and "elapsed" in seen[0] and "objective" in seen[0]
+    assert res.history[-1][1] == pytest.approx(res.objective)
+    assert res.wall_time < 5
+
+
+def test_must_link_units_move_together():
+    rng = np.random.default_rng(5)
+    A = rng.normal(size=(20, 20))
+    A = (A + A.T) / 2
+    ml = [(0, 1), (1, 2), (5, 9)]
+    p = Problem(A, min_size=4, max_size=6, n_groups=4, must_link=ml,
+                cannot_link=[(0, 5)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = solve(p, "local", time_limit=2, options={"max_iter": 500})
+    assert res.success and check_grouping(p, res.labels, 4) == []
