@@ -1,6 +1,6 @@
 """The price of the rules: one scenario solved with every rule on, and with sizes + competitors.
 
-    python benchmarks/rules.py --n 2000 --time-limit 30 --out results/rules.json
+    python benchmarks/rules.py --n 2000 --time-limit 30 --out benchmarks/results/rules.json
 
 Prints a table (time, score, groups, violations found by the validator) for the two
 settings on the same synthetic candidates and writes it as JSON and CSV. The score of
@@ -54,7 +54,7 @@ def main(argv=None) -> None:
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--time-limit", type=float, default=30.0)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default="results/rules.json")
+    ap.add_argument("--out", default="benchmarks/results/rules.json")
     args = ap.parse_args(argv)
 
     df, history = scenario(args.n, args.seed)

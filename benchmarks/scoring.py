@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/scoring.py --sizes 1000 5000 20000 --repeats 5 --out results/scoring.json
+    python benchmarks/scoring.py --sizes 1000 5000 20000 --repeats 5 --out benchmarks/results/scoring.json
 
 Writes the JSON file and a CSV next to it, and prints a table. Candidates are synthetic:
 ~25 industries, log-uniform sizes 2-5000 employees, 1-4 goals and 1-4 expertise terms from a
@@ -107,7 +107,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 20000])
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--out", default="results/scoring.json")
+    ap.add_argument("--out", default="benchmarks/results/scoring.json")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--group-size", type=int, default=10)
     ap.add_argument("--float32-from", type=int, default=20000,

@@ -38,7 +38,7 @@ def read_instance(path) -> tuple[np.ndarray, np.ndarray]:
     >>> with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
     ...     _ = f.write("3 1 ss 3 3 \\n0 1 1.5\\n0 2 2\\n1 2 3\\n")
     >>> A, b = read_instance(f.name); os.unlink(f.name)
-    >>> A[0, 1], A[2, 1], b.tolist()
+    >>> float(A[0, 1]), float(A[2, 1]), b.tolist()
     (1.5, 3.0, [[3, 3]])
     """
     path = Path(path)

@@ -150,9 +150,8 @@ def profile_ok(size, lo, hi, g, h, d):
 @njit(cache=True)
 def move_ok(data, state, u, h):
     """Can unit u move to group h with every rule kept?"""
-    (A, w, lo, hi, allowed, conf_ptr, conf_idx, gs_ptr, gs_row, gs_coef, gs_lo, gs_hi,
-     slot_av, quorum, ns_ptr, ns_idx, ns_cnt, flags) = data
-    p, size, C, S, SC, NS = state[0], state[2], state[3], state[4], state[5], state[6]
+    w, lo, hi, flags = data[1], data[2], data[3], data[17]
+    p, size = state[0], state[2]
     g = p[u]
     if g == h:
         return False
@@ -550,7 +549,7 @@ def tabu_run(data, state, params, n_iter, allow_moves):
 
 
 @njit(cache=True)
-def numpy_free_move_rate(A, p, m, n_rounds):
+def swap_scan_rate(A, p, m, n_rounds):
     """Benchmark helper: evaluate every swap ``n_rounds`` times; returns a checksum."""
     nu = len(p)
     W = np.zeros((nu, m))
