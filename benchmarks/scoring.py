@@ -2,7 +2,8 @@
 
 Usage::
 
-    python benchmarks/scoring.py --sizes 1000 5000 20000 --repeats 5 --out benchmarks/results/scoring.json
+    python benchmarks/scoring.py --sizes 1000 5000 20000 --repeats 5 \
+        --out benchmarks/results/scoring.json
 
 Writes the JSON file and a CSV next to it, and prints a table. Candidates are synthetic:
 ~25 industries, log-uniform sizes 2-5000 employees, 1-4 goals and 1-4 expertise terms from a
