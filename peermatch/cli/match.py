@@ -80,7 +80,7 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
     elif not args.quiet:
-        print(format_summary(res, args.out))
+        print(format_summary(res, ", ".join(str(p) for p, _ in outputs)))
     return EXIT_OK
 
 

@@ -31,6 +31,8 @@ _OPTIONS = {
     "lns_time": ("hybrid",),
     "exact_max_n": ("auto",),
     "screen_share": ("exact", "local", "hybrid"),
+    "population": ("local",),
+    "child_iter": ("local",),
 }
 
 
@@ -314,7 +316,16 @@ def _solve_local(problem: Problem, m: int, ctx: _Context, deadline: float, *,
         ctx.progress(ts.best_value + prep.const, n_groups=m, iteration=ts.iterations)
 
     if not hybrid:
-        ts.run_until(deadline, max_iter, on_slice)
+        pop = int(ctx.options.get("population", 8))
+        if pop >= 2 and prep.nu >= 4 * prep.m and prep.m >= 2:
+            from .population import PopulationSearch
+
+            child_iter = int(ctx.options.get("child_iter", 5 * ts.params[2]))
+            ps = PopulationSearch(prep, ts, ctx.rng, pop, child_iter)
+            ps.run(deadline, max_iter, lambda v: ctx.progress(
+                v + prep.const, n_groups=m, iteration=ts.iterations))
+        else:
+            ts.run_until(deadline, max_iter, on_slice)
     else:
         _hybrid_loop(problem, prep, ts, ctx, deadline, max_iter, on_slice)
     labels = prep.to_elements(ts.best_labels)

@@ -85,6 +85,22 @@ class TabuSearch:
             self.state[7][:] = p
         self.state[9][1] = self.state[9][0]
 
+    def restart(self, labels: np.ndarray) -> None:
+        """Start a fresh search from ``labels``: the best so far is forgotten."""
+        st = self.state
+        st[0][:] = labels
+        self._K.init_state(self.data, st)
+        f = float(self._K.objective(self.prep.A, st[0]))
+        st[10][0] = st[10][1] = st[10][2] = f
+        st[7][:] = st[0]
+        st[9][1] = st[9][0]
+        st[9][4] = 0
+        st[8][:, :] = 0
+
+    def perturb(self, strength: int) -> None:
+        """Apply ``strength`` random feasible swaps/moves to the current grouping."""
+        self._K._perturb(self.data, self.state, int(strength), self.allow_moves)
+
     def run(self, n_iter: int) -> int:
         """Run ``n_iter`` iterations; returns iterations done."""
         return int(self._K.tabu_run(self.data, self.state, self.params, int(n_iter),
