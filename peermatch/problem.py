@@ -27,6 +27,7 @@ subject to
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,18 +89,25 @@ def _pairs(x, name: str, n: int) -> np.ndarray:
     return np.unique(arr, axis=0)
 
 
-def _check_matrix(A: np.ndarray, block: int = 1024) -> None:
-    """Finite and symmetric, checked in row blocks so big matrices need no n x n temporaries."""
+def _check_matrix(A: np.ndarray, block: int = 256) -> None:
+    """Finite and symmetric, checked tile by tile: no n x n temporaries, cache-friendly."""
     n = A.shape[0]
+    tol = 1e-6 if A.dtype == np.float32 else 1e-9
+    buf = np.empty((block, block), dtype=A.dtype)
     for s in range(0, n, block):
-        rows = A[s:s + block]
-        if not np.all(np.isfinite(rows)):
-            raise ConfigError("The affinity matrix holds NaN or infinite values; "
-                              "replace them with finite numbers (e.g. 0).")
-        cols = A[:, s:s + block].T
-        tol = 1e-6 if A.dtype == np.float32 else 1e-9
-        if not np.allclose(rows, cols, rtol=tol, atol=tol):
-            raise ConfigError("The affinity matrix must be symmetric; use (A + A.T) / 2.")
+        for t in range(s, n, block):
+            upper, lower = A[s:s + block, t:t + block], A[t:t + block, s:s + block]
+            d = buf[:upper.shape[0], :upper.shape[1]]
+            # |A - A.T| on the tile pair; a NaN or inf in either tile makes it non-finite.
+            with np.errstate(invalid="ignore", over="ignore"):
+                np.subtract(upper, lower.T, out=d)
+            np.abs(d, out=d)
+            worst = float(d.max())
+            if not np.isfinite(worst):
+                raise ConfigError("The affinity matrix holds NaN or infinite values; "
+                                  "replace them with finite numbers (e.g. 0).")
+            if worst > tol * (1.0 + float(np.abs(upper).max())):
+                raise ConfigError("The affinity matrix must be symmetric; use (A + A.T) / 2.")
 
 
 @dataclass
@@ -250,10 +258,13 @@ class Problem:
         """A copy of this problem with the number of groups fixed to ``m``."""
         if self.n_groups is not None and self.n_groups != m:
             raise ConfigError(f"This problem has {self.n_groups} groups, not {m}.")
-        return Problem(self.affinity, bounds=self.bounds_for(m), cannot_link=self.cannot_link,
-                       must_link=self.must_link, allowed=self.allowed, group_sums=self.group_sums,
-                       slots=self.slots, slot_quorum=self.slot_quorum,
-                       no_singleton=self.no_singleton, names=self.names)
+        # Everything but the group count is already validated: copy fields, skip the checks
+        # (the affinity matrix is shared, not copied: it can be gigabytes).
+        new = copy.copy(self)
+        new.bounds = self.bounds_for(m)
+        new.n_groups = m
+        new.min_groups = None
+        return new
 
     def objective(self, labels: np.ndarray) -> float:
         """``sum over i < j in the same group of A[i, j]`` for a labelling.

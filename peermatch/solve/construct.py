@@ -43,6 +43,11 @@ def greedy(prep: Prepared, rng: np.random.Generator) -> np.ndarray | None:
 
     Returns None when the greedy gets stuck (some unit has no open group). Randomised only
     in tie-breaking through ``rng``.
+
+    The number of groups still open to each unit is kept up to date incrementally (a
+    placement only closes the group for the placed unit's conflict partners and, once
+    the group's room shrinks, for units too heavy for what is left), so each step costs
+    ``O(nu + m)`` plus the unit's degree, and the whole greedy ``O(nu^2 + nu m)``.
     """
     nu, m = prep.nu, prep.m
     w = prep.w
@@ -52,21 +57,22 @@ def greedy(prep: Prepared, rng: np.random.Generator) -> np.ndarray | None:
         return None
     size = np.zeros(m, dtype=np.int64)
     labels = np.full(nu, -1, dtype=np.int64)
-    open_ = prep.allowed.copy()             # allowed and no conflict with a placed unit
+    # Group-major layouts (m x nu): each placement touches one contiguous row.
+    open_t = np.ascontiguousarray(prep.allowed.T)  # allowed, no conflict with a placed unit
+    room = (prep.hi - size).astype(np.int64)
+    n_open = (open_t & (w[None, :] <= room[:, None])).sum(axis=0).astype(np.float64)
     deg = np.diff(prep.conf_ptr)
-    W = np.zeros((nu, m))                    # affinity to members already placed
+    W_t = np.zeros((m, nu))                  # affinity to the members already placed
     R = prep.gs_lo.shape[0]
     S = np.zeros((R, m))
     noise = rng.random(nu) * 1e-3
     prio = deg * 1.0 + w * 0.5 + noise       # static tie-break: hardest units first
-    unplaced = np.ones(nu, dtype=bool)
+    tie = prio / (prio.max() + 1.0) if nu else prio
+    key = n_open - tie                        # fewest open groups first (DSATUR)
+    A = prep.A
     for _ in range(nu):
-        room = prep.hi - size
-        fits = open_ & (w[:, None] <= room[None, :])
-        n_open = fits.sum(axis=1).astype(float)
-        key = np.where(unplaced, n_open - prio / (prio.max() + 1.0), np.inf)
         u = int(np.argmin(key))
-        cand = fits[u].copy()
+        cand = open_t[:, u] & (w[u] <= room)
         if R:
             k0, k1 = prep.gs_ptr[u], prep.gs_ptr[u + 1]
             rows, coef = prep.gs_row[k0:k1], prep.gs_coef[k0:k1]
@@ -78,17 +84,31 @@ def greedy(prep: Prepared, rng: np.random.Generator) -> np.ndarray | None:
         under = (target - size) >= w[u]
         deficit = (target - size) / np.maximum(target, 1)
         score = np.where(cand, under * 1e6 + deficit * 1e3, -np.inf)
-        aff = W[u]
+        aff = W_t[:, u]
         span = np.abs(aff).max()
         if span > 0:
             score = score + 0.5 * aff / span
         g = int(np.argmax(score + rng.random(m) * 1e-6))
         labels[u] = g
-        unplaced[u] = False
-        size[g] += w[u]
+        key[u] = np.inf
+        r0 = room[g]
+        r1 = r0 - w[u]
+        # The placed unit's conflict partners lose g (if it still counted for them).
         nb = prep.conf_idx[prep.conf_ptr[u]:prep.conf_ptr[u + 1]]
-        open_[nb, g] = False
-        W[:, g] += prep.A[:, u]
+        row = open_t[g]
+        lose = nb[row[nb] & (w[nb] <= r0)]
+        n_open[lose] -= 1
+        key[lose] -= 1                        # placed units stay at inf
+        row[nb] = False
+        # Units too heavy for the room left lose g as well.
+        if r1 < w.max():
+            heavy = row & (w > r1) & (w <= r0)
+            heavy[u] = False
+            n_open[heavy] -= 1
+            key[heavy] -= 1
+        room[g] = r1
+        size[g] += w[u]
+        W_t[g] += A[u]  # the row (contiguous) equals the column: A is symmetric
         if R:
             S[rows, g] += coef
     return labels

@@ -209,22 +209,28 @@ def _build(problem: Problem, m: int, elements: np.ndarray, groups: np.ndarray, *
     if objective is not None:
         sub = A[np.ix_(elements, elements)]
         scale = _int_scale(sub[np.triu_indices(len(elements), 1)])
-        ia = np.round(A * scale).astype(np.int64)
+        # Integer affinities of the freed elements only (never an n x n copy).
+        ia_sub = np.round(sub * scale).astype(np.int64)
+        loc = {i: k for k, i in enumerate(all_items)}
+
+        def ia_at(i, j):
+            return ia_sub[loc[i], loc[j]]
+
         banned = set(cl) if not diagnose else set()
         terms = []
         for a_idx, i in enumerate(all_items):
             for j in all_items[a_idx + 1:]:
-                if objective != "full" and (ia[i, j] == 0 or (i, j) in banned):
+                if objective != "full" and (ia_at(i, j) == 0 or (i, j) in banned):
                     continue
                 y[(i, j)] = model.new_bool_var(f"cand {names[i]} with cand {names[j]}")
-                if ia[i, j] != 0:
-                    terms.append(int(ia[i, j]) * y[(i, j)])
+                if ia_at(i, j) != 0:
+                    terms.append(int(ia_at(i, j)) * y[(i, j)])
         for (i, j), yij in y.items():
             for g in all_groups:
                 # Pair link: y_ij <= 1 + x_ig - x_jg (apart -> 0), y_ij >= x_ig + x_jg - 1.
-                if objective == "full" or ia[i, j] > 0:
+                if objective == "full" or ia_at(i, j) > 0:
                     model.add(yij <= 1 + x[(i, g)] - x[(j, g)])
-                if objective == "full" or ia[i, j] < 0:
+                if objective == "full" or ia_at(i, j) < 0:
                     model.add(yij >= x[(i, g)] + x[(j, g)] - 1)
         if objective == "full":
             # Redundant: i has (size of its group - 1) partners.
