@@ -34,7 +34,23 @@ def scenario(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def all_rules(df: pd.DataFrame, history: pd.DataFrame) -> pm.Rules:
-    ids = df["id"].tolist()
+    # Twenty together-pairs, each within one tier (tiers are never mixed), of different
+    # industries and without a declared conflict (else the rules would clash, and say so).
+    together = []
+    for _, part in df.groupby("tier"):
+        rows = part.to_dict("records")
+        used: set[str] = set()
+        for a in rows:
+            if len([p for p in together if p[0] in set(part["id"])]) >= 10:
+                break
+            if a["id"] in used:
+                continue
+            for b in rows:
+                if (b["id"] not in used and b["id"] != a["id"] and b["industry"] != a["industry"]
+                        and b["id"] not in a["conflicts"] and a["id"] not in b["conflicts"]):
+                    together.append((a["id"], b["id"]))
+                    used |= {a["id"], b["id"]}
+                    break
     return pm.Rules(
         competitors=("industry", "region"),
         max_per_group={"naics": 2},
@@ -44,7 +60,7 @@ def all_rules(df: pd.DataFrame, history: pd.DataFrame) -> pm.Rules:
         balance_penalty={"employees": 0.05},
         separate_tiers=True,
         common_slot=True, slot_quorum=0.5,
-        together=tuple((ids[k], ids[k + 1]) for k in range(0, 40, 2)),
+        together=tuple(together),
         history=(history,), max_repeats=0,
     )
 

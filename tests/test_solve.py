@@ -284,3 +284,54 @@ def test_must_link_units_move_together():
         warnings.simplefilter("error")
         res = solve(p, "local", time_limit=2, options={"max_iter": 500})
     assert res.success and check_grouping(p, res.labels, 4) == []
+
+
+# --- population phase (group-based crossover + tabu search) --------------------------------
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(max_n=40))
+def test_population_phase_keeps_every_rule(problem):
+    # Small children budget so many crossovers happen within max_iter.
+    opts = {"max_iter": 1500, "child_iter": 60, "population": 4}
+    res = solve(problem, "local", time_limit=10, seed=2, options=opts)
+    if res.success:
+        assert check_grouping(problem, res.labels, problem.n_groups) == []
+        assert res.objective == pytest.approx(plain_objective(problem.affinity, res.labels))
+
+
+def test_crossover_children_respect_sizes_cannot_link_and_allowed():
+    from peermatch.solve._prep import prepare
+    from peermatch.solve.construct import greedy
+    from peermatch.solve.population import crossover
+
+    rng = np.random.default_rng(11)
+    n, m = 60, 6
+    A = rng.normal(size=(n, n))
+    A = (A + A.T) / 2
+    bounds = [(8, 12), (9, 11), (6, 14), (10, 10), (7, 13), (8, 12)]
+    cl = [tuple(rng.choice(n, 2, replace=False)) for _ in range(40)]
+    allowed = rng.random((n, m)) < 0.9
+    p = Problem(A, bounds=bounds, cannot_link=cl, allowed=allowed)
+    prep = prepare(p, m)
+    parents = [greedy(prep, np.random.default_rng(s)) for s in range(6)]
+    parents = [x for x in parents if x is not None]
+    assert len(parents) >= 2
+    made = 0
+    for k in range(30):
+        child = crossover(prep, parents[k % len(parents)], parents[(k + 1) % len(parents)], rng)
+        if child is not None:
+            made += 1
+            assert check_grouping(p, child, m) == []
+    assert made > 0
+
+
+def test_population_phase_is_deterministic_and_beats_plain_tabu():
+    rng = np.random.default_rng(4)
+    A = rng.random((60, 60))
+    A = (A + A.T) / 2
+    p = Problem(A, bounds=[(4, 8), (5, 7), (6, 10), (5, 6), (4, 9), (6, 8), (5, 9), (6, 7)])
+    opts = {"max_iter": 4000, "child_iter": 300}
+    runs = [solve(p, "local", time_limit=30, seed=3, options=opts) for _ in range(2)]
+    assert np.array_equal(runs[0].labels, runs[1].labels)
+    assert runs[0].iterations == 4000
+    assert check_grouping(p, runs[0].labels, 8) == []

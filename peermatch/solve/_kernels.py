@@ -8,6 +8,12 @@ loading the compiled kernels is deferred until a local search actually runs, so
 Everything works on must-link *units* (see :mod:`peermatch.solve._prep`). Two tuples
 travel through every kernel:
 
+The search kernel exists in two variants built from one source by
+:func:`_make_tabu_run`: ``tabu_run_rules`` (every rule checked) and ``tabu_run_sizes``
+(group sizes only; the rule checks are pruned before compilation, so it compiles in
+about a third of the time). Each has a single specialisation: callers pass float64
+``A``, int64 labels/sizes and a Python bool.
+
 ``data`` (read only)
     ``A, w, lo, hi, allowed, conf_ptr, conf_idx, gs_ptr, gs_row, gs_coef, gs_lo, gs_hi,
     slot_av, quorum, ns_ptr, ns_idx, ns_cnt, flags``
@@ -45,6 +51,13 @@ def seed_rng(seed):
 
 
 @njit(cache=True)
+def _randint(n):
+    """Uniform integer in 0..n-1 (cheaper to compile than np.random.randint)."""
+    k = np.int64(np.random.random() * n)
+    return k if k < n else n - 1
+
+
+@njit(cache=True)
 def _need(q, size):
     # ceil(q * size) with a tolerance for float noise
     x = q * size - 1e-9
@@ -61,12 +74,19 @@ def init_state(data, state):
      slot_av, quorum, ns_ptr, ns_idx, ns_cnt, flags) = data
     p, W, size, C, S, SC, NS = state[0], state[1], state[2], state[3], state[4], state[5], state[6]
     nu, m = W.shape
-    W[:, :] = 0.0
-    size[:] = 0
-    C[:, :] = 0
-    S[:, :] = 0.0
-    SC[:, :] = 0
-    NS[:, :] = 0
+    # explicit loops: slice assignments would compile one implementation per array type
+    for u in range(nu):
+        for g in range(m):
+            W[u, g] = 0.0
+            C[u, g] = 0
+    for g in range(m):
+        size[g] = 0
+        for r in range(S.shape[0]):
+            S[r, g] = 0.0
+        for s in range(SC.shape[1]):
+            SC[g, s] = 0
+        for k in range(NS.shape[0]):
+            NS[k, g] = 0
     for u in range(nu):
         for v in range(nu):
             W[u, p[v]] += A[u, v]
@@ -81,6 +101,22 @@ def init_state(data, state):
             SC[g, s] += slot_av[u, s]
         for k in range(ns_ptr[u], ns_ptr[u + 1]):
             NS[ns_idx[k], g] += ns_cnt[k]
+
+
+@njit(cache=True)
+def init_sizes(A, w, p, W, size):
+    """init_state for size-only problems: W and sizes from the labels ``p``."""
+    nu, m = W.shape
+    for u in range(nu):
+        for g in range(m):
+            W[u, g] = 0.0
+    for g in range(m):
+        size[g] = 0
+    for u in range(nu):
+        size[p[u]] += w[u]
+        Au = A[u]
+        for v in range(nu):
+            W[v, p[u]] += Au[v]
 
 
 @njit(cache=True)
@@ -134,7 +170,13 @@ def profile_ok(size, lo, hi, g, h, d):
     new = size.copy()
     new[g] -= d
     new[h] += d
-    new.sort()
+    for a in range(1, m):  # insertion sort (np.sort would add a costly compilation)
+        x = new[a]
+        b = a - 1
+        while b >= 0 and new[b] > x:
+            new[b + 1] = new[b]
+            b -= 1
+        new[b + 1] = x
     for a in range(m):
         s = new[a]
         pick = -1
@@ -145,22 +187,6 @@ def profile_ok(size, lo, hi, g, h, d):
             return False
         used[pick] = True
     return True
-
-
-@njit(cache=True)
-def move_ok(data, state, u, h):
-    """Can unit u move to group h with every rule kept?"""
-    w, lo, hi, flags = data[1], data[2], data[3], data[17]
-    p, size = state[0], state[2]
-    g = p[u]
-    if g == h:
-        return False
-    if flags[6]:
-        if not profile_ok(size, lo, hi, g, h, w[u]):
-            return False
-    elif size[g] - w[u] < lo[g] or size[h] + w[u] > hi[h]:
-        return False
-    return move_rules_ok(data, state, u, h)
 
 
 @njit(cache=True)
@@ -359,193 +385,294 @@ def apply_relabel(state, g, h):
 
 
 @njit(cache=True)
-def _perturb(data, state, strength, allow_moves):
-    """Apply ``strength`` random feasible swaps (and moves), ignoring their gain.
+def _move_lean(A, w, W, size, p, u, h):
+    """apply_move without rule arrays (problems with size rules only)."""
+    g = p[u]
+    Au = A[u]
+    for j in range(W.shape[0]):
+        a = Au[j]
+        W[j, g] -= a
+        W[j, h] += a
+    size[g] -= w[u]
+    size[h] += w[u]
+    p[u] = h
 
-    With groups of different size bounds, first trade the labels of random pairs of
-    groups whose contents fit each other's bounds: free, and it changes which groups may
-    grow or shrink (the size profile), which single moves cannot do.
+
+def _make_tabu_run(RULES):
+    """Build the tabu search kernel; ``RULES`` False compiles a lean variant.
+
+    ``RULES`` is a closure constant: numba prunes the ``if RULES`` branches before typing,
+    so the lean kernel (sizes only: no allowed groups, cannot-link, group sums, slots or
+    no-singleton) never compiles the rule checks. This halves the first-ever compilation
+    of plain problems. Both variants are cached on disk separately (the closure value is
+    part of numba's cache key).
     """
-    A = data[0]
-    p, W, pinned = state[0], state[1], state[14]
-    nu, m = W.shape
-    f = 0.0
-    done = 0
-    if allow_moves and m > 1 and not data[17][6]:
-        for _ in range(m):
-            g = np.random.randint(m)
-            h = np.random.randint(m)
-            if g != h and np.random.random() < 0.5 and relabel_ok(data, state, g, h):
-                apply_relabel(state, g, h)
-    tries = 0
-    while done < strength and tries < 20 * strength + 20:
-        tries += 1
-        u = np.random.randint(nu)
-        if pinned[u]:
-            continue
-        if allow_moves and np.random.random() < 0.3:
-            h = np.random.randint(m)
-            if h != p[u] and move_ok(data, state, u, h):
-                f += W[u, h] - W[u, p[u]]
-                apply_move(data, state, u, h)
+
+    def tabu_run(data, state, params, n_iter, allow_moves, kick):
+        """Run ``n_iter`` iterations of iterated tabu search; resumable (persistent state).
+
+        Each iteration applies the best admissible move or swap (full neighbourhoods, ties
+        broken at random). A move putting a unit back into a group it left less than
+        ``tenure`` iterations ago is tabu unless it beats the best value of the current
+        round (aspiration). After ``depth`` iterations without improving the round's best,
+        the search restarts from the best grouping found so far, perturbed by ``strength``
+        random feasible swaps/moves; the strength grows while rounds fail and falls back
+        after an improvement. With groups of different size bounds (labelled), the
+        perturbation first trades the labels of random pairs of groups whose contents fit
+        each other's bounds (free; it changes which groups may grow or shrink).
+
+        ``kick > 0``: only perturb the current grouping by ``kick`` random feasible
+        swaps/moves (updating ``fv[F]``) and return 0.
+        Returns the number of iterations done.
+        """
+        A = data[0]
+        w, lo, hi = data[1], data[2], data[3]
+        p, W, size = state[0], state[1], state[2]
+        best_p, tabu, ctr, fv, Dt, pinned = (state[7], state[8], state[9], state[10],
+                                             state[13], state[14])
+        nu, m = W.shape
+        tmin = np.int64(params[P_TMIN])
+        tspan = max(np.int64(params[P_TMAX]) - tmin, 0) + 1
+        depth = np.int64(params[P_DEPTH])
+        smin = np.int64(params[P_SMIN])
+        smax = np.int64(params[P_SMAX])
+        Du = np.empty(m)
+        free = data[17][6] != 0
+        prof = np.zeros((m, m), dtype=np.int64)  # free mode: cached size-profile checks
+        lo_min = lo[0]
+        hi_max = hi[0]
+        for g in range(m):
+            lo_min = min(lo_min, lo[g])
+            hi_max = max(hi_max, hi[g])
+        done = 0
+        strength = kick
+        while kick > 0 or done < n_iter or strength > 0:
+            if strength == 0:
+                it = ctr[IT]
+                f = fv[F]
+                # Gains of moving each unit to each group: Dt[h, u] = W[u, h] - W[u, p[u]].
+                for u in range(nu):
+                    base = W[u, p[u]]
+                    for h in range(m):
+                        Dt[h, u] = W[u, h] - base
+                best_gain = -np.inf
+                bu = -1
+                bv = -1
+                bh = -1
+                ties = 0
+                rb = fv[ROUND_BEST]
+                tol = 1e-9 * (1.0 + abs(f))
+                if allow_moves:
+                    for u in range(nu):
+                        if pinned[u]:
+                            continue
+                        g = p[u]
+                        if size[g] - w[u] < (lo_min if free else lo[g]):
+                            continue
+                        for h in range(m):
+                            if h == g or size[h] + w[u] > (hi_max if free else hi[h]):
+                                continue
+                            gain = Dt[h, u]
+                            if gain < best_gain - tol:
+                                continue
+                            if tabu[u, h] > it and f + gain <= rb + tol:
+                                continue
+                            if free:
+                                if prof[g, h] == 0:
+                                    prof[g, h] = 1 if profile_ok(size, lo, hi, g, h, w[u]) else 2
+                                if prof[g, h] == 2:
+                                    continue
+                            elif size[g] - w[u] < lo[g] or size[h] + w[u] > hi[h]:
+                                continue
+                            if RULES:
+                                if not move_rules_ok(data, state, u, h):
+                                    continue
+                            if gain > best_gain + tol:
+                                best_gain = gain
+                                bu, bv, bh = u, -1, h
+                                ties = 1
+                            else:
+                                ties += 1
+                                if np.random.random() * ties < 1.0:
+                                    bu, bv, bh = u, -1, h
+                for u in range(nu):
+                    if pinned[u]:
+                        continue
+                    g = p[u]
+                    for h in range(m):
+                        Du[h] = Dt[h, u]
+                    Au = A[u]
+                    Dg = Dt[g]
+                    for v in range(u + 1, nu):
+                        h = p[v]
+                        if h == g:
+                            continue
+                        gain = Du[h] + Dg[v] - 2.0 * Au[v]
+                        if gain < best_gain - tol:
+                            continue
+                        if pinned[v]:
+                            continue
+                        if (tabu[u, h] > it or tabu[v, g] > it) and f + gain <= rb + tol:
+                            continue
+                        if RULES:
+                            if not swap_ok(data, state, u, v):
+                                continue
+                        else:
+                            d = w[v] - w[u]
+                            if d != 0:
+                                if free:
+                                    if not profile_ok(size, lo, hi, h, g, d):
+                                        continue
+                                elif (size[g] + d < lo[g] or size[g] + d > hi[g]
+                                      or size[h] - d < lo[h] or size[h] - d > hi[h]):
+                                    continue
+                        if gain > best_gain + tol:
+                            best_gain = gain
+                            bu, bv, bh = u, v, h
+                            ties = 1
+                        else:
+                            ties += 1
+                            if np.random.random() * ties < 1.0:
+                                bu, bv, bh = u, v, h
+                if bu >= 0:
+                    g = p[bu]
+                    if bv < 0 and free:
+                        for a in range(m):
+                            for b in range(m):
+                                prof[a, b] = 0
+                    if RULES:
+                        apply_move(data, state, bu, bh)
+                    else:
+                        _move_lean(A, w, W, size, p, bu, bh)
+                    tabu[bu, g] = it + tmin + _randint(tspan)
+                    if bv >= 0:
+                        if RULES:
+                            apply_move(data, state, bv, g)
+                        else:
+                            _move_lean(A, w, W, size, p, bv, g)
+                        tabu[bv, bh] = it + tmin + _randint(tspan)
+                    f += best_gain
+                    fv[F] = f
+                ctr[IT] = it + 1
                 done += 1
-            continue
-        v = np.random.randint(nu)
-        if pinned[v] or p[u] == p[v]:
-            continue
-        if swap_ok(data, state, u, v):
-            g, h = p[u], p[v]
-            f += W[u, h] - W[u, g] + W[v, g] - W[v, h] - 2.0 * A[u, v]
-            apply_move(data, state, u, h)
-            apply_move(data, state, v, g)
-            done += 1
-    return f
-
-
-@njit(cache=True)
-def tabu_run(data, state, params, n_iter, allow_moves):
-    """Run ``n_iter`` iterations of iterated tabu search; resumable (state is persistent).
-
-    Each iteration applies the best admissible move or swap (full neighbourhoods, ties
-    broken at random). A move putting a unit back into a group it left less than
-    ``tenure`` iterations ago is tabu unless it beats the best value of the current round
-    (aspiration). After ``depth`` iterations without improving the round's best, the search
-    restarts from the best grouping found so far, perturbed by ``strength`` random swaps;
-    the strength grows while rounds fail and falls back after an improvement.
-    Returns the number of iterations done.
-    """
-    A = data[0]
-    w, lo, hi = data[1], data[2], data[3]
-    p, W, size = state[0], state[1], state[2]
-    best_p, tabu, ctr, fv, Dt, pinned = (state[7], state[8], state[9], state[10], state[13],
-                                         state[14])
-    nu, m = W.shape
-    tmin = np.int64(params[P_TMIN])
-    tspan = max(np.int64(params[P_TMAX]) - tmin, 0) + 1
-    depth = np.int64(params[P_DEPTH])
-    smin = np.int64(params[P_SMIN])
-    smax = np.int64(params[P_SMAX])
-    Du = np.empty(m)
-    free = data[17][6] != 0
-    prof = np.zeros((m, m), dtype=np.int8)  # free mode: cached size-profile checks
-    lo_min = lo.min()
-    hi_max = hi.max()
-    done = 0
-    while done < n_iter:
-        it = ctr[IT]
-        f = fv[F]
-        # Gains of moving each unit to each group: Dt[h, u] = W[u, h] - W[u, p[u]].
-        for u in range(nu):
-            base = W[u, p[u]]
-            for h in range(m):
-                Dt[h, u] = W[u, h] - base
-        best_gain = -np.inf
-        bu = -1
-        bv = -1
-        bh = -1
-        ties = 0
-        rb = fv[ROUND_BEST]
-        tol = 1e-9 * (1.0 + abs(f))
-        if allow_moves:
-            for u in range(nu):
+                if bu >= 0 and f > fv[ROUND_BEST] + tol:
+                    fv[ROUND_BEST] = f
+                    ctr[LAST_IMP] = it + 1
+                    if f > fv[BEST_F] + tol:
+                        fv[BEST_F] = f
+                        for u in range(nu):
+                            best_p[u] = p[u]
+                        ctr[BEST_IT] = it + 1
+                        ctr[FAILS] = 0
+                if bu < 0 or ctr[IT] - ctr[LAST_IMP] > depth:
+                    # End of a round: perturb the best grouping found so far.
+                    if fv[ROUND_BEST] < fv[BEST_F] - tol or bu < 0:
+                        ctr[FAILS] += 1
+                    strength = smin + ctr[FAILS] // 2
+                    if strength > smax:
+                        strength = smin
+                        ctr[FAILS] = 0
+                    ctr[STRENGTH] = strength
+                    for u in range(nu):
+                        p[u] = best_p[u]
+                    if RULES:
+                        init_state(data, state)
+                    else:
+                        init_sizes(A, w, p, W, size)
+                    fv[F] = fv[BEST_F]
+                continue
+            # --- perturbation: `strength` random feasible swaps/moves, gains ignored ---
+            fsum = 0.0
+            if allow_moves and m > 1 and not free:
+                for _ in range(m):
+                    g = _randint(m)
+                    h = _randint(m)
+                    if g == h or np.random.random() >= 0.5:
+                        continue
+                    if RULES:
+                        ok = relabel_ok(data, state, g, h)
+                    else:
+                        ok = not (size[g] < lo[h] or size[g] > hi[h] or size[h] < lo[g]
+                                  or size[h] > hi[g])
+                        if ok:
+                            for u in range(nu):
+                                if pinned[u] and (p[u] == g or p[u] == h):
+                                    ok = False
+                    if ok:
+                        apply_relabel(state, g, h)
+            moved = 0
+            tries = 0
+            while moved < strength and tries < 20 * strength + 20:
+                tries += 1
+                u = _randint(nu)
                 if pinned[u]:
                     continue
                 g = p[u]
-                if size[g] - w[u] < (lo_min if free else lo[g]):
-                    continue
-                for h in range(m):
-                    if h == g or size[h] + w[u] > (hi_max if free else hi[h]):
-                        continue
-                    gain = Dt[h, u]
-                    if gain < best_gain - tol:
-                        continue
-                    if tabu[u, h] > it and f + gain <= rb + tol:
+                if allow_moves and np.random.random() < 0.3:
+                    h = _randint(m)
+                    if h == g:
                         continue
                     if free:
-                        if prof[g, h] == 0:
-                            prof[g, h] = 1 if profile_ok(size, lo, hi, g, h, w[u]) else 2
-                        if prof[g, h] == 2:
-                            continue
-                    elif size[g] - w[u] < lo[g] or size[h] + w[u] > hi[h]:
-                        continue
-                    if not move_rules_ok(data, state, u, h):
-                        continue
-                    if gain > best_gain + tol:
-                        best_gain = gain
-                        bu, bv, bh = u, -1, h
-                        ties = 1
+                        ok = profile_ok(size, lo, hi, g, h, w[u])
                     else:
-                        ties += 1
-                        if np.random.random() * ties < 1.0:
-                            bu, bv, bh = u, -1, h
-        for u in range(nu):
-            if pinned[u]:
-                continue
-            g = p[u]
-            for h in range(m):
-                Du[h] = Dt[h, u]
-            Au = A[u]
-            Dg = Dt[g]
-            for v in range(u + 1, nu):
+                        ok = size[g] - w[u] >= lo[g] and size[h] + w[u] <= hi[h]
+                    if RULES:
+                        if ok:
+                            ok = move_rules_ok(data, state, u, h)
+                    if ok:
+                        fsum += W[u, h] - W[u, g]
+                        if RULES:
+                            apply_move(data, state, u, h)
+                        else:
+                            _move_lean(A, w, W, size, p, u, h)
+                        moved += 1
+                    continue
+                v = _randint(nu)
                 h = p[v]
-                if h == g:
+                if pinned[v] or g == h:
                     continue
-                gain = Du[h] + Dg[v] - 2.0 * Au[v]
-                if gain < best_gain - tol:
-                    continue
-                if pinned[v]:
-                    continue
-                if (tabu[u, h] > it or tabu[v, g] > it) and f + gain <= rb + tol:
-                    continue
-                if not swap_ok(data, state, u, v):
-                    continue
-                if gain > best_gain + tol:
-                    best_gain = gain
-                    bu, bv, bh = u, v, h
-                    ties = 1
+                if RULES:
+                    ok = swap_ok(data, state, u, v)
                 else:
-                    ties += 1
-                    if np.random.random() * ties < 1.0:
-                        bu, bv, bh = u, v, h
-        if bu >= 0:
-            g = p[bu]
-            if bv < 0 and free:
-                prof[:, :] = 0
-            apply_move(data, state, bu, bh)
-            tabu[bu, g] = it + tmin + np.random.randint(tspan)
-            if bv >= 0:
-                apply_move(data, state, bv, g)
-                tabu[bv, bh] = it + tmin + np.random.randint(tspan)
-            f += best_gain
-            fv[F] = f
-        ctr[IT] = it + 1
-        done += 1
-        if bu >= 0 and f > fv[ROUND_BEST] + tol:
-            fv[ROUND_BEST] = f
-            ctr[LAST_IMP] = it + 1
-            if f > fv[BEST_F] + tol:
-                fv[BEST_F] = f
-                best_p[:] = p
-                ctr[BEST_IT] = it + 1
-                ctr[FAILS] = 0
-        if bu < 0 or ctr[IT] - ctr[LAST_IMP] > depth:
-            # End of a round: perturb the best grouping found so far.
-            if fv[ROUND_BEST] < fv[BEST_F] - tol or bu < 0:
-                ctr[FAILS] += 1
-            s = smin + ctr[FAILS] // 2
-            if s > smax:
-                s = smin
-                ctr[FAILS] = 0
-            ctr[STRENGTH] = s
-            p[:] = best_p
-            init_state(data, state)
-            fv[F] = fv[BEST_F] + _perturb(data, state, s, allow_moves)
-            prof[:, :] = 0
+                    d = w[v] - w[u]
+                    ok = True
+                    if d != 0:
+                        if free:
+                            ok = profile_ok(size, lo, hi, h, g, d)
+                        else:
+                            ok = not (size[g] + d < lo[g] or size[g] + d > hi[g]
+                                      or size[h] - d < lo[h] or size[h] - d > hi[h])
+                if ok:
+                    fsum += W[u, h] - W[u, g] + W[v, g] - W[v, h] - 2.0 * A[u, v]
+                    if RULES:
+                        apply_move(data, state, u, h)
+                        apply_move(data, state, v, g)
+                    else:
+                        _move_lean(A, w, W, size, p, u, h)
+                        _move_lean(A, w, W, size, p, v, g)
+                    moved += 1
+            fv[F] += fsum
+            strength = 0
+            if kick > 0:
+                return 0
+            for a in range(m):
+                for b in range(m):
+                    prof[a, b] = 0
             fv[ROUND_BEST] = fv[F]
             ctr[LAST_IMP] = ctr[IT]
             ctr[N_PERTURB] += 1
-            tabu[:, :] = 0
-    return done
+            for u in range(nu):
+                for h in range(m):
+                    tabu[u, h] = 0
+        return done
+
+    return njit(cache=True)(tabu_run)
+
+
+#: Kernel for problems with rules beyond group sizes (allowed, cannot-link, group sums,
+#: slots, no-singleton), and the lean kernel for size-only problems (compiled on demand).
+tabu_run_rules = _make_tabu_run(True)
+tabu_run_sizes = _make_tabu_run(False)
 
 
 @njit(cache=True)

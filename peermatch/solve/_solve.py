@@ -104,7 +104,8 @@ def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, s
         also chooses the number of groups (see Notes).
     method : {"auto", "exact", "local", "hybrid"}, default="auto"
         ``"exact"``: CP-SAT on the complete model (proves optimality on small inputs).
-        ``"local"``: greedy construction + compiled iterated tabu search.
+        ``"local"``: greedy construction + compiled iterated tabu search inside a
+        population phase (group-based crossover).
         ``"hybrid"``: local search alternating with CP-SAT repair of 2-3 groups (large
         neighbourhood search); best when side rules leave local search few moves.
         ``"auto"``: ``"exact"`` for ``n <= 16``, ``"hybrid"`` with side rules
@@ -123,6 +124,9 @@ def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, s
           run is reproducible (see Notes). The time limit still applies.
         - ``tenure`` ``(min, max)``, ``depth`` (iterations without improvement ending a
           round), ``strength`` ``(min, max)`` random swaps per perturbation.
+        - ``population`` (local, default 8): pool size of the population phase (group-based
+          crossover + tabu search); 0 or 1 runs one iterated tabu search instead.
+          ``child_iter`` (default ``2.5 * depth``): tabu iterations per child.
         - ``lns_share`` (hybrid, default 0.3): share of time spent in CP-SAT repairs;
           ``lns_groups`` (default 3) groups freed per repair; ``lns_time`` (default 1.0)
           seconds per repair.
@@ -278,12 +282,26 @@ def _feasible_start(problem: Problem, prep, ctx: _Context, deadline: float):
 
     m = prep.m
     if not prep.contradictions:
-        for _ in range(3):
-            lab = greedy(prep, ctx.rng)
-            if lab is not None and not violations(problem, prep.to_elements(lab), m):
+        for attempt in range(3):
+            # The last attempt forces its way through (breaking conflicts for the repair).
+            lab = greedy(prep, ctx.rng, force=attempt == 2)
+            if lab is None:
+                if ctx.left(deadline) < 0.5 * (deadline - ctx.t0):
+                    lab = greedy(prep, ctx.rng, force=True)
+                if lab is None:
+                    continue
+            if not violations(problem, prep.to_elements(lab), m):
                 return lab, None
-            if ctx.left(deadline) < 0.5 * (deadline - ctx.t0):
-                break
+            # Sizes and allowed groups hold; the min-conflicts repair fixes the others
+            # (conflicts, presence, spread, balance, meeting slot, isolation), leaving
+            # CP-SAT some time to prove infeasibility when the repair cannot succeed.
+            from .repair import repair
+
+            until = time.perf_counter() + 0.6 * max(ctx.left(deadline), 0.0)
+            fixed = repair(prep, lab, ctx.seed_int(), until)
+            if fixed is not None and not violations(problem, prep.to_elements(fixed), m):
+                return fixed, None
+            break
     diag = cpsat.diagnose(problem, m, time_limit=max(ctx.left(deadline), 0.2),
                           seed=ctx.seed_int(), workers=ctx.workers,
                           verbose=bool(ctx.options.get("verbose", False)))
@@ -297,10 +315,12 @@ def _feasible_start(problem: Problem, prep, ctx: _Context, deadline: float):
 def _solve_local(problem: Problem, m: int, ctx: _Context, deadline: float, *,
                  start=None, max_iter=None, hybrid=False) -> dict:
     """Construction + compiled iterated tabu search (+ CP-SAT repairs when ``hybrid``)."""
-    from .local import TabuSearch
+    from .local import TabuSearch, kernels_ready, needs_rules
 
     name = "hybrid" if hybrid else "local"
     prep = prepare(problem, m)
+    rules = needs_rules(prep)
+    kernels_ready(rules, 0.0)  # start compiling / loading in the background now
     if start is not None:
         units = prep.to_units(start)
     else:
@@ -310,7 +330,14 @@ def _solve_local(problem: Problem, m: int, ctx: _Context, deadline: float, *,
             return verdict
     t_feasible = ctx.elapsed()
     ctx.progress(float(problem.objective(prep.to_elements(units))), n_groups=m)
-    ts = TabuSearch(prep, units, ctx.options, seed=ctx.seed_int())
+    seed = ctx.seed_int()
+    if not kernels_ready(rules, deadline):
+        # First use in a fresh install and the compilation outlasts the time limit: the
+        # construction is the answer (compilation goes on for later calls).
+        labels = prep.to_elements(prep.match_labels(units))
+        return {"status": "feasible", "labels": labels, "n_groups": m, "method": name,
+                "iterations": 0, "n_restarts": 0, "time_to_feasible": t_feasible}
+    ts = TabuSearch(prep, units, ctx.options, seed=seed)
 
     def on_slice():
         ctx.progress(ts.best_value + prep.const, n_groups=m, iteration=ts.iterations)
@@ -320,7 +347,7 @@ def _solve_local(problem: Problem, m: int, ctx: _Context, deadline: float, *,
         if pop >= 2 and prep.nu >= 4 * prep.m and prep.m >= 2:
             from .population import PopulationSearch
 
-            child_iter = int(ctx.options.get("child_iter", 5 * ts.params[2]))
+            child_iter = int(ctx.options.get("child_iter", 2.5 * ts.params[2]))
             ps = PopulationSearch(prep, ts, ctx.rng, pop, child_iter)
             ps.run(deadline, max_iter, lambda v: ctx.progress(
                 v + prep.const, n_groups=m, iteration=ts.iterations))
@@ -390,12 +417,13 @@ def _solve_free_count(problem: Problem, meth: str, ctx: _Context) -> dict:
     counts = list(range(lo, hi + 1))
     if len(counts) == 1:
         return _solve_fixed(problem.with_groups(lo), lo, meth, ctx)
+    # The diagonal is zero, so min/max over the whole matrix decide the signs of the
+    # off-diagonal entries without an n x n copy.
     A = problem.affinity
-    off = A[~np.eye(problem.n, dtype=bool)]
     mixed = False
-    if off.size == 0 or off.min() >= 0:
+    if problem.n < 2 or A.min() >= 0:
         cand = counts[:2]
-    elif off.max() <= 0:
+    elif A.max() <= 0:
         cand = counts[-2:]
     else:
         cand = sorted({counts[int(round(t))] for t in np.linspace(0, len(counts) - 1, 5)})

@@ -38,11 +38,15 @@ def target_sizes(lo: np.ndarray, hi: np.ndarray, n: int) -> np.ndarray | None:
     return t
 
 
-def greedy(prep: Prepared, rng: np.random.Generator) -> np.ndarray | None:
+def greedy(prep: Prepared, rng: np.random.Generator, *, force: bool = False
+           ) -> np.ndarray | None:
     """Unit labels of a grouping respecting sizes, cannot-link, allowed and group-sum caps.
 
-    Returns None when the greedy gets stuck (some unit has no open group). Randomised only
-    in tie-breaking through ``rng``.
+    Returns None when the greedy gets stuck (some unit has no open group). With
+    ``force=True`` a stuck unit goes to the allowed group with room that is furthest
+    below its target instead, breaking a cannot-link pair or a cap, which
+    :func:`~peermatch.solve.repair.repair` then mends. Randomised only in tie-breaking
+    through ``rng``.
 
     The number of groups still open to each unit is kept up to date incrementally (a
     placement only closes the group for the placed unit's conflict partners and, once
@@ -80,7 +84,11 @@ def greedy(prep: Prepared, rng: np.random.Generator) -> np.ndarray | None:
                 new = S[rows] + coef[:, None]
                 cand &= np.all(new <= prep.gs_hi[rows] + 1e-9, axis=0)
         if not cand.any():
-            return None
+            if not force:
+                return None
+            cand = prep.allowed[u] & (w[u] <= room)
+            if not cand.any():
+                return None
         under = (target - size) >= w[u]
         deficit = (target - size) / np.maximum(target, 1)
         score = np.where(cand, under * 1e6 + deficit * 1e3, -np.inf)

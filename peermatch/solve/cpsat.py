@@ -172,8 +172,9 @@ def _build(problem: Problem, m: int, elements: np.ndarray, groups: np.ndarray, *
         sc = _int_scale(coef[elements])
         ic = np.round(coef * sc).astype(np.int64)
         lo, hi = s.bounds(m)
+        nz = [i for i in all_items if ic[i] != 0]  # once per rule, not once per group
         for g in all_groups:
-            expr = sum(int(ic[i]) * x[(i, g)] for i in all_items if ic[i] != 0)
+            expr = sum(int(ic[i]) * x[(i, g)] for i in nz)
             if np.isfinite(lo[g]):
                 enforce(model.add(expr >= math.ceil(lo[g] * sc - 1e-6)), lit)
             if np.isfinite(hi[g]):
@@ -191,17 +192,19 @@ def _build(problem: Problem, m: int, elements: np.ndarray, groups: np.ndarray, *
                 model.add(sum((q.denominator * int(av[i, t]) - q.numerator) * x[(i, g)]
                               for i in all_items) >= 0).only_enforce_if(zt)
 
-    # No singleton: a member with a protected label has a peer with the same label.
+    # No singleton: no group holds exactly one member of a protected label, i.e. the
+    # count is 0 (b = 0) or at least 2 (b = 1): 2 b <= count <= |L| b. Linear in |L| m,
+    # where one clause per (member, group) would be quadratic in |L|.
     if problem.no_singleton:
         lit = family(RULE_FAMILIES["no_singleton"])
-        for c in problem.no_singleton:
+        for k, c in enumerate(problem.no_singleton):
             for label in np.unique(c[elements][c[elements] >= 0]):
                 L = [i for i in all_items if c[i] == label]
-                for i in L:
-                    for g in all_groups:
-                        others = [x[(j, g)] for j in L if j != i]
-                        conds = [x[(i, g)]] + ([lit] if lit is not None else [])
-                        model.add_bool_or(others).only_enforce_if(conds)
+                for g in all_groups:
+                    b = model.new_bool_var(f"label {k}:{label} present in group {g}")
+                    count = sum(x[(i, g)] for i in L)
+                    enforce(model.add(count >= 2 * b), lit)
+                    enforce(model.add(count <= len(L) * b), lit)
 
     # Objective: sum of A_ij over pairs that share a group.
     y = {}

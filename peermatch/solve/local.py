@@ -10,13 +10,64 @@ included, persists between slices, so the slicing never changes the search path:
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
 
 from ._prep import Prepared
 
-__all__ = ["TabuSearch", "default_params"]
+__all__ = ["TabuSearch", "default_params", "kernels_ready"]
+
+_warm_lock = threading.Lock()
+_warm_threads: dict[bool, threading.Thread] = {}
+_warm_errors: dict[bool, BaseException] = {}
+
+
+def _warm_up(rules: bool) -> None:
+    """Compile (or load from the disk cache) every kernel a search with/without rules uses."""
+    try:
+        from ..problem import Problem
+        from ._prep import prepare
+
+        A = np.ones((6, 6)) - np.eye(6)
+        kw = {"cannot_link": [(0, 3)]} if rules else {}
+        prep = prepare(Problem(A, bounds=[(2, 4), (2, 4)], **kw), 2)
+        ts = TabuSearch(prep, np.array([0, 0, 0, 1, 1, 1]), {}, seed=1)
+        ts.run(3)
+        ts.perturb(1)
+        ts.restart(ts.state[7].copy())
+    except BaseException as exc:  # re-raised in the caller's thread
+        _warm_errors[rules] = exc
+
+
+def kernels_ready(rules: bool, deadline: float) -> bool:
+    """Make sure the kernels are compiled, waiting at most until ``deadline``.
+
+    The first call starts the compilation (or the cache load) in a background thread, so
+    it overlaps with the construction; a call whose deadline comes first returns False
+    (the caller then returns its construction) while compilation goes on for later calls.
+    numba's random generator is per thread, so the warm-up does not touch the caller's.
+    """
+    with _warm_lock:
+        th = _warm_threads.get(rules)
+        if th is None:
+            th = threading.Thread(target=_warm_up, args=(rules,), daemon=True,
+                                  name=f"peermatch-compile-{'rules' if rules else 'sizes'}")
+            _warm_threads[rules] = th
+            th.start()
+    th.join(max(deadline - time.perf_counter(), 0.0))
+    if th.is_alive():
+        return False
+    err = _warm_errors.get(rules)
+    if err is not None:
+        raise err
+    return True
+
+
+def needs_rules(prep: Prepared) -> bool:
+    """Does the search need the rule-checking kernel (anything beyond group sizes)?"""
+    return bool(np.any(prep.flags[:5]))
 
 
 def default_params(prep: Prepared, options: dict) -> np.ndarray:
@@ -66,6 +117,9 @@ class TabuSearch:
         # Moves change sizes; with every group at a fixed size and unit weights only swaps
         # can be feasible, so the move neighbourhood is skipped.
         self.allow_moves = not (np.all(prep.lo == prep.hi) and prep.flags[5])
+        # size-only problems use the lean kernel (compiles in about half the time)
+        self._rules = needs_rules(prep)
+        self._kernel = K.tabu_run_rules if self._rules else K.tabu_run_sizes
         K.seed_rng(int(seed))
         self.state[10][1] = -np.inf
         self.load(p)
@@ -76,7 +130,7 @@ class TabuSearch:
         p = self.state[0]
         fv = self.state[10]
         p[:] = labels
-        K.init_state(self.data, self.state)
+        self._init_state()
         f = float(K.objective(self.prep.A, p))
         fv[0] = f
         fv[2] = f
@@ -85,11 +139,18 @@ class TabuSearch:
             self.state[7][:] = p
         self.state[9][1] = self.state[9][0]
 
+    def _init_state(self) -> None:
+        K, st = self._K, self.state
+        if self._rules:
+            K.init_state(self.data, st)
+        else:
+            K.init_sizes(self.prep.A, self.prep.w, st[0], st[1], st[2])
+
     def restart(self, labels: np.ndarray) -> None:
         """Start a fresh search from ``labels``: the best so far is forgotten."""
         st = self.state
         st[0][:] = labels
-        self._K.init_state(self.data, st)
+        self._init_state()
         f = float(self._K.objective(self.prep.A, st[0]))
         st[10][0] = st[10][1] = st[10][2] = f
         st[7][:] = st[0]
@@ -99,12 +160,12 @@ class TabuSearch:
 
     def perturb(self, strength: int) -> None:
         """Apply ``strength`` random feasible swaps/moves to the current grouping."""
-        self._K._perturb(self.data, self.state, int(strength), self.allow_moves)
+        self._kernel(self.data, self.state, self.params, 0, self.allow_moves, max(int(strength), 1))
 
     def run(self, n_iter: int) -> int:
         """Run ``n_iter`` iterations; returns iterations done."""
-        return int(self._K.tabu_run(self.data, self.state, self.params, int(n_iter),
-                                    self.allow_moves))
+        return int(self._kernel(self.data, self.state, self.params, int(n_iter),
+                                self.allow_moves, 0))
 
     @property
     def iterations(self) -> int:

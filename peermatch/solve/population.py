@@ -18,6 +18,8 @@ drive the search when ``max_iter`` is set, so runs are reproducible.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from ._prep import Prepared, violations
@@ -127,6 +129,14 @@ def crossover(prep: Prepared, pa: np.ndarray, pb: np.ndarray,
     return child
 
 
+def _canonical(lab: np.ndarray) -> np.ndarray:
+    """Labels renumbered by first appearance (equal for equal partitions)."""
+    _, first, inv = np.unique(lab, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(len(first))
+    return rank[inv]
+
+
 class PopulationSearch:
     """Memetic driver around one :class:`~.local.TabuSearch` (see module docstring).
 
@@ -160,12 +170,17 @@ class PopulationSearch:
         f = prep.flags
         self._simple = not (f[2] or f[3] or f[4]) and bool(f[5])
 
-    def _improve(self, deadline: float, max_iter: int | None) -> tuple[np.ndarray, float]:
+    def _improve(self, deadline: float, max_iter: int | None,
+                 on_slice=None) -> tuple[np.ndarray, float]:
         ts = self.ts
         target = ts.iterations + self.child_iter
         if max_iter is not None:
             target = min(target, max_iter)
-        ts.run_until(deadline, target)
+        cb = None
+        if on_slice is not None:
+            def cb():
+                on_slice(max(self.best_value, ts.best_value))
+        ts.run_until(deadline, target, cb)
         lab = ts.state[7].copy()
         val = ts.best_value
         if val > self.best_value:
@@ -180,17 +195,18 @@ class PopulationSearch:
         return not violations(prep.problem, prep.to_elements(units), prep.m)
 
     def _insert(self, lab: np.ndarray, val: float) -> None:
+        """Add to the pool (while not full) or replace the worst member when better."""
         tol = 1e-9 * (1.0 + abs(val))
+        key = _canonical(lab)
         for i, v in enumerate(self.values):
-            if abs(v - val) <= tol and np.array_equal(
-                    self.prep.match_labels(self.pool[i]), self.prep.match_labels(lab)):
+            if abs(v - val) <= tol and np.array_equal(_canonical(self.pool[i]), key):
                 return
         if len(self.pool) < self.pop_size:
             self.pool.append(lab)
             self.values.append(val)
             return
         worst = int(np.argmin(self.values))
-        if val > self.values[worst] + tol and not any(abs(v - val) <= tol for v in self.values):
+        if val > self.values[worst] + tol:
             self.pool[worst] = lab
             self.values[worst] = val
 
@@ -207,27 +223,43 @@ class PopulationSearch:
         strong = max(2, prep.nu // 3)
 
         def done():
-            import time
-
             return (time.perf_counter() >= deadline
                     or (max_iter is not None and ts.iterations >= max_iter))
 
         # initial pool: the start, then strongly perturbed copies of it, each improved
         ts.restart(ts.state[7].copy())
-        lab, val = self._improve(deadline, max_iter)
+        t0, it0 = time.perf_counter(), ts.iterations
+        lab, val = self._improve(deadline, max_iter, on_slice)
         self._insert(lab, val)
         if on_slice is not None:
             on_slice(self.best_value)
-        while len(self.pool) < self.pop_size and not done():
+        # Too little budget for a population (pool + a few children): keep searching from
+        # the first member. With max_iter the decision uses iterations only (reproducible).
+        need = self.pop_size + 4
+        if max_iter is not None:
+            short = max_iter - ts.iterations < need * self.child_iter
+        else:
+            short = deadline - time.perf_counter() < need * (time.perf_counter() - t0) * (
+                self.child_iter / max(ts.iterations - it0, 1))
+        if short and not done():
+            ts.run_until(deadline, max_iter,
+                         None if on_slice is None else lambda: on_slice(ts.best_value))
+            self.best_value = max(self.best_value, ts.best_value)
+            ts.restart(ts.state[7].copy())
+            return
+        tries = 0
+        while len(self.pool) < self.pop_size and tries < 2 * self.pop_size and not done():
+            tries += 1
             ts.restart(self._perturbed(self.pool[0], strong))
-            lab, val = self._improve(deadline, max_iter)
+            lab, val = self._improve(deadline, max_iter, on_slice)
             self._insert(lab, val)
             if on_slice is not None:
                 on_slice(self.best_value)
-            if len(self.pool) < self.pop_size and lab is not None:
-                # a duplicate: make room for diversity anyway
-                self.pool.append(lab)
-                self.values.append(val)
+        if len(self.pool) < 2:  # no diversity found: plain iterated tabu search
+            ts.restart(self.best)
+            ts.run_until(deadline, max_iter,
+                         None if on_slice is None else lambda: on_slice(ts.best_value))
+            return
         while not done():
             i, j = self.rng.choice(len(self.pool), size=2, replace=False)
             pa = prep.match_labels(self.pool[i])
@@ -238,7 +270,7 @@ class PopulationSearch:
                 self.n_failed += 1
                 child = self._perturbed(self.pool[i], strong)
             ts.restart(child)
-            lab, val = self._improve(deadline, max_iter)
+            lab, val = self._improve(deadline, max_iter, on_slice)
             self._insert(lab, val)
             if on_slice is not None:
                 on_slice(self.best_value)
