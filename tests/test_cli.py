@@ -131,3 +131,17 @@ def test_rule_flags_and_seats(tmp_path, capsys):
                for r in ranked) or own not in [r["group"] for r in ranked]
     code, _, err = run(["seats", seats, "NOPE"], capsys)
     assert code == 2 and "NOPE" in err
+
+
+def test_encoding_and_separator_options(tmp_path, capsys):
+    src = tmp_path / "latin.csv"
+    src.write_bytes("id;industry;employees;region\n1;Zürich Bank;10;Zürich\n2;Law;3;Genève\n"
+                    "3;Food;30;Zürich\n".encode("cp1252"))
+    out = tmp_path / "g.csv"
+    code, _, err = run(["match", src, "--out", out, "--min-size", 1, "--max-size", 3,
+                        "--time-limit", 1], capsys)
+    assert code == 0 and "Warning:" in err and "Windows-1252" in err and "Traceback" not in err
+    assert "Zürich Bank" in out.read_text(encoding="utf-8")
+    code, _, err = run(["match", src, "--out", out, "--min-size", 1, "--max-size", 3,
+                        "--time-limit", 1, "--encoding", "cp1252", "--sep", ";"], capsys)
+    assert code == 0 and "Warning" not in err

@@ -75,15 +75,25 @@ def _extra_commands():
     return mods
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    # Data warnings are for people: one clean line, no source location.
+    print(f"Warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (used by the ``peermatch`` script)."""
+    import warnings
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_INPUT
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = _show_warning
+            return int(args.func(args) or 0)
     except PeermatchError as exc:
         if getattr(args, "debug", False):
             traceback.print_exc()

@@ -13,6 +13,11 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--column", action="append", default=[], metavar="CANONICAL=ACTUAL",
                    help="map a canonical column to the table's own name, e.g. "
                         "--column industry=Sector (repeatable)")
+    p.add_argument("--sep", default=None, metavar="CHAR",
+                   help="field separator of the CSV (default: detected among , ; tab |)")
+    p.add_argument("--encoding", default=None,
+                   help="text encoding of the CSV (default: UTF-8, else Windows-1252 with a "
+                        "warning)")
     p.add_argument("--config", metavar="TOML", help="job settings: [match], [columns], "
                    "[weights], [rules] tables (command-line options win)")
     p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
@@ -133,3 +138,11 @@ class Progress:
         if self.drawn:
             sys.stderr.write("\r" + " " * 70 + "\r")
             sys.stderr.flush()
+
+
+def read_table(path, args, cfg):
+    """Read the candidates table once, with the command line's column, sep and encoding."""
+    from ..candidates import read_candidates
+
+    return read_candidates(path, columns=cfg["columns"] or None,
+                           sep=getattr(args, "sep", None), encoding=getattr(args, "encoding", None))

@@ -7,7 +7,14 @@ import json
 import sys
 
 from . import EXIT_INFEASIBLE, EXIT_OK
-from ._common import Progress, add_input_options, add_rule_options, add_size_options, load_settings
+from ._common import (
+    Progress,
+    add_input_options,
+    add_rule_options,
+    add_size_options,
+    load_settings,
+    read_table,
+)
 
 DESCRIPTION = """\
 Split the candidates into groups that obey every hard rule (sizes, no competitors,
@@ -51,11 +58,12 @@ def run(args) -> int:
     time_limit = float(m.get("time_limit", 10.0))
     progress = Progress(time_limit, enabled=not (args.quiet or args.json))
     try:
-        res = match(args.candidates, group_size=(m.get("min_size", 8), m.get("max_size", 12)),
+        table = read_table(args.candidates, args, cfg)
+        res = match(table, group_size=(m.get("min_size", 8), m.get("max_size", 12)),
                     n_groups=m.get("groups"), weights=cfg["weights"], rules=cfg["rules"],
                     method=m.get("method", "auto"), time_limit=time_limit,
                     seed=m.get("seed", 0), workers=m.get("workers", 1),
-                    columns=cfg["columns"] or None, callback=progress)
+                    callback=progress)
     finally:
         progress.close()
     summary = res.summary()

@@ -7,7 +7,7 @@ import json
 import sys
 
 from . import EXIT_INFEASIBLE, EXIT_INPUT, EXIT_OK
-from ._common import add_input_options, add_rule_options, load_settings
+from ._common import add_input_options, add_rule_options, load_settings, read_table
 
 DESCRIPTION = """\
 Re-score an existing grouping (a CSV with a 'group' column, e.g. the output of
@@ -58,9 +58,8 @@ def load_grouping(args):
 
     cfg = load_settings(args)
     m = cfg["match"]
-    return from_grouping(args.groups, weights=cfg["weights"], rules=cfg["rules"],
-                         group_size=(m.get("min_size"), m.get("max_size")),
-                         columns=cfg["columns"] or None)
+    return from_grouping(read_table(args.groups, args, cfg), weights=cfg["weights"],
+                         rules=cfg["rules"], group_size=(m.get("min_size"), m.get("max_size")))
 
 
 def run(args) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ._common import add_input_options, add_rule_options, load_settings
+from ._common import add_input_options, add_rule_options, load_settings, read_table
 
 DESCRIPTION = """\
 For one prospect, rank the existing groups they could join, with the reason each
@@ -36,9 +36,9 @@ def run(args) -> int:
     from ..seats import rank_groups
 
     cfg = load_settings(args)
-    ranked = rank_groups(args.groups, args.prospect, max_size=cfg["match"].get("max_size", 12),
-                         weights=cfg["weights"], rules=cfg["rules"],
-                         columns=cfg["columns"] or None).head(args.top)
+    ranked = rank_groups(read_table(args.groups, args, cfg), args.prospect,
+                         max_size=cfg["match"].get("max_size", 12), weights=cfg["weights"],
+                         rules=cfg["rules"]).head(args.top)
     if args.json:
         print(json.dumps(ranked.to_dict(orient="records"), indent=2))
         return 0

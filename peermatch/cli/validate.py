@@ -6,7 +6,13 @@ import argparse
 import sys
 
 from . import EXIT_INFEASIBLE, EXIT_OK
-from ._common import add_input_options, add_rule_options, add_size_options, load_settings
+from ._common import (
+    add_input_options,
+    add_rule_options,
+    add_size_options,
+    load_settings,
+    read_table,
+)
 
 DESCRIPTION = """\
 Read and check a candidates CSV, compile the hard rules and run the quick
@@ -32,13 +38,12 @@ def register(sub) -> None:
 def run(args) -> int:
     import numpy as np
 
-    from ..candidates import read_candidates
     from ..match import _check_sizes
     from ..rules import Rules, build_problem, diagnose
 
     cfg = load_settings(args)
     m = cfg["match"]
-    table = read_candidates(args.candidates, columns=cfg["columns"] or None)
+    table = read_table(args.candidates, args, cfg)
     lo, hi = _check_sizes((m.get("min_size", 8), m.get("max_size", 12)), m.get("groups"),
                           table.n, table.source)
     rules = cfg["rules"] or Rules()
