@@ -236,6 +236,10 @@ class MatchResult:
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "reasons": list(self.reasons),
         }
+        info = {k: self.solver.get(k) for k in ("time_to_feasible", "time_to_best", "iterations")
+                if isinstance(self.solver.get(k), (int, float, np.integer, np.floating))}
+        if info:
+            out["solver"] = {k: round(float(v), 4) for k, v in info.items()}
         if self.success:
             st = self.group_stats
             out["mean_pair_affinity"] = {"worst_group": round(float(st["mean_pair"].min()), 6),
