@@ -11,14 +11,11 @@ so the two scores compare directly.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _report import write_rows
 
 import peermatch as pm
 from peermatch.scoring import grouping_score
@@ -91,14 +88,7 @@ def main(argv=None) -> None:
     base = rows[0]["score"]
     for r in rows:
         r["score_vs_base_pct"] = round(100 * (r["score"] / base - 1), 2) if base else None
-    table = pd.DataFrame(rows)
-    print(f"n={args.n}, time limit {args.time_limit}s, seed {args.seed}, cpu "
-          f"{os.cpu_count()} x {platform.machine()}, peermatch {pm.__version__}")
-    print(table.to_string(index=False))
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(rows, indent=2) + "\n")
-    table.to_csv(out.with_suffix(".csv"), index=False)
+    write_rows(rows, args.out, f"n={args.n}, time limit {args.time_limit}s, seed {args.seed}")
 
 
 if __name__ == "__main__":

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
@@ -22,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
+from _report import write_rows
 
 import peermatch as pm
 
@@ -62,14 +60,7 @@ def main(argv=None) -> None:
                 "peak_rss_mb": round(max(peak, before) / 1024, 1),
                 "time_limit": args.time_limit, "seed": args.seed, "workers": 1,
             })
-    table = pd.DataFrame(rows)
-    print(f"time limit {args.time_limit}s, seed {args.seed}, cpu {os.cpu_count()} x "
-          f"{platform.machine()}, peermatch {pm.__version__}")
-    print(table.to_string(index=False))
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(rows, indent=2) + "\n")
-    table.to_csv(out.with_suffix(".csv"), index=False)
+    write_rows(rows, args.out, f"time limit {args.time_limit}s, seed {args.seed}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,24 @@
+"""Shared output of the benchmark scripts: a printed table plus JSON and CSV files."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+
+import pandas as pd
+
+import peermatch as pm
+
+
+def write_rows(rows: list[dict], out: str | Path, header: str) -> pd.DataFrame:
+    """Print ``header`` (with the machine) and the table; write ``out`` (JSON) and CSV beside."""
+    table = pd.DataFrame(rows)
+    print(f"{header}, cpu {os.cpu_count()} x {platform.machine()}, peermatch {pm.__version__}")
+    print(table.to_string(index=False))
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rows, indent=2) + "\n")
+    table.to_csv(out.with_suffix(".csv"), index=False)
+    return table
