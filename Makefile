@@ -24,9 +24,12 @@ test: $(STAMP)
 	$(BIN)/ruff check peermatch tests benchmarks
 	$(BIN)/python -m pytest -q
 
+## A quick benchmark round (about 5 minutes); see docs/benchmarks.md for the full set
 bench: $(STAMP)
-	$(BIN)/python benchmarks/scoring.py
-	$(BIN)/python benchmarks/mdgplib.py --time-limit literature
+	$(BIN)/python benchmarks/scoring.py --sizes 1000 5000
+	$(BIN)/python benchmarks/mdgplib.py $(wildcard ../shared/benchmarks/mdgplib/*_n120_*.txt) \
+		--time-limit literature --out benchmarks/results/mdgplib_n120.csv
+	$(BIN)/python benchmarks/peers.py --quick
 
 clean:
 	rm -rf $(VENV) out build *.egg-info .pytest_cache

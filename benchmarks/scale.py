@@ -53,7 +53,7 @@ def main(argv=None) -> None:
                 "n": n, "exit_code": proc.returncode, "status": s.get("status"),
                 "groups": s.get("groups"), "score": s.get("score"),
                 "violations": len(s.get("violations", [])) if s else None,
-                "first_grouping_s": s.get("solver", {}).get("time_to_feasible"),
+                "first_grouping_s": s.get("solver", {}).get("time_to_first_grouping"),
                 "solve_s": s.get("timings", {}).get("solve"),
                 "command_wall_s": round(wall, 2),
                 # ru_maxrss is the largest child so far (KiB on Linux).

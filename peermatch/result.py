@@ -238,6 +238,10 @@ class MatchResult:
         }
         info = {k: self.solver.get(k) for k in ("time_to_feasible", "time_to_best", "iterations")
                 if isinstance(self.solver.get(k), (int, float, np.integer, np.floating))}
+        hist = self.solver.get("history")
+        if hist is not None and len(hist):
+            # The first improvement logged is the first valid grouping the solver held.
+            info["time_to_first_grouping"] = hist[0][0]
         if info:
             out["solver"] = {k: round(float(v), 4) for k, v in info.items()}
         if self.success:

@@ -269,8 +269,11 @@ def _solve_exact(problem: Problem, m: int, ctx: _Context, deadline: float) -> di
         res["time_to_feasible"] = ctx.elapsed()
         ctx.progress(problem.objective(out["labels"]), n_groups=m)
     if out["status"] == "infeasible":
-        diag = cpsat.diagnose(problem, m, time_limit=max(ctx.left(deadline), 1.0),
-                              seed=ctx.seed_int(), workers=ctx.workers, verbose=verbose)
+        # Naming the rules needs a second model; within the time limit only.
+        diag = {"families": []}
+        if ctx.left(deadline) > 0.05:
+            diag = cpsat.diagnose(problem, m, time_limit=ctx.left(deadline),
+                                  seed=ctx.seed_int(), workers=ctx.workers, verbose=verbose)
         return _infeasible(diag["families"], m, "exact")
     return res
 
@@ -297,14 +300,24 @@ def _feasible_start(problem: Problem, prep, ctx: _Context, deadline: float):
             # CP-SAT some time to prove infeasibility when the repair cannot succeed.
             from .repair import repair
 
-            until = time.perf_counter() + 0.6 * max(ctx.left(deadline), 0.0)
+            # When the CP-SAT model could not even be built in the time left, the repair
+            # keeps the whole budget.
+            left = max(ctx.left(deadline), 0.0)
+            cp_ok = cpsat.build_seconds(problem, m) < 0.4 * left
+            until = time.perf_counter() + (0.6 if cp_ok else 1.0) * left
             fixed = repair(prep, lab, ctx.seed_int(), until)
             if fixed is not None and not violations(problem, prep.to_elements(fixed), m):
                 return fixed, None
             break
-    diag = cpsat.diagnose(problem, m, time_limit=max(ctx.left(deadline), 0.2),
-                          seed=ctx.seed_int(), workers=ctx.workers,
-                          verbose=bool(ctx.options.get("verbose", False)))
+    left = ctx.left(deadline)
+    if left < 0.05 or cpsat.build_seconds(problem, m) > left:
+        # Too little time left to even build the CP-SAT model: no verdict (the build
+        # itself also watches the clock, in case this estimate is optimistic).
+        if prep.contradictions:
+            return None, _infeasible(prep.contradictions, m, "")
+        return None, {"status": "unknown", "labels": None, "n_groups": m}
+    diag = cpsat.diagnose(problem, m, time_limit=left, seed=ctx.seed_int(),
+                          workers=ctx.workers, verbose=bool(ctx.options.get("verbose", False)))
     if diag["status"] == "feasible":
         return prep.to_units(diag["labels"]), None
     if diag["status"] == "infeasible":

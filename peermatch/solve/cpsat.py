@@ -22,6 +22,7 @@ Data:
 from __future__ import annotations
 
 import math
+import time
 from fractions import Fraction
 
 import numpy as np
@@ -29,7 +30,8 @@ import numpy as np
 from ..problem import Problem
 from ._prep import RULE_FAMILIES
 
-__all__ = ["cpsat_status", "solve_exact", "diagnose", "repair", "REMEDIES"]
+__all__ = ["cpsat_status", "solve_exact", "diagnose", "repair", "build_seconds", "REMEDIES",
+           "BuildTimeout"]
 
 #: What to relax, per rule family (group sums get a generic sentence with their name).
 REMEDIES = {
@@ -75,6 +77,32 @@ def _int_scale(values: np.ndarray, limit: float = 1e7) -> int:
     return 10 ** 6 if vmax == 0 else max(1, int(limit / vmax))
 
 
+class BuildTimeout(Exception):
+    """The deadline passed while a model was being built (caught inside this module)."""
+
+
+#: Seconds per model term (one variable in one constraint) when building a model in
+#: Python, measured at about 2 microseconds on a 2-core Xeon @ 2.5 GHz; kept pessimistic.
+_SECONDS_PER_TERM = 3e-6
+
+
+def build_seconds(problem: Problem, m: int) -> float:
+    """Rough time to build the full feasibility model (no objective) of ``problem``."""
+    n = problem.n
+    terms = 3 * n * m + 2 * len(problem.cannot_link) * m + 2 * len(problem.must_link) * m
+    for s in problem.group_sums:
+        terms += 2 * int(np.count_nonzero(np.asarray(s.coef))) * m
+    if problem.slots is not None:
+        terms += n * m * problem.slots.shape[1]
+    for c in problem.no_singleton:
+        terms += 2 * int(np.count_nonzero(np.asarray(c) >= 0)) * m
+    return terms * _SECONDS_PER_TERM
+
+
+def _left(deadline: float) -> float:
+    return deadline - time.perf_counter()
+
+
 def _solver(time_limit: float, seed: int, workers: int, verbose: bool):
     from ortools.sat.python import cp_model
 
@@ -100,9 +128,21 @@ def _group_classes(problem: Problem, m: int) -> list[list[int]]:
 
 
 def _build(problem: Problem, m: int, elements: np.ndarray, groups: np.ndarray, *,
-           objective: str | None, diagnose: bool = False, symmetry: bool = False):
-    """Build the CP-SAT model. ``objective`` in (None, "full", "upper")."""
+           objective: str | None, diagnose: bool = False, symmetry: bool = False,
+           deadline: float | None = None):
+    """Build the CP-SAT model. ``objective`` in (None, "full", "upper").
+
+    Raises :class:`BuildTimeout` when ``deadline`` (``time.perf_counter()`` clock) passes:
+    the clock is read in every outer loop, so a large model never outlasts the budget.
+    """
     from ortools.sat.python import cp_model
+
+    LE = cp_model.LinearExpr
+    stop = math.inf if deadline is None else float(deadline)
+
+    def check():
+        if time.perf_counter() > stop:
+            raise BuildTimeout
 
     # Data.
     n = problem.n
@@ -135,25 +175,30 @@ def _build(problem: Problem, m: int, elements: np.ndarray, groups: np.ndarray, *
     x = {(i, g): model.new_bool_var(f"cand {names[i]} in group {g}")
          for i in all_items for g in all_groups}
 
+    check()
     # Every element is in exactly one group (structure, never relaxed).
     for i in all_items:
-        model.add_exactly_one(x[(i, g)] for g in all_groups)
+        model.add_exactly_one([x[(i, g)] for g in all_groups])
+    check()
 
     # Group sizes: bounds[g, 0] <= |g| <= bounds[g, 1].
     lit = family(RULE_FAMILIES["sizes"])
     for g in all_groups:
-        enforce(model.add_linear_constraint(sum(x[(i, g)] for i in all_items),
+        check()
+        enforce(model.add_linear_constraint(LE.sum([x[(i, g)] for i in all_items]),
                                             int(bounds[g, 0]), int(bounds[g, 1])), lit)
 
     # Cannot-link: the two members of a pair never share a group.
     lit = family(RULE_FAMILIES["cannot_link"])
     for i, j in cl:
+        check()
         for g in all_groups:
             enforce(model.add_bool_or([x[(i, g)].Not(), x[(j, g)].Not()]), lit)
 
     # Must-link: the two members of a pair are in the same group.
     lit = family(RULE_FAMILIES["must_link"])
     for i, j in ml:
+        check()
         for g in all_groups:
             enforce(model.add(x[(i, g)] == x[(j, g)]), lit)
 
@@ -161,6 +206,7 @@ def _build(problem: Problem, m: int, elements: np.ndarray, groups: np.ndarray, *
     if problem.allowed is not None:
         lit = family(RULE_FAMILIES["allowed"])
         for i in all_items:
+            check()
             for g in all_groups:
                 if not problem.allowed[i, g]:
                     enforce(model.add(x[(i, g)] == 0), lit)
@@ -173,8 +219,10 @@ def _build(problem: Problem, m: int, elements: np.ndarray, groups: np.ndarray, *
         ic = np.round(coef * sc).astype(np.int64)
         lo, hi = s.bounds(m)
         nz = [i for i in all_items if ic[i] != 0]  # once per rule, not once per group
+        w = [int(ic[i]) for i in nz]
         for g in all_groups:
-            expr = sum(int(ic[i]) * x[(i, g)] for i in nz)
+            check()
+            expr = LE.weighted_sum([x[(i, g)] for i in nz], w)
             if np.isfinite(lo[g]):
                 enforce(model.add(expr >= math.ceil(lo[g] * sc - 1e-6)), lit)
             if np.isfinite(hi[g]):
@@ -185,12 +233,15 @@ def _build(problem: Problem, m: int, elements: np.ndarray, groups: np.ndarray, *
         lit = family(RULE_FAMILIES["slots"])
         q = Fraction(problem.slot_quorum).limit_denominator(1000)
         av = problem.slots
+        w = [[q.denominator * int(av[i, t]) - q.numerator for i in all_items]
+             for t in range(av.shape[1])]
         for g in all_groups:
+            check()
             z = [model.new_bool_var(f"group {g} meets at slot {t}") for t in range(av.shape[1])]
             enforce(model.add_bool_or(z), lit)
+            xg = [x[(i, g)] for i in all_items]
             for t, zt in enumerate(z):
-                model.add(sum((q.denominator * int(av[i, t]) - q.numerator) * x[(i, g)]
-                              for i in all_items) >= 0).only_enforce_if(zt)
+                model.add(LE.weighted_sum(xg, w[t]) >= 0).only_enforce_if(zt)
 
     # No singleton: no group holds exactly one member of a protected label, i.e. the
     # count is 0 (b = 0) or at least 2 (b = 1): 2 b <= count <= |L| b. Linear in |L| m,
@@ -199,10 +250,11 @@ def _build(problem: Problem, m: int, elements: np.ndarray, groups: np.ndarray, *
         lit = family(RULE_FAMILIES["no_singleton"])
         for k, c in enumerate(problem.no_singleton):
             for label in np.unique(c[elements][c[elements] >= 0]):
+                check()
                 L = [i for i in all_items if c[i] == label]
                 for g in all_groups:
                     b = model.new_bool_var(f"label {k}:{label} present in group {g}")
-                    count = sum(x[(i, g)] for i in L)
+                    count = LE.sum([x[(i, g)] for i in L])
                     enforce(model.add(count >= 2 * b), lit)
                     enforce(model.add(count <= len(L) * b), lit)
 
@@ -220,15 +272,18 @@ def _build(problem: Problem, m: int, elements: np.ndarray, groups: np.ndarray, *
             return ia_sub[loc[i], loc[j]]
 
         banned = set(cl) if not diagnose else set()
-        terms = []
+        tv, tc = [], []
         for a_idx, i in enumerate(all_items):
+            check()
             for j in all_items[a_idx + 1:]:
                 if objective != "full" and (ia_at(i, j) == 0 or (i, j) in banned):
                     continue
                 y[(i, j)] = model.new_bool_var(f"cand {names[i]} with cand {names[j]}")
                 if ia_at(i, j) != 0:
-                    terms.append(int(ia_at(i, j)) * y[(i, j)])
+                    tv.append(y[(i, j)])
+                    tc.append(int(ia_at(i, j)))
         for (i, j), yij in y.items():
+            check()
             for g in all_groups:
                 # Pair link: y_ij <= 1 + x_ig - x_jg (apart -> 0), y_ij >= x_ig + x_jg - 1.
                 if objective == "full" or ia_at(i, j) > 0:
@@ -240,14 +295,16 @@ def _build(problem: Problem, m: int, elements: np.ndarray, groups: np.ndarray, *
             size = {g: model.new_int_var(int(bounds[g, 0]), int(bounds[g, 1]), f"size {g}")
                     for g in all_groups}
             for g in all_groups:
-                model.add(size[g] == sum(x[(i, g)] for i in all_items))
+                model.add(size[g] == LE.sum([x[(i, g)] for i in all_items]))
             for i in all_items:
+                check()
                 lab = model.new_int_var(0, len(all_groups) - 1, f"group of {names[i]}")
                 model.add(lab == sum(k * x[(i, g)] for k, g in enumerate(all_groups)))
                 t = model.new_int_var(0, len(all_items), f"size of group of {names[i]}")
                 model.add_element(lab, [size[g] for g in all_groups], t)
-                model.add(sum(y[(min(i, j), max(i, j))] for j in all_items if j != i) + 1 == t)
-        model.maximize(sum(terms))
+                model.add(LE.sum([y[(min(i, j), max(i, j))] for j in all_items if j != i]) + 1
+                          == t)
+        model.maximize(LE.weighted_sum(tv, tc))
 
     # Symmetry breaking: groups of one class (identical rules) are ordered by their
     # smallest member: element i may join the next group of the class only when an
@@ -255,6 +312,7 @@ def _build(problem: Problem, m: int, elements: np.ndarray, groups: np.ndarray, *
     if symmetry and len(all_groups) == m:
         for cls in _group_classes(problem, m):
             for ga, gb in zip(cls[:-1], cls[1:], strict=True):
+                check()
                 for k, i in enumerate(all_items):
                     model.add_bool_or([x[(j, ga)] for j in all_items[:k]] + [x[(i, gb)].Not()])
     return model, x, y, lits, scale
@@ -271,18 +329,28 @@ def _labels(solver, x, elements, groups, n) -> np.ndarray:
 
 def solve_exact(problem: Problem, m: int, *, time_limit: float, seed: int, workers: int,
                 verbose: bool = False, hint: np.ndarray | None = None) -> dict:
-    """Solve the complete model. Returns ``dict(status, labels, bound, wall)``."""
+    """Solve the complete model. Returns ``dict(status, labels, bound)``.
+
+    ``time_limit`` covers building the model too: status ``"unknown"`` when it runs out.
+    """
+    deadline = time.perf_counter() + float(time_limit)
     n = problem.n
     elements, groups = np.arange(n), np.arange(m)
-    model, x, _, _, scale = _build(problem, m, elements, groups, objective="full",
-                                   symmetry=hint is None)
+    out = {"status": "unknown", "labels": None, "bound": math.nan}
+    try:
+        model, x, _, _, scale = _build(problem, m, elements, groups, objective="full",
+                                       symmetry=hint is None, deadline=deadline)
+    except BuildTimeout:
+        return out
     if hint is not None:
         for (i, g), var in x.items():
             model.add_hint(var, int(hint[i] == g))
-    solver = _solver(time_limit, seed, workers, verbose)
+    if _left(deadline) <= 0.01:
+        return out
+    solver = _solver(_left(deadline), seed, workers, verbose)
     code = solver.solve(model)
     status = cpsat_status(code)
-    out = {"status": status, "labels": None, "bound": math.nan}
+    out["status"] = status
     if status in ("optimal", "feasible"):
         out["labels"] = _labels(solver, x, elements, groups, n)
         out["bound"] = solver.best_objective_bound / scale
@@ -295,18 +363,25 @@ def diagnose(problem: Problem, m: int, *, time_limit: float, seed: int, workers:
 
     Returns ``dict(status, labels, families)``; ``families`` lists the rule families whose
     enforcement literals form the infeasible core (made irreducible by a deletion filter
-    when ``minimize`` and time allow).
+    when ``minimize`` and time allow). ``time_limit`` covers building the model too:
+    status ``"unknown"`` when it runs out first.
     """
-    import time
-
     from ortools.sat.python import cp_model
 
     t0 = time.perf_counter()
+    deadline = t0 + float(time_limit)
     n = problem.n
     elements, groups = np.arange(n), np.arange(m)
-    model, x, _, lits, _ = _build(problem, m, elements, groups, objective=None, diagnose=True)
+    unknown = {"status": "unknown", "labels": None, "families": []}
+    try:
+        model, x, _, lits, _ = _build(problem, m, elements, groups, objective=None,
+                                      diagnose=True, deadline=deadline)
+    except BuildTimeout:
+        return unknown
+    if _left(deadline) <= 0.01:
+        return unknown
     model.add_assumptions(list(lits.values()))
-    solver = _solver(time_limit, seed, 1, verbose)  # cores need a single worker
+    solver = _solver(_left(deadline), seed, 1, verbose)  # cores need a single worker
     code = solver.solve(model)
     status = cpsat_status(code)
     if status == "feasible" or status == "optimal":
@@ -321,7 +396,7 @@ def diagnose(problem: Problem, m: int, *, time_limit: float, seed: int, workers:
         # Deletion filter: drop a family when the others alone stay infeasible.
         keep = list(core)
         for fam in list(core):
-            left = time_limit - (time.perf_counter() - t0)
+            left = _left(deadline)
             if left <= 0.05 or len(keep) == 1:
                 break
             trial = [k for k in keep if k != fam]
@@ -335,29 +410,39 @@ def diagnose(problem: Problem, m: int, *, time_limit: float, seed: int, workers:
 
 
 def repair(problem: Problem, m: int, labels: np.ndarray, groups, *, time_limit: float,
-           seed: int, workers: int = 1, deterministic: bool = False) -> np.ndarray | None:
+           seed: int, workers: int = 1, deterministic: bool = False,
+           det_time: float | None = None) -> np.ndarray | None:
     """Re-solve the members of ``groups`` exactly among those groups (all rules kept).
 
     Returns improved labels, or None when no better arrangement was found in time. With
-    ``deterministic`` the search is bounded by CP-SAT's deterministic time (one worker),
-    so the outcome does not depend on machine load.
+    ``deterministic`` the search is bounded by CP-SAT's deterministic time ``det_time``
+    (default ``time_limit``; one worker), so the outcome does not depend on machine load;
+    the wall-clock ``time_limit`` (model building included) still applies.
     """
+    deadline = time.perf_counter() + float(time_limit)
     groups = np.asarray(sorted(int(g) for g in groups))
     elements = np.flatnonzero(np.isin(labels, groups))
     if len(elements) < 2:
         return None
-    model, x, y, _, scale = _build(problem, m, elements, groups, objective="upper")
+    try:
+        model, x, y, _, scale = _build(problem, m, elements, groups, objective="upper",
+                                       deadline=deadline)
+    except BuildTimeout:
+        return None
     for (i, g), var in x.items():
         model.add_hint(var, int(labels[i] == g))
     A = problem.affinity
     sub = A[np.ix_(elements, elements)]
     same = labels[elements][:, None] == labels[elements][None, :]
     current = 0.5 * float(sub[same].sum())
+    if _left(deadline) <= 0.01:
+        return None
     if deterministic:
-        solver = _solver(max(10 * time_limit, 10.0), seed, 1, False)
-        solver.parameters.max_deterministic_time = float(time_limit)
+        solver = _solver(_left(deadline), seed, 1, False)
+        solver.parameters.max_deterministic_time = float(det_time if det_time is not None
+                                                         else time_limit)
     else:
-        solver = _solver(time_limit, seed, workers, False)
+        solver = _solver(_left(deadline), seed, workers, False)
     status = cpsat_status(solver.solve(model))
     if status not in ("optimal", "feasible"):
         return None
