@@ -335,3 +335,78 @@ def test_population_phase_is_deterministic_and_beats_plain_tabu():
     assert np.array_equal(runs[0].labels, runs[1].labels)
     assert runs[0].iterations == 4000
     assert check_grouping(p, runs[0].labels, 8) == []
+
+
+# --- time limits: model building counts ----------------------------------------------------
+
+def _crowded_problem(n_experts: int) -> Problem:
+    """Many group sums, slots and no-singleton: a large CP-SAT model for its size."""
+    rng = np.random.default_rng(4)
+    n, m = 400, 20
+    A = rng.random((n, n))
+    A = (A + A.T) / 2
+    perm = rng.permutation(n)
+    sums = []
+    for k in range(40):
+        coef = np.zeros(n)
+        coef[perm[5 * k:5 * k + 5]] = 1
+        sums.append(GroupSum(coef, hi=1, name=f"competitors {k}"))
+    coef = np.zeros(n)
+    coef[perm[200:200 + n_experts]] = 1
+    sums.append(GroupSum(coef, lo=1, name="at least one expert"))
+    label = np.full(n, -1)
+    label[perm[250:310]] = rng.integers(0, 6, 60)
+    return Problem(A, min_size=18, max_size=22, n_groups=m, group_sums=tuple(sums),
+                   slots=rng.random((n, 6)) < 0.6, slot_quorum=0.5, no_singleton=(label,))
+
+
+@pytest.mark.parametrize("n_experts", [20, 19])
+def test_short_time_limit_returns_valid_or_no_verdict(n_experts):
+    # 19 experts for 20 groups: infeasible, and neither the greedy nor the repair can
+    # tell; the CP-SAT fallback must fit in what is left of the 2 s (or be skipped).
+    problem = _crowded_problem(n_experts)
+    res = solve(problem, "hybrid", time_limit=2, seed=0)
+    if n_experts == 20:
+        assert res.status in ("feasible", "unknown")
+    else:
+        assert res.status in ("infeasible", "unknown")
+    if res.success:
+        assert check_grouping(problem, res.labels, res.n_groups) == []
+    else:
+        assert np.all(res.labels == -1)
+
+
+def test_cpsat_models_stop_building_at_the_deadline():
+    import time
+
+    from peermatch.solve import cpsat
+
+    problem = _crowded_problem(20)
+    everything = np.arange(problem.n)
+    with pytest.raises(cpsat.BuildTimeout):
+        cpsat._build(problem, 20, everything, np.arange(20), objective=None, diagnose=True,
+                     deadline=time.perf_counter() - 1)
+    assert cpsat.diagnose(problem, 20, time_limit=1e-4, seed=1, workers=1)["status"] == "unknown"
+    assert cpsat.solve_exact(problem, 20, time_limit=1e-4, seed=1, workers=1)["status"] == "unknown"
+    labels = np.arange(problem.n) % 20
+    assert cpsat.repair(problem, 20, labels, [0, 1], time_limit=1e-4, seed=1) is None
+    assert 0 < cpsat.build_seconds(problem, 20) < 5
+
+
+def test_hybrid_with_max_iter_stops_on_iterations_and_is_deterministic():
+    # Side rules and the default repair time: the iteration budget, not the 60 s time
+    # limit, ends the run, and CP-SAT repairs run on deterministic time.
+    rng = np.random.default_rng(5)
+    n = 60
+    A = rng.random((n, n))
+    A = (A + A.T) / 2
+    coef = (rng.random(n) < 0.3).astype(float)
+    p = Problem(A, min_size=5, max_size=7, n_groups=10,
+                group_sums=(GroupSum(coef, hi=3, name="at most 3 seniors"),),
+                slots=rng.random((n, 4)) < 0.7, slot_quorum=0.5)
+    runs = [solve(p, "hybrid", time_limit=60, seed=3, options={"max_iter": 200})
+            for _ in range(2)]
+    assert np.array_equal(runs[0].labels, runs[1].labels)
+    assert runs[0].iterations == runs[1].iterations == 200
+    assert runs[0].status == "feasible"
+    assert check_grouping(p, runs[0].labels, 10) == []

@@ -286,6 +286,8 @@ def _feasible_start(problem: Problem, prep, ctx: _Context, deadline: float):
     m = prep.m
     if not prep.contradictions:
         for attempt in range(3):
+            if ctx.left(deadline) <= 0:
+                break
             # The last attempt forces its way through (breaking conflicts for the repair).
             lab = greedy(prep, ctx.rng, force=attempt == 2)
             if lab is None:
@@ -378,6 +380,12 @@ def _solve_local(problem: Problem, m: int, ctx: _Context, deadline: float, *,
             "time_to_feasible": t_feasible}
 
 
+#: Rough seconds per tabu iteration per ``nu * (nu + m)`` (measured ~4e-9 at n = 60).
+_ITER_SECONDS = 4e-9
+#: Smallest deterministic time of one CP-SAT repair under ``max_iter``.
+_MIN_DET_TIME = 0.01
+
+
 def _hybrid_loop(problem, prep, ts, ctx, deadline, max_iter, on_slice) -> None:
     """Alternate tabu search slices with CP-SAT repairs of a few groups."""
     from . import cpsat
@@ -391,13 +399,21 @@ def _hybrid_loop(problem, prep, ts, ctx, deadline, max_iter, on_slice) -> None:
         return
     total = max(deadline - time.perf_counter(), 0.0)
     cycle = max(0.3, total / 20)
+    det_time = None
+    if max_iter is not None:
+        # Iterations, not seconds, drive the search: ten slices of max_iter / 10 tabu
+        # iterations, each followed by two repairs whose deterministic time matches the
+        # share of the work given to CP-SAT (iterations priced at _ITER_SECONDS * nu (nu + m)),
+        # so a small max_iter gives a short run (the time limit is only a safety net).
+        step = max(1, int(max_iter) // 10)
+        slice_s = step * _ITER_SECONDS * prep.nu * (prep.nu + m)
+        det_time = min(t_rep, max(_MIN_DET_TIME, share / max(1 - share, 0.05) * slice_s / 2))
     try:
         while time.perf_counter() < deadline:
             if max_iter is not None:
                 if ts.iterations >= max_iter:
                     break
-                step = ts.iterations + max(1, max_iter // 10)
-                ts.run_until(deadline, min(step, max_iter), on_slice)
+                ts.run_until(deadline, min(ts.iterations + step, max_iter), on_slice)
             else:
                 ts.run_until(min(deadline, time.perf_counter() + (1 - share) * cycle),
                              None, on_slice)
@@ -408,9 +424,10 @@ def _hybrid_loop(problem, prep, ts, ctx, deadline, max_iter, on_slice) -> None:
                     break
                 groups = ctx.rng.choice(m, size=k, replace=False)
                 labels = prep.to_elements(ts.best_labels)
-                new = cpsat.repair(problem, m, labels, groups, time_limit=min(t_rep, left),
+                new = cpsat.repair(problem, m, labels, groups,
+                                   time_limit=left if det_time is not None else min(t_rep, left),
                                    seed=ctx.seed_int(), workers=ctx.workers,
-                                   deterministic=max_iter is not None)
+                                   deterministic=det_time is not None, det_time=det_time)
                 if new is not None:
                     ts.load(prep.to_units(new))
                     on_slice()
