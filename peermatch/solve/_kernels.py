@@ -39,7 +39,7 @@ IT, LAST_IMP, N_PERTURB, STRENGTH, FAILS, BEST_IT = 0, 1, 2, 3, 4, 5
 # fv (float64) slots
 F, BEST_F, ROUND_BEST = 0, 1, 2
 # params (float64) slots
-P_TMIN, P_TMAX, P_DEPTH, P_SMIN, P_SMAX = 0, 1, 2, 3, 4
+P_TMIN, P_TMAX, P_DEPTH, P_SMIN, P_SMAX, P_AMIN = 0, 1, 2, 3, 4, 5
 
 _TOL = 1e-9
 
@@ -436,7 +436,15 @@ def _make_tabu_run(RULES):
         depth = np.int64(params[P_DEPTH])
         smin = np.int64(params[P_SMIN])
         smax = np.int64(params[P_SMAX])
-        Du = np.empty(m)
+        gcnt = np.empty(m, dtype=np.int64)
+        gptr = np.empty(m + 1, dtype=np.int64)
+        gmem = np.empty(nu, dtype=np.int64)
+        Mx = np.empty((m, m))
+        # -2 * (lower bound on A off the diagonal), for the swap-gain bounds; params[P_AMIN]
+        # when given (default_params), else no pruning
+        c2 = np.inf
+        if len(params) > P_AMIN:
+            c2 = -2.0 * params[P_AMIN]
         free = data[17][6] != 0
         prof = np.zeros((m, m), dtype=np.int64)  # free mode: cached size-profile checks
         lo_min = lo[0]
@@ -495,45 +503,93 @@ def _make_tabu_run(RULES):
                                 ties += 1
                                 if np.random.random() * ties < 1.0:
                                     bu, bv, bh = u, -1, h
-                for u in range(nu):
-                    if pinned[u]:
-                        continue
-                    g = p[u]
+                # Swaps, scanned per pair of groups (g < h) with upper bounds on the gain:
+                # a swap of u in g with v in h gains Dt[h, u] + Dt[g, v] - 2 A[u, v]
+                # <= Mx[g, h] + Mx[h, g] - 2 amin (Mx[g, h] = max over u in g of Dt[h, u]),
+                # so blocks and rows that cannot reach the best gain so far are skipped
+                # (exact: every swap that could be chosen is still evaluated). The most
+                # promising pair of groups goes first to raise the best gain early.
+                for g in range(m):
+                    gcnt[g] = 0
                     for h in range(m):
-                        Du[h] = Dt[h, u]
-                    Au = A[u]
+                        Mx[g, h] = -np.inf
+                for u in range(nu):
+                    g = p[u]
+                    gcnt[g] += 1
+                    for h in range(m):
+                        if Dt[h, u] > Mx[g, h]:
+                            Mx[g, h] = Dt[h, u]
+                gptr[0] = 0
+                for g in range(m):
+                    gptr[g + 1] = gptr[g] + gcnt[g]
+                    gcnt[g] = gptr[g]
+                for u in range(nu):
+                    g = p[u]
+                    gmem[gcnt[g]] = u
+                    gcnt[g] += 1
+                fg = -1  # stays -1 with fewer than two (non-empty) groups
+                fh = -1
+                fb = -np.inf
+                for g in range(m):
+                    for h in range(g + 1, m):
+                        bnd = Mx[g, h] + Mx[h, g]
+                        if bnd > fb:
+                            fb = bnd
+                            fg = g
+                            fh = h
+                for step in range(-1, m * m):
+                    if step < 0:
+                        if fg < 0:
+                            continue
+                        g = fg
+                        h = fh
+                    else:
+                        g = step // m
+                        h = step - g * m
+                        if h <= g or (g == fg and h == fh):
+                            continue
+                    if Mx[g, h] + Mx[h, g] + c2 < best_gain - tol:
+                        continue
+                    mhg = Mx[h, g]
                     Dg = Dt[g]
-                    for v in range(u + 1, nu):
-                        h = p[v]
-                        if h == g:
+                    for a in range(gptr[g], gptr[g + 1]):
+                        u = gmem[a]
+                        if pinned[u]:
                             continue
-                        gain = Du[h] + Dg[v] - 2.0 * Au[v]
-                        if gain < best_gain - tol:
+                        du = Dt[h, u]
+                        if du + mhg + c2 < best_gain - tol:
                             continue
-                        if pinned[v]:
-                            continue
-                        if (tabu[u, h] > it or tabu[v, g] > it) and f + gain <= rb + tol:
-                            continue
-                        if RULES:
-                            if not swap_ok(data, state, u, v):
+                        Au = A[u]
+                        tu = tabu[u, h] > it
+                        for b in range(gptr[h], gptr[h + 1]):
+                            v = gmem[b]
+                            gain = du + Dg[v] - 2.0 * Au[v]
+                            if gain < best_gain - tol:
                                 continue
-                        else:
-                            d = w[v] - w[u]
-                            if d != 0:
-                                if free:
-                                    if not profile_ok(size, lo, hi, h, g, d):
-                                        continue
-                                elif (size[g] + d < lo[g] or size[g] + d > hi[g]
-                                      or size[h] - d < lo[h] or size[h] - d > hi[h]):
+                            if pinned[v]:
+                                continue
+                            if (tu or tabu[v, g] > it) and f + gain <= rb + tol:
+                                continue
+                            if RULES:
+                                if not swap_ok(data, state, u, v):
                                     continue
-                        if gain > best_gain + tol:
-                            best_gain = gain
-                            bu, bv, bh = u, v, h
-                            ties = 1
-                        else:
-                            ties += 1
-                            if np.random.random() * ties < 1.0:
+                            else:
+                                d = w[v] - w[u]
+                                if d != 0:
+                                    if free:
+                                        if not profile_ok(size, lo, hi, h, g, d):
+                                            continue
+                                    elif (size[g] + d < lo[g] or size[g] + d > hi[g]
+                                          or size[h] - d < lo[h] or size[h] - d > hi[h]):
+                                        continue
+                            if gain > best_gain + tol:
+                                best_gain = gain
                                 bu, bv, bh = u, v, h
+                                ties = 1
+                            else:
+                                ties += 1
+                                if np.random.random() * ties < 1.0:
+                                    bu, bv, bh = u, v, h
                 if bu >= 0:
                     g = p[bu]
                     if bv < 0 and free:

@@ -77,7 +77,10 @@ def default_params(prep: Prepared, options: dict) -> np.ndarray:
     tmin, tmax = options.get("tenure", (max(2, int(0.1 * per) + 2), max(4, int(0.5 * per) + 5)))
     depth = options.get("depth", int(max(50, 2 * nu)))
     smin, smax = options.get("strength", (max(2, nu // 50), max(4, nu // 10)))
-    return np.array([tmin, tmax, depth, smin, smax], dtype=np.float64)
+    # lower bound on the affinities (bounds swap gains, so the kernel can skip blocks of
+    # swaps that cannot be the best of an iteration)
+    amin = float(np.min(prep.A)) if prep.A.size else 0.0
+    return np.array([tmin, tmax, depth, smin, smax, amin], dtype=np.float64)
 
 
 class TabuSearch:
