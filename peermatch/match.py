@@ -19,6 +19,23 @@ from .rules import Rules, build_problem, diagnose
 __all__ = ["match"]
 
 
+def _load_table(source, columns: Mapping[str, str] | None) -> CandidateTable:
+    """The validated table: a CandidateTable as it is, anything else through read_candidates."""
+    if isinstance(source, CandidateTable):
+        return source
+    return read_candidates(source, columns=dict(columns) if columns else None)
+
+
+def _score_table(table: CandidateTable, weights, rules: Rules):
+    """Features of ``table`` and their affinity matrix under ``weights``."""
+    from .features import encode
+    from .scoring import affinity as build_affinity
+
+    feats = encode(table, industry_depth=rules.industry_depth,
+                   columns=getattr(weights, "columns", ()))
+    return feats, build_affinity(feats, weights)
+
+
 def _check_sizes(group_size, n_groups, n: int, source: str) -> tuple[int, int]:
     try:
         lo, hi = (int(x) for x in group_size)
@@ -120,29 +137,27 @@ def match(
     >>> sorted(res.groups["group"].astype(int).value_counts())[0] >= 4
     True
     """
-    from .features import encode
     from .scoring import Weights
-    from .scoring import affinity as build_affinity
     from .solve import solve
 
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    table = (candidates if isinstance(candidates, CandidateTable)
-             else read_candidates(candidates, columns=dict(columns) if columns else None))
+    table = _load_table(candidates, columns)
     timings["read"] = time.perf_counter() - t0
     rules = rules or Rules()
     weights = weights if weights is not None else Weights()
     lo, hi = _check_sizes(group_size, n_groups, table.n, table.source)
 
     t = time.perf_counter()
-    feats = encode(table, industry_depth=rules.industry_depth,
-                   columns=getattr(weights, "columns", ()))
     if affinity is not None:
+        from .features import encode
         from .scoring import check_affinity
 
+        feats = encode(table, industry_depth=rules.industry_depth,
+                       columns=getattr(weights, "columns", ()))
         A = check_affinity(affinity, table.n)
     else:
-        A = build_affinity(feats, weights)
+        feats, A = _score_table(table, weights, rules)
     timings["score"] = time.perf_counter() - t
 
     t = time.perf_counter()

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .candidates import CandidateTable, read_candidates
+from .candidates import CandidateTable
 from .errors import CandidatesError, ConfigError
 from .result import MatchResult, atomic_write_text
 from .rules import Rules
@@ -107,15 +107,12 @@ def from_grouping(
     >>> round(res.score, 6) == round(float(res.group_stats["total"].sum()), 6)
     True
     """
-    from .features import encode
-    from .match import _Part, _partition
+    from .match import _load_table, _Part, _partition, _score_table
     from .scoring import Weights, grouping_score
-    from .scoring import affinity as build_affinity
 
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    table = (table_or_path if isinstance(table_or_path, CandidateTable)
-             else read_candidates(table_or_path, columns=dict(columns) if columns else None))
+    table = _load_table(table_or_path, columns)
     timings["read"] = time.perf_counter() - t0
     if table.group is None:
         raise CandidatesError(
@@ -152,9 +149,7 @@ def from_grouping(
         raise ConfigError(f"min_size={lo} and max_size={hi}: need 1 <= min_size <= max_size.")
 
     t = time.perf_counter()
-    feats = encode(table, industry_depth=rules.industry_depth,
-                   columns=getattr(weights, "columns", ()))
-    A = build_affinity(feats, weights)
+    feats, A = _score_table(table, weights, rules)
     timings["score"] = time.perf_counter() - t
 
     t = time.perf_counter()

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from .candidates import CandidateTable, read_candidates
+from .candidates import CandidateTable
 from .errors import ConfigError
 from .rules import Rules, _norm, competitor_classes, conflict_pairs
 
@@ -52,13 +52,11 @@ def rank_groups(
     >>> print(r["reason"].iloc[0])
     competitor in the group: b (industry 'Retail')
     """
-    from .features import encode
+    from .match import _load_table, _score_table
     from .scoring import Weights
-    from .scoring import affinity as build_affinity
 
     rules = rules or Rules()
-    table = grouping if isinstance(grouping, CandidateTable) else read_candidates(
-        grouping, columns=columns)
+    table = _load_table(grouping, columns)
     if table.group is None:
         raise ConfigError(f"{table.source}: ranking groups needs a 'group' column with the "
                           "existing groups.")
@@ -66,9 +64,7 @@ def rank_groups(
     if str(prospect) not in ids:
         raise ConfigError(f"{table.source}: no candidate with id {prospect!r}.")
     p = ids.index(str(prospect))
-    feats = encode(table, industry_depth=rules.industry_depth,
-                   columns=getattr(weights, "columns", ()))
-    A = build_affinity(feats, weights if weights is not None else Weights())
+    _, A = _score_table(table, weights if weights is not None else Weights(), rules)
     groups = np.array([str(g).strip() for g in table.group], dtype=object)
     own = groups[p]
     names = [g for g in dict.fromkeys(groups.tolist()) if g and g != own]
