@@ -10,6 +10,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	# compile the solver kernels once (cached on disk), so no run spends its budget on it
+	$(BIN)/python -c "from peermatch.solve.local import warm_up; warm_up()"
 	touch $(STAMP)
 
 ## Group the bundled 500 example candidates; writes out/groups.csv, out/summary.json, out/report.html

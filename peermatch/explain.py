@@ -181,7 +181,9 @@ def explain_member(i: int, A: np.ndarray, labels, features: Features | None = No
         with Ben (growth); different industry: retail vs software.
     Next-best group: 2, mean affinity 0.70 (0.80 lower than here).
     """
-    A = np.asarray(A)
+    from .affinity import as_affinity
+
+    A = as_affinity(A)
     lab = _labels(labels, A.shape[0])
     n = lab.shape[0]
     i = int(i)

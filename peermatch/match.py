@@ -26,13 +26,25 @@ def _load_table(source, columns: Mapping[str, str] | None) -> CandidateTable:
     return read_candidates(source, columns=dict(columns) if columns else None)
 
 
-def _score_table(table: CandidateTable, weights, rules: Rules):
-    """Features of ``table`` and their affinity matrix under ``weights``."""
+#: Up to this many candidates the affinity is a dense ``n x n`` matrix; above it a
+#: :class:`~peermatch.affinity.FeatureAffinity` computes blocks from the features on
+#: demand (memory linear in ``n``). ``options={"representation": ...}`` overrides it.
+DENSE_MAX_N = 5000
+
+REPRESENTATIONS = ("auto", "dense", "features")
+
+
+def _score_table(table: CandidateTable, weights, rules: Rules, representation: str = "auto"):
+    """Features of ``table`` and their affinity (a matrix or a FeatureAffinity)."""
     from .features import encode
     from .scoring import affinity as build_affinity
 
     feats = encode(table, industry_depth=rules.industry_depth,
                    columns=getattr(weights, "columns", ()))
+    if representation == "features" or (representation == "auto" and table.n > DENSE_MAX_N):
+        from .affinity import FeatureAffinity
+
+        return feats, FeatureAffinity(feats, weights)
     return feats, build_affinity(feats, weights)
 
 
@@ -140,6 +152,11 @@ def match(
     from .scoring import Weights
     from .solve import solve
 
+    options = dict(options or {})
+    representation = str(options.pop("representation", "auto"))
+    if representation not in REPRESENTATIONS:
+        raise ConfigError(f"The 'representation' option of match must be one of "
+                          f"{', '.join(REPRESENTATIONS)}. Got {representation!r} instead.")
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     table = _load_table(candidates, columns)
@@ -157,7 +174,7 @@ def match(
                        columns=getattr(weights, "columns", ()))
         A = check_affinity(affinity, table.n)
     else:
-        feats, A = _score_table(table, weights, rules)
+        feats, A = _score_table(table, weights, rules, representation)
     timings["score"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -165,7 +182,12 @@ def match(
     split = _partition(table, rules, n_groups)
     for label, rows in split:
         sub = table if len(rows) == table.n else table.subset(rows)
-        A_sub = A if len(rows) == table.n else A[np.ix_(rows, rows)]
+        if len(rows) == table.n:
+            A_sub = A
+        elif isinstance(A, np.ndarray):
+            A_sub = A[np.ix_(rows, rows)]
+        else:
+            A_sub = A.subset(rows)
         prefix = f"{label}: " if label else ""
         if len(rows) < lo or -(-len(rows) // hi) > len(rows) // lo:
             parts.append(_Part(label, rows, None, [
@@ -184,14 +206,18 @@ def match(
     reasons: list[str] = list(dict.fromkeys(r for p in parts for r in p.reasons))
     statuses, bound, solver_info, method_used = [], 0.0, {}, []
     offset = 0
+    solver_interrupted = False
     if not reasons:
         for p in parts:
             # Each independent part gets a share of the budget proportional to its size.
             share = max(0.1, float(time_limit) * len(p.rows) / table.n)
+            if solver_interrupted:  # Ctrl-C in an earlier part: the rest only constructs
+                share = 0.1
             res = solve(p.compiled.problem, method=method, time_limit=share, seed=seed,
-                        workers=workers, options=dict(options) if options else None,
+                        workers=workers, options=options or None,
                         callback=callback)
             p.solve = res
+            solver_interrupted = solver_interrupted or bool(res.get("interrupted"))
             statuses.append(res.status)
             method_used.append(res.method)
             if not res.success:
@@ -209,6 +235,8 @@ def match(
         solver_info = parts[0].solve if len(parts) == 1 else {
             "parts": [{"label": p.label, "n": len(p.rows), "status": p.solve.status,
                        "objective": p.solve.get("objective")} for p in parts]}
+    if solver_interrupted:
+        solver_info = {**dict(solver_info), "interrupted": True}
     timings["solve"] = time.perf_counter() - t
 
     if reasons:

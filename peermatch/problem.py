@@ -174,15 +174,21 @@ class Problem:
     names: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
-        A = np.asarray(self.affinity)
-        if A.dtype not in (np.float32, np.float64):
-            A = A.astype(np.float64)
-        if A.ndim != 2 or A.shape[0] != A.shape[1]:
-            raise ConfigError(f"The affinity matrix must be square. Got shape {A.shape} instead.")
-        _check_matrix(A)
-        if np.any(np.diagonal(A) != 0):
-            A = A.copy()  # never modify the caller's matrix
-            np.fill_diagonal(A, 0.0)
+        if hasattr(self.affinity, "block") and not isinstance(self.affinity, np.ndarray):
+            # An affinity object (peermatch.affinity.FeatureAffinity): blocks on demand,
+            # symmetric with a zero diagonal by construction.
+            A = self.affinity
+        else:
+            A = np.asarray(self.affinity)
+            if A.dtype not in (np.float32, np.float64):
+                A = A.astype(np.float64)
+            if A.ndim != 2 or A.shape[0] != A.shape[1]:
+                raise ConfigError("The affinity matrix must be square. "
+                                  f"Got shape {A.shape} instead.")
+            _check_matrix(A)
+            if np.any(np.diagonal(A) != 0):
+                A = A.copy()  # never modify the caller's matrix
+                np.fill_diagonal(A, 0.0)
         self.affinity = A
         n = A.shape[0]
         if self.bounds is not None:
@@ -278,6 +284,9 @@ class Problem:
         order = np.argsort(labels, kind="stable")
         cuts = np.flatnonzero(np.diff(labels[order])) + 1
         total = 0.0
+        dense = isinstance(self.affinity, np.ndarray)
         for idx in np.split(order, cuts):
-            total += self.affinity[np.ix_(idx, idx)].sum()
+            if len(idx) > 1:
+                total += (self.affinity[np.ix_(idx, idx)] if dense
+                          else self.affinity.block(idx)).sum()
         return float(0.5 * total)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .affinity import as_affinity, is_dense
 from .features import Features
 from .scoring import _labels, group_affinity, grouping_score
 
@@ -40,7 +41,7 @@ def member_scores(A: np.ndarray, labels) -> np.ndarray:
     >>> member_scores(A, [0, 0, 1]).tolist()
     [1.0, 1.0, 0.0]
     """
-    A = np.asarray(A)
+    A = as_affinity(A)
     lab = _labels(labels, A.shape[0])
     own, others = _own_sums(A, lab)
     return np.divide(own, others, out=np.zeros_like(own), where=others > 0)
@@ -55,9 +56,15 @@ def _own_sums(A: np.ndarray, lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if placed.size == 0:
         return own, others
     m = int(lab.max()) + 1
-    W = group_affinity(A, lab, m)
     size = np.bincount(lab[placed], minlength=m)
-    own[placed] = W[placed, lab[placed]]
+    if is_dense(A):
+        W = group_affinity(A, lab, m)
+        own[placed] = W[placed, lab[placed]]
+    else:  # group by group: O(sum of size^2) entries, nothing n x m
+        order = placed[np.argsort(lab[placed], kind="stable")]
+        for mem in np.split(order, np.cumsum(size)[:-1]):
+            if len(mem) > 1:
+                own[mem] = A.block(mem).sum(axis=1)
     others[placed] = size[lab[placed]] - 1
     return own, others
 
@@ -108,7 +115,7 @@ def group_stats(A: np.ndarray, labels, features: Features | None = None) -> pd.D
     0      0     2    1.0        1.0         1.0          1.0
     1      1     1    0.0        0.0         0.0          0.0
     """
-    A = np.asarray(A)
+    A = as_affinity(A)
     lab = _labels(labels, A.shape[0])
     placed = np.flatnonzero(lab >= 0)
     m = int(lab.max()) + 1 if placed.size else 0
@@ -164,7 +171,7 @@ def grouping_stats(A: np.ndarray, labels, features: Features | None = None) -> d
     >>> s["total"], s["n_groups"], s["worst_group"], s["min_member"]
     (1.0, 2, 1, 0.0)
     """
-    A = np.asarray(A)
+    A = as_affinity(A)
     lab = _labels(labels, A.shape[0])
     stats = group_stats(A, lab, features)
     nonempty = stats[stats["size"] > 0]

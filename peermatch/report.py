@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .affinity import block_of
 from .candidates import CandidateTable
 from .errors import CandidatesError, ConfigError
 from .result import MatchResult, atomic_write_text
@@ -752,7 +753,7 @@ def render_report(result: MatchResult, *, title: str | None = None,
     hm_rows = np.flatnonzero(labels == hm_g)
     hm_rows = hm_rows[np.argsort(-ms[hm_rows], kind="stable")]
     parts.append("<figure>" + _heatmap([str(x) for x in t.ids[hm_rows]],
-                                       np.asarray(result.affinity)[np.ix_(hm_rows, hm_rows)],
+                                       block_of(result.affinity, hm_rows),
                                        title=f"Affinity heatmap of group {names[hm_g]}")
                  + f"<figcaption>Pair affinities inside group {_E(names[hm_g])}"
                  f"{' (the weakest group)' if hm_g == weak_g else ''}; members ordered by "

@@ -244,6 +244,15 @@ class MatchResult:
             info["time_to_first_grouping"] = hist[0][0]
         if info:
             out["solver"] = {k: round(float(v), 4) for k, v in info.items()}
+        # How the search ran: which representation of the affinity, whether it worked on
+        # sub-problems, and whether compilation or an interrupt cut it short.
+        rep = getattr(self.affinity, "representation", "dense")
+        out.setdefault("solver", {})["representation"] = str(rep)
+        for k in ("decomposition", "compile_cut", "interrupted"):
+            if self.solver.get(k) is not None:
+                out["solver"][k] = bool(self.solver.get(k))
+        if self.solver.get("sub_problems") is not None:
+            out["solver"]["sub_problems"] = int(self.solver["sub_problems"])
         if self.success:
             st = self.group_stats
             out["mean_pair_affinity"] = {"worst_group": round(float(st["mean_pair"].min()), 6),

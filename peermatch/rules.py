@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .affinity import is_dense
 from .candidates import CandidateTable
 from .errors import ConfigError
 from .problem import GroupSum, Problem
@@ -525,10 +526,15 @@ def build_problem(table: CandidateTable, A: np.ndarray, *, min_size: int, max_si
                 pair_reasons.setdefault(p, f"met {counts[p]} time(s) before")
             repeat = np.array(sorted(rp), dtype=np.int64).reshape(-1, 2)
         if rules.repeat_penalty and counts:
-            W = soft_copy()
-            for (i, j), c in counts.items():
-                W[i, j] -= rules.repeat_penalty * c
-                W[j, i] -= rules.repeat_penalty * c
+            if not is_dense(A_work):
+                ij = np.array(list(counts), dtype=np.int64).reshape(-1, 2)
+                c = np.array(list(counts.values()), dtype=float)
+                A_work = A_work.plus_pairs(ij[:, 0], ij[:, 1], -rules.repeat_penalty * c)
+            else:
+                W = soft_copy()
+                for (i, j), c in counts.items():
+                    W[i, j] -= rules.repeat_penalty * c
+                    W[j, i] -= rules.repeat_penalty * c
 
     cl_parts = [x for x in (wild, conf, repeat) if len(x)]
     cl = np.unique(np.concatenate(cl_parts), axis=0) if cl_parts else None
@@ -589,12 +595,25 @@ def build_problem(table: CandidateTable, A: np.ndarray, *, min_size: int, max_si
                     allowed[np.ix_(members, np.arange(m) != g)] = False
         if not rules.keep_existing and rules.move_cost:
             # A bonus for former groupmates staying together is a cost for each move.
-            W = soft_copy()
-            for g in range(len(existing_names)):
-                rows = np.flatnonzero(existing == g)
-                if len(rows) > 1:
-                    W[np.ix_(rows, rows)] += rules.move_cost / (len(rows) - 1)
-            np.fill_diagonal(W, 0.0)
+            if not is_dense(A_work):
+                pi, pj, pv = [], [], []
+                for g in range(len(existing_names)):
+                    rows = np.flatnonzero(existing == g)
+                    if len(rows) > 1:
+                        a, b = np.triu_indices(len(rows), 1)
+                        pi.append(rows[a])
+                        pj.append(rows[b])
+                        pv.append(np.full(len(a), rules.move_cost / (len(rows) - 1)))
+                if pi:
+                    A_work = A_work.plus_pairs(np.concatenate(pi), np.concatenate(pj),
+                                               np.concatenate(pv))
+            else:
+                W = soft_copy()
+                for g in range(len(existing_names)):
+                    rows = np.flatnonzero(existing == g)
+                    if len(rows) > 1:
+                        W[np.ix_(rows, rows)] += rules.move_cost / (len(rows) - 1)
+                np.fill_diagonal(W, 0.0)
 
     def allow_only(rows, gs, rule):
         nonlocal allowed
@@ -684,9 +703,12 @@ def build_problem(table: CandidateTable, A: np.ndarray, *, min_size: int, max_si
         known = np.isfinite(x)
         if known.sum() > 1 and x[known].std() > 0:
             z = np.where(known, (x - x[known].mean()) / x[known].std(), 0.0)
-            W = soft_copy()
-            W -= (2.0 * float(lam)) * np.outer(z, z).astype(W.dtype)
-            np.fill_diagonal(W, 0.0)
+            if not is_dense(A_work):
+                A_work = A_work.plus_outer(z, -2.0 * float(lam))
+            else:
+                W = soft_copy()
+                W -= (2.0 * float(lam)) * np.outer(z, z).astype(W.dtype)
+                np.fill_diagonal(W, 0.0)
 
     # Even spread of a category: every group holds the floor or ceiling of its share.
     for col in rules.spread:

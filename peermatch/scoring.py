@@ -461,7 +461,13 @@ def check_affinity(A, n: int | None = None, *, rtol: float = 1e-6) -> np.ndarray
 
 
 class _Prep:
-    """Per-call precomputation shared by the row-block kernels (no validation of features)."""
+    """Per-call precomputation shared by the row-block kernels (no validation of features).
+
+    Holds ``O(n d)`` arrays only: :meth:`component` writes a row band ``r0:r1`` of a
+    component against every column (what :func:`affinity` runs), :meth:`block` any block
+    ``rows x cols`` (what :class:`peermatch.affinity.FeatureAffinity` runs). Both share the
+    kernels below, so they give the same values.
+    """
 
     def __init__(self, f: Features, w: Weights, dtype):
         dt = np.dtype(dtype)
@@ -494,9 +500,12 @@ class _Prep:
 
         self.GT, self.XT, self.GnT = right(self.G), right(self.X), right(self.Gn)
         self.logs = (f.log_size / w.caliber_scale).astype(dt)
-        self.size_unknown = np.flatnonzero(~f.size_known)
+        self.size_known = np.asarray(f.size_known, dtype=bool)
+        self.size_unknown = np.flatnonzero(~self.size_known)
         self.sector = f.sector
         self.columns: list[tuple[ColumnSpec, ColumnFeature]] = []
+        # Per weighted column: (spec, values in dtype, known mask, unknown indices, scale).
+        self._cols: dict[str, tuple] = {}
         for spec in w.columns:
             col = f.columns.get(spec.name)
             if col is None:
@@ -506,15 +515,33 @@ class _Prep:
                 raise ConfigError(f"Column {spec.name!r} is weighted as {spec.kind} but was "
                                   f"encoded as {col.kind}; encode with the same ColumnSpec.")
             self.columns.append((spec, col))
+            known = np.asarray(col.known, dtype=bool)
+            scale = spec.scale if spec.scale is not None else col.span
+            self._cols["column:" + spec.name] = (spec, col.values.astype(dt), known,
+                                                 np.flatnonzero(~known), scale)
 
     def weighted(self) -> list[tuple[str, float]]:
         out = [(k, getattr(self.w, k)) for k in _BASE_COMPONENTS]
         out += [("column:" + s.name, s.weight) for s, _ in self.columns]
         return out
 
-    def _cooc(self, left, right_t, r0: int, r1: int, out: np.ndarray) -> None:
-        """``out = left[r0:r1] @ right.T``: counts of shared terms."""
-        prod = left[r0:r1] @ right_t
+    def nbytes(self) -> int:
+        """Bytes held by the precomputed arrays (roughly: scipy index arrays included)."""
+        total = 0
+        for M in (self.G, self.X, self.Gn, self.GT, self.XT, self.GnT):
+            if sp.issparse(M):
+                total += M.data.nbytes + M.indices.nbytes + M.indptr.nbytes
+            else:
+                total += M.nbytes
+        for a in (self.gsize, self.logs, self.size_known, self.size_unknown, self.sector):
+            total += a.nbytes
+        for _, x, known, unknown, _ in self._cols.values():
+            total += x.nbytes + known.nbytes + unknown.nbytes
+        return total
+
+    def _cooc(self, left, right_t, out: np.ndarray) -> None:
+        """``out = left @ right_t``: counts of shared terms (``left`` sparse rows)."""
+        prod = left @ right_t
         out[...] = prod if self.dense else prod.toarray()
 
     def component(self, name: str, r0: int, r1: int, out: np.ndarray,
@@ -526,63 +553,116 @@ class _Prep:
         """
         b = r1 - r0
         if name == "goals":
-            # Jaccard: |G_i & G_j| / (|G_i| + |G_j| - |G_i & G_j|).
-            self._cooc(self.G, self.GT, r0, r1, out)
-            union = ws[0][:b]
-            np.add(self.gsize[r0:r1, None], self.gsize[None, :], out=union)
-            union -= out
-            out /= union
+            self._cooc(self.G[r0:r1], self.GT, out)
+            _jaccard(out, self.gsize[r0:r1], self.gsize, ws[0][:b])
         elif name == "inspiration":
-            # e_ij = |X_i & G_j| / |G_j| and e_ji = |G_i & X_j| / |G_i|, without a transpose.
-            self._cooc(self.X, self.GnT, r0, r1, out)
+            self._cooc(self.X[r0:r1], self.GnT, out)
             back = ws[0][:b]
-            self._cooc(self.Gn, self.XT, r0, r1, back)
-            # (e_ij + e_ji + e_ij e_ji) / 3 = (e_ij + e_ji (1 + e_ij)) / 3
-            prod = ws[1][:b]
-            np.add(out, 1, out=prod)
-            prod *= back
-            out += prod
-            out *= 1 / 3
+            self._cooc(self.Gn[r0:r1], self.XT, back)
+            _inspiration(out, back, ws[1][:b])
         elif name == "caliber":
-            np.subtract(self.logs[r0:r1, None], self.logs[None, :], out=out)
-            np.abs(out, out=out)
-            np.negative(out, out=out)
-            np.exp(out, out=out)
+            _caliber(self.logs[r0:r1], self.logs, out)
             if self.size_unknown.size:
-                out[:, self.size_unknown] = CALIBER_UNKNOWN
                 rows = self.size_unknown[(self.size_unknown >= r0) & (self.size_unknown < r1)]
-                out[rows - r0] = CALIBER_UNKNOWN
+                _fill_unknown(out, rows - r0, self.size_unknown, CALIBER_UNKNOWN)
         elif name == "diversity":
             np.not_equal(self.sector[r0:r1, None], self.sector[None, :], out=out)
         elif name.startswith("column:"):
-            spec, col = next((s, c) for s, c in self.columns if "column:" + s.name == name)
-            _column_block(spec, col, r0, r1, out)
+            spec, x, _, unknown, scale = self._cols[name]
+            _column_kernel(spec, scale, x[r0:r1], x, out)
+            if unknown.size:
+                rows = unknown[(unknown >= r0) & (unknown < r1)]
+                _fill_unknown(out, rows - r0, unknown, COLUMN_UNKNOWN)
         else:  # pragma: no cover - names come from weighted()
             raise KeyError(name)
 
+    def block(self, name: str, rows: np.ndarray, cols: np.ndarray, out: np.ndarray) -> None:
+        """Write component ``name`` of the block ``rows x cols`` into ``out`` (diagonal kept).
 
-def _column_block(spec: ColumnSpec, col: ColumnFeature, r0: int, r1: int,
-                  out: np.ndarray) -> None:
-    x = col.values.astype(out.dtype)
-    if col.kind == "categorical":
+        ``rows`` and ``cols`` are integer index arrays (any order, repeats allowed); ``out``
+        has shape ``(len(rows), len(cols))`` and this object's dtype. Sparse operands are
+        row-sliced (``csr[rows]``), the transposed right-hand ones column-selected
+        (``right_t[:, cols]``): time ``O(nnz(rows) * len(cols) + d)``, no ``n``-sized work.
+        """
+        if out.size == 0:
+            return
+        if name == "goals":
+            self._cooc(self.G[rows], self.GT[:, cols], out)
+            _jaccard(out, self.gsize[rows], self.gsize[cols], np.empty_like(out))
+        elif name == "inspiration":
+            self._cooc(self.X[rows], self.GnT[:, cols], out)
+            back = np.empty_like(out)
+            self._cooc(self.Gn[rows], self.XT[:, cols], back)
+            _inspiration(out, back, np.empty_like(out))
+        elif name == "caliber":
+            _caliber(self.logs[rows], self.logs[cols], out)
+            if self.size_unknown.size:
+                _fill_unknown(out, np.flatnonzero(~self.size_known[rows]),
+                              np.flatnonzero(~self.size_known[cols]), CALIBER_UNKNOWN)
+        elif name == "diversity":
+            np.not_equal(self.sector[rows, None], self.sector[None, cols], out=out)
+        elif name.startswith("column:"):
+            spec, x, known, unknown, scale = self._cols[name]
+            _column_kernel(spec, scale, x[rows], x[cols], out)
+            if unknown.size:
+                _fill_unknown(out, np.flatnonzero(~known[rows]), np.flatnonzero(~known[cols]),
+                              COLUMN_UNKNOWN)
+        else:
+            raise KeyError(name)
+
+
+# Kernels shared by _Prep.component (a row band against all columns) and _Prep.block (any
+# block): the left operands are the block's rows, the right ones its columns.
+
+
+def _jaccard(out: np.ndarray, size_r: np.ndarray, size_c: np.ndarray, union: np.ndarray) -> None:
+    """``out`` holds ``|G_i & G_j|``; turn it into ``|G_i & G_j| / |G_i | G_j|``."""
+    np.add(size_r[:, None], size_c[None, :], out=union)
+    union -= out
+    out /= union
+
+
+def _inspiration(out: np.ndarray, back: np.ndarray, prod: np.ndarray) -> None:
+    """``out`` holds ``e_ij``, ``back`` holds ``e_ji``: ``out = (e_ij + e_ji + e_ij e_ji) / 3``."""
+    # (e_ij + e_ji + e_ij e_ji) / 3 = (e_ij + e_ji (1 + e_ij)) / 3
+    np.add(out, 1, out=prod)
+    prod *= back
+    out += prod
+    out *= 1 / 3
+
+
+def _caliber(logs_r: np.ndarray, logs_c: np.ndarray, out: np.ndarray) -> None:
+    """``exp(-|logs_r[a] - logs_c[b]|)`` (logs already divided by the caliber scale)."""
+    np.subtract(logs_r[:, None], logs_c[None, :], out=out)
+    np.abs(out, out=out)
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+
+
+def _fill_unknown(out: np.ndarray, rows: np.ndarray, cols: np.ndarray, value: float) -> None:
+    """Set the block rows ``rows`` and columns ``cols`` (positions in ``out``) to ``value``."""
+    if cols.size:
+        out[:, cols] = value
+    if rows.size:
+        out[rows] = value
+
+
+def _column_kernel(spec: ColumnSpec, scale: float, x_r: np.ndarray, x_c: np.ndarray,
+                   out: np.ndarray) -> None:
+    """A user column's score for known cells (unknown ones are filled by the caller)."""
+    if spec.kind == "categorical":
         op = np.equal if spec.mode == "similar" else np.not_equal
-        op(x[r0:r1, None], x[None, :], out=out)
-    else:
-        scale = spec.scale if spec.scale is not None else col.span
-        np.subtract(x[r0:r1, None], x[None, :], out=out)
-        np.abs(out, out=out)
-        if scale > 0:
-            out *= 1 / scale
-            np.minimum(out, 1, out=out)
-        else:  # all equal: every pair is at distance 0
-            out.fill(0)
-        if spec.mode == "similar":
-            np.subtract(1, out, out=out)
-    unknown = np.flatnonzero(~col.known)
-    if unknown.size:
-        out[:, unknown] = COLUMN_UNKNOWN
-        rows = unknown[(unknown >= r0) & (unknown < r1)]
-        out[rows - r0] = COLUMN_UNKNOWN
+        op(x_r[:, None], x_c[None, :], out=out)
+        return
+    np.subtract(x_r[:, None], x_c[None, :], out=out)
+    np.abs(out, out=out)
+    if scale > 0:
+        out *= 1 / scale
+        np.minimum(out, 1, out=out)
+    else:  # all equal: every pair is at distance 0
+        out.fill(0)
+    if spec.mode == "similar":
+        np.subtract(1, out, out=out)
 
 
 def _zero_diag(block: np.ndarray, r0: int) -> None:
@@ -817,8 +897,17 @@ def grouping_score(A: np.ndarray, labels) -> float:
     >>> grouping_score(A, [0, 0, 1]), grouping_score(A, [0, 0, 0])
     (1.0, 6.0)
     """
-    A = np.asarray(A)
+    from .affinity import as_affinity, is_dense
+
+    A = as_affinity(A)
     lab = _labels(labels, A.shape[0])
+    if not is_dense(A):
+        placed = lab >= 0
+        if not placed.any():
+            return 0.0
+        idx = np.flatnonzero(placed)
+        sub = lab[idx]
+        return float(sum(0.5 * A.block(idx[sub == g]).sum() for g in np.unique(sub)))
     rows, cols = _same_group_pairs(lab)
     return float(A[rows, cols].sum(dtype=np.float64))
 

@@ -7,6 +7,7 @@ import os
 import numpy as np
 import pandas as pd
 
+from .affinity import block_of
 from .candidates import CandidateTable
 from .errors import ConfigError
 from .rules import Rules, _norm, competitor_classes, conflict_pairs
@@ -110,7 +111,7 @@ def rank_groups(
             common = set.intersection(*[{_norm(s) for s in table.availability[j]} for j in mem])
             if not common & slots_p:
                 why.append("no shared meeting slot")
-        aff = A[p, mem]
+        aff = block_of(A, [p], mem)[0]
         best = int(mem[np.argmax(aff)])
         rows.append({"group": g, "size": len(mem), "fits": not why,
                      "mean_affinity": float(aff.mean()), "best_match": ids[best],

@@ -80,6 +80,20 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     print(f"Warning: {message}", file=sys.stderr)
 
 
+def _listen_for_interrupt() -> None:
+    """Ctrl-C (SIGINT) stops a solve and keeps its best grouping: make sure Python turns
+    it into KeyboardInterrupt even when the shell started us with SIGINT ignored (a
+    background job of a script)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        try:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        except (ValueError, OSError):  # pragma: no cover - not the main interpreter
+            pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (used by the ``peermatch`` script)."""
     import warnings
@@ -89,6 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_INPUT
+    _listen_for_interrupt()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")

@@ -107,4 +107,10 @@ def format_summary(res, out: str) -> str:
         f"seed {s['seed']}, method {s['method']}",
         f"wrote {out}",
     ]
+    solver = s.get("solver", {})
+    if solver.get("interrupted"):
+        lines.insert(0, "interrupted (Ctrl-C): the best valid grouping found so far is written")
+    if solver.get("compile_cut"):
+        lines.insert(0, "note: the solver's kernels were still compiling (first run on this "
+                        "install), so the search was cut short; later runs use the cache")
     return "\n".join(lines)

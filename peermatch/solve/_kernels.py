@@ -753,3 +753,68 @@ def swap_scan_rate(A, p, m, n_rounds):
                     best = gain
         acc += best
     return acc
+
+
+@njit(cache=True)
+def descent_run(data, state, max_sweeps):
+    """First-improvement descent: each unit in turn takes its best improving move, else
+    its best improving swap, with every rule kept; sweeps in random order until a sweep
+    improves nothing (a local optimum) or ``max_sweeps``. Returns the total gain.
+
+    Much cheaper per improvement than the tabu kernel's best-of-the-whole-neighbourhood
+    step, so it is the first phase on large (sub-)problems.
+    """
+    A, w, lo, hi, flags = data[0], data[1], data[2], data[3], data[17]
+    p, W, size = state[0], state[1], state[2]
+    nu, m = W.shape
+    order = np.arange(nu)
+    total = 0.0
+    tol = 1e-9
+    for _sweep in range(max_sweeps):
+        for a in range(nu - 1, 0, -1):
+            b = _randint(a + 1)
+            order[a], order[b] = order[b], order[a]
+        improved = False
+        for idx in range(nu):
+            u = order[idx]
+            g = p[u]
+            best = tol
+            bh = -1
+            for h in range(m):
+                if h == g:
+                    continue
+                gain = W[u, h] - W[u, g]
+                if gain > best:
+                    if flags[6]:
+                        ok = profile_ok(size, lo, hi, g, h, w[u])
+                    else:
+                        ok = size[g] - w[u] >= lo[g] and size[h] + w[u] <= hi[h]
+                    if ok and move_rules_ok(data, state, u, h):
+                        best = gain
+                        bh = h
+            if bh >= 0:
+                apply_move(data, state, u, bh)
+                total += best
+                improved = True
+                continue
+            bv = -1
+            best = tol
+            Au = A[u]
+            for v in range(nu):
+                h = p[v]
+                if h == g:
+                    continue
+                gain = W[u, h] - W[u, g] + W[v, g] - W[v, h] - 2.0 * Au[v]
+                if gain > best:
+                    if swap_ok(data, state, u, v):
+                        best = gain
+                        bv = v
+            if bv >= 0:
+                h = p[bv]
+                apply_move(data, state, u, h)
+                apply_move(data, state, bv, g)
+                total += best
+                improved = True
+        if not improved:
+            break
+    return total

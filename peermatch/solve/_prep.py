@@ -271,9 +271,8 @@ def violations(problem: Problem, labels: np.ndarray, m: int | None = None) -> li
             g = int(bad[0])
             out.append(f"{s.name}: group {g} sums to {tot[g]:g}, bounds [{lo[g]:g}, {hi[g]:g}]")
     if problem.slots is not None and problem.slots.shape[1] >= 0:
-        Z = np.zeros((m, n), dtype=np.int64)
-        Z[labels, np.arange(n)] = 1
-        cnt = Z @ problem.slots.astype(np.int64)  # (m, S)
+        cnt = np.zeros((m, problem.slots.shape[1]), dtype=np.int64)  # (m, S), no m x n
+        np.add.at(cnt, labels, problem.slots.astype(np.int64))
         best = cnt.max(axis=1) if cnt.shape[1] else np.zeros(m, dtype=np.int64)
         need = np.array([math.ceil(problem.slot_quorum * s - _EPS) for s in size])
         bad = np.flatnonzero(best < need)

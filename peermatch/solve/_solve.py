@@ -33,7 +33,24 @@ _OPTIONS = {
     "screen_share": ("exact", "local", "hybrid"),
     "population": ("local",),
     "child_iter": ("local",),
+    "decompose": ("local", "hybrid"),
+    "sub_size": ("local", "hybrid"),
+    "sub_iter": ("local", "hybrid"),
+    "chunk_size": ("local", "hybrid"),
+    "near_share": ("local", "hybrid"),
+    "pool": ("local", "hybrid"),
 }
+
+#: From this many candidates on, the local search works on sub-problems of a few groups
+#: (:mod:`peermatch.solve.decompose`); below it, on the whole problem at once.
+DECOMPOSE_N = 1000
+
+
+def _decomposes(problem: Problem, options: dict) -> bool:
+    opt = options.get("decompose")
+    if opt is not None:
+        return bool(opt)
+    return problem.n >= DECOMPOSE_N or not isinstance(problem.affinity, np.ndarray)
 
 
 class _Context:
@@ -49,6 +66,10 @@ class _Context:
         self.history: list[tuple[float, float]] = []
         self.best = -math.inf
         self.time_to_best = math.nan
+        # The best valid grouping seen so far (labels, number of groups): what an interrupt
+        # (Ctrl-C) anywhere in the search returns.
+        self.best_labels: np.ndarray | None = None
+        self.best_m = 0
         self._last_cb = -math.inf
 
     def elapsed(self) -> float:
@@ -60,14 +81,19 @@ class _Context:
     def seed_int(self) -> int:
         return int(self.rng.integers(1, 2 ** 31 - 1))
 
-    def progress(self, value: float, **info) -> None:
-        """Record an objective value; call the callback on improvement or every 0.5 s."""
+    def progress(self, value: float, labels=None, **info) -> None:
+        """Record an objective value (and, with ``labels``, a callable or array giving the
+        valid grouping behind it); call the callback on improvement or every 0.5 s."""
         now = self.elapsed()
         improved = value > self.best + 1e-9 * (1.0 + abs(self.best if self.best > -math.inf
                                                          else 0.0))
         if improved:
             self.best = value
             self.time_to_best = now
+            if labels is not None:
+                lab = labels() if callable(labels) else labels
+                self.best_labels = np.array(lab, dtype=np.int64)
+                self.best_m = int(info.get("n_groups", 0))
             self.history.append((round(now, 4), float(value)))
         if self.callback is not None and (improved or now - self._last_cb >= 0.5):
             self._last_cb = now
@@ -197,9 +223,15 @@ def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, s
             out = _solve_free_count(problem, meth, ctx)
         else:
             out = _solve_fixed(problem, problem.n_groups, meth, ctx)
-    except KeyboardInterrupt:  # interrupted outside the local search: nothing to return
-        out = {"status": "unknown", "labels": None, "n_groups": problem.n_groups or 0,
-               "method": meth}
+    except KeyboardInterrupt:
+        # Ctrl-C anywhere (construction, compilation wait, search, screening of group
+        # counts): the best valid grouping seen so far, if any, marked as interrupted.
+        if ctx.best_labels is not None:
+            out = {"status": "feasible", "labels": ctx.best_labels, "n_groups": ctx.best_m,
+                   "method": meth, "interrupted": True}
+        else:
+            out = {"status": "unknown", "labels": None, "n_groups": problem.n_groups or 0,
+                   "method": meth, "interrupted": True}
     return _finish(problem, out, ctx)
 
 
@@ -222,6 +254,10 @@ def _finish(problem: Problem, out: dict, ctx: _Context) -> SolveResult:
         time_to_best=ctx.time_to_best if status in ("optimal", "feasible") else math.nan,
         history=list(ctx.history),
     )
+    for key in ("representation", "decomposition", "compile_cut", "interrupted",
+                "sub_problems", "sub_improved"):
+        if key in out:
+            res[key] = out[key]
     if status == "infeasible":
         res["reasons"] = list(out.get("reasons", []))
         if res["reasons"]:
@@ -333,6 +369,9 @@ def _solve_local(problem: Problem, m: int, ctx: _Context, deadline: float, *,
     from .local import TabuSearch, kernels_ready, needs_rules
 
     name = "hybrid" if hybrid else "local"
+    if _decomposes(problem, ctx.options):
+        return _solve_decomposed(problem, m, ctx, deadline, start=start, max_iter=max_iter,
+                                 name=name)
     prep = prepare(problem, m)
     rules = needs_rules(prep)
     kernels_ready(rules, 0.0)  # start compiling / loading in the background now
@@ -344,7 +383,8 @@ def _solve_local(problem: Problem, m: int, ctx: _Context, deadline: float, *,
             verdict["method"] = name
             return verdict
     t_feasible = ctx.elapsed()
-    ctx.progress(float(problem.objective(prep.to_elements(units))), n_groups=m)
+    ctx.progress(float(problem.objective(prep.to_elements(units))),
+                 labels=lambda: prep.to_elements(prep.match_labels(units)), n_groups=m)
     seed = ctx.seed_int()
     if not kernels_ready(rules, deadline):
         # First use in a fresh install and the compilation outlasts the time limit: the
@@ -355,7 +395,8 @@ def _solve_local(problem: Problem, m: int, ctx: _Context, deadline: float, *,
     ts = TabuSearch(prep, units, ctx.options, seed=seed)
 
     def on_slice():
-        ctx.progress(ts.best_value + prep.const, n_groups=m, iteration=ts.iterations)
+        ctx.progress(ts.best_value + prep.const, labels=lambda: prep.to_elements(ts.best_labels),
+                     n_groups=m, iteration=ts.iterations)
 
     if not hybrid:
         pop = int(ctx.options.get("population", 8))
@@ -365,9 +406,10 @@ def _solve_local(problem: Problem, m: int, ctx: _Context, deadline: float, *,
             child_iter = int(ctx.options.get("child_iter", 2.5 * ts.params[2]))
             ps = PopulationSearch(prep, ts, ctx.rng, pop, child_iter)
             ps.run(deadline, max_iter, lambda v: ctx.progress(
-                v + prep.const, n_groups=m, iteration=ts.iterations))
-        else:
-            ts.run_until(deadline, max_iter, on_slice)
+                v + prep.const, labels=lambda: prep.to_elements(ts.best_labels), n_groups=m,
+                iteration=ts.iterations))
+        elif ts.run_until(deadline, max_iter, on_slice):
+            raise KeyboardInterrupt
     else:
         _hybrid_loop(problem, prep, ts, ctx, deadline, max_iter, on_slice)
     labels = prep.to_elements(ts.best_labels)
@@ -378,6 +420,69 @@ def _solve_local(problem: Problem, m: int, ctx: _Context, deadline: float, *,
     return {"status": "feasible", "labels": labels, "n_groups": m, "method": name,
             "iterations": ts.iterations, "n_restarts": ts.n_restarts,
             "time_to_feasible": t_feasible}
+
+
+def _scale_start(problem: Problem, m: int, ctx: _Context, deadline: float):
+    """A valid element labelling for a large problem, or (None, verdict)."""
+    from .construct import stream_greedy
+
+    if not len(problem.must_link):
+        for _ in range(3):
+            if ctx.left(deadline) <= 0:
+                break
+            lab = stream_greedy(problem, m, ctx.rng)
+            if lab is not None and not violations(problem, lab, m):
+                return lab, None
+    if not isinstance(problem.affinity, np.ndarray):
+        return None, {"status": "unknown", "labels": None, "n_groups": m,
+                      "message": "the construction for large inputs could not satisfy the "
+                                 "rules; rules beyond sizes, competitors, conflicts and caps "
+                                 "need the dense representation (fewer candidates)"}
+    prep = prepare(problem, m)
+    units, verdict = _feasible_start(problem, prep, ctx, deadline)
+    if units is None:
+        return None, verdict
+    return prep.to_elements(units), None
+
+
+def _solve_decomposed(problem: Problem, m: int, ctx: _Context, deadline: float, *,
+                      start=None, max_iter=None, name="local") -> dict:
+    """Large problems: construction, then descent + tabu on sub-problems of a few groups."""
+    from .decompose import DecompositionSearch
+    from .local import kernels_ready
+
+    kernels_ready(True, 0.0)  # sub-problems with cannot-link pairs use the rules kernel
+    kernels_ready(False, 0.0)
+    if start is not None:
+        labels = np.asarray(start, dtype=np.int64)
+    else:
+        labels, verdict = _scale_start(problem, m, ctx, deadline)
+        if labels is None:
+            verdict["method"] = name
+            return verdict
+    t_feasible = ctx.elapsed()
+    ds = DecompositionSearch(problem, labels, ctx.rng, ctx.options)
+    ctx.progress(ds.value, labels=ds.labels, n_groups=m)
+    out = {"status": "feasible", "n_groups": m, "method": name, "time_to_feasible": t_feasible,
+           "representation": getattr(problem.affinity, "representation", "dense"),
+           "decomposition": True}
+    ready = kernels_ready(True, deadline) and kernels_ready(False, deadline)
+    if not ready:
+        out.update(labels=ds.labels, iterations=0, n_restarts=0, compile_cut=True)
+        return out
+    interrupted = ds.run(deadline, max_iter,
+                         lambda v: ctx.progress(v, labels=lambda: ds.labels, n_groups=m,
+                                                iteration=ds.iterations))
+    if interrupted:
+        raise KeyboardInterrupt
+    labels = ds.labels
+    bad = violations(problem, labels, m)
+    if bad:  # a kernel bug: never hand out a grouping that breaks a rule
+        raise RuntimeError("peermatch internal error, the local search broke a rule: "
+                           + "; ".join(bad))
+    out.update(labels=labels, iterations=ds.iterations, n_restarts=ds.n_sub,
+               sub_problems=ds.n_sub, sub_improved=ds.n_improved, interrupted=interrupted)
+    return out
 
 
 #: Rough seconds per tabu iteration per ``nu * (nu + m)`` (measured ~4e-9 at n = 60).
@@ -432,7 +537,8 @@ def _hybrid_loop(problem, prep, ts, ctx, deadline, max_iter, on_slice) -> None:
                     ts.load(prep.to_units(new))
                     on_slice()
     except KeyboardInterrupt:
-        pass
+        on_slice()
+        raise
 
 
 def _solve_free_count(problem: Problem, meth: str, ctx: _Context) -> dict:
@@ -450,14 +556,19 @@ def _solve_free_count(problem: Problem, meth: str, ctx: _Context) -> dict:
     # The diagonal is zero, so min/max over the whole matrix decide the signs of the
     # off-diagonal entries without an n x n copy.
     A = problem.affinity
+    a_min, a_max = A.bounds() if hasattr(A, "bounds") else (A.min(), A.max())
     mixed = False
-    if problem.n < 2 or A.min() >= 0:
-        cand = counts[:2]
-    elif A.max() <= 0:
+    if problem.n < 2 or a_min >= 0:
+        # Non-negative affinities: fewer, larger groups hold more pairs. At scale the
+        # fewest groups is taken outright (a screening run would cost a whole search).
+        cand = counts[:1] if _decomposes(problem, ctx.options) else counts[:2]
+    elif a_max <= 0:
         cand = counts[-2:]
     else:
         cand = sorted({counts[int(round(t))] for t in np.linspace(0, len(counts) - 1, 5)})
         mixed = True
+    if len(cand) == 1:
+        return _solve_fixed(problem.with_groups(cand[0]), cand[0], meth, ctx)
     share = float(ctx.options.get("screen_share", 0.3))
     max_iter = ctx.options.get("max_iter")
     n_screen = len(cand) + (2 if mixed else 0)

@@ -38,8 +38,8 @@ def target_sizes(lo: np.ndarray, hi: np.ndarray, n: int) -> np.ndarray | None:
     return t
 
 
-def greedy(prep: Prepared, rng: np.random.Generator, *, force: bool = False
-           ) -> np.ndarray | None:
+def greedy(prep: Prepared, rng: np.random.Generator, *, force: bool = False,
+           affinity_first: bool = False) -> np.ndarray | None:
     """Unit labels of a grouping respecting sizes, cannot-link, allowed and group-sum caps.
 
     Returns None when the greedy gets stuck (some unit has no open group). With
@@ -91,11 +91,16 @@ def greedy(prep: Prepared, rng: np.random.Generator, *, force: bool = False
                 return None
         under = (target - size) >= w[u]
         deficit = (target - size) / np.maximum(target, 1)
-        score = np.where(cand, under * 1e6 + deficit * 1e3, -np.inf)
         aff = W_t[:, u]
         span = np.abs(aff).max()
-        if span > 0:
-            score = score + 0.5 * aff / span
+        if affinity_first:
+            score = np.where(cand, under * 1e6 + deficit * 1e-3, -np.inf)
+            if span > 0:
+                score = score + 1e3 * aff / span
+        else:
+            score = np.where(cand, under * 1e6 + deficit * 1e3, -np.inf)
+            if span > 0:
+                score = score + 0.5 * aff / span
         g = int(np.argmax(score + rng.random(m) * 1e-6))
         labels[u] = g
         key[u] = np.inf
@@ -119,4 +124,95 @@ def greedy(prep: Prepared, rng: np.random.Generator, *, force: bool = False
         W_t[g] += A[u]  # the row (contiguous) equals the column: A is symmetric
         if R:
             S[rows, g] += coef
+    return labels
+
+
+def stream_greedy(problem, m: int, rng: np.random.Generator) -> np.ndarray | None:
+    """Element labels respecting sizes, competitor sets, cannot-link and caps, in
+    ``O(n log n + n * deg)``: no affinity is read, nothing ``n x m`` is held.
+
+    The construction for large problems (the search that follows does the optimising).
+    Members of large "at most one per group" sets (competitors) come first, set by set,
+    each to the next group in a round-robin order that is below its target size and
+    takes it (no cannot-link partner inside, allowed, caps kept); a set of ``k``
+    members then lands in ``k`` different groups as long as ``k <= m``. Must-link pairs
+    are not supported here (the caller uses :func:`greedy` for them). Returns None when
+    some element finds no group.
+    """
+    import scipy.sparse as sp
+
+    n = problem.n
+    bounds = problem.bounds_for(m)
+    lo, hi = bounds[:, 0].astype(np.int64), bounds[:, 1].astype(np.int64)
+    target = target_sizes(lo, hi, n)
+    if target is None:
+        return None
+    sums = problem.group_sums
+    R = len(sums)
+    # element -> (sum, coef) lists; sums' per-group totals and bounds
+    if R:
+        cols = [sp.csc_array(np.asarray(s.coef, dtype=float).reshape(-1, 1)) for s in sums]
+        coef = sp.csr_array(sp.hstack(cols, format="csr"))
+        ghi = np.stack([s.bounds(m)[1] for s in sums])
+        size_of = np.asarray((coef != 0).sum(axis=0)).ravel()
+        # hardest first: members of the largest sets, set by set
+        key_set = np.full(n, -1, dtype=np.int64)
+        best = np.zeros(n)
+        cc = sp.coo_array(coef)
+        for r in np.argsort(size_of, kind="stable"):  # the largest set wins ties last
+            rows = cc.row[cc.col == r]
+            key_set[rows] = r
+            best[rows] = size_of[r]
+    else:
+        coef = None
+        key_set = np.full(n, -1, dtype=np.int64)
+        best = np.zeros(n)
+    cl = problem.cannot_link
+    if len(cl):
+        r = np.concatenate([cl[:, 0], cl[:, 1]])
+        c = np.concatenate([cl[:, 1], cl[:, 0]])
+        adj = sp.csr_array((np.ones(len(r), dtype=np.int8), (r, c)), shape=(n, n))
+        deg = np.diff(adj.indptr)
+    else:
+        adj = None
+        deg = np.zeros(n, dtype=np.int64)
+    order = np.lexsort((rng.random(n), key_set, -deg, -best))
+    S = np.zeros((R, m))
+    size = np.zeros(m, dtype=np.int64)
+    labels = np.full(n, -1, dtype=np.int64)
+    allowed = problem.allowed
+    ptr = int(rng.integers(m)) if m else 0
+    for i in order:
+        if coef is not None:
+            k0, k1 = coef.indptr[i], coef.indptr[i + 1]
+            rows_i, coef_i = coef.indices[k0:k1], coef.data[k0:k1]
+        if adj is not None:
+            nb = adj.indices[adj.indptr[i]:adj.indptr[i + 1]]
+            taken = labels[nb]
+            taken = taken[taken >= 0]
+        placed = False
+        for phase in (0, 1):
+            cap = target if phase == 0 else hi
+            for step in range(m):
+                g = (ptr + step) % m
+                if size[g] >= cap[g]:
+                    continue
+                if allowed is not None and not allowed[i, g]:
+                    continue
+                if adj is not None and len(taken) and np.any(taken == g):
+                    continue
+                if coef is not None and len(rows_i) and np.any(
+                        S[rows_i, g] + coef_i > ghi[rows_i, g] + 1e-9):
+                    continue
+                labels[i] = g
+                size[g] += 1
+                if coef is not None and len(rows_i):
+                    S[rows_i, g] += coef_i
+                ptr = (g + 1) % m
+                placed = True
+                break
+            if placed:
+                break
+        if not placed:
+            return None
     return labels

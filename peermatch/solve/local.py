@@ -27,6 +27,7 @@ _warm_errors: dict[bool, BaseException] = {}
 def _warm_up(rules: bool) -> None:
     """Compile (or load from the disk cache) every kernel a search with/without rules uses."""
     try:
+        _cache_dir_fallback()
         from ..problem import Problem
         from ._prep import prepare
 
@@ -35,10 +36,40 @@ def _warm_up(rules: bool) -> None:
         prep = prepare(Problem(A, bounds=[(2, 4), (2, 4)], **kw), 2)
         ts = TabuSearch(prep, np.array([0, 0, 0, 1, 1, 1]), {}, seed=1)
         ts.run(3)
+        ts.descend(2)
         ts.perturb(1)
         ts.restart(ts.state[7].copy())
     except BaseException as exc:  # re-raised in the caller's thread
         _warm_errors[rules] = exc
+
+
+def _cache_dir_fallback() -> None:
+    """A read-only install (no writable package folder) still caches the compiled kernels:
+    in a temporary folder, unless ``NUMBA_CACHE_DIR`` says where. Must run before numba is
+    first imported (numba reads its configuration then)."""
+    import os
+    import sys
+    import tempfile
+
+    if "numba" in sys.modules or os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    here = os.path.dirname(os.path.abspath(__file__))
+    if not os.access(here, os.W_OK):
+        os.environ["NUMBA_CACHE_DIR"] = os.path.join(tempfile.gettempdir(),
+                                                     "peermatch-numba-cache")
+
+
+def warm_up(timeout: float = 600.0) -> bool:
+    """Compile (or load from the disk cache) every kernel now; True when all are ready.
+
+    ``make demo`` and ``make test`` call it once after installing, so a first real run
+    does not spend its time budget compiling.
+
+    >>> warm_up()
+    True
+    """
+    end = time.perf_counter() + timeout
+    return kernels_ready(True, end) and kernels_ready(False, end)
 
 
 def kernels_ready(rules: bool, deadline: float) -> bool:
@@ -98,6 +129,7 @@ class TabuSearch:
     """
 
     def __init__(self, prep: Prepared, labels: np.ndarray, options: dict, seed: int):
+        _cache_dir_fallback()
         from . import _kernels as K
 
         self._K = K
@@ -165,6 +197,19 @@ class TabuSearch:
         """Apply ``strength`` random feasible swaps/moves to the current grouping."""
         self._kernel(self.data, self.state, self.params, 0, self.allow_moves, max(int(strength), 1))
 
+    def descend(self, max_sweeps: int = 1_000_000) -> float:
+        """First-improvement move/swap descent from the current grouping (to a local
+        optimum, or ``max_sweeps`` sweeps); returns the gain. The best is updated."""
+        K, st = self._K, self.state
+        gain = float(K.descent_run(self.data, st, int(max_sweeps)))
+        fv = st[10]
+        fv[0] += gain
+        fv[2] = max(fv[2], fv[0])
+        if fv[0] > fv[1]:
+            fv[1] = fv[0]
+            st[7][:] = st[0]
+        return gain
+
     def run(self, n_iter: int) -> int:
         """Run ``n_iter`` iterations; returns iterations done."""
         return int(self._kernel(self.data, self.state, self.params, int(n_iter),
@@ -213,4 +258,6 @@ class TabuSearch:
                 left = deadline - time.perf_counter()
                 chunk = int(max(1, min(rate * min(0.1, max(left, 0.0)), chunk * 4)))
         except KeyboardInterrupt:
-            return True
+            # the state is consistent (only kernels touch it); the caller's handler
+            # returns the best grouping so far
+            raise

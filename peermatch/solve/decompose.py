@@ -1,0 +1,426 @@
+"""Large-scale search: re-optimise a few groups at a time with the compiled tabu kernel.
+
+Internal module. The objective is a sum over groups and every hard rule is a rule about
+one group's members, so "re-optimise the members of groups ``G1..Gk``, the other groups
+fixed" is an exact, self-contained problem: its members, their affinity block and the
+rules restricted to them (:func:`subproblem`). Its solution is written back with
+:func:`write_back`; an improvement of the sub-problem is an improvement of the whole, and
+feasibility is kept by construction. Sub-problems on disjoint sets of groups commute.
+
+:class:`DecompositionSearch` repeats this from the current grouping (a warm start, never
+from scratch), so each sub-problem starts where the last left it and the tabu kernel's own
+perturbation does the diversification inside the neighbourhood. Which groups to take
+together alternates between
+
+* *random* groups (for diversity-type affinities any two groups can trade members), and
+* *neighbourhoods*: a seed group and the groups whose members have the highest mean
+  affinity to its members (for similarity-type affinities the gains are among groups
+  competing for the same kind of member),
+
+with a bias towards groups that were visited least since their last improvement.
+
+Nothing here needs an ``n x n`` matrix: blocks come from
+:func:`peermatch.affinity.block_of`, so the same code serves a dense matrix and a
+:class:`~peermatch.affinity.FeatureAffinity`; memory is ``O(n)`` plus one sub-problem.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..problem import GroupSum, Problem
+
+__all__ = ["SubProblem", "DecompositionSearch", "subproblem", "write_back", "default_sub_size"]
+
+_EPS = 1e-9
+
+
+def _block(A, rows, cols=None):
+    """``A[rows][:, cols]`` of a dense matrix or an affinity object with ``block``."""
+    if isinstance(A, np.ndarray):
+        return A[np.ix_(rows, rows if cols is None else cols)]
+    return A.block(rows, cols)
+
+
+def default_sub_size(n: int, m: int) -> int:
+    """Members per sub-problem: large enough for the kernel to shine, small enough to be fast."""
+    return int(min(n, 160))
+
+
+@dataclass
+class SubProblem:
+    """The members of ``groups`` as a :class:`Problem` with ``len(groups)`` groups."""
+
+    groups: np.ndarray      # (k,) global group ids; local group g is groups[g]
+    rows: np.ndarray        # (s,) global element ids, local element a is rows[a]
+    problem: Problem        # local problem (fixed group count, bounds of those groups)
+    labels: np.ndarray      # (s,) current local labels
+    value: float            # current objective of the sub-problem
+
+
+class _RuleIndex:
+    """Rules of the whole problem in forms that restrict fast to a set of rows."""
+
+    def __init__(self, problem: Problem):
+        n = problem.n
+        self.n = n
+        cl = problem.cannot_link
+        if len(cl):
+            r = np.concatenate([cl[:, 0], cl[:, 1]])
+            c = np.concatenate([cl[:, 1], cl[:, 0]])
+            self.cl = sp.csr_array((np.ones(len(r), dtype=np.int8), (r, c)), shape=(n, n))
+        else:
+            self.cl = None
+        ml = problem.must_link
+        if len(ml):
+            r = np.concatenate([ml[:, 0], ml[:, 1]])
+            c = np.concatenate([ml[:, 1], ml[:, 0]])
+            self.ml = sp.csr_array((np.ones(len(r), dtype=np.int8), (r, c)), shape=(n, n))
+        else:
+            self.ml = None
+        sums = problem.group_sums
+        self.sums = sums
+        self.m = problem.n_groups
+        R = len(sums)
+        self.lo = np.empty((R, self.m))
+        self.hi = np.empty((R, self.m))
+        self.clique = np.zeros(R, dtype=bool)
+        if R:
+            cols = []
+            for r, s in enumerate(sums):
+                c = np.asarray(s.coef, dtype=float)
+                cols.append(sp.csc_array(c.reshape(-1, 1)))
+                self.lo[r], self.hi[r] = s.bounds(self.m)
+                # "At most one member of this set per group" (competitors): inside a
+                # sub-problem it is a clique of cannot-link pairs, which the kernel checks
+                # in O(1) per move, instead of a group sum.
+                nz = c[c != 0]
+                self.clique[r] = (bool(np.all(nz == 1.0)) and bool(np.all(self.hi[r] == 1.0))
+                                  and bool(np.all(self.lo[r] <= 0.0)))
+            self.coef = sp.csr_array(sp.hstack(cols, format="csr"))
+        else:
+            self.coef = None
+        self.zero_ok = np.all(self.lo <= _EPS, axis=1) & np.all(self.hi >= -_EPS, axis=1)
+        if False:
+            self.coef = None
+
+    @staticmethod
+    def _pairs(M, rows, pos):
+        sub = M[rows]
+        sub = sp.coo_array(sub)
+        keep = pos[sub.col] >= 0
+        a, b = sub.row[keep], pos[sub.col[keep]]
+        upper = a < b
+        return np.stack([a[upper], b[upper]], 1).astype(np.int64)
+
+
+def subproblem(problem: Problem, labels: np.ndarray, groups: np.ndarray, *,
+               members: list[np.ndarray] | None = None, index: _RuleIndex | None = None,
+               pos: np.ndarray | None = None) -> SubProblem:
+    """The sub-problem of re-assigning the members of ``groups`` among those groups.
+
+    Parameters
+    ----------
+    problem : Problem
+        The whole problem, with a fixed number of groups.
+    labels : ndarray of shape (n,)
+        A valid grouping of the whole problem.
+    groups : ndarray of shape (k,)
+        Distinct group ids.
+    members, index, pos
+        Caches of :class:`DecompositionSearch` (members of each group, the rule index, an
+        ``n``-long scratch array of ``-1``); computed when omitted.
+
+    Returns
+    -------
+    SubProblem
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.arange(36, dtype=float).reshape(6, 6); A = A + A.T; np.fill_diagonal(A, 0)
+    >>> p = Problem(A, min_size=2, max_size=2, n_groups=3, cannot_link=[(0, 2)])
+    >>> sub = subproblem(p, np.array([0, 0, 1, 1, 2, 2]), np.array([0, 1]))
+    >>> sub.rows.tolist(), sub.labels.tolist(), sub.problem.cannot_link.tolist()
+    ([0, 1, 2, 3], [0, 0, 1, 1], [[0, 2]])
+    """
+    groups = np.asarray(groups, dtype=np.int64)
+    m = problem.n_groups
+    if members is None:
+        rows = np.flatnonzero(np.isin(labels, groups))
+    else:
+        rows = np.sort(np.concatenate([members[g] for g in groups]))
+    if index is None:
+        index = _RuleIndex(problem)
+    own_pos = pos is None
+    if own_pos:
+        pos = np.full(problem.n, -1, dtype=np.int64)
+    pos[rows] = np.arange(len(rows))
+    try:
+        gpos = np.full(m, -1, dtype=np.int64)
+        gpos[groups] = np.arange(len(groups))
+        local = gpos[labels[rows]]
+        bounds = problem.bounds_for(m)[groups]
+        cl = index._pairs(index.cl, rows, pos) if index.cl is not None else None
+        ml = index._pairs(index.ml, rows, pos) if index.ml is not None else None
+        sums = []
+        if index.coef is not None:
+            Cd = index.coef[rows].toarray()               # (s, R), small
+            present = np.any(Cd != 0, axis=0)
+            cq = present & index.clique
+            if cq.any():
+                # pairs of members sharing a clique set (an equality table, no BLAS:
+                # a tiny matrix product costs more in thread start-up than this)
+                a_idx, r_idx = np.nonzero(Cd[:, cq])
+                i, j = np.nonzero(np.triu(r_idx[:, None] == r_idx[None, :], 1))
+                if len(i):
+                    extra = np.unique(np.sort(np.stack([a_idx[i], a_idx[j]], 1), axis=1),
+                                      axis=0).astype(np.int64)
+                    cl = extra if cl is None else np.concatenate([cl, extra])
+            for r in np.flatnonzero(present & ~index.clique):
+                sums.append(GroupSum(coef=Cd[:, r].copy(), lo=index.lo[r, groups],
+                                     hi=index.hi[r, groups], name=index.sums[r].name))
+            # A rule with no member here still binds when 0 is outside its bounds (a valid
+            # grouping never has such a group, but the sub-problem stays exact anyway).
+            for r in np.flatnonzero(~present & ~index.zero_ok):
+                sums.append(GroupSum(coef=np.zeros(len(rows)), lo=index.lo[r, groups],
+                                     hi=index.hi[r, groups], name=index.sums[r].name))
+        allowed = None
+        if problem.allowed is not None:
+            allowed = problem.allowed[np.ix_(rows, groups)]
+        slots = problem.slots[rows] if problem.slots is not None else None
+        ns = tuple(np.asarray(c)[rows] for c in problem.no_singleton)
+        A = np.asarray(_block(problem.affinity, rows), dtype=np.float64)
+        sub = Problem(A, bounds=bounds, cannot_link=cl, must_link=ml, allowed=allowed,
+                      group_sums=tuple(sums), slots=slots, slot_quorum=problem.slot_quorum,
+                      no_singleton=ns)
+    finally:
+        pos[rows] = -1
+    value = sub.objective(local)
+    return SubProblem(groups, rows, sub, local, value)
+
+
+def write_back(labels: np.ndarray, sub: SubProblem, new_local: np.ndarray) -> None:
+    """Write a sub-problem's grouping into the global ``labels`` (in place)."""
+    labels[sub.rows] = sub.groups[np.asarray(new_local, dtype=np.int64)]
+
+
+class DecompositionSearch:
+    """Warm-started sub-problem search over a whole grouping (see the module docstring).
+
+    Parameters
+    ----------
+    problem : Problem
+        Fixed number of groups; ``problem.affinity`` a dense matrix or an affinity object.
+    labels : ndarray of shape (n,)
+        A valid grouping (every hard rule holds).
+    rng : numpy.random.Generator
+        Drives every choice (sub-problems, kernel seeds).
+    options : dict
+        ``sub_size`` (members per sub-problem), ``sub_iter`` (tabu iterations per
+        sub-problem), ``tenure``/``depth``/``strength`` for the kernel.
+    """
+
+    def __init__(self, problem: Problem, labels: np.ndarray, rng: np.random.Generator,
+                 options: dict | None = None):
+        self.problem = problem
+        self.m = int(problem.n_groups)
+        self.labels = np.asarray(labels, dtype=np.int64).copy()
+        self.rng = rng
+        self.options = dict(options or {})
+        n, m = problem.n, self.m
+        self.index = _RuleIndex(problem)
+        self.pos = np.full(n, -1, dtype=np.int64)
+        self._members_from_labels()
+        mean_size = n / max(m, 1)
+        self.sub_size = int(self.options.get("sub_size", default_sub_size(n, m)))
+        self.k = int(np.clip(round(self.sub_size / max(mean_size, 1.0)), 2, max(m, 2)))
+        self.k = min(self.k, m)
+        self.sub_iter = self.options.get("sub_iter")
+        self.group_value = np.array([self._group_value(g) for g in range(m)])
+        self.value = float(self.group_value.sum())
+        self.stale = np.zeros(m)        # visits since the group last improved
+        self.iterations = 0
+        self.n_sub = 0
+        self.n_improved = 0
+        self.descended = bool(self.options.get("skip_descent", False))
+
+    # -- bookkeeping ---------------------------------------------------------------
+    def _members_from_labels(self) -> None:
+        order = np.argsort(self.labels, kind="stable")
+        cuts = np.searchsorted(self.labels[order], np.arange(1, self.m))
+        self.members = [np.asarray(x, dtype=np.int64) for x in np.split(order, cuts)]
+
+    def _group_value(self, g: int) -> float:
+        mem = self.members[g]
+        if len(mem) < 2:
+            return 0.0
+        return 0.5 * float(_block(self.problem.affinity, mem).sum())
+
+    # -- choosing sub-problems ---------------------------------------------------------
+    def _weights(self) -> np.ndarray:
+        w = 1.0 / (1.0 + self.stale)
+        return w / w.sum()
+
+    def choose(self) -> np.ndarray:
+        """The groups of the next sub-problem."""
+        m, k, rng = self.m, self.k, self.rng
+        if k >= m:
+            return np.arange(m)
+        p = self._weights()
+        near = float(self.options.get("near_share", 0.9))
+        if rng.random() >= near:
+            return np.sort(rng.choice(m, size=k, replace=False, p=p))
+        seed = int(rng.choice(m, p=p))
+        pool_size = min(m - 1, int(self.options.get("pool", 12)) * k)
+        others = np.delete(np.arange(m), seed)
+        pool = rng.choice(others, size=pool_size, replace=False)
+        mem = self.members[seed]
+        cols = np.concatenate([self.members[g] for g in pool])
+        if len(mem) == 0 or len(cols) == 0:
+            return np.sort(np.concatenate([[seed], pool[:k - 1]]))
+        B = _block(self.problem.affinity, mem, cols).sum(axis=0)
+        owner = np.repeat(np.arange(pool_size), [len(self.members[g]) for g in pool])
+        score = np.bincount(owner, weights=B, minlength=pool_size)
+        score /= np.maximum(np.bincount(owner, minlength=pool_size), 1)
+        best = pool[np.argsort(-score, kind="stable")[:k - 1]]
+        return np.sort(np.concatenate([[seed], best]))
+
+    # -- phase 0: affinity-aware construction on large chunks ---------------------------
+    def reconstruct(self, deadline: float) -> None:
+        """Rebuild each chunk with the affinity-aware greedy (rules kept by the greedy and
+        checked); a chunk keeps its grouping when the greedy fails or scores lower."""
+        from ._prep import prepare, violations
+        from .construct import greedy
+
+        size = int(self.options.get("chunk_size", 2000))
+        for groups in self._chunks(size):
+            if time.perf_counter() >= deadline:
+                return
+            sub = subproblem(self.problem, self.labels, groups, members=self.members,
+                             index=self.index, pos=self.pos)
+            prep = prepare(sub.problem, len(groups))
+            lab = greedy(prep, self.rng, affinity_first=True)
+            if lab is None:
+                continue
+            new_local = prep.to_elements(lab)
+            if violations(sub.problem, new_local, len(groups)):
+                continue
+            if sub.problem.objective(new_local) <= sub.value:
+                continue
+            write_back(self.labels, sub, new_local)
+            for g_local, g in enumerate(groups):
+                self.members[g] = sub.rows[new_local == g_local]
+            for g in groups:
+                self.group_value[g] = self._group_value(g)
+        self.value = float(self.group_value.sum())
+
+    # -- phase 1: descent on large chunks ---------------------------------------------
+    def _chunks(self, size: int) -> list[np.ndarray]:
+        m, rng = self.m, self.rng
+        if self.problem.n <= 1.5 * size:
+            return [np.arange(m)]
+        perm = rng.permutation(m)
+        sizes = np.array([len(self.members[g]) for g in perm])
+        cut = np.searchsorted(np.cumsum(sizes), np.arange(size, sizes.sum(), size))
+        return [np.sort(c) for c in np.split(perm, np.unique(cut)) if len(c) > 1]
+
+    def _solve_groups(self, groups: np.ndarray, run) -> float:
+        """Solve the sub-problem of ``groups`` with ``run(ts, prep)``; write back a gain."""
+        from ._prep import prepare
+        from .local import TabuSearch
+
+        sub = subproblem(self.problem, self.labels, groups, members=self.members,
+                         index=self.index, pos=self.pos)
+        prep = prepare(sub.problem, len(groups))
+        ts = TabuSearch(prep, prep.to_units(sub.labels), self.options,
+                        seed=int(self.rng.integers(1, 2 ** 31 - 1)))
+        run(ts, prep)
+        self.iterations += ts.iterations
+        self.n_sub += 1
+        gain = ts.best_value + prep.const - sub.value
+        self.stale[groups] += 1
+        if gain > _EPS * (1.0 + abs(sub.value)):
+            new_local = prep.to_elements(ts.best_labels)
+            write_back(self.labels, sub, new_local)
+            for g_local, g in enumerate(groups):
+                self.members[g] = sub.rows[new_local == g_local]
+            for g in groups:
+                self.group_value[g] = self._group_value(g)
+            self.value = float(self.group_value.sum())
+            self.stale[groups] = 0
+            self.n_improved += 1
+            return float(gain)
+        return 0.0
+
+    def descend(self, deadline: float, on_improve=None) -> None:
+        """Phase 1: first-improvement descent on chunks of about ``chunk_size`` members,
+        new random chunks while a pass gains more than 0.05 %."""
+        size = int(self.options.get("chunk_size", 2000))
+
+        def run(ts, prep):
+            while time.perf_counter() < deadline:
+                if ts.descend(1) <= 0:
+                    break
+
+        for _ in range(20):
+            before = self.value
+            for groups in self._chunks(size):
+                if time.perf_counter() >= deadline:
+                    return
+                if self._solve_groups(groups, run) > 0 and on_improve is not None:
+                    on_improve(self.value)
+            if self.problem.n <= 1.5 * size or self.value - before <= 5e-4 * abs(before):
+                return
+
+    # -- one step ------------------------------------------------------------------
+    def step(self, deadline: float, max_iter: int | None = None) -> float:
+        """Build, solve and write back one sub-problem; returns the gain (>= 0)."""
+        it = self.sub_iter
+
+        def run(ts, prep):
+            n_it = int(max(50, 0.65 * prep.nu)) if it is None else int(it)
+            if max_iter is not None:
+                n_it = max(1, min(n_it, int(max_iter)))
+            ts.run_until(deadline, ts.iterations + n_it)
+
+        return self._solve_groups(self.choose(), run)
+
+    def run(self, deadline: float, max_iter: int | None = None, on_improve=None) -> bool:
+        """Steps until ``deadline`` or ``max_iter`` kernel iterations; True if interrupted."""
+        try:
+            if not self.descended:
+                self.descended = True
+                # construction and descent get at most 40 % of the time left: the
+                # sub-problem search after them is where the last per cent comes from
+                early = time.perf_counter() + 0.4 * max(deadline - time.perf_counter(), 0.0)
+                self.reconstruct(early)
+                if on_improve is not None:
+                    on_improve(self.value)
+                self.descend(early, on_improve)
+            while time.perf_counter() < deadline:
+                left = None if max_iter is None else int(max_iter) - self.iterations
+                if left is not None and left <= 0:
+                    break
+                if self.step(deadline, left) > 0 and on_improve is not None:
+                    on_improve(self.value)
+        except KeyboardInterrupt:
+            # labels are only written between kernel calls: they are a valid grouping
+            return True
+        return False
+
+
+def objective_by_groups(A, labels: np.ndarray, m: int) -> float:
+    """``sum over groups of the affinity of member pairs``, block by block (no n x n work)."""
+    order = np.argsort(labels, kind="stable")
+    cuts = np.searchsorted(labels[order], np.arange(1, m))
+    total = 0.0
+    for mem in np.split(order, cuts):
+        if len(mem) > 1:
+            total += float(_block(A, mem).sum())
+    return 0.5 * total if math.isfinite(total) else total
