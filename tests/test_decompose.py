@@ -1,0 +1,163 @@
+"""The large-scale search: exact sub-problems, warm-started search, features representation.
+
+Every grouping is checked by plain loops written here (or by tests/validator.py on the
+CSV cells), never by the solver's own checks alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import peermatch as pm
+from peermatch.problem import GroupSum, Problem
+from peermatch.solve import solve
+from peermatch.solve.construct import stream_greedy
+from peermatch.solve.decompose import DecompositionSearch, subproblem, write_back
+
+from .validator import violations as csv_violations
+
+
+def _loops_ok(problem: Problem, labels, m: int) -> list[str]:
+    """Plain-loop check of sizes, cannot-link, must-link and group sums."""
+    bad = []
+    n = problem.n
+    lab = [int(x) for x in labels]
+    if len(lab) != n or min(lab) < 0 or max(lab) >= m:
+        return ["labels out of range"]
+    b = problem.bounds_for(m)
+    for g in range(m):
+        size = sum(1 for x in lab if x == g)
+        if not b[g, 0] <= size <= b[g, 1]:
+            bad.append(f"group {g} has {size}")
+    for i, j in problem.cannot_link:
+        if lab[i] == lab[j]:
+            bad.append(f"cannot-link {i},{j}")
+    for i, j in problem.must_link:
+        if lab[i] != lab[j]:
+            bad.append(f"must-link {i},{j}")
+    for s in problem.group_sums:
+        lo, hi = s.bounds(m)
+        for g in range(m):
+            tot = sum(float(s.coef[i]) for i in range(n) if lab[i] == g)
+            if tot < lo[g] - 1e-9 or tot > hi[g] + 1e-9:
+                bad.append(f"{s.name} in group {g}: {tot}")
+    return bad
+
+
+def _objective_loops(A, labels) -> float:
+    n = len(labels)
+    return sum(float(A[i, j]) for i in range(n) for j in range(i + 1, n)
+               if labels[i] == labels[j])
+
+
+def _instance(n=60, m=6, seed=0, classes=20):
+    rng = np.random.default_rng(seed)
+    F = rng.normal(size=(n, 3))
+    A = F @ F.T + rng.normal(scale=0.3, size=(n, n))
+    A = (A + A.T) / 2
+    np.fill_diagonal(A, 0)
+    cls = rng.permutation(np.arange(n) % classes)  # every set fits in the groups
+    sums = []
+    for c in range(classes):
+        coef = (cls == c).astype(float)
+        if coef.sum() > 1:
+            sums.append(GroupSum(coef=coef, hi=1.0, name=f"class {c}"))
+    cl = [(i, i + 1) for i in range(0, n - 1, 7)]
+    return Problem(A, min_size=n // m - 2, max_size=n // m + 2, n_groups=m,
+                   cannot_link=cl, group_sums=tuple(sums))
+
+
+def test_subproblem_is_exact_and_write_back_keeps_rules():
+    p = _instance()
+    m = p.n_groups
+    lab = stream_greedy(p, m, np.random.default_rng(1))
+    assert lab is not None and _loops_ok(p, lab, m) == []
+    groups = np.array([0, 2, 5])
+    sub = subproblem(p, lab, groups)
+    # the sub-problem's value plus the other groups' is the whole objective
+    rest = np.setdiff1d(np.arange(p.n), sub.rows)
+    others = _objective_loops(p.affinity[np.ix_(rest, rest)], lab[rest])
+    assert sub.value + others == pytest.approx(_objective_loops(p.affinity, lab))
+    # the competitor sets became cannot-link pairs inside the sub-problem
+    for a, b in sub.problem.cannot_link:
+        i, j = sub.rows[a], sub.rows[b]
+        assert any((i, j) == tuple(sorted(x)) for x in p.cannot_link) or any(
+            s.coef[i] == 1 and s.coef[j] == 1 for s in p.group_sums)
+    # solving the sub-problem and writing it back keeps every rule of the whole problem
+    res = solve(sub.problem, "local", time_limit=5, seed=0, options={"max_iter": 300})
+    assert res.success
+    new = lab.copy()
+    write_back(new, sub, res.labels)
+    assert _loops_ok(p, new, m) == []
+    assert _objective_loops(p.affinity, new) >= _objective_loops(p.affinity, lab) - 1e-6 or (
+        res.objective < sub.value)
+
+
+def test_decomposition_improves_keeps_rules_and_is_reproducible():
+    p = _instance(n=120, m=12, seed=3)
+    m = p.n_groups
+    lab = stream_greedy(p, m, np.random.default_rng(0))
+    start = _objective_loops(p.affinity, lab)
+    runs = []
+    for _ in range(2):
+        ds = DecompositionSearch(p, lab, np.random.default_rng(7), {"sub_size": 40})
+        ds.run(float("inf"), max_iter=3000)
+        assert _loops_ok(p, ds.labels, m) == []
+        assert ds.value == pytest.approx(_objective_loops(p.affinity, ds.labels))
+        runs.append(ds.labels.copy())
+    assert np.array_equal(runs[0], runs[1])
+    assert _objective_loops(p.affinity, runs[0]) > start
+
+
+def test_solve_decomposed_with_must_link_and_free_count():
+    rng = np.random.default_rng(5)
+    n = 90
+    A = rng.random((n, n))
+    A = (A + A.T) / 2
+    p = Problem(A, min_size=8, max_size=11, cannot_link=[(0, 1), (2, 3)],
+                must_link=[(4, 5), (5, 6)])
+    res = solve(p, "local", time_limit=30, seed=0,
+                options={"decompose": True, "max_iter": 2000, "sub_size": 30})
+    assert res.success and res.decomposition
+    m = int(res.labels.max()) + 1
+    assert _loops_ok(p.with_groups(m), res.labels, m) == []
+    assert res.objective == pytest.approx(_objective_loops(A, res.labels))
+
+
+def test_interrupt_returns_the_best_grouping_so_far():
+    p = _instance(n=120, m=12, seed=4)
+    calls = []
+
+    def stop(progress):
+        calls.append(progress["objective"])
+        if len(calls) >= 3:
+            raise KeyboardInterrupt
+
+    res = solve(p, "local", time_limit=60, seed=0, options={"decompose": True},
+                callback=stop)
+    assert res.success and res.interrupted
+    assert res.wall_time < 30
+    assert _loops_ok(p, res.labels, p.n_groups) == []
+
+
+@pytest.mark.parametrize("rules", [pm.Rules(), pm.Rules(max_per_group={"region": 4})])
+def test_features_representation_matches_dense(tmp_path, rules):
+    df = pm.synth_candidates(220, seed=2)
+    kw = dict(group_size=(8, 12), time_limit=20, seed=0, rules=rules)
+    opts = {"max_iter": 1500, "decompose": True, "sub_size": 60}
+    dense = pm.match(df, options={**opts, "representation": "dense"}, **kw)
+    feats = pm.match(df, options={**opts, "representation": "features"}, **kw)
+    assert dense.success and feats.success
+    assert feats.summary()["solver"]["representation"] == "features"
+    assert dense.summary()["solver"]["representation"] == "dense"
+    # same algorithm, same random choices, same blocks (to rounding): same groups
+    assert np.array_equal(dense.labels, feats.labels)
+    assert feats.score == pytest.approx(dense.score, rel=1e-9)
+    st = feats.group_stats
+    assert st["total"].sum() == pytest.approx(feats.score, rel=1e-9)
+    out = tmp_path / "g.csv"
+    feats.to_csv(out)
+    assert csv_violations(df.astype(str), pd.read_csv(out, dtype=str, keep_default_na=False),
+                          8, 12) == []
