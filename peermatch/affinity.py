@@ -263,7 +263,11 @@ class FeatureAffinity:
             if a.size:
                 out[a, b] += v  # (a, b) unique: C holds one entry per (row, col)
         if self._Z is not None:
-            out += (self._Z[rows] * self._coef) @ self._Z[cols].T
+            # a few rank-one terms: outer products, no BLAS call (thread start-up costs
+            # more than the product itself on small blocks)
+            Zr, Zc = self._Z[rows] * self._coef, self._Z[cols]
+            for k in range(Zr.shape[1]):
+                out += np.multiply.outer(Zr[:, k], Zc[:, k])
 
     def block(self, rows, cols=None) -> np.ndarray:
         """The block ``A[np.ix_(rows, cols)]``.

@@ -181,7 +181,8 @@ class MatchResult:
                 from .quality import group_stats
 
                 stats = group_stats(self.affinity, self.labels, self.features)
-                stats.insert(0, "name", [self.group_names[g] for g in stats["group"]])
+                names = self.group_names  # a property: compute it once, not once per group
+                stats.insert(0, "name", [names[g] for g in stats["group"]])
                 if self.rules.common_slot:
                     stats["meeting_slot"] = self.meeting_slots
                 self._stats = stats

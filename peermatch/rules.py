@@ -843,7 +843,11 @@ def diagnose(compiled: Compiled) -> list[str]:
             reasons.append(f"{k} candidates compete ({label}) and need {k} groups, but {n} "
                            f"candidates in {sizes} make at most {m_hi} groups. {fix}")
     # A larger clique of the whole conflict graph (explicit conflicts included).
-    if len(p.cannot_link) and not reasons:
+    # Count the edges before building the graph: at 100,000 candidates the competitor sets
+    # alone are tens of millions of pairs (class edges form disjoint cliques, each checked
+    # above, so only explicit conflicts can make a larger clique).
+    n_edges = len(p.cannot_link) + sum(len(r) * (len(r) - 1) // 2 for r in compiled.classes)
+    if len(p.cannot_link) and not reasons and n_edges <= 200_000:
         import networkx as nx
 
         G = nx.Graph()

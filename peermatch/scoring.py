@@ -499,6 +499,11 @@ class _Prep:
             return np.ascontiguousarray(M.T.toarray()) if self.dense else M.T.tocsc()
 
         self.GT, self.XT, self.GnT = right(self.G), right(self.X), right(self.Gn)
+        # Term sets as bit masks for blocks (FeatureAffinity.block): co-occurrence counts
+        # are popcounts of ANDed words, no sparse indexing and no BLAS call (whose thread
+        # start-up costs far more than a 160 x 160 product). Built on first use.
+        self._bits = None
+        self._inv = inv
         self.logs = (f.log_size / w.caliber_scale).astype(dt)
         self.size_known = np.asarray(f.size_known, dtype=bool)
         self.size_unknown = np.flatnonzero(~self.size_known)
@@ -538,6 +543,25 @@ class _Prep:
         for _, x, known, unknown, _ in self._cols.values():
             total += x.nbytes + known.nbytes + unknown.nbytes
         return total
+
+    def _bit_masks(self):
+        """``(goal bits, expertise bits)``, ``(n, words)`` uint64, or None (huge vocabulary
+        or a numpy without ``bitwise_count``)."""
+        if self._bits is None:
+            V = self.G.shape[1]
+            words = max(1, -(-V // 64))
+            if words > 8 or not hasattr(np, "bitwise_count"):
+                self._bits = False
+            else:
+                def bits(M):
+                    coo = sp.coo_array(M)
+                    B = np.zeros((self.n, words), dtype=np.uint64)
+                    one = np.left_shift(np.uint64(1), (coo.col % 64).astype(np.uint64))
+                    np.bitwise_or.at(B, (coo.row, coo.col // 64), one)
+                    return B
+
+                self._bits = (bits(self.G), bits(self.X))
+        return self._bits or None
 
     def _cooc(self, left, right_t, out: np.ndarray) -> None:
         """``out = left @ right_t``: counts of shared terms (``left`` sparse rows)."""
@@ -586,6 +610,19 @@ class _Prep:
         """
         if out.size == 0:
             return
+        if name in ("goals", "inspiration") and self._bit_masks() is not None:
+            Gb, Xb = self._bits
+            if name == "goals":
+                out[...] = _popcount_and(Gb[rows], Gb[cols])
+                _jaccard(out, self.gsize[rows], self.gsize[cols], np.empty_like(out))
+            else:
+                # e_ij = |X_i & G_j| / |G_j|, e_ji = |G_i & X_j| / |G_i| (0 for empty sets)
+                out[...] = _popcount_and(Xb[rows], Gb[cols])
+                out *= self._inv[cols][None, :]
+                back = _popcount_and(Gb[rows], Xb[cols]).astype(out.dtype)
+                back *= self._inv[rows][:, None]
+                _inspiration(out, back, np.empty_like(out))
+            return
         if name == "goals":
             self._cooc(self.G[rows], self.GT[:, cols], out)
             _jaccard(out, self.gsize[rows], self.gsize[cols], np.empty_like(out))
@@ -613,6 +650,14 @@ class _Prep:
 
 # Kernels shared by _Prep.component (a row band against all columns) and _Prep.block (any
 # block): the left operands are the block's rows, the right ones its columns.
+
+
+def _popcount_and(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """``|L_a & R_b|`` for bit-mask rows ``left`` (r, words) and ``right`` (c, words)."""
+    acc = np.bitwise_count(left[:, None, 0] & right[None, :, 0])
+    for k in range(1, left.shape[1]):
+        acc += np.bitwise_count(left[:, None, k] & right[None, :, k])
+    return acc
 
 
 def _jaccard(out: np.ndarray, size_r: np.ndarray, size_c: np.ndarray, union: np.ndarray) -> None:

@@ -256,6 +256,15 @@ class DecompositionSearch:
         cuts = np.searchsorted(self.labels[order], np.arange(1, self.m))
         self.members = [np.asarray(x, dtype=np.int64) for x in np.split(order, cuts)]
 
+    def _store(self, sub: SubProblem, groups: np.ndarray, new_local: np.ndarray) -> None:
+        """Members and values of ``groups`` after writing back ``new_local`` (values from
+        the sub-problem's own block: no new affinity work)."""
+        B = sub.problem.affinity
+        for g_local, g in enumerate(groups):
+            sel = np.flatnonzero(new_local == g_local)
+            self.members[g] = sub.rows[sel]
+            self.group_value[g] = 0.5 * float(B[np.ix_(sel, sel)].sum()) if len(sel) > 1 else 0.0
+
     def _group_value(self, g: int) -> float:
         mem = self.members[g]
         if len(mem) < 2:
@@ -314,10 +323,7 @@ class DecompositionSearch:
             if sub.problem.objective(new_local) <= sub.value:
                 continue
             write_back(self.labels, sub, new_local)
-            for g_local, g in enumerate(groups):
-                self.members[g] = sub.rows[new_local == g_local]
-            for g in groups:
-                self.group_value[g] = self._group_value(g)
+            self._store(sub, groups, new_local)
         self.value = float(self.group_value.sum())
 
     # -- phase 1: descent on large chunks ---------------------------------------------
@@ -348,10 +354,7 @@ class DecompositionSearch:
         if gain > _EPS * (1.0 + abs(sub.value)):
             new_local = prep.to_elements(ts.best_labels)
             write_back(self.labels, sub, new_local)
-            for g_local, g in enumerate(groups):
-                self.members[g] = sub.rows[new_local == g_local]
-            for g in groups:
-                self.group_value[g] = self._group_value(g)
+            self._store(sub, groups, new_local)
             self.value = float(self.group_value.sum())
             self.stale[groups] = 0
             self.n_improved += 1
