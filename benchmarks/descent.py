@@ -418,6 +418,9 @@ def plain_descent(A, m: int, lo: int, hi: int, *, conflict_class=None, cannot_li
     """
     t0 = time.perf_counter()
     deadline = t0 + float(seconds)
+    if not isinstance(A, np.ndarray) and hasattr(A, "to_dense"):
+        raise TypeError("plain_descent needs a dense matrix; densify the affinity object "
+                        "(A.to_dense()) before timing, or use problem_arrays")
     A = np.asarray(A)
     if A.dtype not in (np.float32, np.float64):
         A = A.astype(np.float64)
@@ -504,7 +507,10 @@ def problem_arrays(problem, m: int | None = None):
     Returns
     -------
     A : ndarray of shape (n, n)
-        ``problem.affinity`` (not copied).
+        ``problem.affinity`` (not copied), or its dense matrix (``to_dense()``) when the
+        problem holds an affinity object computing blocks on demand
+        (``peermatch.affinity.FeatureAffinity``, what ``peermatch.match`` uses above
+        ``peermatch.match.DENSE_MAX_N`` candidates).
     m, lo, hi : int
         Number of groups and the size range.
     conflict_class : ndarray of shape (n,) of int64
@@ -579,4 +585,7 @@ def problem_arrays(problem, m: int | None = None):
     cl = np.asarray(problem.cannot_link, dtype=np.int64).reshape(-1, 2)
     if extra:
         cl = np.unique(np.concatenate([cl, *extra]), axis=0)
-    return problem.affinity, m, lo, hi, cc, cl
+    A = problem.affinity
+    if not isinstance(A, np.ndarray):
+        A = A.to_dense()
+    return A, m, lo, hi, cc, cl

@@ -29,17 +29,21 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, nargs="+", default=[10_000])
     ap.add_argument("--time-limit", type=float, default=60.0)
+    ap.add_argument("--per-candidate", type=float, default=None,
+                    help="time limit = this many seconds x n (e.g. 0.006: 60 s at 10,000), "
+                         "instead of --time-limit")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="benchmarks/results/scale.json")
     args = ap.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.n:
+            limit = args.time_limit if args.per_candidate is None else args.per_candidate * n
             src = Path(tmp) / f"c{n}.csv"
             pm.synth_candidates(n, seed=args.seed).to_csv(src, index=False)
             out, summ = Path(tmp) / "g.csv", Path(tmp) / "s.json"
             cmd = [sys.executable, "-m", "peermatch", "match", str(src), "--out", str(out),
-                   "--summary", str(summ), "--time-limit", str(args.time_limit),
+                   "--summary", str(summ), "--time-limit", str(limit),
                    "--seed", str(args.seed), "--quiet"]
             before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             t = time.perf_counter()
@@ -54,13 +58,17 @@ def main(argv=None) -> None:
                 "groups": s.get("groups"), "score": s.get("score"),
                 "violations": len(s.get("violations", [])) if s else None,
                 "first_grouping_s": s.get("solver", {}).get("time_to_first_grouping"),
+                "score_per_candidate": (round(s["score"] / n, 4) if s.get("score") else None),
+                "representation": s.get("solver", {}).get("representation"),
                 "solve_s": s.get("timings", {}).get("solve"),
                 "command_wall_s": round(wall, 2),
                 # ru_maxrss is the largest child so far (KiB on Linux).
                 "peak_rss_mb": round(max(peak, before) / 1024, 1),
-                "time_limit": args.time_limit, "seed": args.seed, "workers": 1,
+                "time_limit": limit, "seed": args.seed, "workers": 1,
             })
-    write_rows(rows, args.out, f"time limit {args.time_limit}s, seed {args.seed}")
+    what = (f"{args.per_candidate} s per candidate" if args.per_candidate is not None
+            else f"time limit {args.time_limit}s")
+    write_rows(rows, args.out, f"{what}, seed {args.seed}")
 
 
 if __name__ == "__main__":
