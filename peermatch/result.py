@@ -252,6 +252,8 @@ class MatchResult:
         for k in ("decomposition", "compile_cut", "interrupted"):
             if self.solver.get(k) is not None:
                 out["solver"][k] = bool(self.solver.get(k))
+        if self.solver.get("compile_wait") is not None:
+            out["solver"]["compile_wait"] = float(self.solver["compile_wait"])
         if self.solver.get("sub_problems") is not None:
             out["solver"]["sub_problems"] = int(self.solver["sub_problems"])
         if self.success:

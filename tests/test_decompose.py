@@ -161,3 +161,18 @@ def test_features_representation_matches_dense(tmp_path, rules):
     feats.to_csv(out)
     assert csv_violations(df.astype(str), pd.read_csv(out, dtype=str, keep_default_na=False),
                           8, 12) == []
+
+
+@pytest.mark.parametrize("decompose", [False, True])
+def test_cold_start_runs_the_numpy_search_while_kernels_compile(monkeypatch, decompose):
+    """Kernels never ready (a compilation longer than the budget): the numpy search's
+    grouping comes back, valid, better than the construction, and the result says so."""
+    from peermatch.solve import local
+
+    monkeypatch.setattr(local, "kernels_ready", lambda rules, deadline: False)
+    p = _instance(n=120, m=12, seed=6)
+    res = solve(p, "local", time_limit=1.5, seed=0, options={"decompose": decompose})
+    assert res.success and res.compile_cut
+    assert _loops_ok(p, res.labels, p.n_groups) == []
+    lab0 = stream_greedy(p, p.n_groups, np.random.default_rng(0))
+    assert res.objective > _objective_loops(p.affinity, lab0)

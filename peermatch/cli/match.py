@@ -110,7 +110,10 @@ def format_summary(res, out: str) -> str:
     solver = s.get("solver", {})
     if solver.get("interrupted"):
         lines.insert(0, "interrupted (Ctrl-C): the best valid grouping found so far is written")
+    if solver.get("compile_wait") and not solver.get("compile_cut"):
+        lines.insert(0, f"note: the first {solver['compile_wait']:.1f}s ran the numpy search "
+                        "while the solver's kernels compiled (first run on this install)")
     if solver.get("compile_cut"):
         lines.insert(0, "note: the solver's kernels were still compiling (first run on this "
-                        "install), so the search was cut short; later runs use the cache")
+                        "install): the numpy search ran instead; later runs use the cache")
     return "\n".join(lines)

@@ -37,8 +37,11 @@ _OPTIONS = {
     "sub_size": ("local", "hybrid"),
     "sub_iter": ("local", "hybrid"),
     "chunk_size": ("local", "hybrid"),
+    "chunk_order": ("local", "hybrid"),
+    "reconstruct": ("local", "hybrid"),
     "near_share": ("local", "hybrid"),
     "pool": ("local", "hybrid"),
+    "pool_share": ("local", "hybrid"),
 }
 
 #: From this many candidates on, the local search works on sub-problems of a few groups
@@ -254,7 +257,7 @@ def _finish(problem: Problem, out: dict, ctx: _Context) -> SolveResult:
         time_to_best=ctx.time_to_best if status in ("optimal", "feasible") else math.nan,
         history=list(ctx.history),
     )
-    for key in ("representation", "decomposition", "compile_cut", "interrupted",
+    for key in ("representation", "decomposition", "compile_cut", "compile_wait", "interrupted",
                 "sub_problems", "sub_improved"):
         if key in out:
             res[key] = out[key]
@@ -386,12 +389,31 @@ def _solve_local(problem: Problem, m: int, ctx: _Context, deadline: float, *,
     ctx.progress(float(problem.objective(prep.to_elements(units))),
                  labels=lambda: prep.to_elements(prep.match_labels(units)), n_groups=m)
     seed = ctx.seed_int()
+    compile_wait = None
+    if not kernels_ready(rules, time.perf_counter()):
+        # First use on this install: the kernels compile in the background while the
+        # numpy search improves the construction; the compiled search takes over after.
+        from .numpy_engine import numpy_search
+
+        t_wait = time.perf_counter()
+        best_val = -math.inf
+        while not kernels_ready(rules, time.perf_counter()) and time.perf_counter() < deadline:
+            units, val = numpy_search(prep, units, min(deadline, time.perf_counter() + 1.0),
+                                      ctx.rng)
+            if val > best_val + 1e-9:
+                best_val = val
+                ctx.progress(val + prep.const, n_groups=m, labels=lambda u=units: (
+                    prep.to_elements(prep.match_labels(u))))
+            else:
+                break  # no progress: wait for the kernels
+        compile_wait = round(time.perf_counter() - t_wait, 3)
     if not kernels_ready(rules, deadline):
-        # First use in a fresh install and the compilation outlasts the time limit: the
-        # construction is the answer (compilation goes on for later calls).
+        # The compilation outlasts the time limit: the numpy search's grouping is the
+        # answer (compilation goes on for later calls).
         labels = prep.to_elements(prep.match_labels(units))
         return {"status": "feasible", "labels": labels, "n_groups": m, "method": name,
-                "iterations": 0, "n_restarts": 0, "time_to_feasible": t_feasible}
+                "iterations": 0, "n_restarts": 0, "time_to_feasible": t_feasible,
+                "compile_cut": True, "compile_wait": compile_wait}
     ts = TabuSearch(prep, units, ctx.options, seed=seed)
 
     def on_slice():
@@ -417,9 +439,12 @@ def _solve_local(problem: Problem, m: int, ctx: _Context, deadline: float, *,
     if bad:  # a kernel bug: never hand out a grouping that breaks a rule
         raise RuntimeError("peermatch internal error, the local search broke a rule: "
                            + "; ".join(bad))
-    return {"status": "feasible", "labels": labels, "n_groups": m, "method": name,
-            "iterations": ts.iterations, "n_restarts": ts.n_restarts,
-            "time_to_feasible": t_feasible}
+    out = {"status": "feasible", "labels": labels, "n_groups": m, "method": name,
+           "iterations": ts.iterations, "n_restarts": ts.n_restarts,
+           "time_to_feasible": t_feasible}
+    if compile_wait is not None:
+        out["compile_wait"] = compile_wait
+    return out
 
 
 def _scale_start(problem: Problem, m: int, ctx: _Context, deadline: float):
@@ -466,13 +491,28 @@ def _solve_decomposed(problem: Problem, m: int, ctx: _Context, deadline: float, 
     out = {"status": "feasible", "n_groups": m, "method": name, "time_to_feasible": t_feasible,
            "representation": getattr(problem.affinity, "representation", "dense"),
            "decomposition": True}
-    ready = kernels_ready(True, deadline) and kernels_ready(False, deadline)
-    if not ready:
-        out.update(labels=ds.labels, iterations=0, n_restarts=0, compile_cut=True)
-        return out
-    interrupted = ds.run(deadline, max_iter,
-                         lambda v: ctx.progress(v, labels=lambda: ds.labels, n_groups=m,
-                                                iteration=ds.iterations))
+    def improved(v):
+        ctx.progress(v, labels=lambda: ds.labels, n_groups=m, iteration=ds.iterations)
+
+    now = time.perf_counter()
+    if not (kernels_ready(True, now) and kernels_ready(False, now)):
+        # First run on this install: the kernels compile in the background while the
+        # numpy search works on the sub-problems; the compiled search takes over after.
+        ds.reconstruct(now + 0.4 * max(deadline - now, 0.0))
+        improved(ds.value)
+
+        def done() -> bool:
+            t = time.perf_counter()
+            return t >= deadline or (kernels_ready(True, t) and kernels_ready(False, t))
+
+        if ds.run_numpy(done, improved):
+            raise KeyboardInterrupt
+        out["compile_wait"] = round(time.perf_counter() - now, 3)
+        if not (kernels_ready(True, time.perf_counter())
+                and kernels_ready(False, time.perf_counter())):
+            out.update(labels=ds.labels, iterations=0, n_restarts=ds.n_sub, compile_cut=True)
+            return out
+    interrupted = ds.run(deadline, max_iter, improved)
     if interrupted:
         raise KeyboardInterrupt
     labels = ds.labels

@@ -249,6 +249,10 @@ class DecompositionSearch:
         self.n_sub = 0
         self.n_improved = 0
         self.descended = bool(self.options.get("skip_descent", False))
+        #: "compiled" (the numba tabu kernel) or "numpy" (while the kernels compile)
+        self.engine = "compiled"
+        self.numpy_slice = 0.05
+        self.reconstructed = False
 
     # -- bookkeeping ---------------------------------------------------------------
     def _members_from_labels(self) -> None:
@@ -286,7 +290,10 @@ class DecompositionSearch:
         if rng.random() >= near:
             return np.sort(rng.choice(m, size=k, replace=False, p=p))
         seed = int(rng.choice(m, p=p))
-        pool_size = min(m - 1, int(self.options.get("pool", 12)) * k)
+        # a random pool, never all groups: a seed's fixed top neighbours would come back
+        # every time (less diversity, measured worse)
+        pool_size = min(m - 1, int(self.options.get("pool", 12)) * k,
+                        max(2 * k, int(self.options.get("pool_share", 1.0) * (m - 1))))
         others = np.delete(np.arange(m), seed)
         pool = rng.choice(others, size=pool_size, replace=False)
         mem = self.members[seed]
@@ -307,7 +314,8 @@ class DecompositionSearch:
         from ._prep import prepare, violations
         from .construct import greedy
 
-        size = int(self.options.get("chunk_size", 2000))
+        size = int(self.options.get("chunk_size", self._default_chunk()))
+        self.reconstructed = True
         for groups in self._chunks(size):
             if time.perf_counter() >= deadline:
                 return
@@ -327,10 +335,46 @@ class DecompositionSearch:
         self.value = float(self.group_value.sum())
 
     # -- phase 1: descent on large chunks ---------------------------------------------
+    def _default_chunk(self) -> int:
+        """The whole problem when its dense matrix is at hand and small enough for one
+        descent (a chunk restricts where a member can go), else 2,000 members."""
+        n = self.problem.n
+        if isinstance(self.problem.affinity, np.ndarray) and n <= 6000:
+            return n
+        return 2000
+
+    def _group_order(self) -> np.ndarray:
+        """Groups along the leading direction of their affinity profiles: each group's mean
+        affinity to 32 random landmark members, projected on the first principal axis.
+        Groups close in this order hold members who fit each other's groups (for
+        similarity-type affinities), so contiguous chunks of it are the chunks where a
+        descent finds the most (O(32 n) affinity entries)."""
+        if True:
+            n, m = self.problem.n, self.m
+            marks = np.sort(self.rng.choice(n, size=min(32, n), replace=False))
+            prof = np.asarray(_block(self.problem.affinity, np.arange(n), marks), dtype=float)
+            G = np.zeros((m, len(marks)))
+            np.add.at(G, self.labels, prof)
+            G /= np.maximum(np.bincount(self.labels, minlength=m), 1)[:, None]
+            G -= G.mean(axis=0)
+            try:
+                _, _, vt = np.linalg.svd(G, full_matrices=False)
+                self._order = np.argsort(G @ vt[0], kind="stable")
+            except np.linalg.LinAlgError:  # pragma: no cover - degenerate profiles
+                self._order = np.arange(m)
+        return self._order
+
     def _chunks(self, size: int) -> list[np.ndarray]:
         m, rng = self.m, self.rng
         if self.problem.n <= 1.5 * size:
             return [np.arange(m)]
+        self._passes = getattr(self, "_passes", 0) + 1
+        if self.options.get("chunk_order", "similar") == "similar" and self._passes > 1:
+            # contiguous chunks of the similarity order, cut at a random offset each pass
+            order = np.roll(self._group_order(), -int(rng.integers(m)))
+            sizes = np.array([len(self.members[g]) for g in order])
+            cut = np.searchsorted(np.cumsum(sizes), np.arange(size, sizes.sum(), size))
+            return [np.sort(c) for c in np.split(order, np.unique(cut)) if len(c) > 1]
         perm = rng.permutation(m)
         sizes = np.array([len(self.members[g]) for g in perm])
         cut = np.searchsorted(np.cumsum(sizes), np.arange(size, sizes.sum(), size))
@@ -344,15 +388,25 @@ class DecompositionSearch:
         sub = subproblem(self.problem, self.labels, groups, members=self.members,
                          index=self.index, pos=self.pos)
         prep = prepare(sub.problem, len(groups))
-        ts = TabuSearch(prep, prep.to_units(sub.labels), self.options,
-                        seed=int(self.rng.integers(1, 2 ** 31 - 1)))
-        run(ts, prep)
-        self.iterations += ts.iterations
+        if self.engine == "numpy":
+            # kernels still compiling (first run on this install): the numpy search
+            from .numpy_engine import numpy_search
+
+            units, value = numpy_search(prep, prep.to_units(sub.labels),
+                                        min(run, time.perf_counter() + self.numpy_slice),
+                                        self.rng)
+            best_units, best_value, iters = prep.match_labels(units), value, 0
+        else:
+            ts = TabuSearch(prep, prep.to_units(sub.labels), self.options,
+                            seed=int(self.rng.integers(1, 2 ** 31 - 1)))
+            run(ts, prep)
+            best_units, best_value, iters = ts.best_labels, ts.best_value, ts.iterations
+        self.iterations += iters
         self.n_sub += 1
-        gain = ts.best_value + prep.const - sub.value
+        gain = best_value + prep.const - sub.value
         self.stale[groups] += 1
         if gain > _EPS * (1.0 + abs(sub.value)):
-            new_local = prep.to_elements(ts.best_labels)
+            new_local = prep.to_elements(best_units)
             write_back(self.labels, sub, new_local)
             self._store(sub, groups, new_local)
             self.value = float(self.group_value.sum())
@@ -364,7 +418,7 @@ class DecompositionSearch:
     def descend(self, deadline: float, on_improve=None) -> None:
         """Phase 1: first-improvement descent on chunks of about ``chunk_size`` members,
         new random chunks while a pass gains more than 0.05 %."""
-        size = int(self.options.get("chunk_size", 2000))
+        size = int(self.options.get("chunk_size", self._default_chunk()))
 
         def run(ts, prep):
             while time.perf_counter() < deadline:
@@ -394,6 +448,20 @@ class DecompositionSearch:
 
         return self._solve_groups(self.choose(), run)
 
+    def run_numpy(self, until, on_improve=None) -> bool:
+        """Sub-problems solved by the numpy search while ``until()`` is false (the kernels
+        compile meanwhile); True if interrupted."""
+        self.engine = "numpy"
+        try:
+            while not until():
+                if self._solve_groups(self.choose(), float("inf")) > 0 and on_improve:
+                    on_improve(self.value)
+        except KeyboardInterrupt:
+            return True
+        finally:
+            self.engine = "compiled"
+        return False
+
     def run(self, deadline: float, max_iter: int | None = None, on_improve=None) -> bool:
         """Steps until ``deadline`` or ``max_iter`` kernel iterations; True if interrupted."""
         try:
@@ -402,7 +470,8 @@ class DecompositionSearch:
                 # construction and descent get at most 40 % of the time left: the
                 # sub-problem search after them is where the last per cent comes from
                 early = time.perf_counter() + 0.4 * max(deadline - time.perf_counter(), 0.0)
-                self.reconstruct(early)
+                if not self.reconstructed and self.options.get("reconstruct", False):
+                    self.reconstruct(early)
                 if on_improve is not None:
                     on_improve(self.value)
                 self.descend(early, on_improve)

@@ -35,7 +35,8 @@ Bookkeeping inside a block (``b`` block, ``i, j`` units, ``k`` local group):
   (a partner leaving is the only partner there), again one batched product.
 * group sums: "at most one member per group" sums with 0/1 coefficients become cannot-link
   pairs between their members (equivalent and far cheaper); every other sum keeps its
-  totals ``S[b, r, k]`` and its swaps are checked on a ``(B, L, L, R)`` array.
+  totals ``S[b, r, k]`` and its swaps are checked on ``(B, L, L)`` arrays, one sum at a
+  time.
 * sizes with unit weights > 1 (must-link units) are checked per swap; with unit weights
   a swap never changes a size.
 
@@ -56,8 +57,12 @@ __all__ = ["numpy_search", "objective"]
 _TOL = 1e-9
 #: Units per block the search aims at (``q`` groups of the average size).
 _BLOCK_UNITS = 96
+#: Largest "at most one per group" sum turned into cannot-link pairs (s^2 pairs).
+_CLIQUE_MAX = 256
 #: Iterations per round (each block runs this many tabu steps before re-blocking).
-_ROUND_ITER = 20
+_ROUND_ITER = 40
+#: Rounds in a row without a single feasible step before the search gives up early.
+_STUCK = 50
 
 
 def objective(A: np.ndarray, labels: np.ndarray, m: int) -> float:
@@ -119,13 +124,15 @@ class _Model:
         generic = []
         if flags[2] and R:
             unit_of_entry = np.repeat(np.arange(nu), np.diff(prep.gs_ptr))
+            by_row = np.argsort(prep.gs_row, kind="stable")
+            cuts = np.searchsorted(prep.gs_row[by_row], np.arange(R + 1))
             for r in range(R):
-                sel = prep.gs_row == r
-                if not sel.any():
-                    continue  # a sum no unit contributes to: 0 is within bounds (feasible start)
+                sel = by_row[cuts[r]:cuts[r + 1]]
+                if not len(sel):
+                    continue  # no unit contributes: the sum stays 0, as in the start
                 us, cs = unit_of_entry[sel], prep.gs_coef[sel]
                 if (np.all(cs == 1.0) and np.all(prep.gs_hi[r] == 1.0)
-                        and np.all(prep.gs_lo[r] <= 0.0)):
+                        and np.all(prep.gs_lo[r] <= 0.0) and len(us) <= _CLIQUE_MAX):
                     a, b = np.meshgrid(us, us, indexing="ij")
                     off = a != b
                     edges.append(np.stack([a[off], b[off]], 1))
@@ -146,15 +153,16 @@ class _Model:
         self.moves = not (self.unit_w and np.all(self.lo == self.hi))
         avg = max(nu / max(m, 1), 1.0)
         self.q = int(min(m, max(2, round(_BLOCK_UNITS / avg))))
-        self.amax = float(np.abs(self.A).max()) if nu else 0.0
+        # largest |A| (two passes, no n x n temporary)
+        self.amax = max(float(self.A.max()), -float(self.A.min())) if nu else 0.0
         self.tenure = (max(2, int(0.1 * avg) + 2), max(4, int(0.5 * avg) + 5))
 
 
 class _Blocks:
-    """One round: the groups split into ``B`` blocks of at most ``q`` groups (padded).
+    """One round: the groups split into ``B`` blocks of ``q`` or ``q - 1`` groups.
 
-    Big ``(B, L, L)`` arrays are float32 (they only rank candidate steps); the gain of
-    the chosen step, ``W`` and the block values are float64.
+    Blocks are padded to ``L`` units (``valid`` marks the real ones) and ``q`` local
+    groups (``gs == -1``: a pad group with size bounds 0, which nobody can join).
     """
 
     def __init__(self, model: _Model, p: np.ndarray, rng: np.random.Generator):
@@ -204,7 +212,7 @@ class _Blocks:
         np.add.at(self.sz, (bb, lab[bb, ii]), wl[bb, ii])
         self.lo_s = np.where(real, M.lo[gsc], 0)
         self.hi_s = np.where(real, M.hi[gsc], 0)
-        # adjacency inside blocks; a pair with a pad may never swap (adj2h = -0.5)
+        # conflict adjacency inside blocks (partners in different blocks never meet)
         adj = np.zeros((B, L, L))
         if M.edges is not None:
             bpos = np.empty(nu, dtype=np.int64)
@@ -245,19 +253,26 @@ class _Blocks:
         self.tabu = np.zeros((B, L, q), dtype=np.int64)
 
     def _swap_gs_bad(self):
-        """(B, L, L) mask of swaps that break a generic group sum."""
-        cf, S, lab, bi = self.cf, self.S, self.lab, self.bi[:, None]
-        Sl = S.transpose(0, 2, 1)[bi, lab]                          # (B, L, Rg)
-        lo = self.glo.transpose(0, 2, 1)[bi, lab]
-        hi = self.ghi.transpose(0, 2, 1)[bi, lab]
-        d = cf[:, None, :, :] - cf[:, :, None, :]                   # d[b,i,j] = c_j - c_i
-        a = Sl[:, :, None, :] + d                                   # group of i after
-        c = Sl[:, None, :, :] - d                                   # group of j after
-        ta = _TOL * (1.0 + np.abs(a))
-        tc = _TOL * (1.0 + np.abs(c))
-        bad = ((a < lo[:, :, None, :] - ta) | (a > hi[:, :, None, :] + ta)
-               | (c < lo[:, None, :, :] - tc) | (c > hi[:, None, :, :] + tc))
-        return bad.any(axis=3)
+        """(B, L, L) mask of swaps that break a generic group sum (one sum at a time).
+
+        A swap puts ``c_j - c_i`` into the group of ``i``, so it keeps the bounds there
+        iff ``lo - S + c_i <= c_j <= hi - S + c_i``: a window per ``i`` that ``c_j`` must
+        fall in; the same test with ``i`` and ``j`` exchanged covers the group of ``j``.
+        """
+        cf, lab, bi = self.cf, self.lab, self.bi[:, None]
+        bad = np.zeros((self.B, self.L, self.L), dtype=bool)
+        for r in range(cf.shape[2]):
+            c = cf[:, :, r]
+            if not c.any():
+                continue
+            s = self.S[:, r][bi, lab]                               # (B, L): sum in i's group
+            lo, hi = self.glo[:, r][bi, lab], self.ghi[:, r][bi, lab]
+            wlo = lo - s + c - _TOL * (1.0 + np.abs(lo))
+            whi = hi - s + c + _TOL * (1.0 + np.abs(hi))
+            out = (c[:, None, :] < wlo[:, :, None]) | (c[:, None, :] > whi[:, :, None])
+            bad |= out
+            bad |= out.transpose(0, 2, 1)
+        return bad
 
     def _move_gs_ok(self):
         """(B, L, q) mask of moves that keep every generic group sum."""
@@ -410,7 +425,7 @@ def numpy_search(prep: Prepared, units: np.ndarray, deadline: float,
     """Improve a feasible grouping of units with batched tabu search, in pure numpy.
 
     Each round splits the groups into random blocks of about ``q`` groups (``q`` so that
-    a block holds about 96 units), runs 20 tabu iterations in all blocks at once (best
+    a block holds about 96 units), runs 40 tabu iterations in all blocks at once (best
     admissible move or swap inside each block; a unit may not return to a group it left
     for a few iterations unless that beats the block's best, aspiration) and keeps each
     block's best grouping. Every applied step keeps every hard rule. See the module
@@ -467,14 +482,18 @@ def numpy_search(prep: Prepared, units: np.ndarray, deadline: float,
     model = _Model(prep)
     clock = time.perf_counter
     done = 0
-    while clock() < deadline and (max_iter is None or done < max_iter):
+    stuck = 0  # consecutive rounds in which no block had any feasible step
+    while clock() < deadline and (max_iter is None or done < max_iter) and stuck < _STUCK:
         blocks = _Blocks(model, p, rng)
         for it in range(1, _ROUND_ITER + 1):
             if clock() >= deadline or (max_iter is not None and done >= max_iter):
                 break
             done += 1
             if not blocks.step(it, model):
+                stuck = stuck + 1 if it == 1 else 0
                 break
+        else:
+            stuck = 0
         gain = blocks.write_back(p)
         if gain > 0.0:
             value += gain
