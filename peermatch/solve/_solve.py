@@ -42,6 +42,8 @@ _OPTIONS = {
     "near_share": ("local", "hybrid"),
     "pool": ("local", "hybrid"),
     "pool_share": ("local", "hybrid"),
+    "pool_mode": ("local", "hybrid"),
+    "profile_pool": ("local", "hybrid"),
 }
 
 #: From this many candidates on, the local search works on sub-problems of a few groups

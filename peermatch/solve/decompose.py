@@ -253,6 +253,8 @@ class DecompositionSearch:
         self.engine = "compiled"
         self.numpy_slice = 0.05
         self.reconstructed = False
+        self._profiles = None
+        self._since_profiles = 0
 
     # -- bookkeeping ---------------------------------------------------------------
     def _members_from_labels(self) -> None:
@@ -290,12 +292,32 @@ class DecompositionSearch:
         if rng.random() >= near:
             return np.sort(rng.choice(m, size=k, replace=False, p=p))
         seed = int(rng.choice(m, p=p))
+        if self.options.get("pool_mode", "random") == "profile" and m > 8 * k:
+            # the pool: the groups nearest to the seed in affinity-profile space (groups
+            # whose members fit the seed's members), refreshed about once per pass
+            if self._profiles is None or self._since_profiles >= max(m // k, 1):
+                self._profiles = self._group_profiles()
+                self._since_profiles = 0
+            self._since_profiles += 1
+            P = self._profiles
+            d = ((P - P[seed]) ** 2).sum(axis=1)
+            d[seed] = np.inf
+            size = min(m - 1, int(self.options.get("profile_pool", 4)) * k)
+            pool = np.argpartition(d, size - 1)[:size]
+            pool = pool[rng.permutation(len(pool))]
+            return self._top_neighbours(seed, pool)
         # a random pool, never all groups: a seed's fixed top neighbours would come back
         # every time (less diversity, measured worse)
         pool_size = min(m - 1, int(self.options.get("pool", 12)) * k,
                         max(2 * k, int(self.options.get("pool_share", 1.0) * (m - 1))))
         others = np.delete(np.arange(m), seed)
         pool = rng.choice(others, size=pool_size, replace=False)
+        return self._top_neighbours(seed, pool)
+
+    def _top_neighbours(self, seed: int, pool: np.ndarray) -> np.ndarray:
+        """``seed`` and the ``k - 1`` groups of ``pool`` with the highest mean affinity to
+        its members."""
+        k, pool_size = self.k, len(pool)
         mem = self.members[seed]
         cols = np.concatenate([self.members[g] for g in pool])
         if len(mem) == 0 or len(cols) == 0:
@@ -343,6 +365,17 @@ class DecompositionSearch:
             return n
         return 2000
 
+    def _group_profiles(self) -> np.ndarray:
+        """Each group's mean affinity to 32 random landmark members, centred: ``(m, 32)``."""
+        n, m = self.problem.n, self.m
+        marks = np.sort(self.rng.choice(n, size=min(32, n), replace=False))
+        prof = np.asarray(_block(self.problem.affinity, np.arange(n), marks), dtype=float)
+        G = np.zeros((m, len(marks)))
+        np.add.at(G, self.labels, prof)
+        G /= np.maximum(np.bincount(self.labels, minlength=m), 1)[:, None]
+        G -= G.mean(axis=0)
+        return G
+
     def _group_order(self) -> np.ndarray:
         """Groups along the leading direction of their affinity profiles: each group's mean
         affinity to 32 random landmark members, projected on the first principal axis.
@@ -350,13 +383,8 @@ class DecompositionSearch:
         similarity-type affinities), so contiguous chunks of it are the chunks where a
         descent finds the most (O(32 n) affinity entries)."""
         if True:
-            n, m = self.problem.n, self.m
-            marks = np.sort(self.rng.choice(n, size=min(32, n), replace=False))
-            prof = np.asarray(_block(self.problem.affinity, np.arange(n), marks), dtype=float)
-            G = np.zeros((m, len(marks)))
-            np.add.at(G, self.labels, prof)
-            G /= np.maximum(np.bincount(self.labels, minlength=m), 1)[:, None]
-            G -= G.mean(axis=0)
+            m = self.m
+            G = self._group_profiles()
             try:
                 _, _, vt = np.linalg.svd(G, full_matrices=False)
                 self._order = np.argsort(G @ vt[0], kind="stable")
