@@ -176,3 +176,13 @@ def test_cold_start_runs_the_numpy_search_while_kernels_compile(monkeypatch, dec
     assert _loops_ok(p, res.labels, p.n_groups) == []
     lab0 = stream_greedy(p, p.n_groups, np.random.default_rng(0))
     assert res.objective > _objective_loops(p.affinity, lab0)
+
+
+def test_threads_do_not_change_the_groups():
+    """Sub-problems run in batches on disjoint groups; the thread count only executes them."""
+    df = pm.synth_candidates(1100, seed=4)
+    runs = [pm.match(df, group_size=(8, 12), time_limit=60, seed=0,
+                     options={"max_iter": 4000, "threads": t, "batch": 2}) for t in (1, 2)]
+    assert runs[0].success and runs[1].success
+    assert np.array_equal(runs[0].labels, runs[1].labels)
+    assert runs[0].summary()["solver"]["decomposition"]

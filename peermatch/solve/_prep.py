@@ -93,6 +93,8 @@ class Prepared:
 
     def to_units(self, labels: np.ndarray) -> np.ndarray:
         """Unit labels from element labels (the label of each unit's first member)."""
+        if len(self.members) == len(self.unit_of):
+            return np.asarray(labels, dtype=np.int64)[self.unit_of]
         return np.asarray(labels, dtype=np.int64)[[mem[0] for mem in self.members]]
 
 
@@ -125,7 +127,10 @@ def prepare(problem: Problem, m: int) -> Prepared:
     nu = int(unit_of.max()) + 1 if n else 0
     order = np.argsort(unit_of, kind="stable")
     cuts = np.flatnonzero(np.diff(unit_of[order])) + 1
-    members = np.split(order, cuts) if n else []
+    if nu == n:  # no must-link: every unit is one element (no n-way split: it is slow)
+        members = list(np.arange(n, dtype=np.int64).reshape(-1, 1))
+    else:
+        members = np.split(order, cuts) if n else []
     w = np.bincount(unit_of, minlength=nu).astype(np.int64)
     contradictions: list[str] = []
 

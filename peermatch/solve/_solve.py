@@ -43,6 +43,8 @@ _OPTIONS = {
     "pool": ("local", "hybrid"),
     "pool_share": ("local", "hybrid"),
     "pool_mode": ("local", "hybrid"),
+    "batch": ("local", "hybrid"),
+    "threads": ("local", "hybrid"),
     "profile_pool": ("local", "hybrid"),
 }
 
@@ -392,7 +394,9 @@ def _solve_local(problem: Problem, m: int, ctx: _Context, deadline: float, *,
                  labels=lambda: prep.to_elements(prep.match_labels(units)), n_groups=m)
     seed = ctx.seed_int()
     compile_wait = None
-    if not kernels_ready(rules, time.perf_counter()):
+    # (not with max_iter, the reproducible mode: the numpy search's progress depends on
+    # the clock; such a run waits for the kernels)
+    if max_iter is None and not kernels_ready(rules, time.perf_counter()):
         # First use on this install: the kernels compile in the background while the
         # numpy search improves the construction; the compiled search takes over after.
         from .numpy_engine import numpy_search
@@ -497,7 +501,9 @@ def _solve_decomposed(problem: Problem, m: int, ctx: _Context, deadline: float, 
         ctx.progress(v, labels=lambda: ds.labels, n_groups=m, iteration=ds.iterations)
 
     now = time.perf_counter()
-    if not (kernels_ready(True, now) and kernels_ready(False, now)):
+    # With max_iter (the reproducible mode) the run waits for the kernels instead: how far
+    # the numpy search gets while they compile depends on the clock.
+    if max_iter is None and not (kernels_ready(True, now) and kernels_ready(False, now)):
         # First run on this install: the kernels compile in the background while the
         # numpy search works on the sub-problems; the compiled search takes over after.
         ds.reconstruct(now + 0.4 * max(deadline - now, 0.0))

@@ -201,7 +201,9 @@ def subproblem(problem: Problem, labels: np.ndarray, groups: np.ndarray, *,
                       no_singleton=ns)
     finally:
         pos[rows] = -1
-    value = sub.objective(local)
+    # pairs in the same local group, from the block at hand (no per-group split)
+    same = local[:, None] == local[None, :]
+    value = 0.5 * float(np.sum(A, where=same))
     return SubProblem(groups, rows, sub, local, value)
 
 
@@ -255,6 +257,14 @@ class DecompositionSearch:
         self.reconstructed = False
         self._profiles = None
         self._since_profiles = 0
+        #: sub-problems per step (fixed: results never depend on the thread count) and
+        #: threads that solve them
+        self.batch = max(1, int(self.options.get("batch", 2)))
+        import os
+
+        self.threads = max(1, int(self.options.get("threads", min(2, os.cpu_count() or 1))))
+        self._pool = None
+        self._pos = [self.pos]
 
     # -- bookkeeping ---------------------------------------------------------------
     def _members_from_labels(self) -> None:
@@ -306,6 +316,14 @@ class DecompositionSearch:
             pool = np.argpartition(d, size - 1)[:size]
             pool = pool[rng.permutation(len(pool))]
             return self._top_neighbours(seed, pool)
+        if self.options.get("pool_mode", "random") == "all":
+            # every group scored, then k - 1 drawn from the 2 (k - 1) best: the best
+            # partners, with enough randomness that a seed's sub-problems differ
+            others = np.delete(np.arange(m), seed)
+            score = self._cross_scores(seed, others)
+            top = others[np.argsort(-score, kind="stable")[:2 * (k - 1)]]
+            best = rng.choice(top, size=min(k - 1, len(top)), replace=False)
+            return np.sort(np.concatenate([[seed], best]))
         # a random pool, never all groups: a seed's fixed top neighbours would come back
         # every time (less diversity, measured worse)
         pool_size = min(m - 1, int(self.options.get("pool", 12)) * k,
@@ -313,6 +331,17 @@ class DecompositionSearch:
         others = np.delete(np.arange(m), seed)
         pool = rng.choice(others, size=pool_size, replace=False)
         return self._top_neighbours(seed, pool)
+
+    def _cross_scores(self, seed: int, pool: np.ndarray) -> np.ndarray:
+        """Mean affinity of each group of ``pool`` to the members of ``seed``."""
+        mem = self.members[seed]
+        sizes = np.array([len(self.members[g]) for g in pool])
+        if len(mem) == 0 or sizes.sum() == 0:
+            return np.zeros(len(pool))
+        cols = np.concatenate([self.members[g] for g in pool])
+        B = _block(self.problem.affinity, mem, cols).sum(axis=0)
+        owner = np.repeat(np.arange(len(pool)), sizes)
+        return np.bincount(owner, weights=B, minlength=len(pool)) / np.maximum(sizes, 1)
 
     def _top_neighbours(self, seed: int, pool: np.ndarray) -> np.ndarray:
         """``seed`` and the ``k - 1`` groups of ``pool`` with the highest mean affinity to
@@ -464,17 +493,78 @@ class DecompositionSearch:
                 return
 
     # -- one step ------------------------------------------------------------------
+    def _compute(self, groups: np.ndarray, seed: int, pos: np.ndarray, deadline: float,
+                 max_iter: int | None):
+        """Build and solve one sub-problem; reads the grouping, writes nothing shared (so
+        disjoint sub-problems can run on threads: the kernels release the GIL)."""
+        from ._prep import prepare
+        from .local import TabuSearch
+
+        sub = subproblem(self.problem, self.labels, groups, members=self.members,
+                         index=self.index, pos=pos)
+        prep = prepare(sub.problem, len(groups))
+        ts = TabuSearch(prep, prep.to_units(sub.labels), self.options, seed=seed)
+        n_it = int(max(50, 0.65 * prep.nu)) if self.sub_iter is None else int(self.sub_iter)
+        if max_iter is not None:
+            n_it = max(1, min(n_it, int(max_iter)))
+        ts.run_until(deadline, ts.iterations + n_it)
+        return sub, prep, ts.best_labels, ts.best_value, ts.iterations
+
+    def _apply(self, groups, sub, prep, best_units, best_value, iters) -> float:
+        """Write a solved sub-problem back when it gained; returns the gain (>= 0)."""
+        self.iterations += iters
+        self.n_sub += 1
+        gain = best_value + prep.const - sub.value
+        self.stale[groups] += 1
+        if gain > _EPS * (1.0 + abs(sub.value)):
+            new_local = prep.to_elements(best_units)
+            write_back(self.labels, sub, new_local)
+            self._store(sub, groups, new_local)
+            self.value = float(self.group_value.sum())
+            self.stale[groups] = 0
+            self.n_improved += 1
+            return float(gain)
+        return 0.0
+
     def step(self, deadline: float, max_iter: int | None = None) -> float:
-        """Build, solve and write back one sub-problem; returns the gain (>= 0)."""
-        it = self.sub_iter
+        """Choose a batch of ``batch`` sub-problems on disjoint groups, solve them (on up to
+        ``threads`` threads), write them back in order; returns the total gain (>= 0).
 
-        def run(ts, prep):
-            n_it = int(max(50, 0.65 * prep.nu)) if it is None else int(it)
-            if max_iter is not None:
-                n_it = max(1, min(n_it, int(max_iter)))
-            ts.run_until(deadline, ts.iterations + n_it)
+        The batch, the kernel seeds and the order of write-backs depend on the seed only,
+        never on the number of threads or their timing: with ``max_iter`` the result is
+        the same on one thread or several.
+        """
+        used = np.zeros(self.m, dtype=bool)
+        batch = []
+        for _ in range(3 * self.batch):
+            if len(batch) == self.batch:
+                break
+            groups = self.choose()
+            if used[groups].any():
+                continue
+            used[groups] = True
+            batch.append((groups, int(self.rng.integers(1, 2 ** 31 - 1))))
+        while len(self._pos) < len(batch):
+            self._pos.append(np.full(self.problem.n, -1, dtype=np.int64))
+        if self.threads > 1 and len(batch) > 1:
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
 
-        return self._solve_groups(self.choose(), run)
+                self._pool = ThreadPoolExecutor(max_workers=self.threads,
+                                                thread_name_prefix="peermatch-sub")
+            futures = [self._pool.submit(self._compute, g, s, self._pos[t], deadline, max_iter)
+                       for t, (g, s) in enumerate(batch)]
+            results = [f.result() for f in futures]
+        else:
+            results = [self._compute(g, s, self._pos[t], deadline, max_iter)
+                       for t, (g, s) in enumerate(batch)]
+        return sum(self._apply(g, *r) for (g, _), r in zip(batch, results, strict=True))
+
+    def close(self) -> None:
+        """Stop the worker threads (if any)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def run_numpy(self, until, on_improve=None) -> bool:
         """Sub-problems solved by the numpy search while ``until()`` is false (the kernels
@@ -512,6 +602,8 @@ class DecompositionSearch:
         except KeyboardInterrupt:
             # labels are only written between kernel calls: they are a valid grouping
             return True
+        finally:
+            self.close()
         return False
 
 
