@@ -106,8 +106,6 @@ class _RuleIndex:
         else:
             self.coef = None
         self.zero_ok = np.all(self.lo <= _EPS, axis=1) & np.all(self.hi >= -_EPS, axis=1)
-        if False:
-            self.coef = None
 
     @staticmethod
     def _pairs(M, rows, pos):
@@ -411,15 +409,12 @@ class DecompositionSearch:
         Groups close in this order hold members who fit each other's groups (for
         similarity-type affinities), so contiguous chunks of it are the chunks where a
         descent finds the most (O(32 n) affinity entries)."""
-        if True:
-            m = self.m
-            G = self._group_profiles()
-            try:
-                _, _, vt = np.linalg.svd(G, full_matrices=False)
-                self._order = np.argsort(G @ vt[0], kind="stable")
-            except np.linalg.LinAlgError:  # pragma: no cover - degenerate profiles
-                self._order = np.arange(m)
-        return self._order
+        G = self._group_profiles()
+        try:
+            _, _, vt = np.linalg.svd(G, full_matrices=False)
+            return np.argsort(G @ vt[0], kind="stable")
+        except np.linalg.LinAlgError:  # pragma: no cover - degenerate profiles
+            return np.arange(self.m)
 
     def _chunks(self, size: int) -> list[np.ndarray]:
         m, rng = self.m, self.rng
