@@ -138,7 +138,7 @@ def test_interrupt_returns_the_best_grouping_so_far():
     res = solve(p, "local", time_limit=60, seed=0, options={"decompose": True},
                 callback=stop)
     assert res.success and res.interrupted
-    assert res.wall_time < 30
+    assert len(calls) == 3  # nothing ran on after the interrupt
     assert _loops_ok(p, res.labels, p.n_groups) == []
 
 

@@ -453,19 +453,7 @@ class DecompositionSearch:
                             seed=int(self.rng.integers(1, 2 ** 31 - 1)))
             run(ts, prep)
             best_units, best_value, iters = ts.best_labels, ts.best_value, ts.iterations
-        self.iterations += iters
-        self.n_sub += 1
-        gain = best_value + prep.const - sub.value
-        self.stale[groups] += 1
-        if gain > _EPS * (1.0 + abs(sub.value)):
-            new_local = prep.to_elements(best_units)
-            write_back(self.labels, sub, new_local)
-            self._store(sub, groups, new_local)
-            self.value = float(self.group_value.sum())
-            self.stale[groups] = 0
-            self.n_improved += 1
-            return float(gain)
-        return 0.0
+        return self._apply(groups, sub, prep, best_units, best_value, iters)
 
     def descend(self, deadline: float, on_improve=None) -> None:
         """Phase 1: first-improvement descent on chunks of about ``chunk_size`` members,
