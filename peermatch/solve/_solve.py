@@ -261,6 +261,8 @@ def _finish(problem: Problem, out: dict, ctx: _Context) -> SolveResult:
         time_to_best=ctx.time_to_best if status in ("optimal", "feasible") else math.nan,
         history=list(ctx.history),
     )
+    if out.get("message"):  # a stage's own explanation (e.g. the large-input construction)
+        res["message"] += " " + out["message"][0].upper() + out["message"][1:] + "."
     for key in ("representation", "decomposition", "compile_cut", "compile_wait", "interrupted",
                 "sub_problems", "sub_improved"):
         if key in out:
