@@ -93,6 +93,7 @@ def match(
     columns: Mapping[str, str] | None = None,
     options: Mapping[str, Any] | None = None,
     callback: Callable[[dict], None] | None = None,
+    init: Any = None,
 ) -> MatchResult:
     """Split candidates into peer groups that obey every hard rule and inspire each other.
 
@@ -125,6 +126,10 @@ def match(
         Method-specific solver options.
     callback : callable, optional
         Called with a progress dict (``elapsed``, ``objective``) during the solve.
+    init : array-like of shape (n,) of int, optional
+        A warm start: the 0-based group of each candidate, in table order (e.g.
+        ``previous.labels``), satisfying every hard rule; the search continues from it.
+        Not with rules that split the candidates into parts (tiers, regions).
 
     Returns
     -------
@@ -207,6 +212,9 @@ def match(
     statuses, bound, solver_info, method_used = [], 0.0, {}, []
     offset = 0
     solver_interrupted = False
+    if init is not None and len(parts) > 1:
+        raise ConfigError("The 'init' parameter of match cannot be combined with rules that "
+                          "split the candidates (separate_tiers, same_region).")
     if not reasons:
         for p in parts:
             # Each independent part gets a share of the budget proportional to its size.
@@ -215,7 +223,7 @@ def match(
                 share = 0.1
             res = solve(p.compiled.problem, method=method, time_limit=share, seed=seed,
                         workers=workers, options=options or None,
-                        callback=callback)
+                        callback=callback, init=init)
             p.solve = res
             solver_interrupted = solver_interrupted or bool(res.get("interrupted"))
             statuses.append(res.status)

@@ -186,3 +186,30 @@ def test_threads_do_not_change_the_groups():
     assert runs[0].success and runs[1].success
     assert np.array_equal(runs[0].labels, runs[1].labels)
     assert runs[0].summary()["solver"]["decomposition"]
+
+
+@pytest.mark.parametrize("n", [60, 1200])
+def test_warm_start_continues_from_a_given_grouping(n):
+    df = pm.synth_candidates(n, seed=8)
+    first = pm.match(df, group_size=(8, 12), time_limit=10, seed=0,
+                     options={"max_iter": 200})
+    assert first.success
+    again = pm.match(df, group_size=(8, 12), time_limit=10, seed=1, init=first.labels,
+                     options={"max_iter": 2000})
+    assert again.success and again.validate() == []
+    assert int(again.labels.max()) == int(first.labels.max())  # the start's group count
+    assert again.score >= first.score - 1e-9
+
+
+def test_warm_start_must_be_valid():
+    rng = np.random.default_rng(0)
+    A = rng.random((12, 12))
+    A = (A + A.T) / 2
+    good = np.repeat([0, 1, 2], 4)
+    res = pm.solve_affinity(A, min_size=4, max_size=4, cannot_link=[(0, 4)], init=good,
+                            method="local", time_limit=5, options={"max_iter": 50})
+    assert res.success and res.objective >= _objective_loops(A, good) - 1e-9
+    with pytest.raises(pm.ConfigError, match="cannot-link"):
+        pm.solve_affinity(A, min_size=4, max_size=4, cannot_link=[(0, 1)], init=good)
+    with pytest.raises(pm.ConfigError, match="12 labels"):
+        pm.solve_affinity(A, min_size=4, max_size=4, init=good[:5])

@@ -122,7 +122,8 @@ def _has_side_rules(problem: Problem) -> bool:
 
 
 def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, seed=0,
-          workers: int = 1, options: dict | None = None, callback=None) -> SolveResult:
+          workers: int = 1, options: dict | None = None, callback=None,
+          init=None) -> SolveResult:
     """Find a grouping that satisfies every hard rule of ``problem`` and maximises affinity.
 
     Maximises ``F(p) = sum over pairs i < j with p(i) == p(j) of A[i, j]`` subject to the
@@ -166,6 +167,10 @@ def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, s
         - ``exact_max_n`` (auto, default 16): largest ``n`` sent to ``"exact"``.
         - ``screen_share`` (default 0.3): share of time spent comparing group counts.
         - ``verbose``: CP-SAT search log.
+    init : array-like of shape (n,) of int, optional
+        A valid grouping to start from (a warm start: labels ``0..m-1``, every hard rule
+        holding); it fixes the number of groups to ``max(init) + 1`` unless the problem
+        fixes it. The local search continues from it (``"exact"`` ignores it).
     callback : callable, optional
         ``callback(progress)`` with ``progress = {"elapsed", "objective", ...}``, called on
         every improvement and at least every 0.5 s while the local search runs. Must be
@@ -226,7 +231,10 @@ def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, s
                       f"{', '.join(sorted(_OPTIONS))}.", SolverOptionWarning, stacklevel=2)
     ctx = _Context(time_limit, _check_seed(seed), workers, options, callback)
     try:
-        if problem.n_groups is None:
+        if init is not None:
+            p0, start = _check_init(problem, init)
+            out = _solve_fixed(p0, p0.n_groups, meth, ctx, start=start)
+        elif problem.n_groups is None:
             out = _solve_free_count(problem, meth, ctx)
         else:
             out = _solve_fixed(problem, problem.n_groups, meth, ctx)
@@ -240,6 +248,25 @@ def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, s
             out = {"status": "unknown", "labels": None, "n_groups": problem.n_groups or 0,
                    "method": meth, "interrupted": True}
     return _finish(problem, out, ctx)
+
+
+def _check_init(problem: Problem, init) -> tuple[Problem, np.ndarray]:
+    """The problem with the warm start's group count, and the start as int64 labels."""
+    try:
+        lab = np.asarray(init, dtype=np.int64).reshape(-1)
+    except (TypeError, ValueError):
+        raise ConfigError("The 'init' parameter must be an array of group labels (ints). "
+                          f"Got {type(init).__name__} instead.") from None
+    if lab.shape != (problem.n,) or lab.min(initial=0) < 0:
+        raise ConfigError(f"The 'init' parameter must hold {problem.n} labels >= 0. "
+                          f"Got shape {lab.shape} instead.")
+    m = problem.n_groups if problem.n_groups is not None else int(lab.max()) + 1
+    p0 = problem if problem.n_groups is not None else problem.with_groups(m)
+    bad = violations(p0, lab, m)
+    if bad:
+        raise ConfigError("The 'init' grouping breaks hard rules, so it cannot be a warm "
+                          "start: " + "; ".join(bad))
+    return p0, lab
 
 
 def _finish(problem: Problem, out: dict, ctx: _Context) -> SolveResult:
@@ -670,7 +697,7 @@ def value_of(problem: Problem, out: dict) -> float:
 def solve_affinity(A, *, min_size=None, max_size=None, bounds=None, n_groups=None,
                    cannot_link=None, must_link=None, time_limit: float = 10.0, seed=0,
                    method: str = "auto", workers: int = 1, options: dict | None = None,
-                   callback=None) -> SolveResult:
+                   callback=None, init=None) -> SolveResult:
     """Group the rows of an affinity matrix: a thin wrapper building a Problem for :func:`solve`.
 
     Parameters
@@ -685,8 +712,8 @@ def solve_affinity(A, *, min_size=None, max_size=None, bounds=None, n_groups=Non
         Number of groups; None with no ``bounds`` lets the solver choose (see :func:`solve`).
     cannot_link, must_link : array-like of shape (k, 2), optional
         Index pairs kept apart / together.
-    time_limit, seed, method, workers, options, callback
-        As in :func:`solve`.
+    time_limit, seed, method, workers, options, callback, init
+        As in :func:`solve` (``init``: a warm start, labels ``0..m-1``).
 
     Returns
     -------
@@ -704,4 +731,4 @@ def solve_affinity(A, *, min_size=None, max_size=None, bounds=None, n_groups=Non
                       max_size=max_size, n_groups=n_groups, cannot_link=cannot_link,
                       must_link=must_link)
     return solve(problem, method, time_limit=time_limit, seed=seed, workers=workers,
-                 options=options, callback=callback)
+                 options=options, callback=callback, init=init)
