@@ -107,6 +107,36 @@ def _csr(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray | None, nrow: int)
     return ptr, cols.astype(np.int64), (None if vals is None else vals[order])
 
 
+def pair_adjacency(pairs: np.ndarray, n: int):
+    """Symmetric ``n x n`` int8 CSR adjacency of index ``pairs`` (k, 2), or None if empty.
+
+    >>> pair_adjacency(np.array([[0, 2]]), 3).toarray().tolist()
+    [[0, 0, 1], [0, 0, 0], [1, 0, 0]]
+    """
+    import scipy.sparse as sp
+
+    if not len(pairs):
+        return None
+    r = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    c = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    return sp.csr_array((np.ones(len(r), dtype=np.int8), (r, c)), shape=(n, n))
+
+
+def group_sum_matrix(sums) -> object:
+    """The coefficients of ``sums`` (GroupSum) as an ``n x R`` CSR matrix, or None if empty.
+
+    >>> from peermatch.problem import GroupSum
+    >>> group_sum_matrix([GroupSum(coef=np.array([1.0, 0.0]))]).toarray().tolist()
+    [[1.0], [0.0]]
+    """
+    import scipy.sparse as sp
+
+    if not sums:
+        return None
+    cols = [sp.csc_array(np.asarray(s.coef, dtype=float).reshape(-1, 1)) for s in sums]
+    return sp.csr_array(sp.hstack(cols, format="csr"))
+
+
 def prepare(problem: Problem, m: int) -> Prepared:
     """Contract must-link components and build the rule arrays for ``m`` groups."""
     n = problem.n

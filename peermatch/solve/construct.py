@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._prep import Prepared
+from ._prep import Prepared, group_sum_matrix, pair_adjacency
 
 __all__ = ["greedy", "target_sizes"]
 
@@ -151,8 +151,7 @@ def stream_greedy(problem, m: int, rng: np.random.Generator) -> np.ndarray | Non
     R = len(sums)
     # element -> (sum, coef) lists; sums' per-group totals and bounds
     if R:
-        cols = [sp.csc_array(np.asarray(s.coef, dtype=float).reshape(-1, 1)) for s in sums]
-        coef = sp.csr_array(sp.hstack(cols, format="csr"))
+        coef = group_sum_matrix(sums)
         ghi = np.stack([s.bounds(m)[1] for s in sums])
         size_of = np.asarray((coef != 0).sum(axis=0)).ravel()
         # hardest first: members of the largest sets, set by set
@@ -167,15 +166,8 @@ def stream_greedy(problem, m: int, rng: np.random.Generator) -> np.ndarray | Non
         coef = None
         key_set = np.full(n, -1, dtype=np.int64)
         best = np.zeros(n)
-    cl = problem.cannot_link
-    if len(cl):
-        r = np.concatenate([cl[:, 0], cl[:, 1]])
-        c = np.concatenate([cl[:, 1], cl[:, 0]])
-        adj = sp.csr_array((np.ones(len(r), dtype=np.int8), (r, c)), shape=(n, n))
-        deg = np.diff(adj.indptr)
-    else:
-        adj = None
-        deg = np.zeros(n, dtype=np.int64)
+    adj = pair_adjacency(problem.cannot_link, n)
+    deg = np.diff(adj.indptr) if adj is not None else np.zeros(n, dtype=np.int64)
     order = np.lexsort((rng.random(n), key_set, -deg, -best))
     S = np.zeros((R, m))
     size = np.zeros(m, dtype=np.int64)

@@ -34,6 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..problem import GroupSum, Problem
+from ._prep import group_sum_matrix, pair_adjacency
 
 __all__ = ["SubProblem", "DecompositionSearch", "subproblem", "write_back", "default_sub_size"]
 
@@ -69,20 +70,8 @@ class _RuleIndex:
     def __init__(self, problem: Problem):
         n = problem.n
         self.n = n
-        cl = problem.cannot_link
-        if len(cl):
-            r = np.concatenate([cl[:, 0], cl[:, 1]])
-            c = np.concatenate([cl[:, 1], cl[:, 0]])
-            self.cl = sp.csr_array((np.ones(len(r), dtype=np.int8), (r, c)), shape=(n, n))
-        else:
-            self.cl = None
-        ml = problem.must_link
-        if len(ml):
-            r = np.concatenate([ml[:, 0], ml[:, 1]])
-            c = np.concatenate([ml[:, 1], ml[:, 0]])
-            self.ml = sp.csr_array((np.ones(len(r), dtype=np.int8), (r, c)), shape=(n, n))
-        else:
-            self.ml = None
+        self.cl = pair_adjacency(problem.cannot_link, n)
+        self.ml = pair_adjacency(problem.must_link, n)
         sums = problem.group_sums
         self.sums = sums
         self.m = problem.n_groups
@@ -91,10 +80,8 @@ class _RuleIndex:
         self.hi = np.empty((R, self.m))
         self.clique = np.zeros(R, dtype=bool)
         if R:
-            cols = []
             for r, s in enumerate(sums):
                 c = np.asarray(s.coef, dtype=float)
-                cols.append(sp.csc_array(c.reshape(-1, 1)))
                 self.lo[r], self.hi[r] = s.bounds(self.m)
                 # "At most one member of this set per group" (competitors): inside a
                 # sub-problem it is a clique of cannot-link pairs, which the kernel checks
@@ -102,9 +89,7 @@ class _RuleIndex:
                 nz = c[c != 0]
                 self.clique[r] = (bool(np.all(nz == 1.0)) and bool(np.all(self.hi[r] == 1.0))
                                   and bool(np.all(self.lo[r] <= 0.0)))
-            self.coef = sp.csr_array(sp.hstack(cols, format="csr"))
-        else:
-            self.coef = None
+        self.coef = group_sum_matrix(sums)
         self.zero_ok = np.all(self.lo <= _EPS, axis=1) & np.all(self.hi >= -_EPS, axis=1)
 
     @staticmethod
