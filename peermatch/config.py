@@ -8,6 +8,12 @@ Example ``peermatch.toml``::
     time_limit = 30
     seed = 0
 
+    fairness = 0.5        # 0: highest total, 1: highest floor first
+    even_sizes = true     # sizes differ by at most one
+
+    [match.group_sizes]   # per-group bounds (existing groups with their own capacity)
+    "Alpha" = [6, 10]
+
     [columns]
     industry = "Sector"
 
@@ -35,7 +41,8 @@ __all__ = ["load_config", "rules_from_dict", "MATCH_KEYS"]
 #: Keys of the ``[match]`` table and their types.
 MATCH_KEYS: dict[str, type] = {
     "min_size": int, "max_size": int, "groups": int, "time_limit": float, "seed": int,
-    "method": str, "workers": int,
+    "method": str, "workers": int, "fairness": float, "even_sizes": bool, "target_size": int,
+    "group_sizes": dict,
 }
 _SECTIONS = ("match", "columns", "weights", "rules")
 
@@ -86,7 +93,7 @@ def load_config(path: str | os.PathLike) -> dict[str, Any]:
         if k in match:
             v = match[k]
             ok = isinstance(v, typ) or (typ is float and isinstance(v, int))
-            if not ok or isinstance(v, bool):
+            if not ok or (isinstance(v, bool) and typ is not bool):
                 raise ConfigError(f"{name} [match] {k}: expected {typ.__name__}, got {v!r}.")
     columns = raw.get("columns", {})
     if not all(isinstance(v, str) for v in columns.values()):

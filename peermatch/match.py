@@ -94,6 +94,10 @@ def match(
     options: Mapping[str, Any] | None = None,
     callback: Callable[[dict], None] | None = None,
     init: Any = None,
+    fairness: float = 0.0,
+    even_sizes: bool = False,
+    target_size: int | None = None,
+    group_sizes: Mapping[str, Any] | None = None,
 ) -> MatchResult:
     """Split candidates into peer groups that obey every hard rule and inspire each other.
 
@@ -104,7 +108,10 @@ def match(
     group_size : (int, int), default=(8, 12)
         Smallest and largest group.
     n_groups : int, optional
-        Number of groups; by default the solver picks the count that scores best.
+        Number of groups; by default the solver picks the count that scores best. With
+        rules that split the candidates into parts (tiers, regions) the groups are shared
+        over the parts in proportion to their sizes (largest remainder, within each part's
+        range).
     weights : Weights, optional
         How much each affinity component counts (default ``Weights()``).
     rules : Rules, optional
@@ -130,6 +137,22 @@ def match(
         A warm start: the 0-based group of each candidate, in table order (e.g.
         ``previous.labels``), satisfying every hard rule; the search continues from it.
         Not with rules that split the candidates into parts (tiers, regions).
+    fairness : float, default=0.0
+        In ``[0, 1]``. 0: the highest total affinity. 1: the highest *floor* first (the
+        worst member's mean affinity to the rest of their group), then the highest total
+        with that floor. Between: the floor target ``f0 + fairness * (f1 - f0)`` (``f0``
+        the floor of the total-maximising grouping, ``f1`` the highest floor reached), the
+        total maximised subject to it. See ``docs/fairness.md``.
+    even_sizes : bool, default=False
+        Group sizes differ by at most one (groups with a fixed size, such as locked
+        groups, keep it; the others share the remaining candidates evenly).
+    target_size : int, optional
+        Preferred group size: the number of groups nearest ``n / target_size`` within the
+        size range (per part when rules split the candidates).
+    group_sizes : dict of str to int or (int, int), optional
+        Per-group bounds by group name (e.g. an existing group with its own capacity):
+        an int is a capacity, a pair ``(min, max)``. Needs a fixed number of groups
+        (``n_groups`` or existing groups).
 
     Returns
     -------
@@ -169,6 +192,15 @@ def match(
     rules = rules or Rules()
     weights = weights if weights is not None else Weights()
     lo, hi = _check_sizes(group_size, n_groups, table.n, table.source)
+    from .sizes import apply_sizes, check_group_sizes, share_groups
+    from .solve.fairness import check_fairness
+
+    fairness = check_fairness(fairness)
+    sizes_given = check_group_sizes(group_sizes)
+    if target_size is not None and (isinstance(target_size, bool) or not isinstance(
+            target_size, (int, np.integer)) or not lo <= target_size <= hi):
+        raise ConfigError(f"The 'target_size' parameter of match must be an int within the "
+                          f"size range {lo}-{hi}. Got {target_size!r} instead.")
 
     t = time.perf_counter()
     if affinity is not None:
@@ -185,7 +217,12 @@ def match(
     t = time.perf_counter()
     parts = []
     split = _partition(table, rules, n_groups)
-    for label, rows in split:
+    counts = [n_groups] * len(split)
+    if n_groups is not None and len(split) > 1:
+        counts = share_groups(n_groups, [len(r) for _, r in split], lo, hi,
+                              [label for label, _ in split])
+    sizes_used: set[str] = set()
+    for (label, rows), part_groups in zip(split, counts, strict=True):
         sub = table if len(rows) == table.n else table.subset(rows)
         if len(rows) == table.n:
             A_sub = A
@@ -201,9 +238,16 @@ def match(
             continue
         others = (frozenset() if len(split) == 1 else
                   frozenset(str(x) for x in np.delete(table.ids, rows)))
-        compiled = build_problem(sub, A_sub, min_size=lo, max_size=hi, n_groups=n_groups,
+        compiled = build_problem(sub, A_sub, min_size=lo, max_size=hi, n_groups=part_groups,
                                  rules=rules, elsewhere=others)
+        sizes_used |= apply_sizes(compiled, group_sizes=sizes_given, even_sizes=even_sizes,
+                                  target_size=target_size, label=label)
         parts.append(_Part(label, rows, compiled, [prefix + r for r in diagnose(compiled)]))
+    unknown = sorted(set(sizes_given) - sizes_used)
+    if unknown:
+        names = [g for p in parts if p.compiled is not None for g in p.compiled.group_names or []]
+        raise ConfigError(f"{table.source}: group_sizes names unknown group(s) {unknown}; the "
+                          f"groups are {names[:20]}{' ...' if len(names) > 20 else ''}.")
     timings["rules"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -223,7 +267,7 @@ def match(
                 share = 0.1
             res = solve(p.compiled.problem, method=method, time_limit=share, seed=seed,
                         workers=workers, options=options or None,
-                        callback=callback, init=init)
+                        callback=callback, init=init, fairness=fairness)
             p.solve = res
             solver_interrupted = solver_interrupted or bool(res.get("interrupted"))
             statuses.append(res.status)
@@ -243,6 +287,15 @@ def match(
         solver_info = parts[0].solve if len(parts) == 1 else {
             "parts": [{"label": p.label, "n": len(p.rows), "status": p.solve.status,
                        "objective": p.solve.get("objective")} for p in parts]}
+        if fairness > 0 and len(parts) > 1 and all(p.solve.success for p in parts):
+            # the whole grouping's floor is its worst part's; the reference totals add up
+            solver_info.update(
+                fairness=fairness,
+                floor=float(np.nanmin([p.solve.get("floor", np.nan) for p in parts])),
+                floor_reference=float(np.nanmin([p.solve.get("floor_reference", np.nan)
+                                                 for p in parts])),
+                objective_reference=sum(p.solve.get("objective_reference", p.solve.objective)
+                                        for p in parts))
     if solver_interrupted:
         solver_info = {**dict(solver_info), "interrupted": True}
     timings["solve"] = time.perf_counter() - t
@@ -291,9 +344,6 @@ def _partition(table: CandidateTable, rules: Rules, n_groups) -> list[tuple[str,
         keys.append(("region", table.region))
     if not keys:
         return [("", np.arange(table.n))]
-    if n_groups is not None:
-        raise ConfigError("n_groups cannot be combined with separate_tiers or same_region: each "
-                          "part gets the number of groups that suits it.")
     combos: dict[tuple, list[int]] = {}
     for i in range(table.n):
         k = tuple(" ".join(str(v[i]).split()).casefold() for _, v in keys)

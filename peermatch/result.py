@@ -261,9 +261,31 @@ class MatchResult:
             out["mean_pair_affinity"] = {"worst_group": round(float(st["mean_pair"].min()), 6),
                                          "spread": round(float(st["mean_pair"].std(ddof=0)), 6)}
             out["violations"] = self.validate()
+            out.update(_fairness_summary(self))
         return out
 
     def __repr__(self) -> str:
         s = self.summary()
         return (f"<MatchResult status={s['status']!r} candidates={s['candidates']} "
                 f"groups={s['groups']} score={s['score']}>")
+
+
+def _fairness_summary(res: MatchResult) -> dict[str, Any]:
+    """The floor of a grouping and, with fairness > 0, what the floor phase changed."""
+    from .quality import member_scores
+
+    fit = member_scores(res.affinity, res.labels)
+    out: dict[str, Any] = {"floor": round(float(fit[res.labels >= 0].min()), 6)}
+    info = res.solver
+    if info.get("fairness") and info.get("objective_reference") is not None:
+        ref = float(info["objective_reference"])
+        out["fairness"] = {
+            "level": float(info["fairness"]),
+            # the reference is the same run's grouping before its floor phase (the
+            # fairness=0 objective on the solver's affinity, soft terms included)
+            "reference": "total-maximising grouping of the same run, before the floor phase",
+            "floor_reference": round(float(info.get("floor_reference", np.nan)), 6),
+            "score_reference": round(ref, 6),
+            "score_change": round((float(res.score) - ref) / abs(ref), 6) if ref else 0.0,
+        }
+    return out
