@@ -181,7 +181,7 @@ def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, s
         In ``[0, 1]``: 0 maximises the total (unchanged); 1 raises the floor (the worst
         member's mean affinity to the rest of their group) first, then the total; between
         them the floor target is ``f0 + fairness * (f1 - f0)`` (see ``docs/fairness.md``).
-        Local methods spend ``options["fairness_share"]`` (default 0.3) of the time on a
+        Local methods spend ``options["fairness_share"]`` (default 0.5) of the time on a
         floor phase after the total-maximising search; ``"exact"`` adds the floor to the
         CP-SAT model. The result then has ``floor``, ``floor_reference`` and
         ``objective_reference`` (floor and total before the floor phase).
@@ -246,7 +246,7 @@ def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, s
     floor_phase = ctx.fairness > 0 and not (
         meth == "exact" or (meth == "auto" and problem.n <= int(options.get("exact_max_n", 16))))
     if floor_phase:  # the total-maximising search leaves the floor phase its share
-        ctx.deadline = ctx.t0 + (1 - float(options.get("fairness_share", 0.3))) * time_limit
+        ctx.deadline = ctx.t0 + (1 - float(options.get("fairness_share", 0.5))) * time_limit
     try:
         if init is not None:
             p0, start = _check_init(problem, init)
@@ -276,9 +276,23 @@ def _floor_phase(problem: Problem, out: dict, ctx: _Context) -> dict:
 
     m = int(out["n_groups"])
     p_m = problem if problem.n_groups is not None else problem.with_groups(m)
+    rounds_iter = ctx.options.get("max_iter")
+    opts = {k: v for k, v in ctx.options.items() if k != "fairness_share"}
+    if rounds_iter is not None:
+        opts["max_iter"] = max(1, int(rounds_iter) // 8)
+
+    def resolve(q, init, deadline):
+        # the ordinary search on reweighted affinities, warm-started (phase 0)
+        left = deadline - time.perf_counter()
+        if left <= 0.01:
+            return init
+        r = solve(q, "local", time_limit=left, seed=ctx.seed_int(), workers=ctx.workers,
+                  options=opts, init=init)
+        return r.labels if r.success else init
+
     try:
         res = raise_floor(p_m, np.asarray(out["labels"], dtype=np.int64), ctx.fairness,
-                          ctx.deadline, ctx.rng)
+                          ctx.deadline, ctx.rng, resolve=resolve)
     except KeyboardInterrupt:  # the search's grouping stands
         return {**out, "interrupted": True}
     return {**out, **res, "status": "feasible", "fairness": ctx.fairness}

@@ -28,6 +28,7 @@ to the floor target.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from numbers import Real
@@ -183,6 +184,8 @@ class FloorSearch:
         self.steps: list[tuple[np.ndarray, np.ndarray, float]] = []
         self.n_checks = 0
         self.n_moves = 0
+        #: escape with a tabu walk when plain descent on the shortfall is stuck
+        self.tabu = True
 
     def _members(self) -> None:
         order = np.argsort(self.labels, kind="stable")
@@ -251,25 +254,25 @@ class FloorSearch:
         return out[out != g]
 
     # -- phases --------------------------------------------------------------------------
-    def raise_floor(self, deadline: float) -> int:
-        """Phase 1: raise the floor in steps of a target ``tau``; returns the steps taken.
+    def raise_floor(self, deadline: float, cap: float = np.inf) -> bool:
+        """Phase 1: raise the floor in steps of a target ``tau``; True when it rose.
 
         For each target, :meth:`_close_gap` removes the members' shortfalls below ``tau``
         (never lowering the floor). Reached: the next target is higher; missed: the step
         halves, four misses end the phase.
         """
-        before = self.n_moves
+        before = self.floor
         fits = self.fits
         step = max(float(np.median(fits) - fits.min()) / 8.0, 1e-6 * (1 + abs(fits.min())))
         misses = 0
-        while misses < 4 and time.perf_counter() < deadline:
-            tau = self.floor + step
-            if self._close_gap(tau, deadline):
+        while misses < 4 and time.perf_counter() < deadline and self.floor < cap:
+            tau = min(self.floor + step, cap)
+            if self._close_gap(tau, deadline) or (self.tabu and self._tabu_gap(tau, deadline)):
                 step *= 1.5
             else:
                 step /= 2.0
                 misses += 1
-        return self.n_moves - before
+        return self.floor > before + _EPS * (1 + abs(before))
 
     def _close_gap(self, tau: float, deadline: float, tries: int = 4) -> bool:
         """Steps that shrink the total shortfall below ``tau`` until nobody falls short
@@ -289,6 +292,65 @@ class FloorSearch:
             if not moved:
                 return False
         return False
+
+    def _tabu_gap(self, tau: float, deadline: float, patience: int = 30,
+                  tenure: int = 7) -> bool:
+        """A tabu walk on the shortfall below ``tau`` when no step shrinks it: the best step
+        of the member furthest below (worsening allowed, moved members tabu for ``tenure``
+        steps), back to the best grouping seen when ``patience`` steps bring nothing.
+        True when nobody falls short any more."""
+        tol = _EPS * (1 + abs(tau))
+        start_floor = self.floor
+        short = float(_short(self.fits, tau).sum())
+        best = (short, self.labels.copy())
+        tabu_until = np.zeros(len(self.labels), dtype=np.int64)
+        it = stale = 0
+        while stale < patience and time.perf_counter() < deadline:
+            it += 1
+            w = int(np.argmin(np.where(tabu_until > it, np.inf, self.fits)))
+            g = int(self.labels[w])
+            cands = []
+            for h in self._partners(g, w):
+                h = int(h)
+                rows, lab, B, (kind, a, b, nm, d, sh) = self._pair(g, h, tau)
+                cur = float(_short(self.fits[rows], tau).sum())
+                moved_a = np.where(a >= 0, tabu_until[rows[np.maximum(a, 0)]] > it, False)
+                moved_b = np.where(b >= 0, tabu_until[rows[np.maximum(b, 0)]] > it, False)
+                aspire = short + sh - cur < best[0] - tol
+                ok = np.flatnonzero(~(moved_a | moved_b) | aspire)
+                if len(ok):
+                    top = ok[np.lexsort((-d[ok], sh[ok] - cur))[:3]]
+                    cands.extend((float(sh[k] - cur), float(d[k]), h, int(kind[k]), int(a[k]),
+                                  int(b[k]), rows, lab, B) for k in top)
+            cands.sort(key=lambda c: (c[0], -c[1], c[2], c[3], c[4], c[5]))
+            caches: dict[int, dict] = {}
+            for change, _, h, kind, a, b, rows, lab, B in cands[:20]:
+                new = self._apply_local(lab, kind, a, b)
+                if self._valid(g, h, new, caches.setdefault(h, {})):
+                    self._commit(g, h, rows, B, new)
+                    for x in (a, b):
+                        if x >= 0:
+                            tabu_until[rows[x]] = it + tenure
+                    break
+            else:
+                break
+            short = float(_short(self.fits, tau).sum())
+            if short < best[0] - tol and self.floor >= start_floor - _EPS * (1 + abs(start_floor)):
+                best, stale = (short, self.labels.copy()), 0
+                if short <= tol:
+                    return True
+            else:
+                stale += 1
+        changed = np.flatnonzero(self.labels != best[1])
+        if len(changed):  # back to the best grouping of the walk, as one recorded step
+            old = self.labels[changed].copy()
+            self.labels[:] = best[1]
+            self._members()
+            self.fits = member_fits(self.problem.affinity, self.labels, self.m)
+            self.gmin = np.array([self.fits[mem].min() if len(mem) else np.inf
+                                  for mem in self.members])
+            self.steps.append((changed, old, self.floor))
+        return best[0] <= tol
 
     def _best_step(self, g: int, w: int, tau: float, floor: float, deadline: float) -> bool:
         """The valid step between ``g`` and a partner that most reduces the shortfall."""
@@ -344,27 +406,53 @@ class FloorSearch:
                 break
         return done
 
-    def rewind(self, target: float) -> None:
-        """Undo phase-1 steps back to the first grouping whose floor reached ``target``."""
-        tol = _EPS * (1 + abs(target))
-        keep = next((k for k, s in enumerate(self.steps) if s[2] >= target - tol),
-                    len(self.steps) - 1)
-        for rows, old, _ in reversed(self.steps[keep + 1:]):
-            self.labels[rows] = old
-        del self.steps[keep + 1:]
-        self._members()
-        self.fits = member_fits(self.problem.affinity, self.labels, self.m)
-        self.gmin = np.array([self.fits[mem].min() if len(mem) else np.inf
-                              for mem in self.members])
+
+def reweighted_start(problem: Problem, labels: np.ndarray, deadline: float, resolve,
+                     rounds: int = 8) -> np.ndarray:
+    """Phase 0 (dense affinity): re-run the total-maximising search on reweighted affinities.
+
+    A Lagrangian view of "every fit at least ``tau``": member ``i``'s pairs are weighted
+    ``1 + mu_i + mu_j``, and ``mu_i`` grows while ``i`` falls short of ``tau`` (a little
+    above the best floor so far). ``resolve(problem, init, deadline)`` runs the ordinary
+    search (every hard rule) warm-started from ``init``. Returns the grouping with the
+    highest floor seen (ties: the highest total), the start included.
+    """
+    A = np.asarray(problem.affinity, dtype=np.float64)
+    m = int(problem.n_groups)
+    fits = member_fits(A, labels, m)
+    best = (float(fits.min()), problem.objective(labels), labels)
+    cur = labels
+    mu = np.zeros(problem.n)
+    mean_size = problem.n / max(m, 1)
+    eta = 150.0 / max(mean_size - 1.0, 1.0) ** 2
+    scale = max(abs(float(np.median(fits))), 1e-12)
+    for r in range(rounds):
+        left = deadline - time.perf_counter()
+        if left <= 0.02:
+            break
+        f_best = best[0]
+        tau = f_best + 0.1 * max(float(np.median(fits)) - f_best, 0.05 * scale)
+        mu = np.maximum(0.0, mu + eta * (tau - fits) / scale)
+        q = copy.copy(problem)
+        q.affinity = A * (1.0 + mu[:, None] + mu[None, :])
+        cur = np.asarray(resolve(q, cur, time.perf_counter() + left / (rounds - r)),
+                         dtype=np.int64)
+        fits = member_fits(A, cur, m)
+        key = (float(fits.min()), problem.objective(cur))
+        if key > best[:2]:
+            best = (*key, cur)
+    return best[2]
 
 
 def raise_floor(problem: Problem, labels: np.ndarray, fairness: float, deadline: float,
-                rng: np.random.Generator) -> dict:
+                rng: np.random.Generator, resolve=None) -> dict:
     """The floor phase on a valid grouping of a fixed-count problem.
 
-    Returns ``labels`` (the new grouping, every hard rule holding), ``floor``,
-    ``floor_reference`` and ``objective_reference`` (floor and total of the grouping it
-    started from), ``floor_max`` (the highest floor phase 1 reached) and ``floor_target``.
+    ``resolve(problem, init, deadline)`` (optional) re-runs the ordinary search for phase 0
+    (:func:`reweighted_start`; dense affinities only). Returns ``labels`` (the new
+    grouping, every hard rule holding), ``floor``, ``floor_reference`` and
+    ``objective_reference`` (floor and total of the grouping it started from),
+    ``floor_max`` (the highest floor reached) and ``floor_target``.
 
     Examples
     --------
@@ -377,24 +465,36 @@ def raise_floor(problem: Problem, labels: np.ndarray, fairness: float, deadline:
     >>> out["floor_reference"], out["objective_reference"], out["floor"], out["labels"].tolist()
     (0.0, 10.0, 3.0, [0, 1, 0, 1])
     """
-    fs = FloorSearch(problem, labels, rng)
-    f0 = fs.floor
-    ref_total = problem.objective(fs.labels)
+    labels = np.asarray(labels, dtype=np.int64)
+    now = time.perf_counter()
+    budget = deadline - now if np.isfinite(deadline) else math.inf
+    f0 = float(member_fits(problem.affinity, labels, int(problem.n_groups)).min())
+    ref_total = problem.objective(labels)
+    start = labels
+    if resolve is not None and isinstance(problem.affinity, np.ndarray):
+        start = reweighted_start(problem, labels, now + 0.5 * budget, resolve)
+    fs = FloorSearch(problem, start, rng)
     if fairness >= 1.0:
         # lexicographic: raise the floor, take back total at that floor, again while the
         # floor still rises
         while time.perf_counter() < deadline:
-            if fs.raise_floor(deadline) == 0:
+            if not fs.raise_floor(deadline):
                 break
             fs.recover_total(fs.floor, deadline)
         target = f1 = fs.floor
-        if not fs.steps:
+        if fs.n_moves == 0:
             fs.recover_total(fs.floor, deadline)
     else:
-        fs.raise_floor(deadline)
-        f1 = fs.floor
+        left = deadline - time.perf_counter()
+        fs.raise_floor(time.perf_counter() + 0.5 * left)
+        f1 = max(fs.floor, f0)
         target = f0 + fairness * (f1 - f0)
-        fs.rewind(target)
+        # from the reference grouping, only as far as the target: less total given up
+        near = FloorSearch(problem, labels, rng)
+        near.raise_floor(time.perf_counter() + 0.5 * (deadline - time.perf_counter()),
+                         cap=target)
+        if near.floor >= target - _EPS * (1 + abs(target)):
+            fs = near
         fs.recover_total(target, deadline)
     lab = fs.labels
     bad = violations(problem, lab, fs.m)
