@@ -49,8 +49,8 @@ def share_groups(total: int, sizes, lo: int, hi: int, labels=None) -> list[int]:
     --------
     >>> share_groups(10, [60, 40], 8, 12)
     [6, 4]
-    >>> share_groups(7, [50, 50, 20], 8, 12)
-    [3, 3, 1]
+    >>> share_groups(13, [50, 50, 20], 8, 12)
+    [6, 5, 2]
     """
     sizes = [int(s) for s in sizes]
     labels = list(labels) if labels is not None else [f"part {k + 1}" for k in range(len(sizes))]

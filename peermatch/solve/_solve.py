@@ -292,7 +292,8 @@ def _floor_phase(problem: Problem, out: dict, ctx: _Context) -> dict:
 
     try:
         res = raise_floor(p_m, np.asarray(out["labels"], dtype=np.int64), ctx.fairness,
-                          ctx.deadline, ctx.rng, resolve=resolve)
+                          ctx.deadline, ctx.rng, resolve=resolve,
+                          reproducible=rounds_iter is not None)
     except KeyboardInterrupt:  # the search's grouping stands
         return {**out, "interrupted": True}
     return {**out, **res, "status": "feasible", "fairness": ctx.fairness}

@@ -324,7 +324,7 @@ class FloorSearch:
                                   int(b[k]), rows, lab, B) for k in top)
             cands.sort(key=lambda c: (c[0], -c[1], c[2], c[3], c[4], c[5]))
             caches: dict[int, dict] = {}
-            for change, _, h, kind, a, b, rows, lab, B in cands[:20]:
+            for _, _, h, kind, a, b, rows, lab, B in cands[:20]:
                 new = self._apply_local(lab, kind, a, b)
                 if self._valid(g, h, new, caches.setdefault(h, {})):
                     self._commit(g, h, rows, B, new)
@@ -408,14 +408,16 @@ class FloorSearch:
 
 
 def reweighted_start(problem: Problem, labels: np.ndarray, deadline: float, resolve,
-                     rounds: int = 8) -> np.ndarray:
+                     rounds: int = 8, reproducible: bool = False) -> np.ndarray:
     """Phase 0 (dense affinity): re-run the total-maximising search on reweighted affinities.
 
     A Lagrangian view of "every fit at least ``tau``": member ``i``'s pairs are weighted
     ``1 + mu_i + mu_j``, and ``mu_i`` grows while ``i`` falls short of ``tau`` (a little
     above the best floor so far). ``resolve(problem, init, deadline)`` runs the ordinary
     search (every hard rule) warm-started from ``init``. Returns the grouping with the
-    highest floor seen (ties: the highest total), the start included.
+    highest floor seen (ties: the highest total), the start included. With
+    ``reproducible`` each round may use all the time left (its work is bounded by the
+    search's ``max_iter``), so the clock never cuts a round short.
     """
     A = np.asarray(problem.affinity, dtype=np.float64)
     m = int(problem.n_groups)
@@ -435,8 +437,8 @@ def reweighted_start(problem: Problem, labels: np.ndarray, deadline: float, reso
         mu = np.maximum(0.0, mu + eta * (tau - fits) / scale)
         q = copy.copy(problem)
         q.affinity = A * (1.0 + mu[:, None] + mu[None, :])
-        cur = np.asarray(resolve(q, cur, time.perf_counter() + left / (rounds - r)),
-                         dtype=np.int64)
+        until = deadline if reproducible else time.perf_counter() + left / (rounds - r)
+        cur = np.asarray(resolve(q, cur, until), dtype=np.int64)
         fits = member_fits(A, cur, m)
         key = (float(fits.min()), problem.objective(cur))
         if key > best[:2]:
@@ -445,11 +447,13 @@ def reweighted_start(problem: Problem, labels: np.ndarray, deadline: float, reso
 
 
 def raise_floor(problem: Problem, labels: np.ndarray, fairness: float, deadline: float,
-                rng: np.random.Generator, resolve=None) -> dict:
+                rng: np.random.Generator, resolve=None, reproducible: bool = False) -> dict:
     """The floor phase on a valid grouping of a fixed-count problem.
 
     ``resolve(problem, init, deadline)`` (optional) re-runs the ordinary search for phase 0
-    (:func:`reweighted_start`; dense affinities only). Returns ``labels`` (the new
+    (:func:`reweighted_start`; dense affinities only). With ``reproducible`` (the
+    solver's ``max_iter`` mode) every stage runs to its own end and ``deadline`` is only a
+    safety net, so the result does not depend on the clock. Returns ``labels`` (the new
     grouping, every hard rule holding), ``floor``, ``floor_reference`` and
     ``objective_reference`` (floor and total of the grouping it started from),
     ``floor_max`` (the highest floor reached) and ``floor_target``.
@@ -466,13 +470,19 @@ def raise_floor(problem: Problem, labels: np.ndarray, fairness: float, deadline:
     (0.0, 10.0, 3.0, [0, 1, 0, 1])
     """
     labels = np.asarray(labels, dtype=np.int64)
-    now = time.perf_counter()
-    budget = deadline - now if np.isfinite(deadline) else math.inf
+
+    def until(share: float) -> float:
+        """The end of a stage given ``share`` of the time left."""
+        if reproducible or not np.isfinite(deadline):
+            return deadline
+        return time.perf_counter() + share * (deadline - time.perf_counter())
+
     f0 = float(member_fits(problem.affinity, labels, int(problem.n_groups)).min())
     ref_total = problem.objective(labels)
     start = labels
     if resolve is not None and isinstance(problem.affinity, np.ndarray):
-        start = reweighted_start(problem, labels, now + 0.5 * budget, resolve)
+        start = reweighted_start(problem, labels, until(0.5), resolve,
+                                 reproducible=reproducible)
     fs = FloorSearch(problem, start, rng)
     if fairness >= 1.0:
         # lexicographic: raise the floor, take back total at that floor, again while the
@@ -485,14 +495,12 @@ def raise_floor(problem: Problem, labels: np.ndarray, fairness: float, deadline:
         if fs.n_moves == 0:
             fs.recover_total(fs.floor, deadline)
     else:
-        left = deadline - time.perf_counter()
-        fs.raise_floor(time.perf_counter() + 0.5 * left)
+        fs.raise_floor(until(0.5))
         f1 = max(fs.floor, f0)
         target = f0 + fairness * (f1 - f0)
         # from the reference grouping, only as far as the target: less total given up
         near = FloorSearch(problem, labels, rng)
-        near.raise_floor(time.perf_counter() + 0.5 * (deadline - time.perf_counter()),
-                         cap=target)
+        near.raise_floor(until(0.5), cap=target)
         if near.floor >= target - _EPS * (1 + abs(target)):
             fs = near
         fs.recover_total(target, deadline)
@@ -547,8 +555,6 @@ def solve_exact_fair(problem: Problem, m: int, fairness: float, *, time_limit: f
     Returns the dict of :func:`peermatch.solve.cpsat.solve_exact` plus ``floor``,
     ``floor_reference`` and ``objective_reference``.
     """
-    from ortools.sat.python import cp_model
-
     from . import cpsat
 
     deadline = time.perf_counter() + float(time_limit)
