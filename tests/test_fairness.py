@@ -253,3 +253,26 @@ def test_toml_keys(tmp_path):
     p.write_text('[match]\neven_sizes = 1\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="even_sizes"):
         load_config(p)
+
+
+@pytest.mark.parametrize("options", [{"decompose": True},
+                                     {"decompose": True, "representation": "features"}])
+def test_floor_phase_on_the_large_input_paths(df, options):
+    # the paths used from 1,000 candidates on (sub-problems) and above 5,000 (affinity from
+    # the features), forced on a small input
+    res = pm.match(df, group_size=(6, 9), seed=0, time_limit=30, fairness=1.0,
+                   options={**FAST, **options})
+    assert res.success and res.validate() == []
+    assert res.solver.get("decomposition")
+    A = res.affinity if isinstance(res.affinity, np.ndarray) else res.affinity.block(
+        np.arange(len(df)))
+    assert fits(A, res.labels).min() == pytest.approx(res.summary()["floor"], abs=1e-6)
+    assert res.summary()["floor"] >= res.solver["floor_reference"] - 1e-9
+
+
+def test_report_shows_the_floor(df):
+    from peermatch.report import render_report
+
+    html = render_report(_match(df, fairness=1.0))
+    assert "floor (worst member&#x27;s fit)" in html or "floor (worst member's fit)" in html
+    assert "before the floor phase" in html
