@@ -213,3 +213,22 @@ def test_warm_start_must_be_valid():
         pm.solve_affinity(A, min_size=4, max_size=4, cannot_link=[(0, 1)], init=good)
     with pytest.raises(pm.ConfigError, match="12 labels"):
         pm.solve_affinity(A, min_size=4, max_size=4, init=good[:5])
+
+
+def test_lean_subproblems_give_the_same_groups(monkeypatch):
+    """Sub-problems built directly by the compiled path (sizes, cannot-link and clique
+    sets) are the ones subproblem() + prepare() build: same groups, reproducible mode."""
+    calls = []
+    lean = DecompositionSearch._lean
+    monkeypatch.setattr(DecompositionSearch, "_lean",
+                        lambda self, *a: calls.append(1) or lean(self, *a))
+    df = pm.synth_candidates(1100, seed=5)
+    runs = [pm.match(df, group_size=(8, 12), time_limit=60, seed=0,
+                     options={"max_iter": 3000, "lean": lean}) for lean in (True, False)]
+    assert runs[0].success and runs[1].success
+    problem = runs[0].parts[0].compiled.problem
+    assert len(problem.cannot_link) and len(problem.group_sums)  # both rule kinds present
+    assert runs[0].summary()["solver"]["decomposition"]
+    assert np.array_equal(runs[0].labels, runs[1].labels)
+    assert csv_violations(df, runs[0].groups, 8, 12) == []
+    assert 0.9 * runs[0].solver["sub_problems"] <= len(calls)  # the step phase was lean

@@ -46,6 +46,7 @@ _OPTIONS = {
     "batch": ("local", "hybrid"),
     "threads": ("local", "hybrid"),
     "profile_pool": ("local", "hybrid"),
+    "lean": ("local", "hybrid"),
 }
 
 #: From this many candidates on, the local search works on sub-problems of a few groups

@@ -59,9 +59,11 @@ class SubProblem:
 
     groups: np.ndarray      # (k,) global group ids; local group g is groups[g]
     rows: np.ndarray        # (s,) global element ids, local element a is rows[a]
-    problem: Problem        # local problem (fixed group count, bounds of those groups)
+    problem: Problem | None  # local problem (fixed group count, bounds of those groups);
+    #                          None for a lean sub-problem (see DecompositionSearch)
     labels: np.ndarray      # (s,) current local labels
     value: float            # current objective of the sub-problem
+    block: np.ndarray | None = None  # (s, s) affinity block of ``rows``
 
 
 class _RuleIndex:
@@ -91,6 +93,23 @@ class _RuleIndex:
                                   and bool(np.all(self.lo[r] <= 0.0)))
         self.coef = group_sum_matrix(sums)
         self.zero_ok = np.all(self.lo <= _EPS, axis=1) & np.all(self.hi >= -_EPS, axis=1)
+        # Lean sub-problems (no Problem, no scipy: see DecompositionSearch._compute_lean)
+        # when the rules are sizes, cannot-link pairs and clique sets only: the common case
+        # (competitors, conflicts), where building a validated Problem cost more than
+        # solving it.
+        self.lean = (self.ml is None and problem.allowed is None and problem.slots is None
+                     and not problem.no_singleton and bool(np.all(self.clique)))
+        if self.lean:
+            if self.cl is not None:
+                self.cl_ptr = self.cl.indptr.astype(np.int64)
+                self.cl_idx = self.cl.indices.astype(np.int64)
+            else:
+                self.cl_ptr, self.cl_idx = np.zeros(n + 1, np.int64), np.zeros(0, np.int64)
+            if self.coef is not None:
+                self.cq_ptr = self.coef.indptr.astype(np.int64)
+                self.cq_idx = self.coef.indices.astype(np.int64)
+            else:
+                self.cq_ptr, self.cq_idx = np.zeros(n + 1, np.int64), np.zeros(0, np.int64)
 
     @staticmethod
     def _pairs(M, rows, pos):
@@ -185,9 +204,13 @@ def subproblem(problem: Problem, labels: np.ndarray, groups: np.ndarray, *,
     finally:
         pos[rows] = -1
     # pairs in the same local group, from the block at hand (no per-group split)
+    return SubProblem(groups, rows, sub, local, _local_value(A, local), A)
+
+
+def _local_value(A: np.ndarray, local: np.ndarray) -> float:
+    """Objective of the local labels ``local`` on the block ``A`` (no per-group split)."""
     same = local[:, None] == local[None, :]
-    value = 0.5 * float(np.sum(A, where=same))
-    return SubProblem(groups, rows, sub, local, value)
+    return 0.5 * float(np.sum(A, where=same))
 
 
 def write_back(labels: np.ndarray, sub: SubProblem, new_local: np.ndarray) -> None:
@@ -248,20 +271,26 @@ class DecompositionSearch:
         self.threads = max(1, int(self.options.get("threads", min(2, os.cpu_count() or 1))))
         self._pool = None
         self._pos = [self.pos]
+        self._bounds = problem.bounds_for(m)
+        # lean sub-problems once their kernel is compiled (they give the same arrays, so
+        # switching never changes a result); options={"lean": False} turns them off
+        self.lean = self.index.lean and bool(self.options.get("lean", True))
 
     # -- bookkeeping ---------------------------------------------------------------
     def _members_from_labels(self) -> None:
         order = np.argsort(self.labels, kind="stable")
         cuts = np.searchsorted(self.labels[order], np.arange(1, self.m))
         self.members = [np.asarray(x, dtype=np.int64) for x in np.split(order, cuts)]
+        self.sizes = np.array([len(x) for x in self.members], dtype=np.int64)
 
     def _store(self, sub: SubProblem, groups: np.ndarray, new_local: np.ndarray) -> None:
         """Members and values of ``groups`` after writing back ``new_local`` (values from
         the sub-problem's own block: no new affinity work)."""
-        B = sub.problem.affinity
+        B = sub.block if sub.block is not None else sub.problem.affinity
         for g_local, g in enumerate(groups):
             sel = np.flatnonzero(new_local == g_local)
             self.members[g] = sub.rows[sel]
+            self.sizes[g] = len(sel)
             self.group_value[g] = 0.5 * float(B[np.ix_(sel, sel)].sum()) if len(sel) > 1 else 0.0
 
     def _group_value(self, g: int) -> float:
@@ -335,9 +364,10 @@ class DecompositionSearch:
         if len(mem) == 0 or len(cols) == 0:
             return np.sort(np.concatenate([[seed], pool[:k - 1]]))
         B = _block(self.problem.affinity, mem, cols).sum(axis=0)
-        owner = np.repeat(np.arange(pool_size), [len(self.members[g]) for g in pool])
+        sizes = self.sizes[pool]
+        owner = np.repeat(np.arange(pool_size), sizes)
         score = np.bincount(owner, weights=B, minlength=pool_size)
-        score /= np.maximum(np.bincount(owner, minlength=pool_size), 1)
+        score /= np.maximum(sizes, 1)
         best = pool[np.argsort(-score, kind="stable")[:k - 1]]
         return np.sort(np.concatenate([[seed], best]))
 
@@ -468,15 +498,54 @@ class DecompositionSearch:
         from ._prep import prepare
         from .local import TabuSearch
 
-        sub = subproblem(self.problem, self.labels, groups, members=self.members,
-                         index=self.index, pos=pos)
-        prep = prepare(sub.problem, len(groups))
+        if self.lean and _kernels_sub_ready():
+            sub, prep = self._lean(groups, pos)
+        else:
+            sub = subproblem(self.problem, self.labels, groups, members=self.members,
+                             index=self.index, pos=pos)
+            prep = prepare(sub.problem, len(groups))
         ts = TabuSearch(prep, prep.to_units(sub.labels), self.options, seed=seed)
         n_it = int(max(50, 0.65 * prep.nu)) if self.sub_iter is None else int(self.sub_iter)
         if max_iter is not None:
             n_it = max(1, min(n_it, int(max_iter)))
         ts.run_until(deadline, ts.iterations + n_it)
         return sub, prep, ts.best_labels, ts.best_value, ts.iterations
+
+    def _lean(self, groups: np.ndarray, pos: np.ndarray):
+        """The sub-problem of ``groups`` and its prepared arrays, built directly (no
+        Problem, no scipy): the same arrays :func:`subproblem` + ``prepare`` give when the
+        rules are sizes, cannot-link pairs and clique sets (``_RuleIndex.lean``)."""
+        from ._kernels_sub import sub_conflicts
+        from ._prep import Prepared
+
+        ix = self.index
+        rows = np.sort(np.concatenate([self.members[g] for g in groups]))
+        s, k = len(rows), len(groups)
+        gpos = np.full(self.m, -1, dtype=np.int64)
+        gpos[groups] = np.arange(k)
+        local = gpos[self.labels[rows]]
+        A = np.ascontiguousarray(_block(self.problem.affinity, rows), dtype=np.float64)
+        pos[rows] = np.arange(s)
+        try:
+            conf_ptr, conf_idx = sub_conflicts(rows, pos, ix.cl_ptr, ix.cl_idx, ix.cq_ptr,
+                                               ix.cq_idx)
+        finally:
+            pos[rows] = -1
+        bounds = self._bounds[groups]
+        lo = bounds[:, 0].astype(np.int64)
+        hi = bounds[:, 1].astype(np.int64)
+        free = not np.all(bounds == bounds[0])
+        flags = np.array([0, len(conf_idx) > 0, 0, 0, 0, 1, free], dtype=np.int64)
+        z = np.zeros(0, dtype=np.int64)
+        prep = Prepared(None, k, np.arange(s, dtype=np.int64),
+                        list(np.arange(s, dtype=np.int64).reshape(-1, 1)),
+                        np.ones(s, dtype=np.int64), A, 0.0, lo, hi, conf_ptr, conf_idx,
+                        np.ones((s, k), dtype=bool), np.zeros(s + 1, dtype=np.int64), z,
+                        np.zeros(0), np.zeros((0, k)), np.zeros((0, k)),
+                        np.zeros((s, 0), dtype=np.int64), float(self.problem.slot_quorum),
+                        np.zeros(s + 1, dtype=np.int64), z, z, 0, flags, [])
+        sub = SubProblem(groups, rows, None, local, _local_value(A, local), A)
+        return sub, prep
 
     def _apply(self, groups, sub, prep, best_units, best_value, iters) -> float:
         """Write a solved sub-problem back when it gained; returns the gain (>= 0)."""
@@ -573,6 +642,12 @@ class DecompositionSearch:
         finally:
             self.close()
         return False
+
+
+def _kernels_sub_ready() -> bool:
+    from . import _kernels_sub
+
+    return _kernels_sub.READY
 
 
 def objective_by_groups(A, labels: np.ndarray, m: int) -> float:

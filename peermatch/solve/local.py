@@ -39,6 +39,9 @@ def _warm_up(rules: bool) -> None:
         ts.descend(2)
         ts.perturb(1)
         ts.restart(ts.state[7].copy())
+        from . import _kernels_sub
+
+        _kernels_sub.compile_now()  # sub-problem set-up and feature blocks at scale
     except BaseException as exc:  # re-raised in the caller's thread
         _warm_errors[rules] = exc
 
