@@ -137,8 +137,13 @@ def group_sum_matrix(sums) -> object:
     return sp.csr_array(sp.hstack(cols, format="csr"))
 
 
-def prepare(problem: Problem, m: int) -> Prepared:
-    """Contract must-link components and build the rule arrays for ``m`` groups."""
+def prepare(problem: Problem, m: int, *, affinity: bool = True) -> Prepared:
+    """Contract must-link components and build the rule arrays for ``m`` groups.
+
+    ``affinity=False`` leaves the contracted affinity out (an empty ``A``): enough for the
+    min-conflicts repair, which reads the rules only, at sizes where no ``n x n`` matrix
+    exists.
+    """
     n = problem.n
     A = problem.affinity
     bounds = problem.bounds_for(m)
@@ -164,7 +169,9 @@ def prepare(problem: Problem, m: int) -> Prepared:
     w = np.bincount(unit_of, minlength=nu).astype(np.int64)
     contradictions: list[str] = []
 
-    if nu == n:
+    if not affinity:
+        Au, const = np.zeros((0, 0)), 0.0
+    elif nu == n:
         # Shared, not copied: at n = 10,000 the matrix is 800 MB. Nothing writes to it.
         Au = A if A.dtype == np.float64 else A.astype(np.float64)
         const = 0.0

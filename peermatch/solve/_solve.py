@@ -487,6 +487,7 @@ def _scale_start(problem: Problem, m: int, ctx: _Context, deadline: float):
     """A valid element labelling for a large problem, or (None, verdict)."""
     from .construct import stream_greedy
 
+    lab = None
     if not len(problem.must_link):
         for _ in range(3):
             if ctx.left(deadline) <= 0:
@@ -495,15 +496,38 @@ def _scale_start(problem: Problem, m: int, ctx: _Context, deadline: float):
             if lab is not None and not violations(problem, lab, m):
                 return lab, None
     if not isinstance(problem.affinity, np.ndarray):
+        # Rules the streaming construction does not know (meeting slots, isolation, lower
+        # bounds of group sums): the min-conflicts repair reads the rules only, so it runs
+        # without an n x n matrix, from the construction (sizes and allowed groups hold).
+        if lab is not None and not _sizes_broken(problem, lab, m):
+            from .repair import repair
+
+            prep = prepare(problem, m, affinity=False)
+            until = time.perf_counter() + 0.6 * max(ctx.left(deadline), 0.0)
+            units = repair(prep, prep.to_units(lab), ctx.seed_int(), until)
+            if units is not None:
+                fixed = prep.to_elements(units)
+                if not violations(problem, fixed, m):
+                    return fixed, None
         return None, {"status": "unknown", "labels": None, "n_groups": m,
-                      "message": "the construction for large inputs could not satisfy the "
-                                 "rules; rules beyond sizes, competitors, conflicts and caps "
-                                 "need the dense representation (fewer candidates)"}
+                      "message": "the construction for large inputs found no grouping that "
+                                 "satisfies every rule within 60 % of the time limit; a "
+                                 "longer time limit may find one"}
     prep = prepare(problem, m)
     units, verdict = _feasible_start(problem, prep, ctx, deadline)
     if units is None:
         return None, verdict
     return prep.to_elements(units), None
+
+
+def _sizes_broken(problem: Problem, labels: np.ndarray, m: int) -> bool:
+    """Does ``labels`` break the size bounds or the allowed groups?"""
+    b = problem.bounds_for(m)
+    size = np.bincount(labels, minlength=m)
+    if np.any((size < b[:, 0]) | (size > b[:, 1])):
+        return True
+    return problem.allowed is not None and not bool(
+        problem.allowed[np.arange(problem.n), labels].all())
 
 
 def _solve_decomposed(problem: Problem, m: int, ctx: _Context, deadline: float, *,
