@@ -1,7 +1,8 @@
-"""Ctrl-C (a real SIGINT, in a child process) stops any stage and keeps the best grouping.
+"""Child-process tests: Ctrl-C (a real SIGINT) stops any stage and keeps the best
+grouping; a read-only install still runs.
 
 The children run in subprocesses so that a signal arriving late can never interrupt the
-test session itself.
+test session itself, and so that numba's configuration is decided afresh.
 """
 
 from __future__ import annotations
@@ -81,3 +82,26 @@ def test_ctrl_c_during_match_writes_the_best_grouping(tmp_path):
     assert s["solver"]["interrupted"] is True
     groups = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert csv_violations(df.astype(str), groups, 8, 12) == []
+
+
+CHILD_READ_ONLY = textwrap.dedent("""
+    import tempfile
+    def refuse(*a, **k):
+        raise PermissionError("read-only")
+    tempfile.TemporaryFile = refuse  # no folder anywhere accepts a file
+    import numpy as np
+    from peermatch.solve import _jitcfg
+    from peermatch.solve import _kernels as K  # defining the kernels must not fail
+    p = np.array([0, 0, 1, 1])
+    A = np.ones((4, 4)) - np.eye(4)
+    print(_jitcfg.CACHE, _jitcfg.cache_dir(), K.objective(A, p))
+""")
+
+
+def test_kernels_compile_in_memory_when_nothing_is_writable():
+    """A read-only install on a read-only system: numba refuses ``cache=True`` without a
+    writable folder, so the kernels are defined without the disk cache and still run."""
+    res = subprocess.run([sys.executable, "-c", CHILD_READ_ONLY], capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.split() == ["False", "None", "2.0"]

@@ -17,6 +17,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
+from ._jitcfg import CACHE
+
 __all__ = ["READY", "compile_now", "feature_block", "sub_conflicts"]
 
 #: True once the kernels are compiled (or loaded from the disk cache) in this process.
@@ -33,7 +35,7 @@ def _popcount(typingctx, x):
     return sig, codegen
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=CACHE, nogil=True, inline="always")
 def _put(out, a, b, v, first):
     """The first term of a block is written, later ones added (as the numpy path does)."""
     if first:
@@ -42,7 +44,7 @@ def _put(out, a, b, v, first):
         out[a, b] += v
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=CACHE, nogil=True)
 def feature_block(rows, cols, Gb, Xb, gsize, inv, sector, cal, w, use, out):
     """``out[a, b]`` = weighted sum of the goals, inspiration, caliber and diversity scores
     of candidates ``rows[a]`` and ``cols[b]`` (see :mod:`peermatch.scoring`).
@@ -106,7 +108,7 @@ def feature_block(rows, cols, Gb, Xb, gsize, inv, sector, cal, w, use, out):
                 _put(out, a, b, (1.0 if si != sec_c[b] else 0.0) * w3, first)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=CACHE, nogil=True)
 def sub_conflicts(rows, pos, cl_ptr, cl_idx, cq_ptr, cq_idx):
     """The conflict graph of the members ``rows`` as a CSR ``(ptr, idx)`` over local
     indices: cannot-link pairs (CSR ``cl_ptr``/``cl_idx`` over all candidates) and pairs

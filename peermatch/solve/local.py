@@ -27,7 +27,6 @@ _warm_errors: dict[bool, BaseException] = {}
 def _warm_up(rules: bool) -> None:
     """Compile (or load from the disk cache) every kernel a search with/without rules uses."""
     try:
-        _cache_dir_fallback()
         from ..problem import Problem
         from ._prep import prepare
 
@@ -44,22 +43,6 @@ def _warm_up(rules: bool) -> None:
         _kernels_sub.compile_now()  # sub-problem set-up and feature blocks at scale
     except BaseException as exc:  # re-raised in the caller's thread
         _warm_errors[rules] = exc
-
-
-def _cache_dir_fallback() -> None:
-    """A read-only install (no writable package folder) still caches the compiled kernels:
-    in a temporary folder, unless ``NUMBA_CACHE_DIR`` says where. Must run before numba is
-    first imported (numba reads its configuration then)."""
-    import os
-    import sys
-    import tempfile
-
-    if "numba" in sys.modules or os.environ.get("NUMBA_CACHE_DIR"):
-        return
-    here = os.path.dirname(os.path.abspath(__file__))
-    if not os.access(here, os.W_OK):
-        os.environ["NUMBA_CACHE_DIR"] = os.path.join(tempfile.gettempdir(),
-                                                     "peermatch-numba-cache")
 
 
 def warm_up(timeout: float = 600.0) -> bool:
@@ -132,7 +115,6 @@ class TabuSearch:
     """
 
     def __init__(self, prep: Prepared, labels: np.ndarray, options: dict, seed: int):
-        _cache_dir_fallback()
         from . import _kernels as K
 
         self._K = K
