@@ -154,9 +154,12 @@ def match(
     >>> sorted(res.groups["group"].astype(int).value_counts())[0] >= 4
     True
     """
+    from .config import check_match_setting
     from .scoring import Weights
     from .solve import solve
 
+    for key, value in (("time_limit", time_limit), ("method", method), ("workers", workers)):
+        check_match_setting(key, value, f"The {key!r} parameter of match")
     options = dict(options or {})
     representation = str(options.pop("representation", "auto"))
     if representation not in REPRESENTATIONS:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .candidates import CandidateTable
-from .errors import OutputError
 from .rules import Compiled, Rules, check_grouping, meeting_slots
 
 __all__ = ["MatchResult", "atomic_write_text"]
@@ -21,26 +18,12 @@ __all__ = ["MatchResult", "atomic_write_text"]
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` to ``path`` all at once: a reader never sees half a file.
 
-    The text goes to a temporary file beside ``path`` first, then replaces it.
+    The text goes to a temporary file beside ``path`` first, then replaces it; any
+    failure is an :class:`~peermatch.errors.OutputError` (see :mod:`peermatch.output`).
     """
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write here ({exc.strerror}). Check that the folder "
-                          "exists and is writable.") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        # mkstemp makes the file private (0600); give it the usual permissions instead.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    from .output import write_all
+
+    write_all([(path, text)])
 
 
 @dataclass

@@ -9,6 +9,8 @@ says, in the rules' own words, what makes a request impossible;
 
 from __future__ import annotations
 
+import os
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -20,15 +22,20 @@ import pandas as pd
 from .affinity import is_dense
 from .candidates import CandidateTable
 from .errors import ConfigError
+from .features import normalize_term, sector_key
 from .problem import GroupSum, Problem
 
 __all__ = ["Rules", "Compiled", "competitor_classes", "conflict_pairs", "read_pairs",
            "build_problem", "diagnose", "check_grouping", "meeting_slots"]
 
 
-def _norm(x: str) -> str:
-    """Trimmed, case-folded, inner whitespace collapsed: how labels are compared."""
-    return " ".join(str(x).split()).casefold()
+#: How labels are compared (trimmed, case-folded, inner whitespace collapsed): the
+#: one normaliser, shared with the features.
+_norm = normalize_term
+
+#: The competitor columns by default; a default column the table lacks drops out of
+#: the rule, a column named explicitly must exist.
+DEFAULT_COMPETITORS = ("industry", "region")
 
 
 @dataclass(frozen=True)
@@ -140,6 +147,8 @@ class Rules:
     repeat_penalty: float = 0.0
 
     def __post_init__(self) -> None:
+        _check_rule_types(self)
+
         def fix(name, conv):
             object.__setattr__(self, name, conv(getattr(self, name)))
 
@@ -155,7 +164,8 @@ class Rules:
         fix("spread", tup)
         fix("together", lambda x: tuple((str(a), str(b)) for a, b in (x or ())))
         fix("at_least_one", lambda x: tuple((str(a), str(b)) for a, b in (x or ())))
-        fix("history", lambda x: (x,) if isinstance(x, (str, pd.DataFrame)) else tuple(x or ()))
+        fix("history", lambda x: (x,) if isinstance(x, (str, os.PathLike, pd.DataFrame))
+            else tuple(x or ()))
         fix("pins", lambda x: {str(k): str(v) for k, v in dict(x or {}).items()})
         fix("allowed_groups", lambda x: {str(k): [str(v) for v in tup(vs)]
                                          for k, vs in dict(x or {}).items()})
@@ -163,24 +173,24 @@ class Rules:
         fix("balance", lambda x: dict(x or {}))
         fix("balance_penalty", lambda x: dict(x or {}))
         if self.industry_depth is not None and (
-            not isinstance(self.industry_depth, int) or self.industry_depth < 1
+            not _is_int(self.industry_depth) or self.industry_depth < 1
         ):
             raise ConfigError("The 'industry_depth' parameter of Rules must be a positive int or "
                               f"None. Got {self.industry_depth!r} instead.")
         for col, cap in self.max_per_group.items():
-            if not isinstance(cap, int) or cap < 1:
+            if not _is_int(cap) or cap < 1:
                 raise ConfigError(f"The 'max_per_group' cap of {col!r} must be a positive int. "
                                   f"Got {cap!r} instead.")
         if not 0.0 < float(self.slot_quorum) <= 1.0:
             raise ConfigError("The 'slot_quorum' parameter of Rules must be in (0, 1]. "
                               f"Got {self.slot_quorum!r} instead.")
-        if self.max_repeats is not None and (not isinstance(self.max_repeats, int)
+        if self.max_repeats is not None and (not _is_int(self.max_repeats)
                                              or self.max_repeats < 0):
             raise ConfigError("The 'max_repeats' parameter of Rules must be an int >= 0 or None. "
                               f"Got {self.max_repeats!r} instead.")
         for name in ("repeat_penalty", "move_cost"):
             v = getattr(self, name)
-            if v is not None and not (isinstance(v, (int, float)) and np.isfinite(v) and v >= 0):
+            if v is not None and not (_is_number(v) and np.isfinite(v) and v >= 0):
                 raise ConfigError(f"The {name!r} parameter of Rules must be a finite number "
                                   f">= 0. Got {v!r} instead.")
 
@@ -204,12 +214,96 @@ class Rules:
         return out
 
 
+_BOOL_RULES = ("conflicts", "separate_tiers", "same_region", "common_slot", "keep_existing")
+_NAME_LISTS = ("competitors", "competitor_exceptions", "no_isolated", "spread")
+_PAIR_LISTS = ("together", "at_least_one")
+_MAPPINGS = ("pins", "allowed_groups", "max_per_group", "balance", "balance_penalty")
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(
+        v, (bool, np.bool_))
+
+
+def _check_rule_types(r: Rules) -> None:
+    """Reject settings of the wrong type before anything uses them.
+
+    TOML and Python both land here, so ``separate_tiers = "no"`` fails instead of
+    counting as true, and a number where a list of column names belongs fails
+    instead of being taken apart character by character.
+    """
+    def bad(name, want, v):
+        return ConfigError(f"The {name!r} parameter of Rules must be {want}. Got {v!r} "
+                           "instead.")
+
+    for name in _BOOL_RULES:
+        v = getattr(r, name)
+        if not isinstance(v, (bool, np.bool_)):
+            raise bad(name, "true or false", v)
+    for name in _NAME_LISTS:
+        v = getattr(r, name)
+        items = (v,) if isinstance(v, str) else v
+        if v is not None and (not isinstance(items, (list, tuple))
+                              or not all(isinstance(x, str) for x in items)):
+            raise bad(name, "a list of strings", v)
+    v = r.locked_groups
+    items = (v,) if isinstance(v, (str, int)) else v
+    if not isinstance(items, (list, tuple)) or not all(
+            isinstance(x, (str, int)) and not isinstance(x, bool) for x in items):
+        raise bad("locked_groups", "a list of group names", v)
+    for name in _PAIR_LISTS:
+        v = getattr(r, name)
+        if v is not None and (not isinstance(v, (list, tuple)) or not all(
+                isinstance(x, (list, tuple)) and len(x) == 2
+                and all(isinstance(y, (str, int)) and not isinstance(y, bool) for y in x)
+                for x in v)):
+            raise bad(name, "a list of [a, b] pairs of strings", v)
+    for name in _MAPPINGS:
+        v = getattr(r, name)
+        if v is not None and not isinstance(v, Mapping):
+            raise bad(name, "a table (mapping)", v)
+    for k, g in dict(r.pins or {}).items():
+        if not isinstance(g, (str, int)) or isinstance(g, bool):
+            raise bad("pins", "a table of member id = group name", {k: g})
+    for k, gs in dict(r.allowed_groups or {}).items():
+        items = (gs,) if isinstance(gs, str) else gs
+        if not isinstance(items, (list, tuple)) or not all(
+                isinstance(x, (str, int)) and not isinstance(x, bool) for x in items):
+            raise bad("allowed_groups", "a table of member id = [group names]", {k: gs})
+    for k, t in dict(r.balance or {}).items():
+        ok = (_is_number(t) and np.isfinite(t) and t >= 0) or (
+            isinstance(t, str) and re.fullmatch(r"\s*\d+(\.\d*)?\s*%\s*", t) is not None)
+        if not ok:
+            raise bad("balance", "a table of column = tolerance (a number >= 0 or a "
+                      "percentage such as \"20%\")", {k: t})
+    for k, lam in dict(r.balance_penalty or {}).items():
+        if not (_is_number(lam) and np.isfinite(lam) and lam >= 0):
+            raise bad("balance_penalty", "a table of column = weight (a number >= 0)", {k: lam})
+    if not _is_number(r.slot_quorum):
+        raise bad("slot_quorum", "a number in (0, 1]", r.slot_quorum)
+    if r.conflict_file is not None and not isinstance(r.conflict_file,
+                                                      (str, os.PathLike, pd.DataFrame)):
+        raise bad("conflict_file", "a file name or a DataFrame", r.conflict_file)
+    hist = (r.history,) if isinstance(r.history, (str, os.PathLike, pd.DataFrame)) else r.history
+    if hist is not None and (not isinstance(hist, (list, tuple)) or not all(
+            isinstance(h, (str, os.PathLike, pd.DataFrame)) for h in hist)):
+        raise bad("history", "a list of file names or DataFrames", r.history)
+
+
 def _column_values(table: CandidateTable, col: str, depth: int | None) -> np.ndarray | None:
     """Normalised values of a rule column, or None when the table lacks it."""
+    if col == "sector" and not _has_column(table, "sector"):
+        col, depth = "industry", depth
+    elif col == "sector":
+        depth = None
     if col == "industry":
         vals = table.industry
         if depth is not None:
-            vals = np.array([v[:depth] for v in vals], dtype=object)
+            vals = np.array([sector_key(v, depth) for v in vals], dtype=object)
     elif col in ("region", "tier", "group") and getattr(table, col) is not None:
         vals = getattr(table, col)
     elif col in table.frame.columns:
@@ -249,9 +343,15 @@ def competitor_classes(table: CandidateTable, rules: Rules) -> tuple[list[np.nda
     cols = [c for c in rules.competitors]
     values = {}
     for c in cols:
-        v = _column_values(table, c, rules.industry_depth if c == "industry" else None)
+        v = _column_values(table, c, rules.industry_depth if c in ("industry", "sector")
+                           else None)
         if v is not None:
             values[c] = v
+        elif not (rules.competitors == DEFAULT_COMPETITORS and c != "industry"):
+            raise ConfigError(f"{table.source}: the competitor rule names column {c!r}, which "
+                              f"the table does not have. Columns found: "
+                              f"{list(table.frame.columns)}. Fix the column name (or map it "
+                              "with --column), or leave it out of --competitors.")
     empty = np.zeros((0, 2), dtype=np.int64)
     if not values:
         return [], [], empty
@@ -299,10 +399,17 @@ def competitor_classes(table: CandidateTable, rules: Rules) -> tuple[list[np.nda
     return classes, labels, wp
 
 
+def _has_column(table: CandidateTable, col: str) -> bool:
+    """Whether ``col`` is a column of the table (its own name or a mapped canonical one)."""
+    return col in table.frame.columns or col in table.columns
+
+
 def _raw_value(table: CandidateTable, col: str, i: int, depth: int | None) -> str:
+    if col == "sector" and not _has_column(table, "sector"):
+        col = "industry"
     if col == "industry":
         v = str(table.industry[i])
-        return v[:depth] if depth is not None else v
+        return sector_key(v.strip(), depth) if depth is not None else v
     arr = getattr(table, col, None) if col in ("region", "tier", "group") else None
     if arr is not None:
         return str(arr[i])
@@ -345,7 +452,7 @@ def _list_values(table: CandidateTable, col: str) -> list[list[str]] | None:
 
 
 def _require_column(table: CandidateTable, col: str, rule: str) -> None:
-    if col in ("industry", "sector"):
+    if col in ("industry", "sector"):  # "sector" without such a column: industry at depth
         return
     if _list_values(table, col) is None and _column_values(table, col, None) is None:
         raise ConfigError(f"{table.source}: rule {rule} names column {col!r}, which the table "
@@ -372,17 +479,11 @@ def read_pairs(source, table: CandidateTable,
     """
     from .errors import CandidatesError
 
-    name = source if isinstance(source, str) else "<conflict pairs>"
+    name = os.fspath(source) if isinstance(source, (str, os.PathLike)) else "<conflict pairs>"
     if isinstance(source, pd.DataFrame):
         df = source.astype(str)
     else:
-        try:
-            df = pd.read_csv(source, dtype=str, keep_default_na=False)
-        except FileNotFoundError:
-            raise CandidatesError(f"{name}: conflict pairs file not found.") from None
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise CandidatesError(f"{name}: cannot read the conflict pairs ({exc}). Expected a "
-                                  "CSV with columns id_a,id_b,reason.") from None
+        df = _read_csv(source, name, "conflict pairs", "id_a,id_b,reason")
     cols = {c.strip().casefold(): c for c in df.columns}
     if "id_a" not in cols or "id_b" not in cols:
         raise CandidatesError(f"{name}: conflict pairs need columns 'id_a' and 'id_b' (and "
@@ -395,15 +496,36 @@ def read_pairs(source, table: CandidateTable,
         for x, col in ((a, "id_a"), (b, "id_b")):
             if x not in pos and x not in elsewhere:
                 bad.append(f"line {k + 2}, column '{col}': unknown id {x!r}")
-        if a in pos and b in pos and a != b:
+        if a == b:
+            bad.append(f"line {k + 2}: {a!r} is paired with themselves")
+        elif a in pos and b in pos:
             i, j = sorted((pos[a], pos[b]))
             pairs.append((i, j))
             reasons.append(str(r[cols["reason"]]).strip() if "reason" in cols else "")
     if bad:
-        raise CandidatesError(f"{name}: {len(bad)} unknown id(s) in the conflict pairs: "
+        raise CandidatesError(f"{name}: {len(bad)} bad row(s) in the conflict pairs: "
                               + "; ".join(bad[:10]) + (" ..." if len(bad) > 10 else "")
-                              + ". Every id must appear in the candidates table.")
+                              + ". Every id must appear in the candidates table, and a pair "
+                              "names two different candidates.")
     return np.array(pairs, dtype=np.int64).reshape(-1, 2), reasons
+
+
+def _read_csv(source, name: str, what: str, expected: str) -> pd.DataFrame:
+    """A side file (conflict pairs, previous grouping) as strings, with clear errors."""
+    from .errors import CandidatesError
+
+    try:
+        return pd.read_csv(source, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise CandidatesError(f"{name}: {what} file not found. Check the path.") from None
+    except IsADirectoryError:
+        raise CandidatesError(f"{name}: is a folder; expected a {what} CSV file.") from None
+    except PermissionError:
+        raise CandidatesError(f"{name}: cannot read the {what} file (permission denied)."
+                              ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise CandidatesError(f"{name}: cannot read the {what} ({exc}). Expected a CSV with "
+                              f"columns {expected}.") from None
 
 
 def _history_counts(table: CandidateTable, history) -> dict[tuple[int, int], int]:
@@ -411,9 +533,9 @@ def _history_counts(table: CandidateTable, history) -> dict[tuple[int, int], int
     pos = {str(x): i for i, x in enumerate(table.ids)}
     counts: dict[tuple[int, int], int] = defaultdict(int)
     for k, h in enumerate(history):
-        name = h if isinstance(h, str) else f"history[{k}]"
-        df = h if isinstance(h, pd.DataFrame) else pd.read_csv(h, dtype=str,
-                                                                keep_default_na=False)
+        name = os.fspath(h) if isinstance(h, (str, os.PathLike)) else f"history[{k}]"
+        df = h if isinstance(h, pd.DataFrame) else _read_csv(h, name, "previous grouping",
+                                                              "id,group")
         cols = {c.strip().casefold(): c for c in df.columns}
         if "id" not in cols or "group" not in cols:
             raise ConfigError(f"{name}: a previous grouping needs columns 'id' and 'group'. "
@@ -656,7 +778,7 @@ def build_problem(table: CandidateTable, A: np.ndarray, *, min_size: int, max_si
     # Composition caps: at most c members sharing one value of a column.
     for col, cap in rules.max_per_group.items():
         _require_column(table, col, "max_per_group")
-        key = "industry" if col == "sector" else col
+        key = col
         vals = _column_values(table, key, rules.industry_depth if col == "sector" else None)
         uniq, inv, cnt = np.unique(vals, return_inverse=True, return_counts=True)
         for k in np.flatnonzero(cnt > cap):
