@@ -44,24 +44,25 @@ def check_writable(paths: Sequence[str | os.PathLike], *, inputs: Sequence = ())
         path = Path(raw)
         real = os.path.realpath(path)
         if real in seen:
-            raise OutputError(f"{raw}: named for two outputs ({seen[real]} and {raw}). Give each "
-                              "output its own file.")
+            raise OutputError(f"cannot write {raw}: named for two outputs ({seen[real]} and "
+                              f"{raw}). Give each output its own file.")
         seen[real] = os.fspath(raw)
         if real in ins:
-            raise OutputError(f"{raw}: is also an input file; writing it would overwrite the "
-                              "input. Choose another output file.")
+            raise OutputError(f"cannot write {raw}: it is also an input file, which would be "
+                              "overwritten. Choose another output file.")
         if path.is_dir():
-            raise OutputError(f"{raw}: is a folder, not a file. Name a file inside it, e.g. "
-                              f"{path / 'groups.csv'}.")
+            raise OutputError(f"cannot write {raw}: it is a folder, not a file. Name a file "
+                              f"inside it, e.g. {path / 'groups.csv'}.")
         folder = path.parent if str(path.parent) else Path(".")
         if not folder.is_dir():
-            raise OutputError(f"{raw}: the folder {folder} does not exist. Create it first or "
-                              "choose another path.")
+            raise OutputError(f"cannot write {raw}: the folder {folder} does not exist. Check "
+                              "that the folder exists and is writable, or choose another path.")
         if not os.access(folder, os.W_OK | os.X_OK):
-            raise OutputError(f"{raw}: the folder {folder} is not writable. Choose another path.")
+            raise OutputError(f"cannot write {raw}: the folder {folder} is not writable. Check "
+                              "that the folder exists and is writable, or choose another path.")
         if path.exists() and not os.access(path, os.W_OK):
-            raise OutputError(f"{raw}: the file exists and is read-only. Choose another path or "
-                              "make it writable.")
+            raise OutputError(f"cannot write {raw}: the file exists and is read-only. Choose "
+                              "another path or make it writable.")
 
 
 def write_all(items: Sequence[tuple[str | os.PathLike, str]]) -> None:
@@ -99,16 +100,15 @@ def write_all(items: Sequence[tuple[str | os.PathLike, str]]) -> None:
                 # mkstemp makes the file private (0600); give it the usual permissions.
                 os.chmod(tmp, 0o666 & ~umask)
             except OSError as exc:
-                raise OutputError(f"{raw}: cannot be written ({exc.strerror or exc}). Check that "
+                raise OutputError(f"cannot write {raw} ({exc.strerror or exc}). Check that "
                                   "the folder exists, is writable and has space.") from None
         done = 0
         for tmp, path in tmps:
             try:
                 os.replace(tmp, path)
             except OSError as exc:
-                raise OutputError(f"{path}: cannot be written ({exc.strerror or exc}); "
-                                  f"{done} of {len(tmps)} output(s) were already replaced."
-                                  ) from None
+                raise OutputError(f"cannot write {path} ({exc.strerror or exc}); {done} of "
+                                  f"{len(tmps)} output(s) were already replaced.") from None
             done += 1
         tmps = []
     finally:

@@ -108,12 +108,13 @@ def from_grouping(
     >>> round(res.score, 6) == round(float(res.group_stats["total"].sum()), 6)
     True
     """
-    from .match import _load_table, _Part, _partition, _score_table
+    from .match import load_table, score_table
+    from .rules import Part, partition
     from .scoring import Weights, grouping_score
 
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    table = _load_table(table_or_path, columns)
+    table = load_table(table_or_path, columns)
     timings["read"] = time.perf_counter() - t0
     if table.group is None:
         raise CandidatesError(
@@ -150,7 +151,7 @@ def from_grouping(
         raise ConfigError(f"min_size={lo} and max_size={hi}: need 1 <= min_size <= max_size.")
 
     t = time.perf_counter()
-    feats, A = _score_table(table, weights, rules)
+    feats, A = score_table(table, weights, rules)
     timings["score"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -165,7 +166,7 @@ def from_grouping(
     # Separate tiers / one region per group: a part that shares a group with another part
     # becomes a pair that must not share one, so check_grouping names it.
     extra = []
-    parts = _partition(table, rules, None) if (rules.separate_tiers or rules.same_region) \
+    parts = partition(table, rules, None) if (rules.separate_tiers or rules.same_region) \
         else []
     if len(parts) > 1:
         part_of = np.empty(table.n, dtype=np.int64)
@@ -189,9 +190,10 @@ def from_grouping(
             cl = np.unique(np.concatenate([p.cannot_link, cl]), axis=0)
         p.cannot_link = cl
     timings["rules"] = time.perf_counter() - t
-    score = grouping_score(p.affinity, labels)
+    # The raw total affinity, as match reports it (soft penalties are result.penalties).
+    score = grouping_score(A, labels)
     timings["total"] = time.perf_counter() - t0
-    part = _Part("", np.arange(table.n), compiled, [], offset=0)
+    part = Part("", np.arange(table.n), compiled, [], offset=0)
     return MatchResult(
         status="feasible", message="An existing grouping, re-scored (not solved).",
         score=float(score), bound=float("nan"), labels=labels, table=table, affinity=A,
@@ -638,6 +640,8 @@ def render_report(result: MatchResult, *, title: str | None = None,
             ("group sizes", f"{min(sizes)}–{max(sizes)}" if sizes else "–"),
             ("score (total affinity)", _fmt(result.score, 2)),
             ("status", s["status"])]
+    if s.get("penalties"):
+        kpis.insert(4, ("soft penalties", _fmt(sum(s["penalties"].values()), 2)))
     if s.get("mean_pair_affinity"):
         kpis.append(("worst group mean pair affinity",
                      _fmt(s["mean_pair_affinity"]["worst_group"], 3)))
@@ -647,6 +651,9 @@ def render_report(result: MatchResult, *, title: str | None = None,
     parts.append("</div>")
     meta = [("Source", t.source), ("Status", f"{s['status']} — {result.message}"),
             ("Score", _fmt(result.score, 2)),
+            *[(f"Penalty: {k}", _fmt(v, 2)) for k, v in s.get("penalties", {}).items()],
+            *([("Objective (score − penalties)", _fmt(s["objective"], 2))]
+              if s.get("penalties") else []),
             ("Proven bound", _fmt(result.bound, 2) if np.isfinite(result.bound) else "–"),
             ("Time", f"{result.timings.get('total', 0.0):.1f} s (solve "
                      f"{result.timings.get('solve', 0.0):.1f} s)"),

@@ -39,9 +39,14 @@ class MatchResult:
     message : str
         What ``status`` means, plus the reasons when there is no grouping.
     score : float
-        Total affinity: the sum over groups of the affinity of every pair of members.
+        Total affinity: the sum over groups of the affinity of every pair of members
+        (the sum of ``group_stats["total"]``), without soft penalties.
+    penalties : dict of str to float
+        Each soft rule's penalty (``balance_penalty``, ``repeat_penalty``, ``move_cost``).
+    objective : float
+        ``score - sum(penalties)``: what the solver maximises.
     bound : float
-        Proven upper bound on ``score`` when the solver has one (else NaN).
+        Proven upper bound on ``objective`` when the solver has one (else NaN).
     labels : ndarray of shape (n,)
         0-based group of each candidate in input order (``-1`` when unplaced).
     groups : pandas.DataFrame
@@ -171,6 +176,28 @@ class MatchResult:
                 self._stats = stats
         return self._stats
 
+    @property
+    def penalties(self) -> dict[str, float]:
+        """Each soft rule's penalty (balance, repeats, moves); empty without soft rules.
+
+        The solver maximises ``score - sum(penalties.values())`` (:attr:`objective`);
+        ``score`` itself is the raw total affinity.
+        """
+        out: dict[str, float] = {}
+        if not self.success:
+            return out
+        for p in self.parts:
+            if p.compiled is None or p.offset < 0:
+                continue
+            for k, v in p.compiled.penalties(self.labels[p.rows] - p.offset).items():
+                out[k] = out.get(k, 0.0) + v
+        return out
+
+    @property
+    def objective(self) -> float:
+        """What the solver maximises: :attr:`score` minus the soft :attr:`penalties`."""
+        return float(self.score - sum(self.penalties.values()))
+
     def validate(self) -> list[str]:
         """Broken hard rules of this grouping, in plain words (empty when all hold)."""
         if not self.success:
@@ -216,6 +243,9 @@ class MatchResult:
             "placed": int(np.sum(self.labels >= 0)), "unplaced": int(np.sum(self.labels < 0)),
             "score": None if not np.isfinite(self.score) else round(float(self.score), 6),
             "bound": None if not np.isfinite(self.bound) else round(float(self.bound), 6),
+            "penalties": {k: round(v, 6) for k, v in self.penalties.items()},
+            "objective": (None if not np.isfinite(self.score) else
+                          round(float(self.objective), 6)),
             "group_sizes": sizes, "method": self.method, "seed": self.seed,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "reasons": list(self.reasons),

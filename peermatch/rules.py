@@ -25,8 +25,9 @@ from .errors import ConfigError
 from .features import normalize_term, sector_key
 from .problem import GroupSum, Problem
 
-__all__ = ["Rules", "Compiled", "competitor_classes", "conflict_pairs", "read_pairs",
-           "build_problem", "diagnose", "check_grouping", "meeting_slots"]
+__all__ = ["Rules", "Compiled", "SoftTerm", "Part", "competitor_classes", "conflict_pairs",
+           "read_pairs", "build_problem", "diagnose", "check_grouping", "meeting_slots",
+           "check_sizes", "partition", "compile_parts"]
 
 
 #: How labels are compared (trimmed, case-folded, inner whitespace collapsed): the
@@ -568,6 +569,54 @@ class Compiled:
     existing: np.ndarray | None = None      # existing group of each row (-1 = new)
     notes: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)  # clashes found while compiling
+    pair_rules: dict[tuple[int, int], str] = field(default_factory=dict)  # rule of each pair
+    soft: list[SoftTerm] = field(default_factory=list)  # soft terms folded into the affinity
+
+    def penalties(self, labels: np.ndarray) -> dict[str, float]:
+        """Each soft term's penalty for a grouping (see :class:`SoftTerm`)."""
+        return {t.name: t.penalty(labels) for t in self.soft}
+
+
+@dataclass
+class SoftTerm:
+    """A soft rule folded into the affinity, and how much it costs a grouping.
+
+    The solver maximises ``affinity - sum of penalties`` (plus a constant that no
+    grouping can change); :meth:`penalty` gives each term's own figure, so the raw
+    affinity and the penalties are reported separately.
+
+    * ``"square"``: ``weight * sum_g (sum_{i in g} z_i)^2`` (``data`` = ``z``);
+    * ``"pairs"``: ``weight * sum of c_ij`` over pairs sharing a group
+      (``data`` = ``(ij, c)``, e.g. earlier meetings);
+    * ``"moves"``: for each existing group of ``k`` members, ``weight / (k - 1)`` per
+      pair of former groupmates now apart (``data`` = existing group of each row).
+    """
+
+    name: str
+    kind: str
+    weight: float
+    data: Any
+
+    def penalty(self, labels: np.ndarray) -> float:
+        lab = np.asarray(labels, dtype=np.int64)
+        if self.kind == "square":
+            m = int(lab.max()) + 1 if len(lab) else 0
+            sums = np.bincount(lab, weights=self.data, minlength=m)
+            return float(self.weight * np.sum(sums ** 2))
+        if self.kind == "pairs":
+            ij, c = self.data
+            same = lab[ij[:, 0]] == lab[ij[:, 1]]
+            return float(self.weight * c[same].sum())
+        old = self.data
+        cost = 0.0
+        for g in np.unique(old[old >= 0]):
+            rows = np.flatnonzero(old == g)
+            if len(rows) > 1:
+                _, cnt = np.unique(lab[rows], return_counts=True)
+                together = int(np.sum(cnt * (cnt - 1) // 2))
+                apart = len(rows) * (len(rows) - 1) // 2 - together
+                cost += self.weight / (len(rows) - 1) * apart
+        return float(cost)
 
 
 def _group_names(existing: list[str], m: int) -> list[str]:
@@ -609,6 +658,7 @@ def build_problem(table: CandidateTable, A: np.ndarray, *, min_size: int, max_si
     n = table.n
     notes: list[str] = []
     reasons: list[str] = []
+    soft: list[SoftTerm] = []
     A_work = A
 
     def soft_copy():
@@ -625,17 +675,21 @@ def build_problem(table: CandidateTable, A: np.ndarray, *, min_size: int, max_si
         coef[rows] = 1.0
         sums.append(GroupSum(coef=coef, hi=1.0, name=f"competitors: {label}"))
     pair_reasons: dict[tuple[int, int], str] = {}
+    pair_rules: dict[tuple[int, int], str] = {}
     for i, j in wild:
         pair_reasons[(int(i), int(j))] = "competitors (same industry, region unknown)"
+        pair_rules[(int(i), int(j))] = "competitors"
 
     # Declared conflicts: from the conflicts column and from a pairs file.
     conf = conflict_pairs(table) if rules.conflicts else np.zeros((0, 2), dtype=np.int64)
     for i, j in conf:
         pair_reasons.setdefault((int(i), int(j)), "declared conflict")
+        pair_rules.setdefault((int(i), int(j)), "conflicts")
     if rules.conflict_file is not None:
         extra, why = read_pairs(rules.conflict_file, table, elsewhere)
         for (i, j), r in zip(extra.tolist(), why, strict=True):
             pair_reasons[(i, j)] = r or "declared conflict"
+            pair_rules.setdefault((i, j), "conflicts")
         conf = np.unique(np.concatenate([conf, extra]), axis=0) if len(extra) else conf
 
     # Rounds without repeats: pairs that met too often are kept apart, or cost affinity.
@@ -646,11 +700,14 @@ def build_problem(table: CandidateTable, A: np.ndarray, *, min_size: int, max_si
             rp = [p for p, c in counts.items() if c > rules.max_repeats]
             for p in rp:
                 pair_reasons.setdefault(p, f"met {counts[p]} time(s) before")
+                pair_rules.setdefault(p, "history")
             repeat = np.array(sorted(rp), dtype=np.int64).reshape(-1, 2)
         if rules.repeat_penalty and counts:
+            ij = np.array(list(counts), dtype=np.int64).reshape(-1, 2)
+            c = np.array(list(counts.values()), dtype=float)
+            soft.append(SoftTerm("repeat_penalty", "pairs", float(rules.repeat_penalty),
+                                 (ij, c)))
             if not is_dense(A_work):
-                ij = np.array(list(counts), dtype=np.int64).reshape(-1, 2)
-                c = np.array(list(counts.values()), dtype=float)
                 A_work = A_work.plus_pairs(ij[:, 0], ij[:, 1], -rules.repeat_penalty * c)
             else:
                 W = soft_copy()
@@ -711,11 +768,22 @@ def build_problem(table: CandidateTable, A: np.ndarray, *, min_size: int, max_si
                 bounds[g] = old_sizes[g]
                 allowed[~members, g] = False
                 allowed[np.ix_(members, np.arange(m) != g)] = False
-            else:
-                bounds[g, 1] = max(max_size, old_sizes[g])
-                if rules.keep_existing:
-                    allowed[np.ix_(members, np.arange(m) != g)] = False
+                if not min_size <= old_sizes[g] <= max_size:
+                    reasons.append(f"Locked group {name!r} has {old_sizes[g]} members, outside "
+                                   f"the group sizes {min_size}-{max_size}. Change the size "
+                                   "range or unlock the group.")
+            elif rules.keep_existing:
+                allowed[np.ix_(members, np.arange(m) != g)] = False
+                if old_sizes[g] > max_size:
+                    # The same check as a finished grouping's: no group is larger than
+                    # max_size, existing or not.
+                    reasons.append(f"Existing group {name!r} has {old_sizes[g]} members, more "
+                                   f"than --max-size {max_size}, and existing members stay "
+                                   f"in their group. Raise --max-size to {old_sizes[g]}, split "
+                                   "the group, or set keep_existing = false.")
         if not rules.keep_existing and rules.move_cost:
+            soft.append(SoftTerm("move_cost", "moves", float(rules.move_cost),
+                                 existing.copy()))
             # A bonus for former groupmates staying together is a cost for each move.
             if not is_dense(A_work):
                 pi, pj, pv = [], [], []
@@ -825,6 +893,7 @@ def build_problem(table: CandidateTable, A: np.ndarray, *, min_size: int, max_si
         known = np.isfinite(x)
         if known.sum() > 1 and x[known].std() > 0:
             z = np.where(known, (x - x[known].mean()) / x[known].std(), 0.0)
+            soft.append(SoftTerm(f"balance_penalty {col}", "square", float(lam), z))
             if not is_dense(A_work):
                 A_work = A_work.plus_outer(z, -2.0 * float(lam))
             else:
@@ -884,8 +953,8 @@ def build_problem(table: CandidateTable, A: np.ndarray, *, min_size: int, max_si
         names=tuple(str(x) for x in table.ids))
     return Compiled(problem=problem, rules=rules, classes=classes, class_labels=labels,
                     competitor_pairs=wild, conflict_pairs=conf, pair_reasons=pair_reasons,
-                    group_names=names, slot_names=slot_names, existing=existing, notes=notes,
-                    reasons=reasons)
+                    pair_rules=pair_rules, group_names=names, slot_names=slot_names,
+                    existing=existing, notes=notes, reasons=reasons, soft=soft)
 
 
 def _numeric(table: CandidateTable, col: str) -> np.ndarray:
@@ -916,6 +985,42 @@ def _group_span(p: Problem) -> tuple[int, int, str]:
         return p.n_groups, p.n_groups, sizes
     # Sizes alone (not min_groups): the competitor check below explains a larger minimum.
     return -(-p.n // p.max_size), p.n // p.min_size, sizes
+
+
+#: How each rule that keeps pairs apart is named in a diagnosis, and its fix.
+_APART_RULES = {
+    "competitors": ("compete", "relax the competitor rule"),
+    "conflicts": ("are in declared conflict", "remove a conflict"),
+    "history": ("met in earlier rounds", "raise max_repeats"),
+    "tiers": ("are in different tiers or regions", "drop the separation"),
+}
+
+
+def _clique_reason(compiled: Compiled, clique, names, m_hi: int) -> str:
+    """A set of candidates that must all be apart, naming the rules that keep them apart."""
+    clique = sorted(int(i) for i in clique)
+    in_class = np.full(compiled.problem.n, -1)
+    for k, rows in enumerate(compiled.classes):
+        in_class[rows] = k
+    fams: dict[str, int] = {}
+    for x, i in enumerate(clique):
+        for j in clique[x + 1:]:
+            if in_class[i] >= 0 and in_class[i] == in_class[j]:
+                fam = "competitors"
+            else:
+                fam = compiled.pair_rules.get((i, j), "conflicts")
+            fams[fam] = fams.get(fam, 0) + 1
+    order = sorted(fams, key=lambda f: (-fams[f], f))
+    who = ", ".join(sorted(names[i] for i in clique)[:8]) + (" ..." if len(clique) > 8 else "")
+    if order == ["conflicts"]:
+        return (f"{len(clique)} candidates are in conflict with one another ({who}) and need "
+                f"{len(clique)} groups, but at most {m_hi} fit. Remove a conflict or use more, "
+                "smaller groups.")
+    why = "; ".join(f"{fams[f]} pair(s) {_APART_RULES.get(f, (f, ''))[0]}" for f in order)
+    fix = ", or ".join(_APART_RULES.get(f, ("", f"relax {f}"))[1] for f in order)
+    return (f"{len(clique)} candidates must all be in different groups ({who}: {why}) and "
+            f"need {len(clique)} groups, but at most {m_hi} fit. {fix[0].upper()}{fix[1:]}, "
+            "or use more, smaller groups.")
 
 
 def diagnose(compiled: Compiled) -> list[str]:
@@ -979,11 +1084,7 @@ def diagnose(compiled: Compiled) -> list[str]:
         if G.number_of_edges() <= 200_000:
             clique = max(nx.find_cliques(G), key=len) if G.number_of_nodes() else []
             if len(clique) > m_hi:
-                who = ", ".join(sorted(names[i] for i in clique)[:8])
-                reasons.append(f"{len(clique)} candidates are in conflict with one another "
-                               f"({who}{' ...' if len(clique) > 8 else ''}) and need "
-                               f"{len(clique)} groups, but at most {m_hi} fit. Remove a conflict "
-                               "or use more, smaller groups.")
+                reasons.append(_clique_reason(compiled, clique, names, m_hi))
 
     # Together-pairs against conflicts, and together-sets too large for a group.
     if len(p.must_link):
@@ -1061,10 +1162,23 @@ def diagnose(compiled: Compiled) -> list[str]:
                            "member must share a meeting slot. Add their slots or lower "
                            "slot_quorum.")
         lo_size = int(p.bounds[:, 0].min()) if p.bounds is not None else p.min_size
-        need = int(np.ceil(p.slot_quorum * lo_size))
-        if p.slots.shape[1] == 0 or p.slots.sum(axis=0).max() < need:
+        need = int(np.ceil(p.slot_quorum * lo_size - 1e-9))
+        per_slot = p.slots.sum(axis=0)
+        if p.slots.shape[1] == 0 or per_slot.max() < need:
             reasons.append(f"No meeting slot is shared by {need} candidates, the fewest a group "
                            "needs. Add availability or lower slot_quorum.")
+        elif p.slot_quorum >= 1.0:
+            # Everyone shares the group's slot: a member whose every slot is shared by
+            # fewer than the smallest group cannot be placed anywhere.
+            reach = np.where(p.slots, per_slot[None, :], 0).max(axis=1)
+            stuck = np.flatnonzero((reach < lo_size) & p.slots.any(axis=1))
+            if len(stuck):
+                who = ", ".join(names[i] for i in stuck[:8]) + (" ..." if len(stuck) > 8
+                                                                else "")
+                reasons.append(f"{len(stuck)} candidate(s) ({who}) share each of their meeting "
+                               f"slots with fewer than {lo_size} candidates (themselves "
+                               "included), so no group of theirs can share a slot. Add "
+                               "availability or lower slot_quorum.")
     return reasons
 
 
@@ -1140,3 +1254,140 @@ def check_grouping(compiled: Compiled, labels: np.ndarray) -> list[str]:
             if mem.any() and best < need:
                 out.append(f"group {gn[g]} has no meeting slot shared by {need} members")
     return out
+
+
+# --------------------------------------------------------------------------------------
+# Sizes, tiers and regions: the rules that split the candidates before compiling
+# --------------------------------------------------------------------------------------
+
+def check_sizes(group_size, n_groups, n: int, source: str) -> tuple[int, int]:
+    """The ``(min, max)`` group size, checked against each other and the candidate count.
+
+    Raises
+    ------
+    ConfigError
+        Sizes that are not a pair of ints, ``min > max``, or a count that no number
+        of groups can cover.
+
+    >>> check_sizes((4, 6), None, 20, "t.csv")
+    (4, 6)
+    """
+    try:
+        lo, hi = (int(x) for x in group_size)
+    except (TypeError, ValueError):
+        raise ConfigError("The 'group_size' parameter of match must be a (min, max) pair of "
+                          f"ints. Got {group_size!r} instead.") from None
+    if lo < 1:
+        raise ConfigError(f"The minimum group size must be at least 1. Got min_size={lo}.")
+    if lo > hi:
+        raise ConfigError(f"min_size={lo} is larger than max_size={hi}; "
+                          "the minimum group size must not exceed the maximum.")
+    if n_groups is not None:
+        if not _is_int(n_groups) or n_groups < 1:
+            raise ConfigError("The 'n_groups' parameter of match must be a positive int or None. "
+                              f"Got {n_groups!r} instead.")
+        if not n_groups * lo <= n <= n_groups * hi:
+            raise ConfigError(f"{source}: {n} candidates cannot fill {n_groups} groups of "
+                              f"{lo}-{hi} members (they hold {n_groups * lo}-{n_groups * hi}). "
+                              "Change --groups or the size range.")
+    else:
+        if n < lo:
+            raise ConfigError(f"{source}: only {n} candidates, fewer than min_size={lo}. "
+                              f"Lower --min-size to {n} or add candidates.")
+        if -(-n // hi) > n // lo:
+            raise ConfigError(f"{source}: {n} candidates cannot be split into groups of {lo}-{hi}"
+                              f" (at least {-(-n // hi)} groups are needed to respect the maximum,"
+                              f" but only {n // lo} fit the minimum). Widen the size range.")
+    return lo, hi
+
+
+@dataclass
+class Part:
+    """One independent sub-problem (a tier and/or region when the rules separate them)."""
+
+    label: str
+    rows: np.ndarray
+    compiled: Any
+    reasons: list[str] = field(default_factory=list)
+    solve: Any = None
+    offset: int = -1
+
+
+def partition(table: CandidateTable, rules: Rules, n_groups=None) -> list[tuple[str, np.ndarray]]:
+    """Rows of each independent part: tiers never mix, in-person groups stay in one region.
+
+    >>> import pandas as pd
+    >>> from peermatch.candidates import read_candidates
+    >>> t = read_candidates(pd.DataFrame({"id": list("abcd"), "industry": list("wxyz"),
+    ...     "employees": ["1", "2", "3", "4"], "tier": ["CEO", "ceo ", "VP", "VP"]}))
+    >>> [(label, rows.tolist()) for label, rows in partition(t, Rules(separate_tiers=True))]
+    [("tier 'CEO'", [0, 1]), ("tier 'VP'", [2, 3])]
+    """
+    keys = []
+    if rules.separate_tiers:
+        if table.tier is None:
+            raise ConfigError(f"{table.source}: separate_tiers needs a 'tier' column.")
+        keys.append(("tier", table.tier))
+    if rules.same_region:
+        if table.region is None:
+            raise ConfigError(f"{table.source}: same_region needs a 'region' column.")
+        keys.append(("region", table.region))
+    if not keys:
+        return [("", np.arange(table.n))]
+    if n_groups is not None:
+        raise ConfigError("n_groups cannot be combined with separate_tiers or same_region: each "
+                          "part gets the number of groups that suits it.")
+    combos: dict[tuple, list[int]] = {}
+    for i in range(table.n):
+        k = tuple(_norm(v[i]) for _, v in keys)
+        combos.setdefault(k, []).append(i)
+    out = []
+    for rows in combos.values():
+        first = rows[0]
+        label = ", ".join(f"{name} '{str(v[first]).strip()}'" for name, v in keys)
+        out.append((label, np.array(rows, dtype=np.int64)))
+    return out
+
+
+def compile_parts(table: CandidateTable, A, *, min_size: int, max_size: int,
+                  n_groups: int | None = None, rules: Rules | None = None) -> list[Part]:
+    """Split ``table`` by the tier/region rules, check each part's size and compile it.
+
+    The one path from rules to solver input, shared by ``match`` and ``validate``: a
+    part too small for a group carries that reason (and no compiled problem); every
+    other part carries its :func:`build_problem` and :func:`diagnose` reasons,
+    prefixed with the part's label.
+
+    >>> import numpy as np, pandas as pd
+    >>> from peermatch.candidates import read_candidates
+    >>> t = read_candidates(pd.DataFrame({"id": list("abcde"), "industry": list("vwxyz"),
+    ...     "employees": ["1"] * 5, "tier": ["CEO"] * 4 + ["VP"]}))
+    >>> parts = compile_parts(t, np.zeros((5, 5)), min_size=2, max_size=3,
+    ...                       rules=Rules(separate_tiers=True))
+    >>> [p.reasons[0][:40] if p.reasons else None for p in parts]
+    [None, "tier 'VP': 1 candidates cannot form grou"]
+    """
+    rules = rules or Rules()
+    split = partition(table, rules, n_groups)
+    parts: list[Part] = []
+    for label, rows in split:
+        whole = len(rows) == table.n
+        sub = table if whole else table.subset(rows)
+        if whole:
+            A_sub = A
+        elif is_dense(A):
+            A_sub = A[np.ix_(rows, rows)]
+        else:
+            A_sub = A.subset(rows)
+        prefix = f"{label}: " if label else ""
+        if len(rows) < min_size or -(-len(rows) // max_size) > len(rows) // min_size:
+            parts.append(Part(label, rows, None, [
+                f"{prefix}{len(rows)} candidates cannot form groups of {min_size}-{max_size}. "
+                "Turn off the rule that separates them, or change the size range."]))
+            continue
+        others = (frozenset() if len(split) == 1 else
+                  frozenset(str(x) for x in np.delete(table.ids, rows)))
+        compiled = build_problem(sub, A_sub, min_size=min_size, max_size=max_size,
+                                 n_groups=n_groups, rules=rules, elsewhere=others)
+        parts.append(Part(label, rows, compiled, [prefix + r for r in diagnose(compiled)]))
+    return parts

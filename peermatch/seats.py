@@ -53,11 +53,11 @@ def rank_groups(
     >>> print(r["reason"].iloc[0])
     competitor in the group: b (industry 'Retail')
     """
-    from .match import _load_table, _score_table
+    from .match import load_table, score_table
     from .scoring import Weights
 
     rules = rules or Rules()
-    table = _load_table(grouping, columns)
+    table = load_table(grouping, columns)
     if table.group is None:
         raise ConfigError(f"{table.source}: ranking groups needs a 'group' column with the "
                           "existing groups.")
@@ -65,7 +65,7 @@ def rank_groups(
     if str(prospect) not in ids:
         raise ConfigError(f"{table.source}: no candidate with id {prospect!r}.")
     p = ids.index(str(prospect))
-    _, A = _score_table(table, weights if weights is not None else Weights(), rules)
+    _, A = score_table(table, weights if weights is not None else Weights(), rules)
     groups = np.array([str(g).strip() for g in table.group], dtype=object)
     own = groups[p]
     names = [g for g in dict.fromkeys(groups.tolist()) if g and g != own]

@@ -73,7 +73,11 @@ def run(args) -> int:
         progress.close()
     summary = res.summary()
     if not res.success:
-        print(f"Error: no valid grouping ({res.status}). {res.message}", file=sys.stderr)
+        # The message already holds the reasons: list them once, one a line.
+        # The message repeats the reasons: print its head and each reason once.
+        head = res.message.split(": ", 1)[0].rstrip(".") if res.reasons else res.message
+        print(f"Error: no valid grouping ({res.status}). {head}{':' if res.reasons else ''}",
+              file=sys.stderr)
         for r in res.reasons:
             print(f"  - {r}", file=sys.stderr)
         print(f"{summary['unplaced']} candidates unplaced; nothing was written.", file=sys.stderr)
@@ -105,6 +109,8 @@ def format_summary(res, out: str) -> str:
         f"{s['candidates']} candidates -> {s['groups']} groups "
         f"(sizes {min(sizes)}-{max(sizes)}), status {s['status']}",
         f"score {s['score']:,.2f}"
+        + (f", soft penalties {sum(s['penalties'].values()):,.2f}, objective "
+           f"{s['objective']:,.2f}" if s.get("penalties") else "")
         + (f" (bound {s['bound']:,.2f})" if s["bound"] is not None else "")
         + f"; worst group mean pair affinity {s['mean_pair_affinity']['worst_group']:.3f}",
         f"hard rules: {'all satisfied' if not s['violations'] else s['violations']}",

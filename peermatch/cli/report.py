@@ -84,7 +84,9 @@ def run(args) -> int:
     elif not args.quiet:
         sizes = summary["group_sizes"]
         print(f"{summary['candidates']} candidates in {summary['groups']} groups "
-              f"(sizes {min(sizes)}-{max(sizes)}); score {summary['score']:,.2f}; worst group "
+              f"(sizes {min(sizes)}-{max(sizes)}); score {summary['score']:,.2f}"
+              + (f", soft penalties {sum(summary['penalties'].values()):,.2f}"
+                 if summary.get("penalties") else "") + "; worst group "
               f"mean pair affinity {summary['mean_pair_affinity']['worst_group']:.3f}")
         print("hard rules: all satisfied" if not bad else f"hard rules: {len(bad)} broken")
         print(f"wrote {args.out}")
