@@ -1054,11 +1054,12 @@ def diagnose(compiled: Compiled) -> list[str]:
     else:
         lo_sum = hi_sum = None
     if lo_sum is not None and not lo_sum <= n <= hi_sum:
-        return [f"{n} candidates cannot fill {m_lo} groups with {sizes}: they hold "
-                f"{lo_sum}-{hi_sum} members. Change the number of groups or the sizes."]
+        return reasons + [f"{n} candidates cannot fill {m_lo} groups with {sizes}: they "
+                          f"hold {lo_sum}-{hi_sum} members. Change the number of groups or the "
+                          "sizes."]
     if m_lo > m_hi:
-        return [f"{n} candidates cannot be split into {sizes}: {m_lo} groups are needed but "
-                f"only {m_hi} fit the minimum size. Widen the size range."]
+        return reasons + [f"{n} candidates cannot be split into {sizes}: {m_lo} groups are "
+                          f"needed but only {m_hi} fit the minimum size. Widen the size range."]
 
     # A set of k mutual competitors needs k groups (a clique of the conflict graph).
     for rows, label in zip(compiled.classes, compiled.class_labels, strict=True):
