@@ -108,6 +108,7 @@ def from_grouping(
     >>> round(res.score, 6) == round(float(res.group_stats["total"].sum()), 6)
     True
     """
+    from .features import normalize_term
     from .match import load_table, score_table
     from .rules import Part, partition
     from .scoring import Weights, grouping_score
@@ -184,6 +185,10 @@ def from_grouping(
                     extra.append((a, b))
                     compiled.pair_reasons[(a, b)] = (
                         f"{parts[part_of[a]][0]} and {parts[part_of[b]][0]} must not mix")
+                    tiers_differ = rules.separate_tiers and table.tier is not None and (
+                        normalize_term(table.tier[a]) != normalize_term(table.tier[b]))
+                    compiled.pair_rules[(a, b)] = ("separate_tiers" if tiers_differ
+                                                   else "same_region")
     if extra:
         cl = np.asarray(extra, dtype=np.int64)
         if p.cannot_link is not None and len(p.cannot_link):
@@ -205,86 +210,26 @@ def from_grouping(
 # Rule checks in words
 # --------------------------------------------------------------------------------------
 
-def _classify(violation: str) -> str:
-    v = violation
-    if "members, outside" in v:
-        return "sizes"
-    if "must not mix" in v:
-        return "separate_tiers" if "tier '" in v else "same_region"
-    if "breaks competitors" in v or "(competitor" in v:
-        return "competitors"
-    if "time(s) before)" in v:
-        return "max_repeats"
-    if re.search(r"holds .+ and .+ \(", v):
-        return "conflicts"
-    if "must be together" in v:
-        return "together"
-    if "which they may not join" in v:
-        return "placement"
-    if "breaks at most" in v:
-        return "max_per_group"
-    if "breaks at least one member" in v:
-        return "at_least_one"
-    if "breaks mean" in v:
-        return "balance"
-    if "spread evenly" in v:
-        return "spread"
-    if " is isolated in group " in v:
-        return "no_isolated"
-    if "meeting slot" in v:
-        return "common_slot"
-    return "other"
-
-
 def rule_checks(result: MatchResult) -> list[tuple[str, str, list[str]]]:
     """Each hard-rule family in force, as ``(key, description, violations)``.
 
-    The violations come from :meth:`~peermatch.result.MatchResult.validate`; an empty
-    list means the family holds. Rules that are off are left out.
+    The families and their descriptions come from
+    :data:`peermatch.rules.RULE_FAMILIES`, the violations from
+    :meth:`~peermatch.result.MatchResult.violations` (grouped by their rule, not
+    by their wording); an empty list means the family holds. Rules that are off
+    are left out.
 
     >>> import peermatch as pm
     >>> res = pm.match(pm.synth_candidates(40, seed=1), group_size=(8, 10), time_limit=1)
     >>> [(key, bad) for key, _, bad in rule_checks(res)]
     [('sizes', []), ('competitors', []), ('conflicts', [])]
     """
-    r = result.rules
-    fam: list[tuple[str, str]] = []
-    sizes = _size_range(result)
-    fam.append(("sizes", f"Group sizes within {sizes[0]}-{sizes[1]}" if sizes
-                else "Group sizes"))
-    if r.competitors:
-        fam.append(("competitors", "No two competitors in a group (same "
-                    + " and ".join(r.competitors) + ")"))
-    if r.conflicts or r.conflict_file is not None:
-        fam.append(("conflicts", "No declared conflict of interest in a group"))
-    if r.history and r.max_repeats is not None:
-        fam.append(("max_repeats", f"No pair meets again more than {r.max_repeats} time(s)"))
-    if r.together:
-        fam.append(("together", f"{len(r.together)} pair(s) kept together"))
-    if r.pins or r.allowed_groups or r.locked_groups:
-        fam.append(("placement", "Pinned, allowed and locked groups respected"))
-    if r.max_per_group:
-        fam.append(("max_per_group", "Composition caps: " + ", ".join(
-            f"at most {c} per {col}" for col, c in r.max_per_group.items())))
-    if r.at_least_one:
-        fam.append(("at_least_one", "Every group has " + ", ".join(
-            f"a member with {c} '{v}'" for c, v in r.at_least_one)))
-    if r.balance:
-        fam.append(("balance", "Balanced group means of " + ", ".join(r.balance)))
-    if r.spread:
-        fam.append(("spread", "Even spread of " + ", ".join(r.spread)))
-    if r.no_isolated:
-        fam.append(("no_isolated", "Nobody isolated on " + ", ".join(r.no_isolated)))
-    if r.separate_tiers:
-        fam.append(("separate_tiers", "Tiers never mix"))
-    if r.same_region:
-        fam.append(("same_region", "Every group within one region"))
-    if r.common_slot:
-        fam.append(("common_slot", f"A meeting slot shared by {r.slot_quorum:.0%} of each "
-                    "group"))
+    from .rules import rule_families
+
+    fam = rule_families(result.rules, _size_range(result))
     found: dict[str, list[str]] = {}
-    for v in result.validate() if result.success else []:
-        found.setdefault(_classify(v), []).append(v)
+    for v in result.violations() if result.success else []:
+        found.setdefault(v.rule, []).append(v.message)
     keys = {k for k, _ in fam}
     out = [(k, d, found.get(k, [])) for k, d in fam]
     rest = [v for k, vs in found.items() if k not in keys for v in vs]

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .candidates import CandidateTable
-from .rules import Compiled, Rules, check_grouping, meeting_slots
+from .rules import Compiled, Rules, Violation, check_violations, meeting_slots
 
 __all__ = ["MatchResult", "atomic_write_text"]
 
@@ -198,23 +198,31 @@ class MatchResult:
         """What the solver maximises: :attr:`score` minus the soft :attr:`penalties`."""
         return float(self.score - sum(self.penalties.values()))
 
-    def validate(self) -> list[str]:
-        """Broken hard rules of this grouping, in plain words (empty when all hold)."""
+    def violations(self) -> list[Violation]:
+        """Broken hard rules of this grouping, as :class:`~peermatch.rules.Violation`
+        values (rule family, group, members, message); empty when all hold."""
         if not self.success:
-            return [f"no grouping ({self.status})"]
-        out = []
+            return [Violation("sizes", None, (), f"no grouping ({self.status})")]
+        out: list[Violation] = []
         for p in self.parts:
             local = self.labels[p.rows] - p.offset
             prefix = f"{p.label}: " if p.label else ""
-            out.extend(prefix + v for v in check_grouping(p.compiled, local))
+            out.extend(replace(v, message=prefix + v.message)
+                       for v in check_violations(p.compiled, local))
         # Parts never share a group.
         seen: dict[int, int] = {}
+        rule = "separate_tiers" if self.rules.separate_tiers else "same_region"
         for k, p in enumerate(self.parts):
             for g in np.unique(self.labels[p.rows]):
                 if seen.setdefault(int(g), k) != k:
-                    out.append(f"group {self.group_names[g]} mixes {self.parts[seen[g]].label} "
-                               f"and {p.label}")
+                    name = self.group_names[g]
+                    out.append(Violation(rule, name, (), f"group {name} mixes "
+                                         f"{self.parts[seen[g]].label} and {p.label}"))
         return out
+
+    def validate(self) -> list[str]:
+        """Broken hard rules of this grouping, in plain words (empty when all hold)."""
+        return [v.message for v in self.violations()]
 
     def explain(self, member: str) -> str:
         """Why ``member`` (an id) is in their group, in words a program manager can read."""

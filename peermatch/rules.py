@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -27,7 +27,8 @@ from .problem import GroupSum, Problem
 
 __all__ = ["Rules", "Compiled", "SoftTerm", "Part", "competitor_classes", "conflict_pairs",
            "read_pairs", "build_problem", "diagnose", "check_grouping", "meeting_slots",
-           "check_sizes", "partition", "compile_parts"]
+           "check_sizes", "partition", "compile_parts", "Violation", "check_violations",
+           "RULE_FAMILIES", "rule_families"]
 
 
 #: How labels are compared (trimmed, case-folded, inner whitespace collapsed): the
@@ -570,6 +571,7 @@ class Compiled:
     notes: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)  # clashes found while compiling
     pair_rules: dict[tuple[int, int], str] = field(default_factory=dict)  # rule of each pair
+    sum_rules: list[str] = field(default_factory=list)  # rule of each problem.group_sums
     soft: list[SoftTerm] = field(default_factory=list)  # soft terms folded into the affinity
 
     def penalties(self, labels: np.ndarray) -> dict[str, float]:
@@ -659,6 +661,7 @@ def build_problem(table: CandidateTable, A: np.ndarray, *, min_size: int, max_si
     notes: list[str] = []
     reasons: list[str] = []
     soft: list[SoftTerm] = []
+    sum_rules: list[str] = []  # the rule family of each group sum, in order
     A_work = A
 
     def soft_copy():
@@ -673,6 +676,7 @@ def build_problem(table: CandidateTable, A: np.ndarray, *, min_size: int, max_si
     for rows, label in zip(classes, labels, strict=True):
         coef = np.zeros(n)
         coef[rows] = 1.0
+        sum_rules.append("competitors")
         sums.append(GroupSum(coef=coef, hi=1.0, name=f"competitors: {label}"))
     pair_reasons: dict[tuple[int, int], str] = {}
     pair_rules: dict[tuple[int, int], str] = {}
@@ -700,7 +704,7 @@ def build_problem(table: CandidateTable, A: np.ndarray, *, min_size: int, max_si
             rp = [p for p, c in counts.items() if c > rules.max_repeats]
             for p in rp:
                 pair_reasons.setdefault(p, f"met {counts[p]} time(s) before")
-                pair_rules.setdefault(p, "history")
+                pair_rules.setdefault(p, "max_repeats")
             repeat = np.array(sorted(rp), dtype=np.int64).reshape(-1, 2)
         if rules.repeat_penalty and counts:
             ij = np.array(list(counts), dtype=np.int64).reshape(-1, 2)
@@ -857,6 +861,7 @@ def build_problem(table: CandidateTable, A: np.ndarray, *, min_size: int, max_si
             coef[rows] = 1.0
             raw = _raw_value(table, key, int(rows[0]),
                              rules.industry_depth if col == "sector" else None)
+            sum_rules.append("max_per_group")
             sums.append(GroupSum(coef=coef, hi=float(cap),
                                  name=f"at most {cap} members with {col} '{raw}' per group"))
 
@@ -869,6 +874,7 @@ def build_problem(table: CandidateTable, A: np.ndarray, *, min_size: int, max_si
             has = np.array([v in lst for lst in lv])
         else:
             has = _column_values(table, col, None) == v
+        sum_rules.append("at_least_one")
         sums.append(GroupSum(coef=has.astype(float), lo=1.0,
                              name=f"at least one member with {col} '{value}'"))
 
@@ -882,8 +888,10 @@ def build_problem(table: CandidateTable, A: np.ndarray, *, min_size: int, max_si
         else:
             t = float(tol)
         xi = np.where(known, x, mu)  # a missing value counts as average
+        sum_rules.append("balance")
         sums.append(GroupSum(coef=xi - mu - t, hi=0.0,
                              name=f"mean {col} at most {mu + t:,.4g} in every group"))
+        sum_rules.append("balance")
         sums.append(GroupSum(coef=xi - mu + t, lo=0.0,
                              name=f"mean {col} at least {mu - t:,.4g} in every group"))
 
@@ -914,6 +922,7 @@ def build_problem(table: CandidateTable, A: np.ndarray, *, min_size: int, max_si
             coef[rows] = 1.0
             raw = _raw_value(table, col, int(rows[0]), None)
             lo, hi = cnt[k] // m, -(-cnt[k] // m)
+            sum_rules.append("spread")
             sums.append(GroupSum(coef=coef, lo=float(lo), hi=float(hi),
                                  name=f"{col} '{raw}' spread evenly ({lo}-{hi} per group)"))
 
@@ -953,7 +962,8 @@ def build_problem(table: CandidateTable, A: np.ndarray, *, min_size: int, max_si
         names=tuple(str(x) for x in table.ids))
     return Compiled(problem=problem, rules=rules, classes=classes, class_labels=labels,
                     competitor_pairs=wild, conflict_pairs=conf, pair_reasons=pair_reasons,
-                    pair_rules=pair_rules, group_names=names, slot_names=slot_names,
+                    pair_rules=pair_rules, sum_rules=sum_rules, group_names=names,
+                    slot_names=slot_names,
                     existing=existing, notes=notes, reasons=reasons, soft=soft)
 
 
@@ -991,8 +1001,9 @@ def _group_span(p: Problem) -> tuple[int, int, str]:
 _APART_RULES = {
     "competitors": ("compete", "relax the competitor rule"),
     "conflicts": ("are in declared conflict", "remove a conflict"),
-    "history": ("met in earlier rounds", "raise max_repeats"),
-    "tiers": ("are in different tiers or regions", "drop the separation"),
+    "max_repeats": ("met in earlier rounds", "raise max_repeats"),
+    "separate_tiers": ("are in different tiers", "drop separate_tiers"),
+    "same_region": ("are in different regions", "drop same_region"),
 }
 
 
@@ -1196,8 +1207,188 @@ def meeting_slots(compiled: Compiled, labels: np.ndarray) -> list[str]:
     return [compiled.slot_names[int(np.argmax(c))] if c.max() > 0 else "" for c in counts]
 
 
+@dataclass(frozen=True)
+class Violation:
+    """One broken hard rule of a grouping.
+
+    Attributes
+    ----------
+    rule : str
+        The rule family (a key of :data:`RULE_FAMILIES`, e.g. ``"competitors"``).
+    group : str or None
+        Name of the group concerned (None when the rule is not about one group).
+    members : tuple of str
+        Ids of the members involved.
+    message : str
+        The violation in plain words.
+    """
+
+    rule: str
+    group: str | None
+    members: tuple[str, ...]
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class RuleFamily:
+    """One family of hard rules: the settings that switch it on and how it reads.
+
+    ``key`` is the :attr:`Violation.rule` of its violations; ``settings`` the
+    :class:`Rules` fields that turn it on (empty: always on); ``describe(rules,
+    sizes)`` says in words what it asks for (``sizes`` is ``(lo, hi)`` or None).
+    """
+
+    key: str
+    settings: tuple[str, ...]
+    describe: Callable[[Rules, tuple[int, int] | None], str]
+
+    def active(self, rules: Rules) -> bool:
+        if self.key == "conflicts":
+            return bool(rules.conflicts or rules.conflict_file is not None)
+        if self.key == "max_repeats":
+            return bool(rules.history) and rules.max_repeats is not None
+        return not self.settings or any(bool(getattr(rules, f)) for f in self.settings)
+
+
+def _cols(x) -> str:
+    return ", ".join(x)
+
+
+#: Every hard-rule family, in the order reports list them. Adding a rule: see
+#: ``docs/rules.md`` ("How to add a rule").
+RULE_FAMILIES: tuple[RuleFamily, ...] = (
+    RuleFamily("sizes", (), lambda r, sz: f"Group sizes within {sz[0]}-{sz[1]}" if sz
+               else "Group sizes"),
+    RuleFamily("competitors", ("competitors",), lambda r, sz: "No two competitors in a group "
+               "(same " + " and ".join(r.competitors) + ")"),
+    RuleFamily("conflicts", ("conflicts", "conflict_file"),
+               lambda r, sz: "No declared conflict of interest in a group"),
+    RuleFamily("max_repeats", ("history",), lambda r, sz: "No pair meets again more than "
+               f"{r.max_repeats} time(s)"),
+    RuleFamily("together", ("together",), lambda r, sz: f"{len(r.together)} pair(s) kept "
+               "together"),
+    RuleFamily("placement", ("pins", "allowed_groups", "locked_groups"),
+               lambda r, sz: "Pinned, allowed and locked groups respected"),
+    RuleFamily("max_per_group", ("max_per_group",), lambda r, sz: "Composition caps: " + ", ".join(
+        f"at most {c} per {col}" for col, c in r.max_per_group.items())),
+    RuleFamily("at_least_one", ("at_least_one",), lambda r, sz: "Every group has " + ", ".join(
+        f"a member with {c} '{v}'" for c, v in r.at_least_one)),
+    RuleFamily("balance", ("balance",), lambda r, sz: "Balanced group means of "
+               + _cols(r.balance)),
+    RuleFamily("spread", ("spread",), lambda r, sz: "Even spread of " + _cols(r.spread)),
+    RuleFamily("no_isolated", ("no_isolated",), lambda r, sz: "Nobody isolated on "
+               + _cols(r.no_isolated)),
+    RuleFamily("separate_tiers", ("separate_tiers",), lambda r, sz: "Tiers never mix"),
+    RuleFamily("same_region", ("same_region",), lambda r, sz: "Every group within one region"),
+    RuleFamily("common_slot", ("common_slot",), lambda r, sz: f"A meeting slot shared by "
+               f"{r.slot_quorum:.0%} of each group"),
+)
+
+
+def rule_families(rules: Rules, sizes: tuple[int, int] | None = None) -> list[tuple[str, str]]:
+    """``(key, description)`` of every rule family in force under ``rules``.
+
+    >>> rule_families(Rules(), (8, 12))[0]
+    ('sizes', 'Group sizes within 8-12')
+    >>> [key for key, _ in rule_families(Rules(same_region=True))]
+    ['sizes', 'competitors', 'conflicts', 'same_region']
+    """
+    return [(f.key, f.describe(rules, sizes)) for f in RULE_FAMILIES if f.active(rules)]
+
+
+def check_violations(compiled: Compiled, labels: np.ndarray) -> list[Violation]:
+    """Every broken hard rule of a grouping, as :class:`Violation` values.
+
+    The one check of a finished grouping: ``match``, ``report --check``,
+    :meth:`MatchResult.validate <peermatch.result.MatchResult.validate>` and
+    :func:`check_grouping` use it, and it formats the solver's own checks
+    (:func:`peermatch.problem.breaches`).
+
+    >>> import numpy as np, pandas as pd
+    >>> from peermatch.candidates import read_candidates
+    >>> t = read_candidates(pd.DataFrame({"id": list("abcd"), "industry": list("xxyz"),
+    ...     "employees": ["1", "2", "3", "4"]}))
+    >>> c = build_problem(t, np.zeros((4, 4)), min_size=2, max_size=2)
+    >>> [(v.rule, v.group, v.members) for v in check_violations(c, np.array([0, 0, 1, 1]))]
+    [('competitors', '1', ('a', 'b'))]
+    """
+    from .problem import breaches
+
+    p = compiled.problem
+    labels = np.asarray(labels)
+    names = p.names or tuple(str(i) for i in range(p.n))
+    if labels.shape != (p.n,) or labels.min(initial=0) < 0:
+        unplaced = tuple(names[i] for i in np.flatnonzero(labels < 0)) if labels.shape == (
+            p.n,) else ()
+        return [Violation("sizes", None, unplaced, "not every candidate is placed")]
+    labels = labels.astype(np.int64)
+    m = max(int(labels.max()) + 1 if p.n else 0, p.n_groups or 0)
+    gn = compiled.group_names or [str(g + 1) for g in range(m)]
+    gn = list(gn) + [str(g + 1) for g in range(len(gn), m)]
+    out: list[Violation] = []
+
+    def members_of(g):
+        return tuple(names[i] for i in np.flatnonzero(labels == g))
+
+    for b in breaches(p, labels, m):
+        if b.kind == "sizes":
+            sizes = np.bincount(labels, minlength=m)
+            bounds = p.bounds_for(m)
+            for g in b.items:
+                out.append(Violation("sizes", gn[g], members_of(g),
+                                     f"group {gn[g]} has {sizes[g]} members, outside "
+                                     f"{bounds[g, 0]}-{bounds[g, 1]}"))
+        elif b.kind == "cannot_link":
+            for i, j in p.cannot_link[b.items]:
+                key = (int(i), int(j))
+                why = compiled.pair_reasons.get(key, "conflict")
+                out.append(Violation(compiled.pair_rules.get(key, "conflicts"), gn[labels[i]],
+                                     (names[i], names[j]),
+                                     f"group {gn[labels[i]]} holds {names[i]} and {names[j]} "
+                                     f"({why})"))
+        elif b.kind == "must_link":
+            for i, j in p.must_link[b.items]:
+                out.append(Violation("together", None, (names[i], names[j]),
+                                     f"{names[i]} and {names[j]} must be together"))
+        elif b.kind == "allowed":
+            for i in b.items:
+                out.append(Violation("placement", gn[labels[i]], (names[i],),
+                                     f"{names[i]} is in group {gn[labels[i]]}, which they may "
+                                     "not join"))
+        elif b.kind == "group_sums":
+            s = p.group_sums[b.index]
+            rule = (compiled.sum_rules[b.index] if b.index < len(compiled.sum_rules)
+                    else "other")
+            tot = np.bincount(labels, weights=s.coef, minlength=m)
+            lo, hi = s.bounds(m)
+            for g in b.items:
+                lim = (f"at most {hi[g]:g}" if np.isfinite(hi[g]) and tot[g] > hi[g]
+                       else f"at least {lo[g]:g}")
+                mem = tuple(names[i] for i in np.flatnonzero((labels == g) & (s.coef != 0)))
+                out.append(Violation(rule, gn[g], mem,
+                                     f"group {gn[g]} breaks {s.name} ({tot[g]:g} members, "
+                                     f"{lim})"))
+        elif b.kind == "no_singleton":
+            for i in b.items:
+                out.append(Violation("no_isolated", gn[labels[i]], (names[i],),
+                                     f"{names[i]} is isolated in group {gn[labels[i]]}"))
+        elif b.kind == "slots":
+            sizes = np.bincount(labels, minlength=m)
+            for g in b.items:
+                need = int(np.ceil(p.slot_quorum * sizes[g] - 1e-9))
+                out.append(Violation("common_slot", gn[g], members_of(g),
+                                     f"group {gn[g]} has no meeting slot shared by {need} "
+                                     "members"))
+    return out
+
+
 def check_grouping(compiled: Compiled, labels: np.ndarray) -> list[str]:
     """Every broken hard rule of a grouping, in plain words (empty when all hold).
+
+    The messages of :func:`check_violations`.
 
     >>> import numpy as np, pandas as pd
     >>> from peermatch.candidates import read_candidates
@@ -1209,52 +1400,7 @@ def check_grouping(compiled: Compiled, labels: np.ndarray) -> list[str]:
     >>> check_grouping(c, np.array([0, 0, 1, 1]))
     ["group 1 breaks competitors: industry 'x' (2 members, at most 1)"]
     """
-    p = compiled.problem
-    labels = np.asarray(labels)
-    names = p.names or tuple(str(i) for i in range(p.n))
-    if labels.shape != (p.n,) or labels.min(initial=0) < 0:
-        return ["not every candidate is placed"]
-    m = max(int(labels.max()) + 1 if p.n else 0, p.n_groups or 0)
-    gn = compiled.group_names or [str(g + 1) for g in range(m)]
-    out: list[str] = []
-    sizes = np.bincount(labels, minlength=m)
-    bounds = p.bounds_for(m)
-    for g in range(m):
-        if not bounds[g, 0] <= sizes[g] <= bounds[g, 1]:
-            out.append(f"group {gn[g]} has {sizes[g]} members, outside "
-                       f"{bounds[g, 0]}-{bounds[g, 1]}")
-    for i, j in p.cannot_link:
-        if labels[i] == labels[j]:
-            why = compiled.pair_reasons.get((int(i), int(j)), "conflict")
-            out.append(f"group {gn[labels[i]]} holds {names[i]} and {names[j]} ({why})")
-    for i, j in p.must_link:
-        if labels[i] != labels[j]:
-            out.append(f"{names[i]} and {names[j]} must be together")
-    if p.allowed is not None:
-        bad = np.flatnonzero(~p.allowed[np.arange(p.n), labels])
-        out.extend(f"{names[i]} is in group {gn[labels[i]]}, which they may not join"
-                   for i in bad)
-    for s in p.group_sums:
-        tot = np.bincount(labels, weights=s.coef, minlength=m)
-        lo, hi = s.bounds(m)
-        for g in np.flatnonzero((tot < lo - 1e-9) | (tot > hi + 1e-9)):
-            lim = (f"at most {hi[g]:g}" if np.isfinite(hi[g]) and tot[g] > hi[g]
-                   else f"at least {lo[g]:g}")
-            out.append(f"group {gn[g]} breaks {s.name} ({tot[g]:g} members, {lim})")
-    for lab in p.no_singleton:
-        for g in range(m):
-            v, c = np.unique(lab[(labels == g) & (lab >= 0)], return_counts=True)
-            for k in v[c == 1]:
-                i = int(np.flatnonzero((labels == g) & (lab == k))[0])
-                out.append(f"{names[i]} is isolated in group {gn[g]}")
-    if p.slots is not None:
-        for g in range(m):
-            mem = labels == g
-            need = int(np.ceil(p.slot_quorum * mem.sum() - 1e-9))
-            best = int(p.slots[mem].sum(axis=0).max()) if p.slots.shape[1] else 0
-            if mem.any() and best < need:
-                out.append(f"group {gn[g]} has no meeting slot shared by {need} members")
-    return out
+    return [v.message for v in check_violations(compiled, labels)]
 
 
 # --------------------------------------------------------------------------------------
