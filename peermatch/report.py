@@ -108,9 +108,8 @@ def from_grouping(
     >>> round(res.score, 6) == round(float(res.group_stats["total"].sum()), 6)
     True
     """
-    from .features import normalize_term
     from .match import load_table, score_table
-    from .rules import Part, partition
+    from .rules import Part, keep_parts_apart
     from .scoring import Weights, grouping_score
 
     t0 = time.perf_counter()
@@ -164,36 +163,8 @@ def from_grouping(
     p = compiled.problem
     # Re-scoring checks the sizes you state, also for groups that were already larger.
     p.bounds = np.tile(np.array([[lo, hi]], dtype=np.int64), (k, 1))
-    # Separate tiers / one region per group: a part that shares a group with another part
-    # becomes a pair that must not share one, so check_grouping names it.
-    extra = []
-    parts = partition(table, rules, None) if (rules.separate_tiers or rules.same_region) \
-        else []
-    if len(parts) > 1:
-        part_of = np.empty(table.n, dtype=np.int64)
-        for q, (_, rows) in enumerate(parts):
-            part_of[rows] = q
-        for g in range(k):
-            mem = np.flatnonzero(labels == g)
-            first = {}
-            for i in mem:
-                first.setdefault(int(part_of[i]), int(i))
-            if len(first) > 1:
-                reps = list(first.values())
-                for j in reps[1:]:
-                    a, b = sorted((reps[0], j))
-                    extra.append((a, b))
-                    compiled.pair_reasons[(a, b)] = (
-                        f"{parts[part_of[a]][0]} and {parts[part_of[b]][0]} must not mix")
-                    tiers_differ = rules.separate_tiers and table.tier is not None and (
-                        normalize_term(table.tier[a]) != normalize_term(table.tier[b]))
-                    compiled.pair_rules[(a, b)] = ("separate_tiers" if tiers_differ
-                                                   else "same_region")
-    if extra:
-        cl = np.asarray(extra, dtype=np.int64)
-        if p.cannot_link is not None and len(p.cannot_link):
-            cl = np.unique(np.concatenate([p.cannot_link, cl]), axis=0)
-        p.cannot_link = cl
+    # Separate tiers / one region per group, checked like every other rule.
+    keep_parts_apart(compiled, table, rules, labels)
     timings["rules"] = time.perf_counter() - t
     # The raw total affinity, as match reports it (soft penalties are result.penalties).
     score = grouping_score(A, labels)

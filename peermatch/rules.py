@@ -28,7 +28,7 @@ from .problem import GroupSum, Problem
 __all__ = ["Rules", "Compiled", "SoftTerm", "Part", "competitor_classes", "conflict_pairs",
            "read_pairs", "build_problem", "diagnose", "check_grouping", "meeting_slots",
            "check_sizes", "partition", "compile_parts", "Violation", "check_violations",
-           "RULE_FAMILIES", "rule_families"]
+           "RULE_FAMILIES", "rule_families", "keep_parts_apart"]
 
 
 #: How labels are compared (trimmed, case-folded, inner whitespace collapsed): the
@@ -1221,12 +1221,16 @@ class Violation:
         Ids of the members involved.
     message : str
         The violation in plain words.
+    detail : str
+        The rule's own label: the competitor set (``"industry 'Retail'"``), the
+        reason of a pair (``"customer"``), the cap, ...
     """
 
     rule: str
     group: str | None
     members: tuple[str, ...]
     message: str
+    detail: str = ""  # the rule's own words: a competitor set, a pair's reason, ...
 
     def __str__(self) -> str:
         return self.message
@@ -1348,7 +1352,7 @@ def check_violations(compiled: Compiled, labels: np.ndarray) -> list[Violation]:
                 out.append(Violation(compiled.pair_rules.get(key, "conflicts"), gn[labels[i]],
                                      (names[i], names[j]),
                                      f"group {gn[labels[i]]} holds {names[i]} and {names[j]} "
-                                     f"({why})"))
+                                     f"({why})", why))
         elif b.kind == "must_link":
             for i, j in p.must_link[b.items]:
                 out.append(Violation("together", None, (names[i], names[j]),
@@ -1368,9 +1372,10 @@ def check_violations(compiled: Compiled, labels: np.ndarray) -> list[Violation]:
                 lim = (f"at most {hi[g]:g}" if np.isfinite(hi[g]) and tot[g] > hi[g]
                        else f"at least {lo[g]:g}")
                 mem = tuple(names[i] for i in np.flatnonzero((labels == g) & (s.coef != 0)))
+                detail = s.name.split(": ", 1)[1] if rule == "competitors" else s.name
                 out.append(Violation(rule, gn[g], mem,
                                      f"group {gn[g]} breaks {s.name} ({tot[g]:g} members, "
-                                     f"{lim})"))
+                                     f"{lim})", detail))
         elif b.kind == "no_singleton":
             for i in b.items:
                 out.append(Violation("no_isolated", gn[labels[i]], (names[i],),
@@ -1494,6 +1499,45 @@ def partition(table: CandidateTable, rules: Rules, n_groups=None) -> list[tuple[
         label = ", ".join(f"{name} '{str(v[first]).strip()}'" for name, v in keys)
         out.append((label, np.array(rows, dtype=np.int64)))
     return out
+
+
+def keep_parts_apart(compiled: Compiled, table: CandidateTable, rules: Rules,
+                     labels: np.ndarray) -> None:
+    """Make the tier/region split checkable on a finished grouping of the whole table.
+
+    A group that mixes parts gets a cannot-link pair between a member of each part
+    (tagged ``separate_tiers`` or ``same_region``), so :func:`check_violations` names
+    it like any other rule. ``compiled`` is changed in place.
+    """
+    if not (rules.separate_tiers or rules.same_region):
+        return
+    parts = partition(table, rules, None)
+    if len(parts) < 2:
+        return
+    p = compiled.problem
+    labels = np.asarray(labels)
+    part_of = np.empty(table.n, dtype=np.int64)
+    for q, (_, rows) in enumerate(parts):
+        part_of[rows] = q
+    extra = []
+    for g in np.unique(labels[labels >= 0]):
+        first: dict[int, int] = {}
+        for i in np.flatnonzero(labels == g):
+            first.setdefault(int(part_of[i]), int(i))
+        reps = list(first.values())
+        for j in reps[1:]:
+            a, b = sorted((reps[0], j))
+            extra.append((a, b))
+            compiled.pair_reasons[(a, b)] = (
+                f"{parts[part_of[a]][0]} and {parts[part_of[b]][0]} must not mix")
+            tiers_differ = rules.separate_tiers and table.tier is not None and (
+                _norm(table.tier[a]) != _norm(table.tier[b]))
+            compiled.pair_rules[(a, b)] = "separate_tiers" if tiers_differ else "same_region"
+    if extra:
+        cl = np.asarray(extra, dtype=np.int64)
+        if p.cannot_link is not None and len(p.cannot_link):
+            cl = np.unique(np.concatenate([p.cannot_link, cl]), axis=0)
+        p.cannot_link = cl
 
 
 def compile_parts(table: CandidateTable, A, *, min_size: int, max_size: int,
