@@ -51,14 +51,15 @@ class Rules:
     ----------
     competitors : tuple of str, default=("industry", "region")
         Candidates equal on all of these columns compete and never share a group.
-        Values are compared trimmed and case-insensitively. A column absent from the
-        table drops out of the rule (so "industry" alone applies without a region
-        column). ``()`` switches the rule off. A candidate whose region cell is empty
+        Values are compared trimmed and case-insensitively. With the default, a table
+        without a region column compares industries alone; any column named
+        explicitly must exist. ``()`` switches the rule off. A candidate whose region cell is empty
         competes with the same industry in every region.
     industry_depth : int, optional
-        For industry codes (e.g. NAICS), compare only the first ``industry_depth``
-        characters, so ``541511`` and ``541512`` compete at depth 4. Also defines the
-        *sector* used by ``max_per_group={"sector": c}``.
+        For numeric industry codes (e.g. NAICS), compare only the first
+        ``industry_depth`` digits, so ``541511`` and ``541512`` compete at depth 4; a
+        plain label is never cut. Also defines the *sector* used by
+        ``max_per_group={"sector": c}`` when the table has no ``sector`` column.
     competitor_exceptions : tuple of str, default=()
         Industries (labels, or codes at depth) exempt from the competitor rule.
     conflicts : bool, default=True
