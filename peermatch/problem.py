@@ -279,17 +279,10 @@ class Problem:
         >>> Problem(np.ones((3, 3))).objective(np.array([0, 0, 1]))
         1.0
         """
-        labels = np.asarray(labels)
-        # Sum each group's block: O(sum of squared sizes), not O(n^2 m).
-        order = np.argsort(labels, kind="stable")
-        cuts = np.flatnonzero(np.diff(labels[order])) + 1
-        total = 0.0
-        dense = isinstance(self.affinity, np.ndarray)
-        for idx in np.split(order, cuts):
-            if len(idx) > 1:
-                total += (self.affinity[np.ix_(idx, idx)] if dense
-                          else self.affinity.block(idx)).sum()
-        return float(0.5 * total)
+        # One objective for the solvers, the result's score and the report.
+        from .scoring import grouping_score
+
+        return grouping_score(self.affinity, labels)
 
 
 _EPS = 1e-9
