@@ -1035,11 +1035,195 @@ def _clique_reason(compiled: Compiled, clique, names, m_hi: int) -> str:
             "or use more, smaller groups.")
 
 
+@dataclass
+class _Span:
+    """What every diagnosis needs: the problem, names, and how many groups can exist."""
+
+    compiled: Compiled
+    names: tuple[str, ...]
+    m_lo: int
+    m_hi: int
+    sizes: str
+
+    @property
+    def p(self) -> Problem:
+        return self.compiled.problem
+
+
+def _diagnose_competitors(c: _Span, found: list[str]) -> list[str]:
+    """A set of k mutual competitors needs k groups."""
+    p, n, out = c.p, c.p.n, []
+    for rows, label in zip(c.compiled.classes, c.compiled.class_labels, strict=True):
+        k = len(rows)
+        if k > c.m_hi:
+            fix = (f"Lower --min-size to {n // k}, or relax the competitor rule."
+                   if p.n_groups is None and p.bounds is None and n // k >= 1
+                   else f"Use at least {k} groups, or relax the competitor rule.")
+            out.append(f"{k} candidates compete ({label}) and need {k} groups, but {n} "
+                       f"candidates in {c.sizes} make at most {c.m_hi} groups. {fix}")
+    return out
+
+
+def _diagnose_apart(c: _Span, found: list[str]) -> list[str]:
+    """A clique of the whole keep-apart graph (conflicts, repeats, wildcard competitors)."""
+    p = c.p
+    # Count the edges before building the graph: at 100,000 candidates the competitor sets
+    # alone are tens of millions of pairs (class edges form disjoint cliques, each checked
+    # by _diagnose_competitors, so only the pairs can make a larger clique).
+    n_edges = len(p.cannot_link) + sum(len(r) * (len(r) - 1) // 2 for r in c.compiled.classes)
+    if not len(p.cannot_link) or found or n_edges > 200_000:
+        return []
+    import networkx as nx
+
+    G = nx.Graph()
+    G.add_edges_from(map(tuple, p.cannot_link.tolist()))
+    for rows in c.compiled.classes:
+        G.add_edges_from((int(a), int(b)) for x, a in enumerate(rows) for b in rows[x + 1:])
+    clique = max(nx.find_cliques(G), key=len) if G.number_of_nodes() else []
+    return [_clique_reason(c.compiled, clique, c.names, c.m_hi)] if len(clique) > c.m_hi else []
+
+
+def _diagnose_together(c: _Span, found: list[str]) -> list[str]:
+    """Together-pairs against conflicts, and together-sets too large for a group."""
+    p, names, out = c.p, c.names, []
+    if not len(p.must_link):
+        return out
+    cl = {tuple(x) for x in p.cannot_link.tolist()}
+    for rows in c.compiled.classes:
+        rs = set(rows.tolist())
+        for i, j in p.must_link.tolist():
+            if i in rs and j in rs:
+                cl.add((i, j))
+    for i, j in p.must_link.tolist():
+        if (i, j) in cl:
+            why = c.compiled.pair_reasons.get((i, j), "competitors")
+            out.append(f"{names[i]} and {names[j]} must be together but are in conflict "
+                       f"({why}). Drop one of the two rules.")
+    import networkx as nx
+
+    G = nx.Graph()
+    G.add_edges_from(map(tuple, p.must_link.tolist()))
+    cap = int(p.bounds[:, 1].max()) if p.bounds is not None else p.max_size
+    for comp in nx.connected_components(G):
+        if len(comp) > cap:
+            out.append(f"{len(comp)} candidates are linked by together-pairs "
+                       f"({', '.join(sorted(names[i] for i in comp)[:6])} ...) but a group "
+                       f"holds at most {cap}. Remove a together-pair.")
+    return out
+
+
+def _diagnose_placement(c: _Span, found: list[str]) -> list[str]:
+    """Pins, allowed and existing groups against capacity."""
+    p, names, out = c.p, c.names, []
+    if p.allowed is None:
+        return out
+    compiled = c.compiled
+    gnames = compiled.group_names or [str(g + 1) for g in range(p.allowed.shape[1])]
+    nobody = np.flatnonzero(~p.allowed.any(axis=1))
+    for i in nobody[:10]:
+        out.append(f"{names[i]} may join no group (pins, allowed groups and locked groups "
+                   "exclude every group). Check the rules for this member.")
+    only = p.allowed.sum(axis=1) == 1
+    pinned = np.bincount(np.argmax(p.allowed, axis=1)[only], minlength=p.allowed.shape[1])
+    hi = p.bounds[:, 1] if p.bounds is not None else np.full(len(pinned), p.max_size)
+    for g in np.flatnonzero(pinned > hi):
+        out.append(f"{pinned[g]} members are pinned to group {gnames[g]!r}, which holds "
+                   f"at most {hi[g]}. Unpin some or raise --max-size.")
+    if compiled.existing is not None and compiled.rules.keep_existing:
+        lo = p.bounds[:, 0]
+        old = np.bincount(compiled.existing[compiled.existing >= 0], minlength=len(lo))
+        short = np.maximum(0, lo - old)[: int(compiled.existing.max()) + 1]
+        new = int(np.sum(compiled.existing < 0))
+        if short.sum() > new:
+            worst = int(np.argmax(short))
+            out.append(f"Existing groups need {int(short.sum())} more members to reach "
+                       f"--min-size (group {gnames[worst]!r} has {old[worst]}), but only "
+                       f"{new} new candidates are available. Lower --min-size or merge groups.")
+    return out
+
+
+def _diagnose_counts(c: _Span, found: list[str]) -> list[str]:
+    """Presence rules and caps against the number of members they count."""
+    out = []
+    sum_rules = c.compiled.sum_rules
+    for k, s in enumerate(c.p.group_sums):
+        rule = sum_rules[k] if k < len(sum_rules) else ""
+        lo_b, hi_b = s.bounds(c.m_hi)
+        pos = s.coef > 0
+        if np.all(s.coef[pos] == 1.0) and np.all((s.coef == 0) | pos):
+            total = int(pos.sum())
+            if np.isfinite(lo_b).all() and lo_b.sum() > total:
+                out.append(f"Rule '{s.name}' needs {int(lo_b.sum())} such members for "
+                           f"{c.m_hi} groups, but only {total} exist. Relax the rule.")
+            # Competitor sets have their own diagnosis, with their own fix.
+            if np.isfinite(hi_b).all() and hi_b.sum() < total and rule != "competitors":
+                out.append(f"Rule '{s.name}' allows {int(hi_b.sum())} such members in "
+                           f"{c.m_hi} groups, but {total} exist. Raise the cap.")
+    return out
+
+
+def _diagnose_isolation(c: _Span, found: list[str]) -> list[str]:
+    """A protected value held by one candidate leaves them alone in any group."""
+    out = []
+    for lab in c.p.no_singleton:
+        vals, cnt = np.unique(lab[lab >= 0], return_counts=True)
+        for v in vals[cnt == 1]:
+            i = int(np.flatnonzero(lab == v)[0])
+            out.append(f"{c.names[i]} is the only candidate of their kind for the no-isolated "
+                       "rule, so they would be alone in any group. Drop the rule for this "
+                       "column or add candidates.")
+    return out
+
+
+def _diagnose_slots(c: _Span, found: list[str]) -> list[str]:
+    """Availability too thin for a common meeting slot."""
+    p, names, out = c.p, c.names, []
+    if p.slots is None:
+        return out
+    none = np.flatnonzero(~p.slots.any(axis=1))
+    if len(none) and p.slot_quorum >= 1.0:
+        who = ", ".join(names[i] for i in none[:8])
+        out.append(f"{len(none)} candidate(s) list no availability ({who}) but every "
+                   "member must share a meeting slot. Add their slots or lower slot_quorum.")
+    lo_size = int(p.bounds[:, 0].min()) if p.bounds is not None else p.min_size
+    need = int(np.ceil(p.slot_quorum * lo_size - 1e-9))
+    per_slot = p.slots.sum(axis=0)
+    if p.slots.shape[1] == 0 or per_slot.max() < need:
+        out.append(f"No meeting slot is shared by {need} candidates, the fewest a group "
+                   "needs. Add availability or lower slot_quorum.")
+    elif p.slot_quorum >= 1.0:
+        # Everyone shares the group's slot: a member whose every slot is shared by
+        # fewer than the smallest group cannot be placed anywhere.
+        reach = np.where(p.slots, per_slot[None, :], 0).max(axis=1)
+        stuck = np.flatnonzero((reach < lo_size) & p.slots.any(axis=1))
+        if len(stuck):
+            who = ", ".join(names[i] for i in stuck[:8]) + (" ..." if len(stuck) > 8 else "")
+            out.append(f"{len(stuck)} candidate(s) ({who}) share each of their meeting "
+                       f"slots with fewer than {lo_size} candidates (themselves included), so "
+                       "no group of theirs can share a slot. Add availability or lower "
+                       "slot_quorum.")
+    return out
+
+
+#: The cheap impossibility proofs, in the order they run: ``(rule family, check)``.
+#: Each check gets the span and the reasons found so far and returns its own.
+DIAGNOSES: tuple[tuple[str, Callable[[_Span, list[str]], list[str]]], ...] = (
+    ("competitors", _diagnose_competitors),
+    ("conflicts", _diagnose_apart),
+    ("together", _diagnose_together),
+    ("placement", _diagnose_placement),
+    ("max_per_group", _diagnose_counts),
+    ("no_isolated", _diagnose_isolation),
+    ("common_slot", _diagnose_slots),
+)
+
+
 def diagnose(compiled: Compiled) -> list[str]:
     """Cheap checks that prove a request impossible, each in plain words with the fix.
 
     Returns an empty list when nothing obvious is wrong (the solver may still prove
-    infeasibility later, with its own reasons).
+    infeasibility later, with its own reasons). The group count comes first; then
+    each check of :data:`DIAGNOSES`.
 
     Examples
     --------
@@ -1052,9 +1236,7 @@ def diagnose(compiled: Compiled) -> list[str]:
     of 2-2 make at most 2 groups. Lower --min-size to 1, or relax the competitor rule.
     """
     p = compiled.problem
-    rules = compiled.rules
     n = p.n
-    names = p.names or tuple(str(i) for i in range(n))
     reasons: list[str] = list(compiled.reasons)
     if n == 0:
         return ["There are no candidates to group."]
@@ -1072,126 +1254,9 @@ def diagnose(compiled: Compiled) -> list[str]:
     if m_lo > m_hi:
         return reasons + [f"{n} candidates cannot be split into {sizes}: {m_lo} groups are "
                           f"needed but only {m_hi} fit the minimum size. Widen the size range."]
-
-    # A set of k mutual competitors needs k groups (a clique of the conflict graph).
-    for rows, label in zip(compiled.classes, compiled.class_labels, strict=True):
-        k = len(rows)
-        if k > m_hi:
-            fix = (f"Lower --min-size to {n // k}, or relax the competitor rule."
-                   if p.n_groups is None and p.bounds is None and n // k >= 1
-                   else f"Use at least {k} groups, or relax the competitor rule.")
-            reasons.append(f"{k} candidates compete ({label}) and need {k} groups, but {n} "
-                           f"candidates in {sizes} make at most {m_hi} groups. {fix}")
-    # A larger clique of the whole conflict graph (explicit conflicts included).
-    # Count the edges before building the graph: at 100,000 candidates the competitor sets
-    # alone are tens of millions of pairs (class edges form disjoint cliques, each checked
-    # above, so only explicit conflicts can make a larger clique).
-    n_edges = len(p.cannot_link) + sum(len(r) * (len(r) - 1) // 2 for r in compiled.classes)
-    if len(p.cannot_link) and not reasons and n_edges <= 200_000:
-        import networkx as nx
-
-        G = nx.Graph()
-        G.add_edges_from(map(tuple, p.cannot_link.tolist()))
-        for rows in compiled.classes:
-            G.add_edges_from((int(a), int(b)) for x, a in enumerate(rows) for b in rows[x + 1:])
-        if G.number_of_edges() <= 200_000:
-            clique = max(nx.find_cliques(G), key=len) if G.number_of_nodes() else []
-            if len(clique) > m_hi:
-                reasons.append(_clique_reason(compiled, clique, names, m_hi))
-
-    # Together-pairs against conflicts, and together-sets too large for a group.
-    if len(p.must_link):
-        cl = {tuple(x) for x in p.cannot_link.tolist()}
-        for rows in compiled.classes:
-            rs = set(rows.tolist())
-            for i, j in p.must_link.tolist():
-                if i in rs and j in rs:
-                    cl.add((i, j))
-        for i, j in p.must_link.tolist():
-            if (i, j) in cl:
-                why = compiled.pair_reasons.get((i, j), "competitors")
-                reasons.append(f"{names[i]} and {names[j]} must be together but are in conflict "
-                               f"({why}). Drop one of the two rules.")
-        import networkx as nx
-
-        G = nx.Graph()
-        G.add_edges_from(map(tuple, p.must_link.tolist()))
-        cap = int(p.bounds[:, 1].max()) if p.bounds is not None else p.max_size
-        for comp in nx.connected_components(G):
-            if len(comp) > cap:
-                reasons.append(f"{len(comp)} candidates are linked by together-pairs "
-                               f"({', '.join(sorted(names[i] for i in comp)[:6])} ...) but a group "
-                               f"holds at most {cap}. Remove a together-pair.")
-    # Pins and allowed groups against capacity.
-    if p.allowed is not None:
-        gnames = compiled.group_names or [str(g + 1) for g in range(p.allowed.shape[1])]
-        nobody = np.flatnonzero(~p.allowed.any(axis=1))
-        for i in nobody[:10]:
-            reasons.append(f"{names[i]} may join no group (pins, allowed groups and locked groups "
-                           "exclude every group). Check the rules for this member.")
-        only = p.allowed.sum(axis=1) == 1
-        pinned = np.bincount(np.argmax(p.allowed, axis=1)[only], minlength=p.allowed.shape[1])
-        hi = p.bounds[:, 1] if p.bounds is not None else np.full(len(pinned), p.max_size)
-        for g in np.flatnonzero(pinned > hi):
-            reasons.append(f"{pinned[g]} members are pinned to group {gnames[g]!r}, which holds "
-                           f"at most {hi[g]}. Unpin some or raise --max-size.")
-        if compiled.existing is not None and rules.keep_existing:
-            lo = p.bounds[:, 0]
-            old = np.bincount(compiled.existing[compiled.existing >= 0], minlength=len(lo))
-            short = np.maximum(0, lo - old)[: int(compiled.existing.max()) + 1]
-            new = int(np.sum(compiled.existing < 0))
-            if short.sum() > new:
-                worst = int(np.argmax(short))
-                reasons.append(f"Existing groups need {int(short.sum())} more members to reach "
-                               f"--min-size (group {gnames[worst]!r} has {old[worst]}), but only "
-                               f"{new} new candidates are available. Lower --min-size or merge "
-                               "groups.")
-    # Composition rules against their counts.
-    m_max = m_hi
-    for s in p.group_sums:
-        lo_b, hi_b = s.bounds(m_max)
-        pos = s.coef > 0
-        if np.all(s.coef[pos] == 1.0) and np.all((s.coef == 0) | pos):
-            total = int(pos.sum())
-            if np.isfinite(lo_b).all() and lo_b.sum() > total:
-                reasons.append(f"Rule '{s.name}' needs {int(lo_b.sum())} such members for "
-                               f"{m_max} groups, but only {total} exist. Relax the rule.")
-            if np.isfinite(hi_b).all() and hi_b.sum() < total and not s.name.startswith(
-                    "competitors"):
-                reasons.append(f"Rule '{s.name}' allows {int(hi_b.sum())} such members in "
-                               f"{m_max} groups, but {total} exist. Raise the cap.")
-    for lab in p.no_singleton:
-        vals, cnt = np.unique(lab[lab >= 0], return_counts=True)
-        for v in vals[cnt == 1]:
-            i = int(np.flatnonzero(lab == v)[0])
-            reasons.append(f"{names[i]} is the only candidate of their kind for the no-isolated "
-                           "rule, so they would be alone in any group. Drop the rule for this "
-                           "column or add candidates.")
-    if p.slots is not None:
-        none = np.flatnonzero(~p.slots.any(axis=1))
-        if len(none) and p.slot_quorum >= 1.0:
-            who = ", ".join(names[i] for i in none[:8])
-            reasons.append(f"{len(none)} candidate(s) list no availability ({who}) but every "
-                           "member must share a meeting slot. Add their slots or lower "
-                           "slot_quorum.")
-        lo_size = int(p.bounds[:, 0].min()) if p.bounds is not None else p.min_size
-        need = int(np.ceil(p.slot_quorum * lo_size - 1e-9))
-        per_slot = p.slots.sum(axis=0)
-        if p.slots.shape[1] == 0 or per_slot.max() < need:
-            reasons.append(f"No meeting slot is shared by {need} candidates, the fewest a group "
-                           "needs. Add availability or lower slot_quorum.")
-        elif p.slot_quorum >= 1.0:
-            # Everyone shares the group's slot: a member whose every slot is shared by
-            # fewer than the smallest group cannot be placed anywhere.
-            reach = np.where(p.slots, per_slot[None, :], 0).max(axis=1)
-            stuck = np.flatnonzero((reach < lo_size) & p.slots.any(axis=1))
-            if len(stuck):
-                who = ", ".join(names[i] for i in stuck[:8]) + (" ..." if len(stuck) > 8
-                                                                else "")
-                reasons.append(f"{len(stuck)} candidate(s) ({who}) share each of their meeting "
-                               f"slots with fewer than {lo_size} candidates (themselves "
-                               "included), so no group of theirs can share a slot. Add "
-                               "availability or lower slot_quorum.")
+    span = _Span(compiled, p.names or tuple(str(i) for i in range(n)), m_lo, m_hi, sizes)
+    for _, check in DIAGNOSES:
+        reasons.extend(check(span, reasons))
     return reasons
 
 
