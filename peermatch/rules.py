@@ -634,6 +634,375 @@ def _group_names(existing: list[str], m: int) -> list[str]:
     return names
 
 
+@dataclass
+class _Build:
+    """The solver arrays under construction: each rule family's compile step adds to it."""
+
+    table: CandidateTable
+    rules: Rules
+    A: Any
+    min_size: int
+    max_size: int
+    elsewhere: frozenset[str]
+    A_work: Any = None
+    notes: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    soft: list[SoftTerm] = field(default_factory=list)
+    sums: list[GroupSum] = field(default_factory=list)
+    sum_rules: list[str] = field(default_factory=list)  # the rule family of each group sum
+    apart: list[np.ndarray] = field(default_factory=list)  # cannot-link pair arrays
+    pair_reasons: dict[tuple[int, int], str] = field(default_factory=dict)
+    pair_rules: dict[tuple[int, int], str] = field(default_factory=dict)
+    classes: list[np.ndarray] = field(default_factory=list)
+    class_labels: list[str] = field(default_factory=list)
+    wild: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))
+    conf: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))
+    existing: np.ndarray | None = None
+    existing_names: list[str] = field(default_factory=list)
+    m: int | None = None
+    names: list[str] | None = None
+    bounds: np.ndarray | None = None
+    allowed: np.ndarray | None = None
+    must_link: np.ndarray | None = None
+    no_single: list[np.ndarray] = field(default_factory=list)
+    slots: np.ndarray | None = None
+    slot_names: list[str] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return self.table.n
+
+    def dense_copy(self) -> np.ndarray:
+        """The affinity to fold soft terms into: a private copy of the caller's matrix."""
+        if self.A_work is self.A:
+            A = self.A
+            self.A_work = np.array(A, dtype=np.float64 if A.dtype != np.float32 else np.float32)
+        return self.A_work
+
+    def add_sum(self, rule: str, coef: np.ndarray, name: str, lo=-np.inf, hi=np.inf) -> None:
+        self.sum_rules.append(rule)
+        self.sums.append(GroupSum(coef=coef, lo=lo, hi=hi, name=name))
+
+    def indicator(self, rows) -> np.ndarray:
+        coef = np.zeros(self.n)
+        coef[rows] = 1.0
+        return coef
+
+    def group_idx(self, name: str, rule: str) -> int:
+        gindex = {g: k for k, g in enumerate(self.names or [])}
+        if name not in gindex:
+            names = self.names or []
+            raise ConfigError(f"{self.table.source}: rule {rule} names group {name!r}; the "
+                              f"groups are {names[:20]}{' ...' if len(names) > 20 else ''}.")
+        return gindex[name]
+
+    def allow_only(self, i: int, gs: list[int]) -> None:
+        if self.allowed is None:
+            self.allowed = np.ones((self.n, self.m), dtype=bool)
+        mask = np.zeros(self.m, dtype=bool)
+        mask[gs] = True
+        self.allowed[i] &= mask
+
+
+def _compile_competitors(b: _Build) -> None:
+    """Each set of mutual competitors holds at most one member per group."""
+    b.classes, b.class_labels, b.wild = competitor_classes(b.table, b.rules)
+    for rows, label in zip(b.classes, b.class_labels, strict=True):
+        b.add_sum("competitors", b.indicator(rows), f"competitors: {label}", hi=1.0)
+    for i, j in b.wild:
+        b.pair_reasons[(int(i), int(j))] = "competitors (same industry, region unknown)"
+        b.pair_rules[(int(i), int(j))] = "competitors"
+    b.apart.append(b.wild)
+
+
+def _compile_conflicts(b: _Build) -> None:
+    """Declared conflicts: from the conflicts column and from a pairs file."""
+    rules, table = b.rules, b.table
+    conf = conflict_pairs(table) if rules.conflicts else np.zeros((0, 2), dtype=np.int64)
+    for i, j in conf:
+        b.pair_reasons.setdefault((int(i), int(j)), "declared conflict")
+        b.pair_rules.setdefault((int(i), int(j)), "conflicts")
+    if rules.conflict_file is not None:
+        extra, why = read_pairs(rules.conflict_file, table, b.elsewhere)
+        for (i, j), r in zip(extra.tolist(), why, strict=True):
+            b.pair_reasons[(i, j)] = r or "declared conflict"
+            b.pair_rules.setdefault((i, j), "conflicts")
+        conf = np.unique(np.concatenate([conf, extra]), axis=0) if len(extra) else conf
+    b.conf = conf
+    b.apart.append(conf)
+
+
+def _compile_history(b: _Build) -> None:
+    """Rounds without repeats: pairs that met too often are kept apart, or cost affinity."""
+    rules = b.rules
+    if not rules.history:
+        return
+    counts = _history_counts(b.table, rules.history)
+    if rules.max_repeats is not None:
+        rp = [p for p, c in counts.items() if c > rules.max_repeats]
+        for p in rp:
+            b.pair_reasons.setdefault(p, f"met {counts[p]} time(s) before")
+            b.pair_rules.setdefault(p, "max_repeats")
+        b.apart.append(np.array(sorted(rp), dtype=np.int64).reshape(-1, 2))
+    if rules.repeat_penalty and counts:
+        ij = np.array(list(counts), dtype=np.int64).reshape(-1, 2)
+        c = np.array(list(counts.values()), dtype=float)
+        b.soft.append(SoftTerm("repeat_penalty", "pairs", float(rules.repeat_penalty), (ij, c)))
+        if not is_dense(b.A_work):
+            b.A_work = b.A_work.plus_pairs(ij[:, 0], ij[:, 1], -rules.repeat_penalty * c)
+        else:
+            W = b.dense_copy()
+            for (i, j), k in counts.items():
+                W[i, j] -= rules.repeat_penalty * k
+                W[j, i] -= rules.repeat_penalty * k
+
+
+def _compile_group_count(b: _Build, n_groups: int | None) -> None:
+    """Existing groups, and the number of groups when a rule needs it fixed."""
+    table, rules, n, max_size = b.table, b.rules, b.n, b.max_size
+    if table.group is not None and any(str(g).strip() for g in table.group):
+        b.existing_names = list(dict.fromkeys(str(g).strip() for g in table.group
+                                              if str(g).strip()))
+        idx = {g: k for k, g in enumerate(b.existing_names)}
+        b.existing = np.array([idx.get(str(g).strip(), -1) for g in table.group],
+                              dtype=np.int64)
+    existing, existing_names = b.existing, b.existing_names
+    unknown_locked = [g for g in rules.locked_groups if g not in existing_names]
+    if unknown_locked:
+        raise ConfigError(f"{table.source}: locked group(s) {unknown_locked} do not appear in "
+                          f"the 'group' column. Existing groups: {existing_names[:20]}.")
+    largest = max((len(c) for c in b.classes), default=1)
+    fixed_count = n_groups is not None or rules.needs_fixed_count or existing is not None
+    m: int | None = n_groups
+    if existing is not None and m is None:
+        k_ex = len(existing_names)
+        old_sizes = np.bincount(existing[existing >= 0], minlength=k_ex)
+        locked = np.array([g in rules.locked_groups for g in existing_names])
+        new = int(np.sum(existing < 0)) if rules.keep_existing else 0
+        seats = int(np.sum(np.maximum(0, max_size - old_sizes[~locked])))
+        m = k_ex + max(0, -(-(new - seats) // max_size)) if rules.keep_existing else max(
+            k_ex, -(-n // max_size))
+        b.notes.append(f"{k_ex} existing groups kept; {m - k_ex} new group(s) for "
+                       f"{int(np.sum(existing < 0))} new candidates.")
+    elif fixed_count and m is None:
+        m = max(-(-n // max_size), largest)
+        b.notes.append(f"The number of groups is fixed to {m} (the fewest that fit), since the "
+                       "rules name groups or shares of groups; pass n_groups to choose another.")
+    if existing is not None and m is not None and m < len(existing_names):
+        raise ConfigError(f"n_groups={m} is smaller than the {len(existing_names)} existing "
+                          "groups in the 'group' column.")
+    b.m = m
+    b.names = _group_names(existing_names, m) if m is not None else None
+    if m is not None:
+        b.bounds = np.tile(np.array([[b.min_size, max_size]], dtype=np.int64), (m, 1))
+
+
+def _compile_existing(b: _Build) -> None:
+    """Existing members stay (locked groups exactly), or moving them costs affinity."""
+    existing, rules, m = b.existing, b.rules, b.m
+    if existing is None:
+        return
+    min_size, max_size = b.min_size, b.max_size
+    old_sizes = np.bincount(existing[existing >= 0], minlength=m)
+    b.allowed = allowed = np.ones((b.n, m), dtype=bool)
+    for g, name in enumerate(b.existing_names):
+        members = existing == g
+        if name in rules.locked_groups:
+            # A locked group keeps exactly its members: nobody leaves, nobody joins.
+            b.bounds[g] = old_sizes[g]
+            allowed[~members, g] = False
+            allowed[np.ix_(members, np.arange(m) != g)] = False
+            if not min_size <= old_sizes[g] <= max_size:
+                b.reasons.append(f"Locked group {name!r} has {old_sizes[g]} members, outside "
+                                 f"the group sizes {min_size}-{max_size}. Change the size "
+                                 "range or unlock the group.")
+        elif rules.keep_existing:
+            allowed[np.ix_(members, np.arange(m) != g)] = False
+            if old_sizes[g] > max_size:
+                # The same check as a finished grouping's: no group is larger than
+                # max_size, existing or not.
+                b.reasons.append(f"Existing group {name!r} has {old_sizes[g]} members, more "
+                                 f"than --max-size {max_size}, and existing members stay "
+                                 f"in their group. Raise --max-size to {old_sizes[g]}, split "
+                                 "the group, or set keep_existing = false.")
+    if rules.keep_existing or not rules.move_cost:
+        return
+    b.soft.append(SoftTerm("move_cost", "moves", float(rules.move_cost), existing.copy()))
+    # A bonus for former groupmates staying together is a cost for each move.
+    if not is_dense(b.A_work):
+        pi, pj, pv = [], [], []
+        for g in range(len(b.existing_names)):
+            rows = np.flatnonzero(existing == g)
+            if len(rows) > 1:
+                a, c = np.triu_indices(len(rows), 1)
+                pi.append(rows[a])
+                pj.append(rows[c])
+                pv.append(np.full(len(a), rules.move_cost / (len(rows) - 1)))
+        if pi:
+            b.A_work = b.A_work.plus_pairs(np.concatenate(pi), np.concatenate(pj),
+                                           np.concatenate(pv))
+    else:
+        W = b.dense_copy()
+        for g in range(len(b.existing_names)):
+            rows = np.flatnonzero(existing == g)
+            if len(rows) > 1:
+                W[np.ix_(rows, rows)] += rules.move_cost / (len(rows) - 1)
+        np.fill_diagonal(W, 0.0)
+
+
+def _compile_placement(b: _Build) -> None:
+    """Pins and allowed groups restrict where a member may go."""
+    for member, g in b.rules.pins.items():
+        (i,) = _ids_to_rows(b.table, [member], "pins", b.elsewhere)
+        if i is not None:
+            b.allow_only(i, [b.group_idx(g, "pins")])
+    for member, gs in b.rules.allowed_groups.items():
+        (i,) = _ids_to_rows(b.table, [member], "allowed_groups", b.elsewhere)
+        if i is not None:
+            b.allow_only(i, [b.group_idx(g, "allowed_groups") for g in gs])
+
+
+def _compile_together(b: _Build) -> None:
+    """Together-pairs become must-link pairs (one unit for the solver)."""
+    rules = b.rules
+    if not rules.together:
+        return
+    flat = _ids_to_rows(b.table, [x for pair in rules.together for x in pair], "together",
+                        b.elsewhere)
+    keep = []
+    for (x, y), (ix, iy) in zip(rules.together, zip(flat[::2], flat[1::2], strict=True),
+                                strict=True):
+        if ix is not None and iy is not None:
+            keep.append((ix, iy))
+        elif (ix is None) != (iy is None):
+            b.reasons.append(f"{x} and {y} must be together, but the rules keep their tiers "
+                             "or regions apart. Drop the together-pair or the separation.")
+    b.must_link = np.array(keep, dtype=np.int64).reshape(-1, 2) if keep else None
+
+
+def _compile_caps(b: _Build) -> None:
+    """Composition caps: at most c members sharing one value of a column."""
+    table, rules = b.table, b.rules
+    for col, cap in rules.max_per_group.items():
+        _require_column(table, col, "max_per_group")
+        depth = rules.industry_depth if col == "sector" else None
+        vals = _column_values(table, col, depth)
+        uniq, inv, cnt = np.unique(vals, return_inverse=True, return_counts=True)
+        for k in np.flatnonzero(cnt > cap):
+            if uniq[k] == "":
+                continue
+            rows = np.flatnonzero(inv == k)
+            raw = _raw_value(table, col, int(rows[0]), depth)
+            b.add_sum("max_per_group", b.indicator(rows),
+                      f"at most {cap} members with {col} '{raw}' per group", hi=float(cap))
+
+
+def _compile_presence(b: _Build) -> None:
+    """Required presence: every group has a member with a given value."""
+    table = b.table
+    for col, value in b.rules.at_least_one:
+        _require_column(table, col, "at_least_one")
+        lv = _list_values(table, col)
+        v = _norm(value)
+        if lv is not None:
+            has = np.array([v in lst for lst in lv])
+        else:
+            has = _column_values(table, col, None) == v
+        b.add_sum("at_least_one", has.astype(float), f"at least one member with {col} "
+                  f"'{value}'", lo=1.0)
+
+
+def _compile_balance(b: _Build) -> None:
+    """Hard balance: each group's mean within tol of the overall mean, as two linear rules."""
+    for col, tol in b.rules.balance.items():
+        x = _numeric(b.table, col)
+        known = np.isfinite(x)
+        mu = float(x[known].mean()) if known.any() else 0.0
+        if isinstance(tol, str) and tol.strip().endswith("%"):
+            t = abs(mu) * float(tol.strip()[:-1]) / 100.0
+        else:
+            t = float(tol)
+        xi = np.where(known, x, mu)  # a missing value counts as average
+        b.add_sum("balance", xi - mu - t, f"mean {col} at most {mu + t:,.4g} in every group",
+                  hi=0.0)
+        b.add_sum("balance", xi - mu + t, f"mean {col} at least {mu - t:,.4g} in every group",
+                  lo=0.0)
+
+
+def _compile_balance_penalty(b: _Build) -> None:
+    """Soft balance: lambda sum_g (sum_{i in g} z_i)^2 = const + 2 lambda sum_pairs z_i z_j."""
+    for col, lam in b.rules.balance_penalty.items():
+        x = _numeric(b.table, col)
+        known = np.isfinite(x)
+        if known.sum() > 1 and x[known].std() > 0:
+            z = np.where(known, (x - x[known].mean()) / x[known].std(), 0.0)
+            b.soft.append(SoftTerm(f"balance_penalty {col}", "square", float(lam), z))
+            if not is_dense(b.A_work):
+                b.A_work = b.A_work.plus_outer(z, -2.0 * float(lam))
+            else:
+                W = b.dense_copy()
+                W -= (2.0 * float(lam)) * np.outer(z, z).astype(W.dtype)
+                np.fill_diagonal(W, 0.0)
+
+
+def _compile_spread(b: _Build) -> None:
+    """Even spread of a category: every group holds the floor or ceiling of its share."""
+    table, m = b.table, b.m
+    for col in b.rules.spread:
+        _require_column(table, col, "spread")
+        vals = _column_values(table, col, None)
+        uniq, inv, cnt = np.unique(vals, return_inverse=True, return_counts=True)
+        for k in range(len(uniq)):
+            if uniq[k] == "":
+                continue
+            rows = np.flatnonzero(inv == k)
+            raw = _raw_value(table, col, int(rows[0]), None)
+            lo, hi = cnt[k] // m, -(-cnt[k] // m)
+            b.add_sum("spread", b.indicator(rows),
+                      f"{col} '{raw}' spread evenly ({lo}-{hi} per group)",
+                      lo=float(lo), hi=float(hi))
+
+
+def _compile_isolation(b: _Build) -> None:
+    """Nobody the only member of their value (no-singleton labels)."""
+    for col in b.rules.no_isolated:
+        _require_column(b.table, col, "no_isolated")
+        vals = _column_values(b.table, col, None)
+        _, inv = np.unique(vals, return_inverse=True)
+        lab = inv.astype(np.int64)
+        lab[vals == ""] = -1
+        b.no_single.append(lab)
+
+
+def _compile_slots(b: _Build) -> None:
+    """A common meeting slot: the availability matrix, slots named by first spelling."""
+    table = b.table
+    if not b.rules.common_slot:
+        return
+    if "availability" not in table.columns:
+        raise ConfigError(f"{table.source}: common_slot needs an 'availability' column "
+                          "(meeting slots separated by ';').")
+    norm = [[_norm(t) for t in lst] for lst in table.availability]
+    first: dict[str, str] = {}
+    for lst, rawl in zip(norm, table.availability, strict=True):
+        for t, r in zip(lst, rawl, strict=True):
+            first.setdefault(t, r)
+    keys = sorted(first)
+    b.slot_names = [first[k] for k in keys]
+    kidx = {k: s for s, k in enumerate(keys)}
+    b.slots = np.zeros((b.n, len(keys)), dtype=bool)
+    for i, lst in enumerate(norm):
+        b.slots[i, [kidx[t] for t in lst]] = True
+
+
+#: The compile steps, in order: pair rules first (they set the fewest groups), then
+#: the group count, then the rules that refer to groups.
+_PAIR_STEPS = (_compile_competitors, _compile_conflicts, _compile_history)
+_GROUP_STEPS = (_compile_existing, _compile_placement, _compile_together, _compile_caps,
+                _compile_presence, _compile_balance, _compile_balance_penalty, _compile_spread,
+                _compile_isolation, _compile_slots)
+
+
 def build_problem(table: CandidateTable, A: np.ndarray, *, min_size: int, max_size: int,
                   n_groups: int | None = None, rules: Rules | None = None,
                   elsewhere: frozenset[str] = frozenset()) -> Compiled:
@@ -645,7 +1014,8 @@ def build_problem(table: CandidateTable, A: np.ndarray, *, min_size: int, max_si
     soft terms (balance penalty, repeat penalty, move cost) are folded into a copy
     of the affinity. With a free number of groups, the largest set of mutual
     competitors sets the fewest groups; rules that name groups or shares of groups
-    fix the count to the smallest that fits (see ``Compiled.notes``).
+    fix the count to the smallest that fits (see ``Compiled.notes``). Each rule
+    family is one ``_compile_*`` step.
 
     Examples
     --------
@@ -657,315 +1027,28 @@ def build_problem(table: CandidateTable, A: np.ndarray, *, min_size: int, max_si
     >>> len(c.problem.group_sums), c.problem.group_count_range()
     (1, (2, 2))
     """
-    rules = rules or Rules()
-    n = table.n
-    notes: list[str] = []
-    reasons: list[str] = []
-    soft: list[SoftTerm] = []
-    sum_rules: list[str] = []  # the rule family of each group sum, in order
-    A_work = A
-
-    def soft_copy():
-        nonlocal A_work
-        if A_work is A:
-            A_work = np.array(A, dtype=np.float64 if A.dtype != np.float32 else np.float32)
-        return A_work
-
-    # Competitors: each set of mutual competitors holds at most one member per group.
-    classes, labels, wild = competitor_classes(table, rules)
-    sums: list[GroupSum] = []
-    for rows, label in zip(classes, labels, strict=True):
-        coef = np.zeros(n)
-        coef[rows] = 1.0
-        sum_rules.append("competitors")
-        sums.append(GroupSum(coef=coef, hi=1.0, name=f"competitors: {label}"))
-    pair_reasons: dict[tuple[int, int], str] = {}
-    pair_rules: dict[tuple[int, int], str] = {}
-    for i, j in wild:
-        pair_reasons[(int(i), int(j))] = "competitors (same industry, region unknown)"
-        pair_rules[(int(i), int(j))] = "competitors"
-
-    # Declared conflicts: from the conflicts column and from a pairs file.
-    conf = conflict_pairs(table) if rules.conflicts else np.zeros((0, 2), dtype=np.int64)
-    for i, j in conf:
-        pair_reasons.setdefault((int(i), int(j)), "declared conflict")
-        pair_rules.setdefault((int(i), int(j)), "conflicts")
-    if rules.conflict_file is not None:
-        extra, why = read_pairs(rules.conflict_file, table, elsewhere)
-        for (i, j), r in zip(extra.tolist(), why, strict=True):
-            pair_reasons[(i, j)] = r or "declared conflict"
-            pair_rules.setdefault((i, j), "conflicts")
-        conf = np.unique(np.concatenate([conf, extra]), axis=0) if len(extra) else conf
-
-    # Rounds without repeats: pairs that met too often are kept apart, or cost affinity.
-    repeat = np.zeros((0, 2), dtype=np.int64)
-    if rules.history:
-        counts = _history_counts(table, rules.history)
-        if rules.max_repeats is not None:
-            rp = [p for p, c in counts.items() if c > rules.max_repeats]
-            for p in rp:
-                pair_reasons.setdefault(p, f"met {counts[p]} time(s) before")
-                pair_rules.setdefault(p, "max_repeats")
-            repeat = np.array(sorted(rp), dtype=np.int64).reshape(-1, 2)
-        if rules.repeat_penalty and counts:
-            ij = np.array(list(counts), dtype=np.int64).reshape(-1, 2)
-            c = np.array(list(counts.values()), dtype=float)
-            soft.append(SoftTerm("repeat_penalty", "pairs", float(rules.repeat_penalty),
-                                 (ij, c)))
-            if not is_dense(A_work):
-                A_work = A_work.plus_pairs(ij[:, 0], ij[:, 1], -rules.repeat_penalty * c)
-            else:
-                W = soft_copy()
-                for (i, j), c in counts.items():
-                    W[i, j] -= rules.repeat_penalty * c
-                    W[j, i] -= rules.repeat_penalty * c
-
-    cl_parts = [x for x in (wild, conf, repeat) if len(x)]
-    cl = np.unique(np.concatenate(cl_parts), axis=0) if cl_parts else None
-
-    # Existing groups and open seats.
-    existing_names: list[str] = []
-    existing = None
-    if table.group is not None and any(str(g).strip() for g in table.group):
-        existing_names = list(dict.fromkeys(str(g).strip() for g in table.group
-                                            if str(g).strip()))
-        idx = {g: k for k, g in enumerate(existing_names)}
-        existing = np.array([idx.get(str(g).strip(), -1) for g in table.group], dtype=np.int64)
-    unknown_locked = [g for g in rules.locked_groups if g not in existing_names]
-    if unknown_locked:
-        raise ConfigError(f"{table.source}: locked group(s) {unknown_locked} do not appear in "
-                          f"the 'group' column. Existing groups: {existing_names[:20]}.")
-
-    largest = max((len(c) for c in classes), default=1)
-    fixed_count = n_groups is not None or rules.needs_fixed_count or existing is not None
-    m: int | None = n_groups
-    if existing is not None and m is None:
-        k_ex = len(existing_names)
-        old_sizes = np.bincount(existing[existing >= 0], minlength=k_ex)
-        locked = np.array([g in rules.locked_groups for g in existing_names])
-        new = int(np.sum(existing < 0)) if rules.keep_existing else 0
-        seats = int(np.sum(np.maximum(0, max_size - old_sizes[~locked])))
-        m = k_ex + max(0, -(-(new - seats) // max_size)) if rules.keep_existing else max(
-            k_ex, -(-n // max_size))
-        notes.append(f"{k_ex} existing groups kept; {m - k_ex} new group(s) for "
-                     f"{int(np.sum(existing < 0))} new candidates.")
-    elif fixed_count and m is None:
-        m = max(-(-n // max_size), largest)
-        notes.append(f"The number of groups is fixed to {m} (the fewest that fit), since the "
-                     "rules name groups or shares of groups; pass n_groups to choose another.")
-    if existing is not None and m is not None and m < len(existing_names):
-        raise ConfigError(f"n_groups={m} is smaller than the {len(existing_names)} existing "
-                          "groups in the 'group' column.")
-    names = _group_names(existing_names, m) if m is not None else None
-    gindex = {g: k for k, g in enumerate(names or [])}
-
-    bounds = None
-    allowed = None
-    if m is not None:
-        bounds = np.tile(np.array([[min_size, max_size]], dtype=np.int64), (m, 1))
-    if existing is not None:
-        old_sizes = np.bincount(existing[existing >= 0], minlength=m)
-        allowed = np.ones((n, m), dtype=bool)
-        for g, name in enumerate(existing_names):
-            members = existing == g
-            if name in rules.locked_groups:
-                # A locked group keeps exactly its members: nobody leaves, nobody joins.
-                bounds[g] = old_sizes[g]
-                allowed[~members, g] = False
-                allowed[np.ix_(members, np.arange(m) != g)] = False
-                if not min_size <= old_sizes[g] <= max_size:
-                    reasons.append(f"Locked group {name!r} has {old_sizes[g]} members, outside "
-                                   f"the group sizes {min_size}-{max_size}. Change the size "
-                                   "range or unlock the group.")
-            elif rules.keep_existing:
-                allowed[np.ix_(members, np.arange(m) != g)] = False
-                if old_sizes[g] > max_size:
-                    # The same check as a finished grouping's: no group is larger than
-                    # max_size, existing or not.
-                    reasons.append(f"Existing group {name!r} has {old_sizes[g]} members, more "
-                                   f"than --max-size {max_size}, and existing members stay "
-                                   f"in their group. Raise --max-size to {old_sizes[g]}, split "
-                                   "the group, or set keep_existing = false.")
-        if not rules.keep_existing and rules.move_cost:
-            soft.append(SoftTerm("move_cost", "moves", float(rules.move_cost),
-                                 existing.copy()))
-            # A bonus for former groupmates staying together is a cost for each move.
-            if not is_dense(A_work):
-                pi, pj, pv = [], [], []
-                for g in range(len(existing_names)):
-                    rows = np.flatnonzero(existing == g)
-                    if len(rows) > 1:
-                        a, b = np.triu_indices(len(rows), 1)
-                        pi.append(rows[a])
-                        pj.append(rows[b])
-                        pv.append(np.full(len(a), rules.move_cost / (len(rows) - 1)))
-                if pi:
-                    A_work = A_work.plus_pairs(np.concatenate(pi), np.concatenate(pj),
-                                               np.concatenate(pv))
-            else:
-                W = soft_copy()
-                for g in range(len(existing_names)):
-                    rows = np.flatnonzero(existing == g)
-                    if len(rows) > 1:
-                        W[np.ix_(rows, rows)] += rules.move_cost / (len(rows) - 1)
-                np.fill_diagonal(W, 0.0)
-
-    def allow_only(rows, gs, rule):
-        nonlocal allowed
-        if allowed is None:
-            allowed = np.ones((n, m), dtype=bool)
-        for i in rows:
-            mask = np.zeros(m, dtype=bool)
-            mask[gs] = True
-            allowed[i] &= mask
-
-    def group_idx(name, rule):
-        if name not in gindex:
-            raise ConfigError(f"{table.source}: rule {rule} names group {name!r}; the groups are "
-                              f"{names[:20]}{' ...' if len(names) > 20 else ''}.")
-        return gindex[name]
-
-    for member, g in rules.pins.items():
-        (i,) = _ids_to_rows(table, [member], "pins", elsewhere)
-        if i is not None:
-            allow_only([i], [group_idx(g, "pins")], "pins")
-    for member, gs in rules.allowed_groups.items():
-        (i,) = _ids_to_rows(table, [member], "allowed_groups", elsewhere)
-        if i is not None:
-            allow_only([i], [group_idx(g, "allowed_groups") for g in gs], "allowed_groups")
-
-    ml = None
-    if rules.together:
-        flat = _ids_to_rows(table, [x for pair in rules.together for x in pair], "together",
-                            elsewhere)
-        keep = []
-        for (a, b), (ia, ib) in zip(rules.together, zip(flat[::2], flat[1::2], strict=True),
-                                    strict=True):
-            if ia is not None and ib is not None:
-                keep.append((ia, ib))
-            elif (ia is None) != (ib is None):
-                reasons.append(f"{a} and {b} must be together, but the rules keep their tiers "
-                               "or regions apart. Drop the together-pair or the separation.")
-        ml = np.array(keep, dtype=np.int64).reshape(-1, 2) if keep else None
-
-    # Composition caps: at most c members sharing one value of a column.
-    for col, cap in rules.max_per_group.items():
-        _require_column(table, col, "max_per_group")
-        key = col
-        vals = _column_values(table, key, rules.industry_depth if col == "sector" else None)
-        uniq, inv, cnt = np.unique(vals, return_inverse=True, return_counts=True)
-        for k in np.flatnonzero(cnt > cap):
-            if uniq[k] == "":
-                continue
-            rows = np.flatnonzero(inv == k)
-            coef = np.zeros(n)
-            coef[rows] = 1.0
-            raw = _raw_value(table, key, int(rows[0]),
-                             rules.industry_depth if col == "sector" else None)
-            sum_rules.append("max_per_group")
-            sums.append(GroupSum(coef=coef, hi=float(cap),
-                                 name=f"at most {cap} members with {col} '{raw}' per group"))
-
-    # Required presence: every group has a member with a given value.
-    for col, value in rules.at_least_one:
-        _require_column(table, col, "at_least_one")
-        lv = _list_values(table, col)
-        v = _norm(value)
-        if lv is not None:
-            has = np.array([v in lst for lst in lv])
-        else:
-            has = _column_values(table, col, None) == v
-        sum_rules.append("at_least_one")
-        sums.append(GroupSum(coef=has.astype(float), lo=1.0,
-                             name=f"at least one member with {col} '{value}'"))
-
-    # Hard balance: each group's mean within tol of the overall mean, as two linear rules.
-    for col, tol in rules.balance.items():
-        x = _numeric(table, col)
-        known = np.isfinite(x)
-        mu = float(x[known].mean()) if known.any() else 0.0
-        if isinstance(tol, str) and tol.strip().endswith("%"):
-            t = abs(mu) * float(tol.strip()[:-1]) / 100.0
-        else:
-            t = float(tol)
-        xi = np.where(known, x, mu)  # a missing value counts as average
-        sum_rules.append("balance")
-        sums.append(GroupSum(coef=xi - mu - t, hi=0.0,
-                             name=f"mean {col} at most {mu + t:,.4g} in every group"))
-        sum_rules.append("balance")
-        sums.append(GroupSum(coef=xi - mu + t, lo=0.0,
-                             name=f"mean {col} at least {mu - t:,.4g} in every group"))
-
-    # Soft balance: lambda * sum_g (sum_{i in g} z_i)^2 = const + 2 lambda sum_pairs z_i z_j.
-    for col, lam in rules.balance_penalty.items():
-        x = _numeric(table, col)
-        known = np.isfinite(x)
-        if known.sum() > 1 and x[known].std() > 0:
-            z = np.where(known, (x - x[known].mean()) / x[known].std(), 0.0)
-            soft.append(SoftTerm(f"balance_penalty {col}", "square", float(lam), z))
-            if not is_dense(A_work):
-                A_work = A_work.plus_outer(z, -2.0 * float(lam))
-            else:
-                W = soft_copy()
-                W -= (2.0 * float(lam)) * np.outer(z, z).astype(W.dtype)
-                np.fill_diagonal(W, 0.0)
-
-    # Even spread of a category: every group holds the floor or ceiling of its share.
-    for col in rules.spread:
-        _require_column(table, col, "spread")
-        vals = _column_values(table, col, None)
-        uniq, inv, cnt = np.unique(vals, return_inverse=True, return_counts=True)
-        for k in range(len(uniq)):
-            if uniq[k] == "":
-                continue
-            rows = np.flatnonzero(inv == k)
-            coef = np.zeros(n)
-            coef[rows] = 1.0
-            raw = _raw_value(table, col, int(rows[0]), None)
-            lo, hi = cnt[k] // m, -(-cnt[k] // m)
-            sum_rules.append("spread")
-            sums.append(GroupSum(coef=coef, lo=float(lo), hi=float(hi),
-                                 name=f"{col} '{raw}' spread evenly ({lo}-{hi} per group)"))
-
-    no_single = []
-    for col in rules.no_isolated:
-        _require_column(table, col, "no_isolated")
-        vals = _column_values(table, col, None)
-        uniq, inv = np.unique(vals, return_inverse=True)
-        lab = inv.astype(np.int64)
-        lab[vals == ""] = -1
-        no_single.append(lab)
-
-    slots = None
-    slot_names: list[str] = []
-    if rules.common_slot:
-        if "availability" not in table.columns:
-            raise ConfigError(f"{table.source}: common_slot needs an 'availability' column "
-                              "(meeting slots separated by ';').")
-        norm = [[_norm(t) for t in lst] for lst in table.availability]
-        first: dict[str, str] = {}
-        for lst, rawl in zip(norm, table.availability, strict=True):
-            for t, r in zip(lst, rawl, strict=True):
-                first.setdefault(t, r)
-        keys = sorted(first)
-        slot_names = [first[k] for k in keys]
-        kidx = {k: s for s, k in enumerate(keys)}
-        slots = np.zeros((n, len(keys)), dtype=bool)
-        for i, lst in enumerate(norm):
-            slots[i, [kidx[t] for t in lst]] = True
-
+    b = _Build(table, rules or Rules(), A, min_size, max_size, elsewhere, A_work=A)
+    for step in _PAIR_STEPS:
+        step(b)
+    _compile_group_count(b, n_groups)
+    for step in _GROUP_STEPS:
+        step(b)
+    apart = [x for x in b.apart if len(x)]
+    cl = np.unique(np.concatenate(apart), axis=0) if apart else None
+    largest = max((len(c) for c in b.classes), default=1)
     problem = Problem(
-        A_work, bounds=bounds, min_size=None if bounds is not None else min_size,
-        max_size=None if bounds is not None else max_size, n_groups=m,
-        min_groups=largest if m is None and largest > 1 else None, cannot_link=cl,
-        must_link=ml, allowed=allowed, group_sums=tuple(sums), slots=slots,
-        slot_quorum=float(rules.slot_quorum), no_singleton=tuple(no_single),
+        b.A_work, bounds=b.bounds, min_size=None if b.bounds is not None else min_size,
+        max_size=None if b.bounds is not None else max_size, n_groups=b.m,
+        min_groups=largest if b.m is None and largest > 1 else None, cannot_link=cl,
+        must_link=b.must_link, allowed=b.allowed, group_sums=tuple(b.sums), slots=b.slots,
+        slot_quorum=float(b.rules.slot_quorum), no_singleton=tuple(b.no_single),
         names=tuple(str(x) for x in table.ids))
-    return Compiled(problem=problem, rules=rules, classes=classes, class_labels=labels,
-                    competitor_pairs=wild, conflict_pairs=conf, pair_reasons=pair_reasons,
-                    pair_rules=pair_rules, sum_rules=sum_rules, group_names=names,
-                    slot_names=slot_names,
-                    existing=existing, notes=notes, reasons=reasons, soft=soft)
+    return Compiled(problem=problem, rules=b.rules, classes=b.classes,
+                    class_labels=b.class_labels, competitor_pairs=b.wild,
+                    conflict_pairs=b.conf, pair_reasons=b.pair_reasons,
+                    pair_rules=b.pair_rules, sum_rules=b.sum_rules, group_names=b.names,
+                    slot_names=b.slot_names, existing=b.existing, notes=b.notes,
+                    reasons=b.reasons, soft=b.soft)
 
 
 def _numeric(table: CandidateTable, col: str) -> np.ndarray:
