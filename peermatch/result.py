@@ -220,6 +220,26 @@ class MatchResult:
                                          f"{self.parts[seen[g]].label} and {p.label}"))
         return out
 
+    def raise_for_status(self) -> MatchResult:
+        """Return ``self`` when a grouping was found; else raise :class:`InfeasibleError`.
+
+        For scripts that prefer an exception to checking :attr:`success`; the error's
+        ``reasons`` are :attr:`reasons` and its ``status`` is :attr:`status`.
+
+        >>> import peermatch as pm
+        >>> res = pm.match(pm.synth_candidates(10, seed=1), group_size=(10, 10),
+        ...                rules=pm.Rules(competitors=()), time_limit=1)
+        >>> res.raise_for_status() is res
+        True
+        """
+        if self.success:
+            return self
+        from .errors import InfeasibleError
+
+        exc = InfeasibleError(self.message, self.reasons)
+        exc.status = self.status
+        raise exc
+
     def validate(self) -> list[str]:
         """Broken hard rules of this grouping, in plain words (empty when all hold)."""
         return [v.message for v in self.violations()]

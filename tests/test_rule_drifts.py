@@ -219,3 +219,18 @@ def test_a_part_that_found_nothing_gets_the_time_left(monkeypatch):
     res = pm.match(df, group_size=(3, 4), rules=pm.Rules(separate_tiers=True), time_limit=3)
     assert res.success and len(calls) == 3, (res.message, calls)
     assert violations(df, res.groups, 3, 4) == []
+
+
+def test_raise_for_status_raises_infeasible_error_with_the_reasons():
+    df = _distinct(12)
+    df.loc[:4, "industry"] = "Dental"
+    res = pm.match(df, group_size=(3, 4), rules=pm.Rules(competitors=("industry",)),
+                   time_limit=1)
+    assert res.status == "infeasible"
+    try:
+        res.raise_for_status()
+    except pm.InfeasibleError as exc:
+        assert exc.reasons == res.reasons and exc.status == "infeasible"
+        assert "5 candidates compete" in exc.reasons[0]
+    else:
+        raise AssertionError("no InfeasibleError")
