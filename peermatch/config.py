@@ -102,6 +102,25 @@ def rules_from_dict(d: dict[str, Any], where: str = "[rules]") -> Rules:
         raise ConfigError(f"{where}: {exc}") from None
 
 
+def read_toml(path: str | os.PathLike, what: str = "config") -> dict[str, Any]:
+    """A TOML file as a dict; every way of failing is a :class:`ConfigError` naming it."""
+    name = os.fspath(path)
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{name}: {what} file not found.") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{name}: is a folder; expected a TOML {what} file.") from None
+    except OSError as exc:
+        raise ConfigError(f"{name}: cannot read the {what} file ({exc.strerror or exc})."
+                          ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{name}: not valid TOML (not UTF-8 text).") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{name}: not valid TOML ({exc}).") from None
+
+
 def load_config(path: str | os.PathLike) -> dict[str, Any]:
     """Read a TOML job file into ``{"match": {...}, "columns": {...}, "weights": Weights | None,
     "rules": Rules | None}``, with clear errors naming the file and key.
@@ -109,13 +128,7 @@ def load_config(path: str | os.PathLike) -> dict[str, Any]:
     from .scoring import Weights
 
     name = os.fspath(path)
-    try:
-        with open(path, "rb") as fh:
-            raw = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"{name}: config file not found.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{name}: not valid TOML ({exc}).") from None
+    raw = read_toml(path, "config")
     bad = set(raw) - set(_SECTIONS)
     if bad:
         raise _unknown(name, bad, _SECTIONS)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -191,14 +190,10 @@ class Weights:
             Missing file, invalid TOML, no ``[weights]`` table, unknown key or bad value;
             the message names the file.
         """
+        from .config import read_toml
+
         name = os.fspath(path)
-        try:
-            with open(path, "rb") as fh:
-                doc = tomllib.load(fh)
-        except FileNotFoundError:
-            raise ConfigError(f"{name}: weights file not found.") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{name}: not valid TOML ({exc}).") from None
+        doc = read_toml(path, "weights")
         if "weights" not in doc:
             raise ConfigError(f"{name}: no [weights] table; found tables {sorted(doc)}.")
         try:

@@ -222,3 +222,15 @@ def test_any_write_failure_is_an_output_error(tmp_path):
     with pytest.raises(OutputError, match="is a folder"):
         write_all([(tmp_path / "ok.txt", "a"), (tmp_path, "b")])
     assert not (tmp_path / "ok.txt").exists()
+
+
+def test_config_that_is_a_folder(tmp_path, cands, capsys):
+    code, _, err = run(_match(cands, tmp_path / "g.csv", "--config", tmp_path), capsys)
+    assert code == 2 and "folder" in err and "Traceback" not in err
+
+
+def test_config_that_is_not_text(tmp_path, cands, capsys):
+    cfg = tmp_path / "job.toml"
+    cfg.write_bytes(b"\xff\xfe[match]\n")
+    code, _, err = run(_match(cands, tmp_path / "g.csv", "--config", cfg), capsys)
+    assert code == 2 and "job.toml" in err and "Traceback" not in err
