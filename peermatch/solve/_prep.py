@@ -21,7 +21,8 @@ from scipy.sparse.csgraph import connected_components
 
 from ..problem import Problem, breaches
 
-__all__ = ["Prepared", "prepare", "violations", "RULE_FAMILIES"]
+__all__ = ["Prepared", "prepare", "violations", "RULE_FAMILIES", "F_ALLOWED", "F_CANNOT_LINK",
+           "F_GROUP_SUMS", "F_SLOTS", "F_NO_SINGLETON", "F_UNIT_WEIGHTS", "F_FREE"]
 
 #: Plain names of the rule families, as reported in ``SolveResult.reasons``.
 RULE_FAMILIES = {
@@ -34,6 +35,9 @@ RULE_FAMILIES = {
 }
 
 _EPS = 1e-9
+
+#: Positions in ``Prepared.flags`` (the kernels take the flags as one int array).
+F_ALLOWED, F_CANNOT_LINK, F_GROUP_SUMS, F_SLOTS, F_NO_SINGLETON, F_UNIT_WEIGHTS, F_FREE = range(7)
 
 
 @dataclass
@@ -77,7 +81,7 @@ class Prepared:
     def match_labels(self, unit_labels: np.ndarray) -> np.ndarray:
         """Free-label mode: relabel groups so every size fits its own bounds (matching)."""
         lab = np.asarray(unit_labels, dtype=np.int64)
-        if not self.flags[6]:
+        if not self.flags[F_FREE]:
             return lab
         size = np.bincount(lab, weights=self.w, minlength=self.m).astype(np.int64)
         used = np.zeros(self.m, dtype=bool)
