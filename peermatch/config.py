@@ -23,10 +23,13 @@ Example ``peermatch.toml``::
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import tomllib
 from dataclasses import fields
 from typing import Any
+
+import numpy as np
 
 from .errors import ConfigError
 from .rules import Rules
@@ -60,8 +63,10 @@ def check_match_setting(key: str, value: Any, where: str | None = None) -> Any:
     """
     where = where or f"[match] {key}"
     typ = MATCH_KEYS[key]
-    ok = isinstance(value, typ) or (typ is float and isinstance(value, int))
-    if not ok or isinstance(value, bool):
+    # numpy scalars count as the Python numbers they are; a bool is not a number here.
+    want = {int: numbers.Integral, float: numbers.Real, str: str}[typ]
+    ok = isinstance(value, want)
+    if not ok or isinstance(value, (bool, np.bool_)):
         raise ConfigError(f"{where}: expected {typ.__name__}, got {value!r}.")
     if key in ("min_size", "max_size", "groups", "workers") and value < 1:
         raise ConfigError(f"{where}: must be at least 1. Got {value!r} instead.")

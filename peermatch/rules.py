@@ -667,6 +667,7 @@ class _Build:
     no_single: list[np.ndarray] = field(default_factory=list)
     slots: np.ndarray | None = None
     slot_names: list[str] = field(default_factory=list)
+    _gindex: dict[str, int] | None = None
 
     @property
     def n(self) -> int:
@@ -689,7 +690,9 @@ class _Build:
         return coef
 
     def group_idx(self, name: str, rule: str) -> int:
-        gindex = {g: k for k, g in enumerate(self.names or [])}
+        gindex = self._gindex if self._gindex is not None else {
+            g: k for k, g in enumerate(self.names or [])}
+        self._gindex = gindex
         if name not in gindex:
             names = self.names or []
             raise ConfigError(f"{self.table.source}: rule {rule} names group {name!r}; the "

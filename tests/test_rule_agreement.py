@@ -138,3 +138,25 @@ def test_report_check_breaks_the_rule_that_match_names(tmp_path, capsys, case):
               "isolated": "isolated", "slot": "meeting slot", "tier too small": "must not mix",
               "existing over max": "6 members", "presence": "at least one member"}[case]
     assert family in err, err
+
+
+def test_seats_fit_exactly_when_report_check_finds_nothing_new():
+    """A group fits the prospect iff putting them there breaks no rule for report --check."""
+    from peermatch.report import from_grouping
+    from peermatch.seats import rank_groups
+
+    df = pm.synth_candidates(40, seed=9)
+    rules = pm.Rules(separate_tiers=True, common_slot=True, slot_quorum=0.5)
+    df["group"] = [str(k % 8 + 1) for k in range(40)]
+    prospect = df["id"][0]
+    table = df.copy()
+    table.loc[0, "group"] = ""
+    ranked = rank_groups(table, prospect, max_size=6, rules=rules)
+    assert ranked["fits"].any() and not ranked["fits"].all()
+    for row in ranked.itertuples():
+        placed = table.copy()
+        placed.loc[0, "group"] = row.group
+        res = from_grouping(placed, rules=rules, group_size=(1, 6))
+        mine = [v for v in res.violations()
+                if v.group == row.group and (v.rule == "sizes" or prospect in v.members)]
+        assert row.fits == (not mine), (row.group, row.reason, [v.message for v in mine])
