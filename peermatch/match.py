@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -14,12 +13,12 @@ import pandas as pd
 from .candidates import CandidateTable, read_candidates
 from .errors import ConfigError
 from .result import MatchResult
-from .rules import Rules, build_problem, diagnose
+from .rules import Part, Rules, check_sizes, compile_parts, partition
 
-__all__ = ["match"]
+__all__ = ["match", "load_table", "score_table"]
 
 
-def _load_table(source, columns: Mapping[str, str] | None) -> CandidateTable:
+def load_table(source, columns: Mapping[str, str] | None) -> CandidateTable:
     """The validated table: a CandidateTable as it is, anything else through read_candidates."""
     if isinstance(source, CandidateTable):
         return source
@@ -34,7 +33,7 @@ DENSE_MAX_N = 5000
 REPRESENTATIONS = ("auto", "dense", "features")
 
 
-def _score_table(table: CandidateTable, weights, rules: Rules, representation: str = "auto"):
+def score_table(table: CandidateTable, weights, rules: Rules, representation: str = "auto"):
     """Features of ``table`` and their affinity (a matrix or a FeatureAffinity)."""
     from .features import encode
     from .scoring import affinity as build_affinity
@@ -46,36 +45,6 @@ def _score_table(table: CandidateTable, weights, rules: Rules, representation: s
 
         return feats, FeatureAffinity(feats, weights)
     return feats, build_affinity(feats, weights)
-
-
-def _check_sizes(group_size, n_groups, n: int, source: str) -> tuple[int, int]:
-    try:
-        lo, hi = (int(x) for x in group_size)
-    except (TypeError, ValueError):
-        raise ConfigError("The 'group_size' parameter of match must be a (min, max) pair of "
-                          f"ints. Got {group_size!r} instead.") from None
-    if lo < 1:
-        raise ConfigError(f"The minimum group size must be at least 1. Got min_size={lo}.")
-    if lo > hi:
-        raise ConfigError(f"min_size={lo} is larger than max_size={hi}; "
-                          "the minimum group size must not exceed the maximum.")
-    if n_groups is not None:
-        if not isinstance(n_groups, (int, np.integer)) or n_groups < 1:
-            raise ConfigError("The 'n_groups' parameter of match must be a positive int or None. "
-                              f"Got {n_groups!r} instead.")
-        if not n_groups * lo <= n <= n_groups * hi:
-            raise ConfigError(f"{source}: {n} candidates cannot fill {n_groups} groups of "
-                              f"{lo}-{hi} members (they hold {n_groups * lo}-{n_groups * hi}). "
-                              "Change --groups or the size range.")
-    else:
-        if n < lo:
-            raise ConfigError(f"{source}: only {n} candidates, fewer than min_size={lo}. "
-                              f"Lower --min-size to {n} or add candidates.")
-        if -(-n // hi) > n // lo:
-            raise ConfigError(f"{source}: {n} candidates cannot be split into groups of {lo}-{hi}"
-                              f" (at least {-(-n // hi)} groups are needed to respect the maximum,"
-                              f" but only {n // lo} fit the minimum). Widen the size range.")
-    return lo, hi
 
 
 def match(
@@ -154,9 +123,12 @@ def match(
     >>> sorted(res.groups["group"].astype(int).value_counts())[0] >= 4
     True
     """
-    from .scoring import Weights
+    from .config import check_match_setting
+    from .scoring import Weights, grouping_score
     from .solve import solve
 
+    for key, value in (("time_limit", time_limit), ("method", method), ("workers", workers)):
+        check_match_setting(key, value, f"The {key!r} parameter of match")
     options = dict(options or {})
     representation = str(options.pop("representation", "auto"))
     if representation not in REPRESENTATIONS:
@@ -164,11 +136,11 @@ def match(
                           f"{', '.join(REPRESENTATIONS)}. Got {representation!r} instead.")
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    table = _load_table(candidates, columns)
+    table = load_table(candidates, columns)
     timings["read"] = time.perf_counter() - t0
     rules = rules or Rules()
     weights = weights if weights is not None else Weights()
-    lo, hi = _check_sizes(group_size, n_groups, table.n, table.source)
+    lo, hi = check_sizes(group_size, n_groups, table.n, table.source)
 
     t = time.perf_counter()
     if affinity is not None:
@@ -179,31 +151,11 @@ def match(
                        columns=getattr(weights, "columns", ()))
         A = check_affinity(affinity, table.n)
     else:
-        feats, A = _score_table(table, weights, rules, representation)
+        feats, A = score_table(table, weights, rules, representation)
     timings["score"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    parts = []
-    split = _partition(table, rules, n_groups)
-    for label, rows in split:
-        sub = table if len(rows) == table.n else table.subset(rows)
-        if len(rows) == table.n:
-            A_sub = A
-        elif isinstance(A, np.ndarray):
-            A_sub = A[np.ix_(rows, rows)]
-        else:
-            A_sub = A.subset(rows)
-        prefix = f"{label}: " if label else ""
-        if len(rows) < lo or -(-len(rows) // hi) > len(rows) // lo:
-            parts.append(_Part(label, rows, None, [
-                f"{prefix}{len(rows)} candidates cannot form groups of {lo}-{hi}. Turn off the "
-                "rule that separates them, or change the size range."]))
-            continue
-        others = (frozenset() if len(split) == 1 else
-                  frozenset(str(x) for x in np.delete(table.ids, rows)))
-        compiled = build_problem(sub, A_sub, min_size=lo, max_size=hi, n_groups=n_groups,
-                                 rules=rules, elsewhere=others)
-        parts.append(_Part(label, rows, compiled, [prefix + r for r in diagnose(compiled)]))
+    parts = compile_parts(table, A, min_size=lo, max_size=hi, n_groups=n_groups, rules=rules)
     timings["rules"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -216,16 +168,30 @@ def match(
         raise ConfigError("The 'init' parameter of match cannot be combined with rules that "
                           "split the candidates (separate_tiers, same_region).")
     if not reasons:
+        deadline = time.perf_counter() + float(time_limit)
+        left_rows = sum(len(p.rows) for p in parts)
         for p in parts:
-            # Each independent part gets a share of the budget proportional to its size.
-            share = max(0.1, float(time_limit) * len(p.rows) / table.n)
+            # Each part gets the share of the budget still left that its size is of the
+            # candidates still to place, so time a part does not need goes to the rest.
+            share = max(0.1, (deadline - time.perf_counter()) * len(p.rows) / left_rows)
+            left_rows -= len(p.rows)
             if solver_interrupted:  # Ctrl-C in an earlier part: the rest only constructs
                 share = 0.1
-            res = solve(p.compiled.problem, method=method, time_limit=share, seed=seed,
-                        workers=workers, options=options or None,
-                        callback=callback, init=init)
-            p.solve = res
-            solver_interrupted = solver_interrupted or bool(res.get("interrupted"))
+            p.solve = solve(p.compiled.problem, method=method, time_limit=share, seed=seed,
+                            workers=workers, options=options or None, callback=callback,
+                            init=init)
+            solver_interrupted = solver_interrupted or bool(p.solve.get("interrupted"))
+        # A part that found nothing in its share gets the time the others left over.
+        for p in parts:
+            left = deadline - time.perf_counter()
+            if p.solve.status == "unknown" and left > 0.2 and not solver_interrupted:
+                again = solve(p.compiled.problem, method=method, time_limit=left, seed=seed,
+                              workers=workers, options=options or None, callback=callback,
+                              init=init)
+                if again.status != "unknown":
+                    p.solve = again
+        for p in parts:
+            res = p.solve
             statuses.append(res.status)
             method_used.append(res.method)
             if not res.success:
@@ -240,6 +206,10 @@ def match(
             offset += int(lab.max()) + 1
             b = res.get("bound", np.nan)
             bound += b if b is not None else np.nan
+            # The solver's objective holds a constant from folded soft terms; the bound
+            # is reported against affinity minus penalties, so remove it.
+            bound -= res.objective - (grouping_score(p.compiled.problem.affinity, lab)
+                                      - sum(p.compiled.penalties(lab).values()))
         solver_info = parts[0].solve if len(parts) == 1 else {
             "parts": [{"label": p.label, "n": len(p.rows), "status": p.solve.status,
                        "objective": p.solve.get("objective")} for p in parts]}
@@ -247,17 +217,26 @@ def match(
         solver_info = {**dict(solver_info), "interrupted": True}
     timings["solve"] = time.perf_counter() - t
 
+    from .solve._result import STATUS_MESSAGES
+
     if reasons:
+        # Infeasible when a check or a solver proved it; unknown when time ran out.
         status = "unknown" if statuses and "infeasible" not in statuses else "infeasible"
-        msg = ("No grouping can satisfy the hard rules: " if status == "infeasible" else
-               "No grouping was found within the time limit: ") + " ".join(reasons)
+        head = ("No grouping can satisfy the hard rules" if status == "infeasible" else
+                "No grouping was found within the time limit")
+        generic = {STATUS_MESSAGES["unknown"], STATUS_MESSAGES["infeasible"]}
+        reasons = _plain_reasons(reasons, generic)
+        said = [r for r in reasons if r not in generic]
+        msg = head + (": " + " ".join(said) if said else ".")
+        if status == "unknown":
+            msg += " Infeasibility is not proved: a longer time limit may find one."
         score = np.nan
     else:
         status = "optimal" if all(s == "optimal" for s in statuses) else "feasible"
-        from .solve._result import STATUS_MESSAGES
-
         msg = STATUS_MESSAGES[status]
-        score = float(sum(p.solve.objective for p in parts))
+        # The score is the raw total affinity of the grouping, as group_stats and the
+        # report compute it; soft penalties are their own figures (result.penalties).
+        score = grouping_score(A, labels)
     timings["total"] = time.perf_counter() - t0
     return MatchResult(status=status, message=msg, score=score,
                        bound=bound if statuses and not reasons else np.nan, labels=labels,
@@ -266,41 +245,18 @@ def match(
                        seed=seed, reasons=reasons, timings=timings, solver=dict(solver_info))
 
 
-@dataclass
-class _Part:
-    """One independent sub-problem (a tier and/or region when the rules separate them)."""
-
-    label: str
-    rows: np.ndarray
-    compiled: Any
-    reasons: list[str] = field(default_factory=list)
-    solve: Any = None
-    offset: int = -1
-
-
-def _partition(table: CandidateTable, rules: Rules, n_groups) -> list[tuple[str, np.ndarray]]:
-    """Rows of each independent part: tiers never mix, in-person groups stay in one region."""
-    keys = []
-    if rules.separate_tiers:
-        if table.tier is None:
-            raise ConfigError(f"{table.source}: separate_tiers needs a 'tier' column.")
-        keys.append(("tier", table.tier))
-    if rules.same_region:
-        if table.region is None:
-            raise ConfigError(f"{table.source}: same_region needs a 'region' column.")
-        keys.append(("region", table.region))
-    if not keys:
-        return [("", np.arange(table.n))]
-    if n_groups is not None:
-        raise ConfigError("n_groups cannot be combined with separate_tiers or same_region: each "
-                          "part gets the number of groups that suits it.")
-    combos: dict[tuple, list[int]] = {}
-    for i in range(table.n):
-        k = tuple(" ".join(str(v[i]).split()).casefold() for _, v in keys)
-        combos.setdefault(k, []).append(i)
+def _plain_reasons(reasons: list[str], generic: set[str]) -> list[str]:
+    """Reasons without repeats, a part's generic status sentence cut to its label."""
     out = []
-    for rows in combos.values():
-        first = rows[0]
-        label = ", ".join(f"{name} '{str(v[first]).strip()}'" for name, v in keys)
-        out.append((label, np.array(rows, dtype=np.int64)))
-    return out
+    for r in dict.fromkeys(reasons):
+        label, _, text = r.rpartition(": ") if r.endswith(tuple(generic)) else ("", "", r)
+        if text in generic and label:
+            out.append(f"{label}: nothing found within its share of the time limit.")
+        else:
+            out.append(r)
+    return list(dict.fromkeys(out))
+
+
+# Stage functions under their former private names (other modules may still use them).
+_load_table, _score_table, _check_sizes = load_table, score_table, check_sizes
+_Part, _partition = Part, partition

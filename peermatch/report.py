@@ -108,12 +108,13 @@ def from_grouping(
     >>> round(res.score, 6) == round(float(res.group_stats["total"].sum()), 6)
     True
     """
-    from .match import _load_table, _Part, _partition, _score_table
+    from .match import load_table, score_table
+    from .rules import Part, keep_parts_apart
     from .scoring import Weights, grouping_score
 
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    table = _load_table(table_or_path, columns)
+    table = load_table(table_or_path, columns)
     timings["read"] = time.perf_counter() - t0
     if table.group is None:
         raise CandidatesError(
@@ -150,7 +151,7 @@ def from_grouping(
         raise ConfigError(f"min_size={lo} and max_size={hi}: need 1 <= min_size <= max_size.")
 
     t = time.perf_counter()
-    feats, A = _score_table(table, weights, rules)
+    feats, A = score_table(table, weights, rules)
     timings["score"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -162,36 +163,13 @@ def from_grouping(
     p = compiled.problem
     # Re-scoring checks the sizes you state, also for groups that were already larger.
     p.bounds = np.tile(np.array([[lo, hi]], dtype=np.int64), (k, 1))
-    # Separate tiers / one region per group: a part that shares a group with another part
-    # becomes a pair that must not share one, so check_grouping names it.
-    extra = []
-    parts = _partition(table, rules, None) if (rules.separate_tiers or rules.same_region) \
-        else []
-    if len(parts) > 1:
-        part_of = np.empty(table.n, dtype=np.int64)
-        for q, (_, rows) in enumerate(parts):
-            part_of[rows] = q
-        for g in range(k):
-            mem = np.flatnonzero(labels == g)
-            first = {}
-            for i in mem:
-                first.setdefault(int(part_of[i]), int(i))
-            if len(first) > 1:
-                reps = list(first.values())
-                for j in reps[1:]:
-                    a, b = sorted((reps[0], j))
-                    extra.append((a, b))
-                    compiled.pair_reasons[(a, b)] = (
-                        f"{parts[part_of[a]][0]} and {parts[part_of[b]][0]} must not mix")
-    if extra:
-        cl = np.asarray(extra, dtype=np.int64)
-        if p.cannot_link is not None and len(p.cannot_link):
-            cl = np.unique(np.concatenate([p.cannot_link, cl]), axis=0)
-        p.cannot_link = cl
+    # Separate tiers / one region per group, checked like every other rule.
+    keep_parts_apart(compiled, table, rules, labels)
     timings["rules"] = time.perf_counter() - t
-    score = grouping_score(p.affinity, labels)
+    # The raw total affinity, as match reports it (soft penalties are result.penalties).
+    score = grouping_score(A, labels)
     timings["total"] = time.perf_counter() - t0
-    part = _Part("", np.arange(table.n), compiled, [], offset=0)
+    part = Part("", np.arange(table.n), compiled, [], offset=0)
     return MatchResult(
         status="feasible", message="An existing grouping, re-scored (not solved).",
         score=float(score), bound=float("nan"), labels=labels, table=table, affinity=A,
@@ -203,86 +181,26 @@ def from_grouping(
 # Rule checks in words
 # --------------------------------------------------------------------------------------
 
-def _classify(violation: str) -> str:
-    v = violation
-    if "members, outside" in v:
-        return "sizes"
-    if "must not mix" in v:
-        return "separate_tiers" if "tier '" in v else "same_region"
-    if "breaks competitors" in v or "(competitor" in v:
-        return "competitors"
-    if "time(s) before)" in v:
-        return "max_repeats"
-    if re.search(r"holds .+ and .+ \(", v):
-        return "conflicts"
-    if "must be together" in v:
-        return "together"
-    if "which they may not join" in v:
-        return "placement"
-    if "breaks at most" in v:
-        return "max_per_group"
-    if "breaks at least one member" in v:
-        return "at_least_one"
-    if "breaks mean" in v:
-        return "balance"
-    if "spread evenly" in v:
-        return "spread"
-    if " is isolated in group " in v:
-        return "no_isolated"
-    if "meeting slot" in v:
-        return "common_slot"
-    return "other"
-
-
 def rule_checks(result: MatchResult) -> list[tuple[str, str, list[str]]]:
     """Each hard-rule family in force, as ``(key, description, violations)``.
 
-    The violations come from :meth:`~peermatch.result.MatchResult.validate`; an empty
-    list means the family holds. Rules that are off are left out.
+    The families and their descriptions come from
+    :data:`peermatch.rules.RULE_FAMILIES`, the violations from
+    :meth:`~peermatch.result.MatchResult.violations` (grouped by their rule, not
+    by their wording); an empty list means the family holds. Rules that are off
+    are left out.
 
     >>> import peermatch as pm
     >>> res = pm.match(pm.synth_candidates(40, seed=1), group_size=(8, 10), time_limit=1)
     >>> [(key, bad) for key, _, bad in rule_checks(res)]
     [('sizes', []), ('competitors', []), ('conflicts', [])]
     """
-    r = result.rules
-    fam: list[tuple[str, str]] = []
-    sizes = _size_range(result)
-    fam.append(("sizes", f"Group sizes within {sizes[0]}-{sizes[1]}" if sizes
-                else "Group sizes"))
-    if r.competitors:
-        fam.append(("competitors", "No two competitors in a group (same "
-                    + " and ".join(r.competitors) + ")"))
-    if r.conflicts or r.conflict_file is not None:
-        fam.append(("conflicts", "No declared conflict of interest in a group"))
-    if r.history and r.max_repeats is not None:
-        fam.append(("max_repeats", f"No pair meets again more than {r.max_repeats} time(s)"))
-    if r.together:
-        fam.append(("together", f"{len(r.together)} pair(s) kept together"))
-    if r.pins or r.allowed_groups or r.locked_groups:
-        fam.append(("placement", "Pinned, allowed and locked groups respected"))
-    if r.max_per_group:
-        fam.append(("max_per_group", "Composition caps: " + ", ".join(
-            f"at most {c} per {col}" for col, c in r.max_per_group.items())))
-    if r.at_least_one:
-        fam.append(("at_least_one", "Every group has " + ", ".join(
-            f"a member with {c} '{v}'" for c, v in r.at_least_one)))
-    if r.balance:
-        fam.append(("balance", "Balanced group means of " + ", ".join(r.balance)))
-    if r.spread:
-        fam.append(("spread", "Even spread of " + ", ".join(r.spread)))
-    if r.no_isolated:
-        fam.append(("no_isolated", "Nobody isolated on " + ", ".join(r.no_isolated)))
-    if r.separate_tiers:
-        fam.append(("separate_tiers", "Tiers never mix"))
-    if r.same_region:
-        fam.append(("same_region", "Every group within one region"))
-    if r.common_slot:
-        fam.append(("common_slot", f"A meeting slot shared by {r.slot_quorum:.0%} of each "
-                    "group"))
+    from .rules import rule_families
+
+    fam = rule_families(result.rules, _size_range(result))
     found: dict[str, list[str]] = {}
-    for v in result.validate() if result.success else []:
-        found.setdefault(_classify(v), []).append(v)
+    for v in result.violations() if result.success else []:
+        found.setdefault(v.rule, []).append(v.message)
     keys = {k for k, _ in fam}
     out = [(k, d, found.get(k, [])) for k, d in fam]
     rest = [v for k, vs in found.items() if k not in keys for v in vs]
@@ -638,6 +556,8 @@ def render_report(result: MatchResult, *, title: str | None = None,
             ("group sizes", f"{min(sizes)}–{max(sizes)}" if sizes else "–"),
             ("score (total affinity)", _fmt(result.score, 2)),
             ("status", s["status"])]
+    if s.get("penalties"):
+        kpis.insert(4, ("soft penalties", _fmt(sum(s["penalties"].values()), 2)))
     if s.get("mean_pair_affinity"):
         kpis.append(("worst group mean pair affinity",
                      _fmt(s["mean_pair_affinity"]["worst_group"], 3)))
@@ -647,6 +567,9 @@ def render_report(result: MatchResult, *, title: str | None = None,
     parts.append("</div>")
     meta = [("Source", t.source), ("Status", f"{s['status']} — {result.message}"),
             ("Score", _fmt(result.score, 2)),
+            *[(f"Penalty: {k}", _fmt(v, 2)) for k, v in s.get("penalties", {}).items()],
+            *([("Objective (score − penalties)", _fmt(s["objective"], 2))]
+              if s.get("penalties") else []),
             ("Proven bound", _fmt(result.bound, 2) if np.isfinite(result.bound) else "–"),
             ("Time", f"{result.timings.get('total', 0.0):.1f} s (solve "
                      f"{result.timings.get('solve', 0.0):.1f} s)"),

@@ -15,7 +15,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from ..errors import PeermatchError
+from ..errors import InfeasibleError, PeermatchError
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_INPUT", "EXIT_INFEASIBLE"]
 
@@ -113,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "debug", False):
             traceback.print_exc()
         print(f"Error: {exc}", file=sys.stderr)
-        return EXIT_INFEASIBLE if type(exc).__name__ == "InfeasibleError" else EXIT_INPUT
+        return EXIT_INFEASIBLE if isinstance(exc, InfeasibleError) else EXIT_INPUT
     except KeyboardInterrupt:
         print("Aborted!", file=sys.stderr)
         return 130

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from . import EXIT_INFEASIBLE, EXIT_OK
@@ -12,6 +11,8 @@ from ._common import (
     add_input_options,
     add_rule_options,
     add_size_options,
+    dumps_json,
+    input_paths,
     load_settings,
     read_table,
 )
@@ -51,10 +52,14 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..match import match
-    from ..result import atomic_write_text
+    from ..output import check_writable, write_all
 
     cfg = load_settings(args)
     m = cfg["match"]
+    # Every output is checked before solving: a bad path fails in a second, not after
+    # the whole time budget, and nothing is written unless all outputs can be.
+    paths = [p for p in (args.out, args.summary, args.report) if p]
+    check_writable(paths, inputs=input_paths(args))
     time_limit = float(m.get("time_limit", 10.0))
     progress = Progress(time_limit, enabled=not (args.quiet or args.json))
     try:
@@ -68,25 +73,29 @@ def run(args) -> int:
         progress.close()
     summary = res.summary()
     if not res.success:
-        print(f"Error: no valid grouping ({res.status}). {res.message}", file=sys.stderr)
+        # The message already holds the reasons: list them once, one a line.
+        # The message repeats the reasons: print its head and each reason once.
+        head = res.message.split(": ", 1)[0].rstrip(".") if res.reasons else res.message
+        print(f"Error: no valid grouping ({res.status}). {head}{':' if res.reasons else ''}",
+              file=sys.stderr)
         for r in res.reasons:
             print(f"  - {r}", file=sys.stderr)
         print(f"{summary['unplaced']} candidates unplaced; nothing was written.", file=sys.stderr)
         if args.json:
-            print(json.dumps(summary, indent=2))
+            print(dumps_json(summary))
         return EXIT_INFEASIBLE
-    # Render every output first, then write them: a failure leaves no partial set behind.
+    # Render every output first, then write them all at once: a failure leaves no
+    # partial set behind.
     outputs = [(args.out, res.groups.to_csv(index=False, lineterminator="\n"))]
     if args.summary:
-        outputs.append((args.summary, json.dumps(summary, indent=2) + "\n"))
+        outputs.append((args.summary, dumps_json(summary) + "\n"))
     if args.report:
         from ..report import render_report
 
         outputs.append((args.report, render_report(res)))
-    for path, text in outputs:
-        atomic_write_text(path, text)
+    write_all(outputs)
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(dumps_json(summary))
     elif not args.quiet:
         print(format_summary(res, ", ".join(str(p) for p, _ in outputs)))
     return EXIT_OK
@@ -100,6 +109,8 @@ def format_summary(res, out: str) -> str:
         f"{s['candidates']} candidates -> {s['groups']} groups "
         f"(sizes {min(sizes)}-{max(sizes)}), status {s['status']}",
         f"score {s['score']:,.2f}"
+        + (f", soft penalties {sum(s['penalties'].values()):,.2f}, objective "
+           f"{s['objective']:,.2f}" if s.get("penalties") else "")
         + (f" (bound {s['bound']:,.2f})" if s["bound"] is not None else "")
         + f"; worst group mean pair affinity {s['mean_pair_affinity']['worst_group']:.3f}",
         f"hard rules: {'all satisfied' if not s['violations'] else s['violations']}",

@@ -215,7 +215,7 @@ def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, s
     """
     meth = str(method).lower()
     if meth not in METHODS:
-        raise ValueError(f"Unknown method {method!r}. Valid methods: {', '.join(METHODS)}.")
+        raise ConfigError(f"Unknown method {method!r}. Valid methods: {', '.join(METHODS)}.")
     if not isinstance(problem, Problem):
         raise ConfigError("The 'problem' parameter of solve must be a peermatch Problem. "
                           f"Got {type(problem).__name__} instead.")

@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from ._prep import Prepared
+from ._prep import F_UNIT_WEIGHTS, Prepared
 
 __all__ = ["TabuSearch", "default_params", "kernels_ready"]
 
@@ -84,7 +84,7 @@ def kernels_ready(rules: bool, deadline: float) -> bool:
 
 def needs_rules(prep: Prepared) -> bool:
     """Does the search need the rule-checking kernel (anything beyond group sizes)?"""
-    return bool(np.any(prep.flags[:5]))
+    return bool(np.any(prep.flags[:F_UNIT_WEIGHTS]))
 
 
 def default_params(prep: Prepared, options: dict) -> np.ndarray:
@@ -136,7 +136,7 @@ class TabuSearch:
         self.params = default_params(prep, options)
         # Moves change sizes; with every group at a fixed size and unit weights only swaps
         # can be feasible, so the move neighbourhood is skipped.
-        self.allow_moves = not (np.all(prep.lo == prep.hi) and prep.flags[5])
+        self.allow_moves = not (np.all(prep.lo == prep.hi) and prep.flags[F_UNIT_WEIGHTS])
         # size-only problems use the lean kernel (compiles in about half the time)
         self._rules = needs_rules(prep)
         self._kernel = K.tabu_run_rules if self._rules else K.tabu_run_sizes
