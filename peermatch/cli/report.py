@@ -34,6 +34,8 @@ def register(sub) -> None:
     p.add_argument("--title", default=None, help="page title (default: 'Peer groups - FILE')")
     p.add_argument("--heatmap-group", default=None, metavar="NAME",
                    help="group whose affinity heatmap is drawn (default: the weakest group)")
+    p.add_argument("--pairs", default=None, metavar="PAIRS_CSV",
+                   help="accountability pairs (peermatch pairs) to list on each group's card")
     p.add_argument("--check", action="store_true",
                    help="exit 3 when the grouping breaks a hard rule (the report is still "
                         "written)")
@@ -67,7 +69,8 @@ def run(args) -> int:
 
     res = load_grouping(args)
     try:
-        write_report(res, args.out, title=args.title, heatmap_group=args.heatmap_group)
+        write_report(res, args.out, title=args.title, heatmap_group=args.heatmap_group,
+                     pairs=getattr(args, "pairs", None))
     except OSError as exc:
         print(f"Error: cannot write {args.out}: {exc.strerror or exc}. Check that the folder "
               "exists and is writable.", file=sys.stderr)
