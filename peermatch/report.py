@@ -480,12 +480,9 @@ def _stat_value(col: str, v: Any) -> str:
 
 
 def _member_explanations(result: MatchResult, rows: Sequence[int]) -> dict[int, str]:
-    from .explain import explain_member
+    from .explain import member_explanations  # next-best groups that keep every hard rule
 
-    names = result.group_names
-    return {int(i): explain_member(int(i), result.affinity, result.labels, result.features,
-                                   result.weights, group_names=names).to_text()
-            for i in rows}
+    return {i: ex.to_text() for i, ex in member_explanations(result, rows).items()}
 
 
 def _heatmap_group(result: MatchResult, stats: pd.DataFrame, heatmap_group) -> int:
@@ -509,7 +506,7 @@ def _cell(table: CandidateTable, canon: str, i: int) -> str:
 
 
 def render_report(result: MatchResult, *, title: str | None = None,
-                  heatmap_group: str | None = None) -> str:
+                  heatmap_group: str | None = None, pairs: Any = None) -> str:
     """The HTML report of a grouping, as one self-contained string.
 
     Parameters
@@ -521,6 +518,8 @@ def render_report(result: MatchResult, *, title: str | None = None,
     heatmap_group : str, optional
         Name of the group whose affinity heatmap is drawn (default: the group with the
         lowest mean pair affinity).
+    pairs : AccountabilityPairs, path or DataFrame, optional
+        Accountability pairs (``peermatch pairs``) to list on each group's card.
 
     Returns
     -------
@@ -624,7 +623,8 @@ def render_report(result: MatchResult, *, title: str | None = None,
 
     # ---- data for groups
     names = result.group_names
-    slots = result.meeting_slots if result.rules.common_slot else None
+    slots = _cycle_slots(result)
+    pair_cards = _cycle_pairs(result, pairs)
     stats = result.group_stats
     labels = result.labels
     ms = member_scores(result.affinity, labels)
@@ -708,6 +708,7 @@ def render_report(result: MatchResult, *, title: str | None = None,
                      f"<h3>Group {_E(names[g])}</h3>")
         if slots is not None:
             parts.append(f'<p>Meeting slot: <b>{_E(slots[g] or "none")}</b></p>')
+        parts.append(pair_cards.get(names[g], ""))
         parts.append('<dl class="stats">')
         for c in stat_cols:
             val = _stat_value(c, row[c])
@@ -742,7 +743,7 @@ def _jsonish(v: Any) -> str:
 
 
 def write_report(result: MatchResult, path: str | os.PathLike, *, title: str | None = None,
-                 heatmap_group: str | None = None) -> None:
+                 heatmap_group: str | None = None, pairs: Any = None) -> None:
     """Write :func:`render_report` of ``result`` to ``path`` (UTF-8, atomically).
 
     Parameters
@@ -753,5 +754,56 @@ def write_report(result: MatchResult, path: str | os.PathLike, *, title: str | N
         HTML file to write (replaced whole; a reader never sees half a file).
     title, heatmap_group : str, optional
         See :func:`render_report`.
+    pairs : AccountabilityPairs, path or DataFrame, optional
+        See :func:`render_report`.
     """
-    atomic_write_text(path, render_report(result, title=title, heatmap_group=heatmap_group))
+    atomic_write_text(path, render_report(result, title=title, heatmap_group=heatmap_group,
+                                          pairs=pairs))
+
+
+# --------------------------------------------------------------------------------------
+# Structure beyond the grouping: meeting slots and accountability pairs on the cards
+# (self-contained: peermatch.pairs and peermatch.calendar make the data shown here)
+# --------------------------------------------------------------------------------------
+
+def _cycle_slots(result: MatchResult) -> list[str] | None:
+    """Meeting slot per group label: the common-slot rule's, else a ``meeting_slot`` column
+    of the table (the most common value among the group's members); None when neither."""
+    if result.rules.common_slot:
+        return result.meeting_slots
+    frame = result.table.frame
+    col = next((c for c in frame.columns if str(c).strip().casefold() == "meeting_slot"), None)
+    if col is None:
+        return None
+    cells = frame[col].astype(str).str.strip().tolist()
+    out = []
+    for g in range(result.n_groups):
+        vals = [cells[i] for i in np.flatnonzero(result.labels == g) if cells[i]]
+        out.append(max(dict.fromkeys(vals), key=vals.count) if vals else "")
+    return out if any(out) else None
+
+
+def _cycle_pairs(result: MatchResult, pairs: Any) -> dict[str, str]:
+    """Group name -> the HTML list of its accountability pairs ("" when none given)."""
+    if pairs is None:
+        return {}
+    from .pairs import read_pairs_table
+
+    pairs = read_pairs_table(pairs)
+    t = result.table
+    name = {str(t.ids[i]): (_cell(t, "name", i) or str(t.ids[i])) for i in range(t.n)}
+    f = pairs.frame
+    out: dict[str, list[str]] = {}
+    for r in f.to_dict("records"):
+        units = [str(r.get(c, "") or "").strip() for c in ("member_1", "member_2", "member_3")]
+        who = " &amp; ".join(_E(name.get(x, x)) for x in units if x and x != "nan")
+        aff = r.get("affinity", "")
+        try:
+            aff_s = f' <span class="muted">({float(aff):.2f})</span>'
+        except (TypeError, ValueError):
+            aff_s = ""
+        why = str(r.get("reason", "") or "")
+        out.setdefault(str(r["group"]).strip(), []).append(
+            f'<li title="{_E(why)}">{who}{aff_s}</li>')
+    return {g: ('<p class="pairs">Accountability pairs:</p><ul class="pairs">'
+                + "".join(items) + "</ul>") for g, items in out.items()}

@@ -246,7 +246,7 @@ class MatchResult:
 
     def explain(self, member: str) -> str:
         """Why ``member`` (an id) is in their group, in words a program manager can read."""
-        from .explain import explain_member
+        from .explain import explain_result
 
         pos = {str(x): i for i, x in enumerate(self.table.ids)}
         if str(member) not in pos:
@@ -254,8 +254,7 @@ class MatchResult:
         i = pos[str(member)]
         if self.labels[i] < 0:
             return f"{member} is not placed: {'; '.join(self.reasons) or self.message}"
-        return explain_member(i, self.affinity, self.labels, self.features, self.weights,
-                              group_names=self.group_names).to_text()
+        return explain_result(self, i).to_text()  # next-best group: one it may legally join
 
     # -- export ------------------------------------------------------------------------
     def to_csv(self, path: str | os.PathLike) -> None:

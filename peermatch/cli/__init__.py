@@ -34,6 +34,10 @@ examples:
   peermatch seats groups.csv M0501
   peermatch report groups.csv --out report.html
   peermatch explain groups.csv M0042
+  peermatch pairs groups.csv --out pairs.csv
+  peermatch calendar groups.csv --start 2025-01-06 --every month --out calendars
+  peermatch repair groups-now.csv --out groups-repaired.csv
+  peermatch move groups.csv M0042 7
 """
 
 
@@ -66,7 +70,7 @@ def _extra_commands():
     import importlib
 
     mods = []
-    for name in ("seats", "report", "explain"):
+    for name in ("seats", "report", "explain", "pairs", "calendar", "repair", "move"):
         try:
             mods.append(importlib.import_module(f"{__name__}.{name}"))
         except ModuleNotFoundError as exc:

@@ -40,6 +40,8 @@ def register(sub) -> None:
     p.add_argument("--title", default=None, help="page title (default: 'Peer groups - FILE')")
     p.add_argument("--heatmap-group", default=None, metavar="NAME",
                    help="group whose affinity heatmap is drawn (default: the weakest group)")
+    p.add_argument("--pairs", default=None, metavar="PAIRS_CSV",
+                   help="accountability pairs (peermatch pairs) to list on each group's card")
     p.add_argument("--check", action="store_true",
                    help="exit 3 when the grouping breaks a hard rule (the report is still "
                         "written)")
@@ -75,7 +77,8 @@ def run(args) -> int:
     check_writable([args.out], inputs=input_paths(args))
     res = load_grouping(args)
     write_all([(args.out, render_report(res, title=args.title,
-                                        heatmap_group=args.heatmap_group))])
+                                        heatmap_group=args.heatmap_group,
+                                        pairs=getattr(args, "pairs", None)))])
     summary = res.summary()
     summary["report"] = args.out
     bad = summary.get("violations", [])
