@@ -528,7 +528,10 @@ def repair(groups, *, group_size=(8, 12), weights=None, rules: Rules | None = No
         A_in = _with_stay_bonus(A, old, over)
         k_ex = len(stay)
         crules = replace(rules, keep_existing=True, move_cost=None)
-        compiled = build_problem(t_sub, A_in, min_size=lo, max_size=hi,
+        # oversized groups are unlocked below (their members may move): built with room
+        # for them, so the build does not report them as a clash; bounds are reset below
+        big = max([hi] + [int(np.sum(old == g)) for g in over])
+        compiled = build_problem(t_sub, A_in, min_size=lo, max_size=big,
                                  n_groups=k_ex + k_new, rules=crules)
         p = compiled.problem
         m = k_ex + k_new
