@@ -94,6 +94,7 @@ def match(
     options: Mapping[str, Any] | None = None,
     callback: Callable[[dict], None] | None = None,
     init: Any = None,
+    scheduler: Any = None,
 ) -> MatchResult:
     """Split candidates into peer groups that obey every hard rule and inspire each other.
 
@@ -130,6 +131,15 @@ def match(
         A warm start: the 0-based group of each candidate, in table order (e.g.
         ``previous.labels``), satisfying every hard rule; the search continues from it.
         Not with rules that split the candidates into parts (tiers, regions).
+    scheduler : None, str or distributed.Client, default=None
+        None solves in this process. ``"local"`` / ``"local:N"`` starts a Dask LocalCluster
+        of N worker processes for the call (closed after), ``"tcp://host:port"`` uses a
+        running scheduler, a ``dask.distributed.Client`` is used as it is. Independent
+        parts (tiers, regions) then run side by side, one task each; one large part sends
+        its sub-problems to the workers. Needs ``pip install 'peermatch[distributed]'``;
+        start-up counts in ``time_limit``; in the reproducible mode (``seed`` and
+        ``options={"max_iter": N}``) the groups are those of the in-process run. See
+        ``docs/distributed.md``.
 
     Returns
     -------
@@ -155,7 +165,6 @@ def match(
     True
     """
     from .scoring import Weights
-    from .solve import solve
 
     options = dict(options or {})
     representation = str(options.pop("representation", "auto"))
@@ -207,6 +216,38 @@ def match(
     timings["rules"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    session, own_session = _open_scheduler(scheduler, time_limit, reasons_found=any(
+        p.reasons for p in parts))
+    try:
+        return _solve_parts(table, parts, A, feats, rules, weights, t0, t, timings, method,
+                            time_limit, seed, workers, options, callback, init, session)
+    finally:
+        if own_session:
+            session.close()
+
+
+def _open_scheduler(scheduler, time_limit, reasons_found: bool):
+    """The Dask session of ``scheduler=`` (None: in process) and whether this call owns it."""
+    if scheduler is None:
+        return None, False
+    from .solve.distributed import Session, connect, parse_scheduler
+
+    if isinstance(scheduler, Session):
+        return scheduler, False
+    spec = parse_scheduler(scheduler)
+    if reasons_found:  # nothing to solve: no cluster to start (the spec is still checked)
+        return None, False
+    return connect(spec, timeout=float(time_limit)), True
+
+
+def _solve_parts(table, parts, A, feats, rules, weights, t0, t, timings, method, time_limit,
+                 seed, workers, options, callback, init, session) -> MatchResult:
+    """Solve the compiled parts (here, or on the cluster of ``session``) into a result."""
+    from .solve import solve
+
+    if session is not None:
+        # the time limit covers the cluster's start-up
+        time_limit = max(0.1, float(time_limit) - (time.perf_counter() - t))
     labels = np.full(table.n, -1, dtype=np.int64)
     reasons: list[str] = list(dict.fromkeys(r for p in parts for r in p.reasons))
     statuses, bound, solver_info, method_used = [], 0.0, {}, []
@@ -215,15 +256,26 @@ def match(
     if init is not None and len(parts) > 1:
         raise ConfigError("The 'init' parameter of match cannot be combined with rules that "
                           "split the candidates (separate_tiers, same_region).")
+    remote = [None] * len(parts)
+    if not reasons and session is not None and len(parts) > 1:
+        from .solve.distributed import solve_parts
+
+        jobs = [{"problem": p.compiled.problem, "rows": p.rows,
+                 "kwargs": {"method": method, "seed": seed, "workers": workers,
+                            "options": options or None}} for p in parts]
+        remote = solve_parts(session, jobs, A, float(time_limit))
     if not reasons:
-        for p in parts:
+        for p, done in zip(parts, remote, strict=True):
             # Each independent part gets a share of the budget proportional to its size.
             share = max(0.1, float(time_limit) * len(p.rows) / table.n)
             if solver_interrupted:  # Ctrl-C in an earlier part: the rest only constructs
                 share = 0.1
-            res = solve(p.compiled.problem, method=method, time_limit=share, seed=seed,
-                        workers=workers, options=options or None,
-                        callback=callback, init=init)
+            if done is not None:  # solved on a worker
+                res = done
+            else:  # in process (also a part whose task was lost)
+                res = solve(p.compiled.problem, method=method, time_limit=share, seed=seed,
+                            workers=workers, options=options or None, callback=callback,
+                            init=init, scheduler=session if len(parts) == 1 else None)
             p.solve = res
             solver_interrupted = solver_interrupted or bool(res.get("interrupted"))
             statuses.append(res.status)
@@ -245,6 +297,12 @@ def match(
                        "objective": p.solve.get("objective")} for p in parts]}
     if solver_interrupted:
         solver_info = {**dict(solver_info), "interrupted": True}
+    if session is not None:
+        info = dict(solver_info.get("distributed") or session.describe())
+        if len(parts) > 1:
+            info.update(parts=len(parts), parts_on_workers=sum(r is not None for r in remote),
+                        part_workers=sorted({r["worker"] for r in remote if r is not None}))
+        solver_info = {**dict(solver_info), "distributed": info}
     timings["solve"] = time.perf_counter() - t
 
     if reasons:
