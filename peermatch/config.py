@@ -35,7 +35,7 @@ __all__ = ["load_config", "rules_from_dict", "MATCH_KEYS"]
 #: Keys of the ``[match]`` table and their types.
 MATCH_KEYS: dict[str, type] = {
     "min_size": int, "max_size": int, "groups": int, "time_limit": float, "seed": int,
-    "method": str, "workers": int,
+    "method": str, "workers": int, "scheduler": str,
 }
 _SECTIONS = ("match", "columns", "weights", "rules")
 

@@ -98,7 +98,7 @@ def load_settings(args) -> dict:
     m = cfg["match"]
     for opt, key in (("min_size", "min_size"), ("max_size", "max_size"), ("groups", "groups"),
                      ("time_limit", "time_limit"), ("seed", "seed"), ("method", "method"),
-                     ("workers", "workers")):
+                     ("workers", "workers"), ("scheduler", "scheduler")):
         v = getattr(args, opt, None)
         if v is not None:
             m[key] = v

@@ -375,10 +375,12 @@ class DaskMap:
         self._log: list[tuple[int, np.ndarray]] = []   # (version, rows changed)
         self._synced: dict[str, int] = {}              # worker -> version of its replica
         self._round = 0
+        self._answered: set[str] = set()
         self.stats = {"rounds": 0, "tasks": 0, "full_syncs": 0, "dropped": 0,
                       "scatter_s": round(time.perf_counter() - t, 3),
                       "scatter_bytes": int(getattr(problem.affinity, "nbytes", 0)),
-                      "bytes_sent": 0, "bytes_received": 0, "max_bytes_round": 0}
+                      "bytes_sent": 0, "bytes_received": 0, "max_bytes_round": 0,
+                      "workers_used": 0}
 
     # -- deltas --------------------------------------------------------------------
     def _payload(self, search, worker: str):
@@ -468,6 +470,7 @@ class DaskMap:
                 continue
             _, addr, o = r
             self._synced[addr] = self.version
+            self._answered.add(addr)
             self.stats["bytes_received"] += _nbytes(o.groups, o.rows, o.new_local, o.values) + 16
             outs.append(o)
         if any(r is None for r in results):
@@ -478,6 +481,7 @@ class DaskMap:
             self._log.append((self.version, np.concatenate(changed)))
         self._trim_log(workers)
         self.stats["max_bytes_round"] = max(self.stats["max_bytes_round"], self._round_bytes)
+        self.stats["workers_used"] = len(self._answered)
         return outs
 
     def close(self) -> None:

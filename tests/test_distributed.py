@@ -1,0 +1,229 @@
+"""Solving on a Dask cluster: same groups as in process, no candidate lost with a worker.
+
+The cluster tests share one LocalCluster (2 worker processes, 1 thread each); the test
+that kills a worker runs last. Groupings are checked by tests/validator.py on the CSV
+cells, not by the solver's own checks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import peermatch as pm
+from peermatch.cli import main
+from peermatch.errors import ConfigError
+from peermatch.problem import Problem
+from peermatch.solve.distributed import parse_scheduler
+
+from .validator import violations as csv_violations
+
+# -- no Dask needed -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec, kind, n, address", [
+    ("local", "local", None, None),
+    (" Local:4 ", "local", 4, None),
+    ("tcp://10.1.2.3:8786", "address", None, "tcp://10.1.2.3:8786"),
+    ("tls://sched.example.org:8786", "address", None, "tls://sched.example.org:8786"),
+])
+def test_parse_scheduler_accepts(spec, kind, n, address):
+    s = parse_scheduler(spec)
+    assert (s.kind, s.n_workers, s.address) == (kind, n, address)
+
+
+@pytest.mark.parametrize("spec", ["", "remote", "local:0", "local:x", "tcp://host",
+                                  "http://host:8786", "tcp://:8786", 3, 2.5])
+def test_parse_scheduler_rejects_with_the_accepted_forms(spec):
+    with pytest.raises(ConfigError, match="scheduler"):
+        parse_scheduler(spec)
+
+
+def _block_dask(monkeypatch):
+    # what an install without the extra looks like: "import distributed" fails
+    monkeypatch.setitem(sys.modules, "distributed", None)
+
+
+def test_without_dask_the_scheduler_names_the_extra(monkeypatch):
+    _block_dask(monkeypatch)
+    df = pm.synth_candidates(40, seed=3)
+    with pytest.raises(ConfigError, match=r"pip install 'peermatch\[distributed\]'"):
+        pm.match(df, group_size=(4, 6), time_limit=1, scheduler="local:2")
+    # ... and nothing else needs Dask
+    res = pm.match(df, group_size=(4, 6), time_limit=1, seed=0)
+    assert res.success and res.validate() == []
+    assert "distributed" not in res.summary()["solver"]
+
+
+def test_cli_without_dask_exits_2_naming_the_extra(monkeypatch, tmp_path, capsys):
+    _block_dask(monkeypatch)
+    src = tmp_path / "c.csv"
+    pm.synth_candidates(40, seed=3).to_csv(src, index=False)
+    out = tmp_path / "g.csv"
+    code = main(["match", str(src), "--out", str(out), "--min-size", "4", "--max-size", "6",
+                 "--time-limit", "1", "--scheduler", "local:2"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "peermatch[distributed]" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_cli_bad_scheduler_exits_2(tmp_path, capsys):
+    src = tmp_path / "c.csv"
+    pm.synth_candidates(40, seed=3).to_csv(src, index=False)
+    code = main(["match", str(src), "--out", str(tmp_path / "g.csv"), "--min-size", "4",
+                 "--max-size", "6", "--scheduler", "somewhere"])
+    assert code == 2
+    assert "tcp://host:8786" in capsys.readouterr().err
+
+
+def test_importing_peermatch_does_not_import_dask():
+    code = ("import sys, peermatch, peermatch.cli, peermatch.solve.distributed; "
+            "print('distributed' in sys.modules, 'dask' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert out.stdout.split() == ["False", "False"]
+
+
+# -- on a LocalCluster ----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def client():
+    import logging
+
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=logging.ERROR)
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+def _check_csv(df, res, lo, hi):
+    out = res.groups
+    assert csv_violations(df.astype(str), out.astype(str), lo, hi) == []
+    assert out["group"].notna().all() and len(out) == len(df)
+
+
+def test_reproducible_mode_gives_the_in_process_groups(client):
+    df = pm.synth_candidates(3000, seed=2)
+    # the features representation (what runs above 5,000 candidates), max_iter: reproducible
+    kw = dict(group_size=(8, 12), time_limit=120, seed=4,
+              options={"max_iter": 2500, "representation": "features"})
+    here = pm.match(df, **kw)
+    there = pm.match(df, scheduler=client, **kw)
+    assert there.solver.get("decomposition")
+    np.testing.assert_array_equal(there.labels, here.labels)
+    assert there.score == pytest.approx(here.score, rel=0, abs=1e-9)
+    _check_csv(df, there, 8, 12)
+    d = there.summary()["solver"]["distributed"]
+    assert d["scheduler"] == "client" and d["workers"] == 2 and d["workers_used"] == 2
+    assert d["tasks"] >= 2 * d["rounds"] - 2 and d["dropped"] == 0
+    # after the first task per worker, only changed labels travel
+    assert d["full_syncs"] == 2
+    assert d["bytes_sent"] < 2 * 4 * 3000 + d["tasks"] * 2000
+
+
+def test_parts_run_as_tasks_with_the_in_process_groups(client):
+    df = pm.synth_candidates(1200, seed=5)
+    rules = pm.Rules(separate_tiers=True, same_region=True)
+    # a time limit that never binds (each part gets a share of it in process)
+    kw = dict(group_size=(5, 8), rules=rules, time_limit=300, seed=1, method="local",
+              options={"max_iter": 2000})
+    here = pm.match(df, **kw)
+    there = pm.match(df, scheduler=client, **kw)
+    assert here.success and there.success
+    np.testing.assert_array_equal(there.labels, here.labels)
+    d = there.solver["distributed"]
+    assert d["parts"] == d["parts_on_workers"] == len(here.parts) > 2
+    assert len(d["part_workers"]) == 2
+    _check_csv(df, there, 5, 8)
+    for p in there.parts:  # no group mixes tiers or regions
+        vals = df.iloc[p.rows][["tier", "region"]].drop_duplicates()
+        assert len(vals) == 1
+
+
+def test_replicas_lost_between_rounds_are_rebuilt_with_the_same_result(client):
+    from peermatch.solve.construct import stream_greedy
+    from peermatch.solve.decompose import DecompositionSearch
+    from peermatch.solve.distributed import DaskMap, _drop_replica, connect
+
+    rng = np.random.default_rng(0)
+    F = rng.normal(size=(1200, 4))
+    A = F @ F.T
+    np.fill_diagonal(A, 0)
+    pairs = rng.integers(0, 1200, size=(300, 2))
+    problem = Problem(A, min_size=8, max_size=12, n_groups=120,
+                      cannot_link=pairs[pairs[:, 0] != pairs[:, 1]])
+    start = stream_greedy(problem, 120, np.random.default_rng(1))
+    assert start is not None
+    deadline = time.perf_counter() + 120
+    here = DecompositionSearch(problem, start, np.random.default_rng(7), {})
+    session = connect(client)
+    dm = DaskMap(session, problem, {})
+    there = DecompositionSearch(problem, start, np.random.default_rng(7), {}, executor=dm)
+    try:
+        for step in range(8):
+            if step == 4:  # every worker forgets its replica (as a restarted one would)
+                before = dm.stats["full_syncs"]
+                client.run(_drop_replica, dm.token)
+            here.step(deadline, 300)
+            there.step(deadline, 300)
+            np.testing.assert_array_equal(there.labels, here.labels)
+        assert dm.stats["full_syncs"] > before and dm.stats["dropped"] == 0
+        assert there.value == pytest.approx(here.value, abs=1e-9) and there.n_improved > 0
+    finally:
+        dm.close()
+        here.close()
+
+
+def test_cli_reports_the_scheduler(client, tmp_path, capsys):
+    src = tmp_path / "c.csv"
+    pm.synth_candidates(300, seed=3).to_csv(src, index=False)
+    addr = client.scheduler.address
+    code = main(["match", str(src), "--out", str(tmp_path / "g.csv"), "--min-size", "8",
+                 "--max-size", "12", "--time-limit", "20", "--scheduler", addr, "--json"])
+    assert code == 0
+    s = json.loads(capsys.readouterr().out)
+    d = s["solver"]["distributed"]
+    assert d["scheduler"] == addr and d["workers"] == 2
+    assert s["violations"] == [] and s["placed"] == 300
+
+
+async def _die():
+    os._exit(1)
+
+
+def test_a_killed_worker_loses_no_candidate(client):
+    """Runs last: one worker is killed mid-run (its nanny starts a new one)."""
+    df = pm.synth_candidates(3000, seed=8)
+    victim = sorted(client.nthreads())[0]
+    fired = []
+
+    def kill():
+        fired.append(time.perf_counter())
+        client.run(_die, workers=[victim], wait=False)
+
+    t0 = time.perf_counter()
+    timer = threading.Timer(6.0, kill)
+    timer.start()
+    try:
+        res = pm.match(df, group_size=(8, 12), time_limit=10, seed=0, scheduler=client,
+                       options={"representation": "features"})
+    finally:
+        timer.cancel()
+    assert fired and fired[0] - t0 < res.timings["total"]  # the kill came during the run
+    assert res.success
+    assert sorted(np.bincount(res.labels[res.labels >= 0]).tolist())[0] >= 8
+    assert (res.labels >= 0).all() and len(res.labels) == 3000
+    _check_csv(df, res, 8, 12)
+    assert victim not in client.nthreads()
+    assert res.summary()["solver"]["distributed"]["tasks"] > 0
