@@ -237,7 +237,8 @@ def _open_scheduler(scheduler, time_limit, reasons_found: bool):
     spec = parse_scheduler(scheduler)
     if reasons_found:  # nothing to solve: no cluster to start (the spec is still checked)
         return None, False
-    return connect(spec, timeout=float(time_limit)), True
+    # started in the background: the solver's construction and descent run meanwhile
+    return connect(spec, timeout=float(time_limit), wait=False), True
 
 
 def _solve_parts(table, parts, A, feats, rules, weights, t0, t, timings, method, time_limit,
@@ -263,7 +264,7 @@ def _solve_parts(table, parts, A, feats, rules, weights, t0, t, timings, method,
         jobs = [{"problem": p.compiled.problem, "rows": p.rows,
                  "kwargs": {"method": method, "seed": seed, "workers": workers,
                             "options": options or None}} for p in parts]
-        remote = solve_parts(session, jobs, A, float(time_limit))
+        remote = solve_parts(session, jobs, A, time.perf_counter() + float(time_limit))
     if not reasons:
         for p, done in zip(parts, remote, strict=True):
             # Each independent part gets a share of the budget proportional to its size.

@@ -246,7 +246,9 @@ def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, s
         if isinstance(scheduler, Session):
             ctx.session = scheduler
         else:
-            ctx.session, own_session = connect(scheduler, timeout=ctx.left()), True
+            # started in the background: construction and descent run meanwhile
+            ctx.session = connect(scheduler, timeout=ctx.left(), wait=False)
+            own_session = True
     try:
         return _solve_with(problem, meth, ctx, init)
     finally:
@@ -549,16 +551,15 @@ def _solve_decomposed(problem: Problem, m: int, ctx: _Context, deadline: float, 
             verdict["method"] = name
             return verdict
     t_feasible = ctx.elapsed()
-    executor, options = None, ctx.options
+    executor = None
     if ctx.session is not None:
         from .distributed import DaskMap
 
-        executor = DaskMap(ctx.session, problem, ctx.options)
-        if "batch" not in options and max_iter is None:
-            # timed mode: a sub-problem per worker thread each round (the reproducible
-            # mode keeps the in-process batch, hence the in-process groups)
-            options = {**options, "batch": max(2, ctx.session.nthreads)}
-    ds = DecompositionSearch(problem, labels, ctx.rng, options, executor=executor)
+        # timed mode: a few sub-problems per worker thread each round (the reproducible
+        # mode keeps the in-process batch, hence the in-process groups)
+        executor = DaskMap(ctx.session, problem, ctx.options,
+                           auto_batch="batch" not in ctx.options and max_iter is None)
+    ds = DecompositionSearch(problem, labels, ctx.rng, ctx.options, executor=executor)
     ctx.progress(ds.value, labels=ds.labels, n_groups=m)
     out = {"status": "feasible", "n_groups": m, "method": name, "time_to_feasible": t_feasible,
            "representation": getattr(problem.affinity, "representation", "dense"),

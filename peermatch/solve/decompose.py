@@ -541,6 +541,8 @@ class DecompositionSearch:
         catching up with the driver's grouping; group values are not kept there)."""
         rows = np.asarray(rows, dtype=np.int64)
         labels = np.asarray(labels, dtype=np.int64)
+        if not len(rows):
+            return
         touched = np.unique(np.concatenate([self.labels[rows], labels]))
         self.labels[rows] = labels
         sel = np.flatnonzero(np.isin(self.labels, touched))

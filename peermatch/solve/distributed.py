@@ -54,6 +54,9 @@ _SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
 #: kernels stop at the limit; this covers transfer and a rescheduled task).
 _GRACE = 5.0
 
+#: Sub-problems per worker thread and round in the timed mode.
+_PER_THREAD = 4
+
 
 @dataclass(frozen=True)
 class SchedulerSpec:
@@ -149,49 +152,120 @@ def _warm_worker() -> bool:
 
 
 class Session:
-    """A connected Dask client, and the cluster when this session started it.
+    """A Dask client (connected, or still starting in the background), and the cluster
+    when this session started it.
 
-    Built by :func:`connect`; :meth:`close` shuts down only what it started.
+    Built by :func:`connect`. The start-up runs in a thread, so reading, scoring,
+    construction and descent go on meanwhile; :meth:`ready` waits for it, :attr:`client`
+    too. :meth:`close` shuts down only what the session started.
     """
 
-    def __init__(self, spec: SchedulerSpec, client, cluster, startup_s: float):
+    def __init__(self, spec: SchedulerSpec):
         self.spec = spec
-        self.client = client
-        self.cluster = cluster
-        self.startup_s = float(startup_s)
+        self._client = spec.client
+        self.cluster = None
+        self.startup_s = 0.0
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
         self._workers: list[str] = []
         self._workers_t = -np.inf
         self.nthreads = 0
+
+    def _start(self, timeout: float) -> None:
+        """Start or reach the cluster, wait for a worker, load the kernels on every one."""
+        distributed = import_distributed()
+        t0 = time.perf_counter()
+        spec = self.spec
+        try:
+            if spec.kind == "local":
+                n = spec.n_workers or max(1, os.cpu_count() or 1)
+                # one thread per process: the kernels then never share a core, and a
+                # worker's replica of the grouping is read by one task at a time
+                self.cluster = distributed.LocalCluster(
+                    n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                    silence_logs=logging.ERROR)
+                self._client = distributed.Client(self.cluster, timeout=timeout)
+            elif spec.kind == "address":
+                try:
+                    self._client = distributed.Client(spec.address, timeout=timeout)
+                except (OSError, TimeoutError) as exc:
+                    raise ConfigError(f"Cannot reach the Dask scheduler at {spec.address} "
+                                      f"within {timeout:.0f} s ({exc}). Start one (dask "
+                                      "scheduler; dask worker ADDRESS) or use --scheduler "
+                                      "local.") from None
+            left = timeout - (time.perf_counter() - t0)
+            try:
+                self._client.wait_for_workers(1, timeout=max(left, 0.5))
+                # kernels loaded on every worker before the first sub-problem
+                self._client.run(_warm_worker)
+            except (OSError, TimeoutError) as exc:
+                raise ConfigError(f"The Dask scheduler {spec.text} has no worker ready within "
+                                  f"{timeout:.0f} s ({exc}). Start workers or give more "
+                                  "time.") from None
+            self.workers(refresh=True)
+        except BaseException as exc:
+            self._error = exc
+            self._shutdown()
+        finally:
+            self.startup_s = time.perf_counter() - t0
+
+    def is_ready(self) -> bool:
+        """True once the start-up has finished (successfully or not)."""
+        return self._thread is None or not self._thread.is_alive()
+
+    def ready(self) -> Session:
+        """Wait for the start-up; raise its error (ConfigError) if it failed."""
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self
+
+    @property
+    def client(self):
+        """The ``distributed.Client`` (waits for the start-up)."""
+        return self.ready()._client
 
     def workers(self, refresh: bool = False) -> list[str]:
         """Addresses of the workers (sorted), refreshed at most once a second."""
         now = time.perf_counter()
         if refresh or now - self._workers_t > 1.0 or not self._workers:
-            info = self.client.nthreads()
+            info = self._client.nthreads()
             self._workers = sorted(info)
             self.nthreads = int(sum(info.values()))
             self._workers_t = now
         return self._workers
 
     def describe(self) -> dict:
-        """What a result reports: the scheduler, its address, workers and threads."""
+        """What a result reports: the scheduler, its address, workers and threads (without
+        waiting: a start-up still under way reports ``workers=0``)."""
+        out = {"scheduler": self.spec.text, "address": None, "workers": 0, "threads": 0,
+               "startup_s": None}
+        if not self.is_ready() or self._error is not None:
+            return out
         try:
             workers = self.workers(refresh=True)
         except Exception:  # noqa: BLE001 - a closed or lost scheduler: report what is known
             workers = self._workers
-        return {"scheduler": self.spec.text, "address": str(self.client.scheduler.address),
-                "workers": len(workers), "threads": self.nthreads,
-                "startup_s": round(self.startup_s, 3)}
+        out.update(address=str(self._client.scheduler.address), workers=len(workers),
+                   threads=self.nthreads, startup_s=round(self.startup_s, 3))
+        return out
 
-    def close(self) -> None:
-        """Close the client and cluster this session started (a given Client stays)."""
-        if self.spec.kind == "client":
-            return
+    def _shutdown(self) -> None:
         try:
-            self.client.close()
+            if self._client is not None and self.spec.kind != "client":
+                self._client.close()
         finally:
             if self.cluster is not None:
                 self.cluster.close()
+                self.cluster = None
+
+    def close(self) -> None:
+        """Close the client and cluster this session started (a given Client stays)."""
+        if self._thread is not None:
+            self._thread.join()
+        if self.spec.kind != "client" and self._error is None:
+            self._shutdown()
 
     def __enter__(self) -> Session:
         return self
@@ -200,7 +274,7 @@ class Session:
         self.close()
 
 
-def connect(spec, timeout: float = 60.0) -> Session | None:
+def connect(spec, timeout: float = 60.0, *, wait: bool = True) -> Session | None:
     """Connect to (or start) the cluster of a ``scheduler=`` value; None for None.
 
     Parameters
@@ -210,6 +284,9 @@ def connect(spec, timeout: float = 60.0) -> Session | None:
     timeout : float, default=60.0
         Seconds for starting or reaching the scheduler and its first worker (the time
         limit of the call: start-up counts).
+    wait : bool, default=True
+        False starts in a background thread and returns at once (errors then come from
+        :meth:`Session.ready`); the spec is checked and Dask imported before either way.
 
     Returns
     -------
@@ -224,39 +301,16 @@ def connect(spec, timeout: float = 60.0) -> Session | None:
     spec = parse_scheduler(spec)
     if spec is None:
         return None
-    distributed = import_distributed()
-    t0 = time.perf_counter()
+    import_distributed()
+    session = Session(spec)
     timeout = max(float(timeout), 1.0)
-    cluster = None
-    if spec.kind == "client":
-        client = spec.client
-    elif spec.kind == "local":
-        n = spec.n_workers or max(1, os.cpu_count() or 1)
-        # one thread per process: the kernels then never share a core, and a worker's
-        # replica of the grouping is read by one task at a time
-        cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                           dashboard_address=None,
-                                           silence_logs=logging.ERROR)
-        client = distributed.Client(cluster, timeout=timeout)
+    if wait or spec.kind == "client":
+        session._start(timeout)
+        session.ready()
     else:
-        try:
-            client = distributed.Client(spec.address, timeout=timeout)
-        except (OSError, TimeoutError) as exc:
-            raise ConfigError(f"Cannot reach the Dask scheduler at {spec.address} within "
-                              f"{timeout:.0f} s ({exc}). Start one (dask scheduler; dask "
-                              "worker ADDRESS) or use --scheduler local.") from None
-    session = Session(spec, client, cluster, 0.0)
-    try:
-        left = timeout - (time.perf_counter() - t0)
-        client.wait_for_workers(1, timeout=max(left, 0.5))
-        # kernels loaded on every worker before the clock of the search starts
-        client.run(_warm_worker)
-    except (OSError, TimeoutError) as exc:
-        session.close()
-        raise ConfigError(f"The Dask scheduler {spec.text} has no worker ready within "
-                          f"{timeout:.0f} s ({exc}). Start workers or give more time.") from None
-    session.startup_s = time.perf_counter() - t0
-    session.workers(refresh=True)
+        session._thread = threading.Thread(target=session._start, args=(timeout,),
+                                           name="peermatch-dask-start", daemon=True)
+        session._thread.start()
     return session
 
 
@@ -352,6 +406,9 @@ class DaskMap:
         Scattered once to every worker.
     options : dict
         The solver options (the workers' sub-problem settings).
+    auto_batch : bool, default=False
+        Once the cluster is up, raise the search's batch to four sub-problems per worker
+        thread (the timed mode; the reproducible mode keeps the in-process batch).
 
     Notes
     -----
@@ -360,24 +417,30 @@ class DaskMap:
     this search (or restarted) receives the whole grouping once (``4 n`` bytes). It returns
     the new labels and group values of the sub-problem when it gained. :attr:`stats` counts
     rounds, tasks, full syncs, dropped sub-problems and the array bytes each way.
+
+    Rounds that come while the cluster is still starting are solved in this process (as
+    without a scheduler: same sub-problems, same outcomes), so start-up never idles the
+    search; the problem is scattered on the first round after.
     """
 
-    def __init__(self, session: Session, problem, options: dict):
+    def __init__(self, session: Session, problem, options: dict, auto_batch: bool = False):
         self.session = session
-        self.client = session.client
+        self.problem = problem
         self.options = {k: v for k, v in dict(options).items() if k != "threads"}
         self.n = int(problem.n)
         self.token = uuid.uuid4().hex
-        t = time.perf_counter()
-        self._problem = self.client.scatter(problem, broadcast=True, hash=False)
+        self.auto_batch = auto_batch
+        self.client = None
+        self._problem = None
+        self._pool = None
         self._idx = _index_dtype(max(self.n, int(problem.n_groups or 0)))
         self.version = 0
         self._log: list[tuple[int, np.ndarray]] = []   # (version, rows changed)
         self._synced: dict[str, int] = {}              # worker -> version of its replica
         self._round = 0
         self._answered: set[str] = set()
-        self.stats = {"rounds": 0, "tasks": 0, "full_syncs": 0, "dropped": 0,
-                      "scatter_s": round(time.perf_counter() - t, 3),
+        self.stats = {"rounds": 0, "local_rounds": 0, "tasks": 0, "full_syncs": 0,
+                      "dropped": 0, "scatter_s": None,
                       "scatter_bytes": int(getattr(problem.affinity, "nbytes", 0)),
                       "bytes_sent": 0, "bytes_received": 0, "max_bytes_round": 0,
                       "workers_used": 0}
@@ -442,8 +505,45 @@ class DaskMap:
         return out
 
     # -- the executor hook -------------------------------------------------------------
+    def _local(self, search, batch, deadline: float, max_iter: int | None) -> list:
+        """The batch in this process (threads), as the search would without executor."""
+        from .decompose import outcome
+
+        self.stats["local_rounds"] += 1
+        while len(search._pos) < len(batch):
+            search._pos.append(np.full(self.n, -1, dtype=np.int64))
+
+        def one(t):
+            g, seed = batch[t]
+            return outcome(g, *search._compute(g, seed, search._pos[t], deadline, max_iter))
+
+        if search.threads > 1 and len(batch) > 1:
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = ThreadPoolExecutor(max_workers=search.threads,
+                                                thread_name_prefix="peermatch-sub")
+            return list(self._pool.map(one, range(len(batch))))
+        return [one(t) for t in range(len(batch))]
+
+    def _ensure(self, search) -> None:
+        """First round on the cluster: scatter the problem (once)."""
+        if self.client is not None:
+            return
+        self.client = self.session.client
+        t = time.perf_counter()
+        self._problem = self.client.scatter(self.problem, broadcast=True, hash=False)
+        self.stats["scatter_s"] = round(time.perf_counter() - t, 3)
+        if self.auto_batch:
+            # several sub-problems per worker thread and round: the round trip (a few
+            # to ~100 ms on a loaded machine) is paid once per round, not per sub-problem
+            search.batch = max(search.batch, _PER_THREAD * self.session.nthreads)
+
     def map(self, search, batch, deadline: float, max_iter: int | None) -> list:
         """One :class:`~peermatch.solve.decompose.Outcome` (None: dropped) per sub-problem."""
+        if self.client is None and not self.session.is_ready():
+            return self._local(search, batch, deadline, max_iter)
+        self._ensure(search)
         self._round += 1
         self.stats["rounds"] += 1
         self._round_bytes = 0
@@ -486,6 +586,11 @@ class DaskMap:
 
     def close(self) -> None:
         """Free the workers' replicas and the scattered problem."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        if self.client is None:
+            return
         try:
             self.client.run(_drop_replica, self.token, on_error="ignore")
             self.client.cancel([self._problem])
@@ -523,7 +628,7 @@ def _solve_part(problem, whole, kwargs: dict):
     return dict(res)
 
 
-def solve_parts(session: Session, jobs: list[dict], affinity, time_limit: float) -> list:
+def solve_parts(session: Session, jobs: list[dict], affinity, deadline: float) -> list:
     """Solve independent parts as whole tasks, at most one per worker thread at a time.
 
     Parameters
@@ -536,9 +641,10 @@ def solve_parts(session: Session, jobs: list[dict], affinity, time_limit: float)
         The whole affinity. A FeatureAffinity is scattered once and each part's view
         (index map and corrections) is rebuilt on its worker: a view pickled as it is would
         carry every candidate's features.
-    time_limit : float
-        Seconds for all parts together: the parts run side by side, each with a share of
-        ``time_limit * threads`` proportional to its size (at most ``time_limit``).
+    deadline : float
+        ``time.perf_counter()`` by which all parts are solved: the parts run side by side,
+        each with a share of ``seconds left * threads`` proportional to its size (at most
+        the seconds left once the cluster is up).
 
     Returns
     -------
@@ -548,7 +654,8 @@ def solve_parts(session: Session, jobs: list[dict], affinity, time_limit: float)
     """
     from ._result import SolveResult
 
-    client = session.client
+    client = session.client  # waits for the start-up
+    time_limit = max(0.1, deadline - time.perf_counter())
     session.workers(refresh=True)
     slots = max(1, session.nthreads)
     total = sum(len(j["rows"]) for j in jobs) or 1
