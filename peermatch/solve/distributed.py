@@ -304,7 +304,7 @@ def connect(spec, timeout: float = 60.0, *, wait: bool = True) -> Session | None
     import_distributed()
     session = Session(spec)
     timeout = max(float(timeout), 1.0)
-    if wait or spec.kind == "client":
+    if wait:
         session._start(timeout)
         session.ready()
     else:
@@ -386,6 +386,38 @@ def _drop_replica(token: str) -> None:
 
 
 # ------------------------------------------------------------------ driver side
+
+def _gather(futures, seconds: float) -> list:
+    """The results of ``futures`` within ``seconds``; None for each one that failed, was
+    cancelled (its worker lost and the task forgotten) or is late (then cancelled)."""
+    from distributed import wait
+
+    end = time.perf_counter() + seconds
+    while True:
+        live = [f for f in futures if f.status == "pending"]
+        if not live or time.perf_counter() >= end:
+            break
+        try:
+            wait(live, timeout=max(end - time.perf_counter(), 0.01))
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # noqa: BLE001 - timeout, or a future cancelled: see below
+            time.sleep(0.01)
+    out = []
+    for f in futures:
+        res = None
+        if f.status == "finished":
+            try:
+                res = f.result(timeout=_GRACE)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException:  # noqa: BLE001 - lost between wait and result: None
+                res = None
+        elif f.status == "pending":
+            f.cancel()
+        out.append(res)
+    return out
+
 
 def _nbytes(*arrays) -> int:
     return int(sum(a.nbytes for a in arrays if a is not None))
@@ -485,24 +517,7 @@ class DaskMap:
 
     def _collect(self, futures, deadline: float) -> list:
         """Results of ``futures`` (None for a failed, lost or late one)."""
-        from distributed import wait
-
-        try:
-            wait(futures, timeout=max(deadline - time.perf_counter(), 0.0) + _GRACE)
-        except TimeoutError:
-            pass
-        out = []
-        for f in futures:
-            if f.status == "finished":
-                try:
-                    out.append(f.result(timeout=_GRACE))
-                    continue
-                except Exception:  # noqa: BLE001 - lost between wait and result: dropped
-                    pass
-            elif f.status == "pending":
-                f.cancel()
-            out.append(None)
-        return out
+        return _gather(futures, max(deadline - time.perf_counter(), 0.0) + _GRACE)
 
     # -- the executor hook -------------------------------------------------------------
     def _local(self, search, batch, deadline: float, max_iter: int | None) -> list:
@@ -673,21 +688,9 @@ def solve_parts(session: Session, jobs: list[dict], affinity, deadline: float) -
         args = (problem, whole if detached else None, kwargs)
         futures[i] = client.submit(_solve_part, *args, pure=False, retries=1,
                                    key=f"peermatch-part-{uuid.uuid4().hex[:12]}-{i}")
-    from distributed import wait
-
-    try:
-        wait(list(futures.values()), timeout=time_limit + _GRACE + 60.0)
-    except TimeoutError:
-        pass
-    out = []
-    for i in range(len(jobs)):
-        f = futures[i]
-        try:
-            out.append(SolveResult(f.result(timeout=0.1)) if f.status == "finished" else None)
-        except Exception:  # noqa: BLE001 - lost: the caller falls back
-            out.append(None)
-        if out[-1] is None:
-            f.cancel()
+    # a part stops at its time share; the margin covers transfers and a rescheduled task
+    got = _gather([futures[i] for i in range(len(jobs))], time_limit + _GRACE + 60.0)
+    out = [None if r is None else SolveResult(r) for r in got]
     if whole is not None:
         client.cancel([whole])
     for r in out:
