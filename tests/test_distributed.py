@@ -197,6 +197,29 @@ def test_cli_reports_the_scheduler(client, tmp_path, capsys):
     assert s["violations"] == [] and s["placed"] == 300
 
 
+def test_local_spec_starts_and_closes_its_cluster(client, tmp_path, capsys):
+    import multiprocessing
+
+    before = {p.pid for p in multiprocessing.active_children()}
+    df = pm.synth_candidates(1500, seed=6)
+    kw = dict(group_size=(8, 12), time_limit=120, seed=2, options={"max_iter": 600})
+    res = pm.match(df, scheduler="local:1", **kw)
+    d = res.summary()["solver"]["distributed"]
+    assert d["scheduler"] == "local:1" and d["workers"] == 1
+    np.testing.assert_array_equal(res.labels, pm.match(df, **kw).labels)
+    # the cluster of the call is gone: no worker process of it is left
+    time.sleep(1.0)
+    assert {p.pid for p in multiprocessing.active_children()} <= before
+    # and the command line says where it ran
+    src = tmp_path / "c.csv"
+    pm.synth_candidates(200, seed=3).to_csv(src, index=False)
+    code = main(["match", str(src), "--out", str(tmp_path / "g.csv"), "--min-size", "8",
+                 "--max-size", "12", "--time-limit", "3", "--scheduler",
+                 client.scheduler.address])
+    assert code == 0
+    assert f"scheduler {client.scheduler.address}" in capsys.readouterr().out
+
+
 async def _die():
     os._exit(1)
 

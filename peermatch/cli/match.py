@@ -129,6 +129,7 @@ def _distributed_line(s: dict) -> list[str]:
     d = s.get("solver", {}).get("distributed")
     if not d:
         return []
-    return [f"scheduler {d['scheduler']} ({d['workers']} workers, start-up "
-            f"{d['startup_s']:.1f}s): {d.get('tasks', 0)} tasks, "
-            f"{d.get('dropped', 0)} dropped"]
+    up = (f"start-up {d['startup_s']:.1f}s" if d.get("startup_s") is not None
+          else "still starting at the end: solved here")
+    return [f"scheduler {d['scheduler']} ({d['workers']} workers, {up}): "
+            f"{d.get('tasks', 0)} tasks, {d.get('dropped', 0)} dropped"]

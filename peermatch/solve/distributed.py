@@ -450,9 +450,10 @@ class DaskMap:
     the new labels and group values of the sub-problem when it gained. :attr:`stats` counts
     rounds, tasks, full syncs, dropped sub-problems and the array bytes each way.
 
-    Rounds that come while the cluster is still starting are solved in this process (as
-    without a scheduler: same sub-problems, same outcomes), so start-up never idles the
-    search; the problem is scattered on the first round after.
+    In the timed mode, rounds that come while the cluster is still starting are solved in
+    this process (as without a scheduler: same sub-problems, same outcomes), so start-up
+    never idles the search; the reproducible mode waits for the cluster. The problem is
+    scattered on the first round on the cluster.
     """
 
     def __init__(self, session: Session, problem, options: dict, auto_batch: bool = False):
@@ -556,13 +557,19 @@ class DaskMap:
 
     def map(self, search, batch, deadline: float, max_iter: int | None) -> list:
         """One :class:`~peermatch.solve.decompose.Outcome` (None: dropped) per sub-problem."""
-        if self.client is None and not self.session.is_ready():
+        if self.client is None and max_iter is None and not self.session.is_ready():
+            # (not in the reproducible mode, which waits for the cluster as it waits for
+            # the kernels to compile: where the work runs should not depend on the clock)
             return self._local(search, batch, deadline, max_iter)
         self._ensure(search)
         self._round += 1
         self.stats["rounds"] += 1
         self._round_bytes = 0
         workers = self.session.workers()
+        if not workers:  # every worker lost (and none back yet): this round here
+            self.stats["rounds"] -= 1
+            self._synced.clear()
+            return self._local(search, batch, deadline, max_iter)
         deadline_wall = time.time() + (deadline - time.perf_counter())
         start = (self._round - 1) * len(batch)
         targets = [workers[(start + t) % len(workers)] for t in range(len(batch))]
