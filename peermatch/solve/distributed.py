@@ -369,15 +369,16 @@ def _solve_remote(token: str, problem, options: dict, v_from: int, v_to: int,
             rep.search.sync_labels(rows, vals)
             rep.version = v_to
         pos = rep.take_pos()
+    t0 = time.perf_counter()
     try:
-        deadline = time.perf_counter() + (deadline_wall - time.time())
+        deadline = t0 + (deadline_wall - time.time())
         res = rep.search._compute(np.asarray(groups, dtype=np.int64), int(seed), pos, deadline,
                                   max_iter)
         out = outcome(groups, *res)
     finally:
         pos.fill(-1)
         rep._scratch.append(pos)
-    return ("ok", addr, out)
+    return ("ok", addr, out, time.perf_counter() - t0)
 
 
 def _drop_replica(token: str) -> None:
@@ -448,7 +449,9 @@ class DaskMap:
     changed since that worker's last task (rows and labels, 4 bytes each); a worker new to
     this search (or restarted) receives the whole grouping once (``4 n`` bytes). It returns
     the new labels and group values of the sub-problem when it gained. :attr:`stats` counts
-    rounds, tasks, full syncs, dropped sub-problems and the array bytes each way.
+    rounds, tasks, full syncs, dropped sub-problems, the array bytes each way, the seconds
+    the driver waited on rounds (``round_s``) and the seconds the workers spent on them
+    (``worker_s``: catching up, building and solving).
 
     In the timed mode, rounds that come while the cluster is still starting are solved in
     this process (as without a scheduler: same sub-problems, same outcomes), so start-up
@@ -476,7 +479,7 @@ class DaskMap:
                       "dropped": 0, "scatter_s": None,
                       "scatter_bytes": int(getattr(problem.affinity, "nbytes", 0)),
                       "bytes_sent": 0, "bytes_received": 0, "max_bytes_round": 0,
-                      "workers_used": 0}
+                      "workers_used": 0, "worker_s": 0.0, "round_s": 0.0}
 
     # -- deltas --------------------------------------------------------------------
     def _payload(self, search, worker: str):
@@ -562,6 +565,7 @@ class DaskMap:
             # the kernels to compile: where the work runs should not depend on the clock)
             return self._local(search, batch, deadline, max_iter)
         self._ensure(search)
+        t_round = time.perf_counter()
         self._round += 1
         self.stats["rounds"] += 1
         self._round_bytes = 0
@@ -590,7 +594,8 @@ class DaskMap:
                 self.stats["dropped"] += 1
                 outs.append(None)
                 continue
-            _, addr, o = r
+            _, addr, o, seconds = r
+            self.stats["worker_s"] += seconds
             self._synced[addr] = self.version
             self._answered.add(addr)
             self.stats["bytes_received"] += _nbytes(o.groups, o.rows, o.new_local, o.values) + 16
@@ -604,6 +609,8 @@ class DaskMap:
         self._trim_log(workers)
         self.stats["max_bytes_round"] = max(self.stats["max_bytes_round"], self._round_bytes)
         self.stats["workers_used"] = len(self._answered)
+        self.stats["round_s"] = round(self.stats["round_s"] + time.perf_counter() - t_round, 4)
+        self.stats["worker_s"] = round(self.stats["worker_s"], 4)
         return outs
 
     def close(self) -> None:
