@@ -91,6 +91,61 @@ def test_importing_peermatch_does_not_import_dask():
     assert out.stdout.split() == ["False", "False"]
 
 
+def _search_problem(n=1200, m=120, seed=0):
+    from peermatch.solve.construct import stream_greedy
+
+    rng = np.random.default_rng(seed)
+    F = rng.normal(size=(n, 4))
+    A = F @ F.T
+    np.fill_diagonal(A, 0)
+    pairs = rng.integers(0, n, size=(n // 4, 2))
+    problem = Problem(A, min_size=8, max_size=12, n_groups=m,
+                      cannot_link=pairs[pairs[:, 0] != pairs[:, 1]])
+    start = stream_greedy(problem, m, np.random.default_rng(1))
+    assert start is not None
+    return problem, start
+
+
+class _Sequential:
+    """An executor doing in this process what a Dask worker does (build, solve, outcome)."""
+
+    def __init__(self):
+        self.batches = 0
+
+    def map(self, search, batch, deadline, max_iter):
+        from peermatch.solve.decompose import outcome
+
+        self.batches += 1
+        pos = np.full(search.problem.n, -1, dtype=np.int64)
+        return [outcome(g, *search._compute(g, s, pos, deadline, max_iter)) for g, s in batch]
+
+
+def test_executor_hook_gives_the_thread_results_and_replicas_catch_up():
+    from peermatch.solve.decompose import DecompositionSearch
+
+    problem, start = _search_problem()
+    deadline = time.perf_counter() + 120
+    here = DecompositionSearch(problem, start, np.random.default_rng(3), {})
+    ex = _Sequential()
+    there = DecompositionSearch(problem, start, np.random.default_rng(3), {}, executor=ex)
+    replica = DecompositionSearch(problem, start, np.random.default_rng(0), {"threads": 1})
+    try:
+        for _ in range(5):
+            here.step(deadline, 200)
+            there.step(deadline, 200)
+        np.testing.assert_array_equal(there.labels, here.labels)
+        assert ex.batches == 5 and there.n_improved > 0
+        assert there.value == pytest.approx(problem.objective(there.labels), rel=1e-12)
+        # a replica given only the changed labels holds the same members as the driver
+        rows = np.flatnonzero(replica.labels != there.labels)
+        replica.sync_labels(rows, there.labels[rows])
+        np.testing.assert_array_equal(replica.labels, there.labels)
+        for g in range(problem.n_groups):
+            np.testing.assert_array_equal(replica.members[g], there.members[g])
+    finally:
+        here.close()
+
+
 # -- on a LocalCluster ----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -151,19 +206,10 @@ def test_parts_run_as_tasks_with_the_in_process_groups(client):
 
 
 def test_replicas_lost_between_rounds_are_rebuilt_with_the_same_result(client):
-    from peermatch.solve.construct import stream_greedy
     from peermatch.solve.decompose import DecompositionSearch
     from peermatch.solve.distributed import DaskMap, _drop_replica, connect
 
-    rng = np.random.default_rng(0)
-    F = rng.normal(size=(1200, 4))
-    A = F @ F.T
-    np.fill_diagonal(A, 0)
-    pairs = rng.integers(0, 1200, size=(300, 2))
-    problem = Problem(A, min_size=8, max_size=12, n_groups=120,
-                      cannot_link=pairs[pairs[:, 0] != pairs[:, 1]])
-    start = stream_greedy(problem, 120, np.random.default_rng(1))
-    assert start is not None
+    problem, start = _search_problem()
     deadline = time.perf_counter() + 120
     here = DecompositionSearch(problem, start, np.random.default_rng(7), {})
     session = connect(client)
