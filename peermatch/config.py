@@ -39,7 +39,7 @@ __all__ = ["load_config", "rules_from_dict", "check_match_setting", "MATCH_KEYS"
 #: Keys of the ``[match]`` table and their types.
 MATCH_KEYS: dict[str, type] = {
     "min_size": int, "max_size": int, "groups": int, "time_limit": float, "seed": int,
-    "method": str, "workers": int,
+    "method": str, "workers": int, "scheduler": str,
 }
 #: The command-line option of each ``[match]`` key (for messages).
 MATCH_OPTIONS = {k: "--" + k.replace("_", "-") for k in MATCH_KEYS}

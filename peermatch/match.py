@@ -63,6 +63,7 @@ def match(
     options: Mapping[str, Any] | None = None,
     callback: Callable[[dict], None] | None = None,
     init: Any = None,
+    scheduler: Any = None,
 ) -> MatchResult:
     """Split candidates into peer groups that obey every hard rule and inspire each other.
 
@@ -99,6 +100,15 @@ def match(
         A warm start: the 0-based group of each candidate, in table order (e.g.
         ``previous.labels``), satisfying every hard rule; the search continues from it.
         Not with rules that split the candidates into parts (tiers, regions).
+    scheduler : None, str or distributed.Client, default=None
+        None solves in this process. ``"local"`` / ``"local:N"`` starts a Dask LocalCluster
+        of N worker processes for the call (closed after), ``"tcp://host:port"`` uses a
+        running scheduler, a ``dask.distributed.Client`` is used as it is. Independent
+        parts (tiers, regions) then run side by side, one task each; one large part sends
+        its sub-problems to the workers. Needs ``pip install 'peermatch[distributed]'``;
+        start-up counts in ``time_limit``; in the reproducible mode (``seed`` and
+        ``options={"max_iter": N}``) the groups are those of the in-process run. See
+        ``docs/distributed.md``.
 
     Returns
     -------
@@ -124,8 +134,7 @@ def match(
     True
     """
     from .config import check_match_setting
-    from .scoring import Weights, grouping_score
-    from .solve import solve
+    from .scoring import Weights
 
     for key, value in (("time_limit", time_limit), ("method", method), ("workers", workers)):
         check_match_setting(key, value, f"The {key!r} parameter of match")
@@ -159,6 +168,40 @@ def match(
     timings["rules"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    session, own_session = _open_scheduler(scheduler, time_limit, reasons_found=any(
+        p.reasons for p in parts))
+    try:
+        return _solve_parts(table, parts, A, feats, rules, weights, t0, t, timings, method,
+                            time_limit, seed, workers, options, callback, init, session)
+    finally:
+        if own_session:
+            session.close()
+
+
+def _open_scheduler(scheduler, time_limit, reasons_found: bool):
+    """The Dask session of ``scheduler=`` (None: in process) and whether this call owns it."""
+    if scheduler is None:
+        return None, False
+    from .solve.distributed import Session, connect, parse_scheduler
+
+    if isinstance(scheduler, Session):
+        return scheduler, False
+    spec = parse_scheduler(scheduler)
+    if reasons_found:  # nothing to solve: no cluster to start (the spec is still checked)
+        return None, False
+    # started in the background: the solver's construction and descent run meanwhile
+    return connect(spec, timeout=float(time_limit), wait=False), True
+
+
+def _solve_parts(table, parts, A, feats, rules, weights, t0, t, timings, method, time_limit,
+                 seed, workers, options, callback, init, session) -> MatchResult:
+    """Solve the compiled parts (here, or on the cluster of ``session``) into a result."""
+    from .scoring import grouping_score
+    from .solve import solve
+
+    if session is not None:
+        # the time limit covers the cluster's start-up
+        time_limit = max(0.1, float(time_limit) - (time.perf_counter() - t))
     labels = np.full(table.n, -1, dtype=np.int64)
     reasons: list[str] = list(dict.fromkeys(r for p in parts for r in p.reasons))
     statuses, bound, solver_info, method_used = [], 0.0, {}, []
@@ -167,19 +210,32 @@ def match(
     if init is not None and len(parts) > 1:
         raise ConfigError("The 'init' parameter of match cannot be combined with rules that "
                           "split the candidates (separate_tiers, same_region).")
+    remote = [None] * len(parts)
+    if not reasons and session is not None and len(parts) > 1:
+        from .solve.distributed import solve_parts
+
+        jobs = [{"problem": p.compiled.problem, "rows": p.rows,
+                 "kwargs": {"method": method, "seed": seed, "workers": workers,
+                            "options": options or None}} for p in parts]
+        remote = solve_parts(session, jobs, A, time.perf_counter() + float(time_limit))
     if not reasons:
         deadline = time.perf_counter() + float(time_limit)
-        left_rows = sum(len(p.rows) for p in parts)
-        for p in parts:
-            # Each part gets the share of the budget still left that its size is of the
-            # candidates still to place, so time a part does not need goes to the rest.
+        left_rows = sum(len(p.rows) for p, done in zip(parts, remote, strict=True)
+                        if done is None)
+        for p, done in zip(parts, remote, strict=True):
+            if done is not None:  # solved on a worker
+                p.solve = done
+                continue
+            # In process (also a part whose task was lost): each part gets the share of
+            # the budget still left that its size is of the candidates still to place, so
+            # time a part does not need goes to the rest.
             share = max(0.1, (deadline - time.perf_counter()) * len(p.rows) / left_rows)
             left_rows -= len(p.rows)
             if solver_interrupted:  # Ctrl-C in an earlier part: the rest only constructs
                 share = 0.1
             p.solve = solve(p.compiled.problem, method=method, time_limit=share, seed=seed,
                             workers=workers, options=options or None, callback=callback,
-                            init=init)
+                            init=init, scheduler=session if len(parts) == 1 else None)
             solver_interrupted = solver_interrupted or bool(p.solve.get("interrupted"))
         # A part that found nothing in its share gets the time the others left over.
         for p in parts:
@@ -215,6 +271,12 @@ def match(
                        "objective": p.solve.get("objective")} for p in parts]}
     if solver_interrupted:
         solver_info = {**dict(solver_info), "interrupted": True}
+    if session is not None:
+        info = dict(solver_info.get("distributed") or session.describe())
+        if len(parts) > 1:
+            info.update(parts=len(parts), parts_on_workers=sum(r is not None for r in remote),
+                        part_workers=sorted({r["worker"] for r in remote if r is not None}))
+        solver_info = {**dict(solver_info), "distributed": info}
     timings["solve"] = time.perf_counter() - t
 
     from .solve._result import STATUS_MESSAGES

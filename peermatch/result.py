@@ -296,6 +296,8 @@ class MatchResult:
             out["solver"]["compile_wait"] = float(self.solver["compile_wait"])
         if self.solver.get("sub_problems") is not None:
             out["solver"]["sub_problems"] = int(self.solver["sub_problems"])
+        if self.solver.get("distributed"):  # the Dask scheduler and workers that solved it
+            out["solver"]["distributed"] = _plain(self.solver["distributed"])
         if self.success:
             st = self.group_stats
             out["mean_pair_affinity"] = {"worst_group": round(float(st["mean_pair"].min()), 6),
@@ -307,3 +309,8 @@ class MatchResult:
         s = self.summary()
         return (f"<MatchResult status={s['status']!r} candidates={s['candidates']} "
                 f"groups={s['groups']} score={s['score']}>")
+
+
+def _plain(d: dict) -> dict:
+    """``d`` with numpy scalars as Python numbers (JSON-ready)."""
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in d.items()}

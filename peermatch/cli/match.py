@@ -41,6 +41,10 @@ def register(sub) -> None:
     p.add_argument("--method", default=None, help="solver method: auto, exact, local, hybrid")
     p.add_argument("--workers", type=int, default=None,
                    help="solver threads (default 1: deterministic)")
+    p.add_argument("--scheduler", default=None, metavar="SPEC",
+                   help="solve on a Dask cluster: 'local', 'local:N' (N worker processes for "
+                        "this run) or a scheduler address tcp://host:port; needs "
+                        "pip install 'peermatch[distributed]' (default: this process)")
     p.add_argument("--summary", metavar="JSON", help="also write a machine-readable summary")
     p.add_argument("--report", metavar="HTML", help="also write a self-contained HTML report")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
@@ -68,7 +72,7 @@ def run(args) -> int:
                     n_groups=m.get("groups"), weights=cfg["weights"], rules=cfg["rules"],
                     method=m.get("method", "auto"), time_limit=time_limit,
                     seed=m.get("seed", 0), workers=m.get("workers", 1),
-                    callback=progress)
+                    callback=progress, scheduler=m.get("scheduler"))
     finally:
         progress.close()
     summary = res.summary()
@@ -116,6 +120,7 @@ def format_summary(res, out: str) -> str:
         f"hard rules: {'all satisfied' if not s['violations'] else s['violations']}",
         f"time {s['timings'].get('total', 0):.1f}s (solve {s['timings'].get('solve', 0):.1f}s), "
         f"seed {s['seed']}, method {s['method']}",
+        *_distributed_line(s),
         f"wrote {out}",
     ]
     solver = s.get("solver", {})
@@ -128,3 +133,14 @@ def format_summary(res, out: str) -> str:
         lines.insert(0, "note: the solver's kernels were still compiling (first run on this "
                         "install): the numpy search ran instead; later runs use the cache")
     return "\n".join(lines)
+
+
+def _distributed_line(s: dict) -> list[str]:
+    """Where the work ran, when a Dask scheduler was used."""
+    d = s.get("solver", {}).get("distributed")
+    if not d:
+        return []
+    up = (f"start-up {d['startup_s']:.1f}s" if d.get("startup_s") is not None
+          else "still starting at the end: solved here")
+    return [f"scheduler {d['scheduler']} ({d['workers']} workers, {up}): "
+            f"{d.get('tasks', 0)} tasks, {d.get('dropped', 0)} dropped"]

@@ -79,6 +79,8 @@ class _Context:
         self.best_labels: np.ndarray | None = None
         self.best_m = 0
         self._last_cb = -math.inf
+        #: a peermatch.solve.distributed.Session when a Dask scheduler was asked for
+        self.session = None
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0
@@ -124,7 +126,7 @@ def _has_side_rules(problem: Problem) -> bool:
 
 def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, seed=0,
           workers: int = 1, options: dict | None = None, callback=None,
-          init=None) -> SolveResult:
+          init=None, scheduler=None) -> SolveResult:
     """Find a grouping that satisfies every hard rule of ``problem`` and maximises affinity.
 
     Maximises ``F(p) = sum over pairs i < j with p(i) == p(j) of A[i, j]`` subject to the
@@ -176,6 +178,13 @@ def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, s
         ``callback(progress)`` with ``progress = {"elapsed", "objective", ...}``, called on
         every improvement and at least every 0.5 s while the local search runs. Must be
         cheap.
+    scheduler : None, str or distributed.Client, default=None
+        Where sub-problems of a large problem are solved: None in this process; "local"
+        or "local:N" a Dask LocalCluster of N worker processes for this call; a scheduler
+        address "tcp://host:port"; or a dask.distributed Client (see
+        ``docs/distributed.md``; needs ``pip install 'peermatch[distributed]'``). Start-up
+        counts in ``time_limit``; in the reproducible mode the groups are those of the
+        in-process run. The result's ``distributed`` entry says what ran where.
 
     Returns
     -------
@@ -231,6 +240,24 @@ def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, s
         warnings.warn(f"Unknown solver options: {', '.join(unknown)}. Known options: "
                       f"{', '.join(sorted(_OPTIONS))}.", SolverOptionWarning, stacklevel=2)
     ctx = _Context(time_limit, _check_seed(seed), workers, options, callback)
+    own_session = False
+    if scheduler is not None:
+        from .distributed import Session, connect
+
+        if isinstance(scheduler, Session):
+            ctx.session = scheduler
+        else:
+            # started in the background: construction and descent run meanwhile
+            ctx.session = connect(scheduler, timeout=ctx.left(), wait=False)
+            own_session = True
+    try:
+        return _solve_with(problem, meth, ctx, init)
+    finally:
+        if own_session:
+            ctx.session.close()
+
+
+def _solve_with(problem: Problem, meth: str, ctx: _Context, init) -> SolveResult:
     try:
         if init is not None:
             p0, start = _check_init(problem, init)
@@ -292,9 +319,12 @@ def _finish(problem: Problem, out: dict, ctx: _Context) -> SolveResult:
     if out.get("message"):  # a stage's own explanation (e.g. the large-input construction)
         res["message"] += " " + out["message"][0].upper() + out["message"][1:] + "."
     for key in ("representation", "decomposition", "compile_cut", "compile_wait", "interrupted",
-                "sub_problems", "sub_improved"):
+                "sub_problems", "sub_improved", "distributed"):
         if key in out:
             res[key] = out[key]
+    if ctx.session is not None and "distributed" not in res:
+        # too small for sub-problems: solved here, on the driver
+        res["distributed"] = {**ctx.session.describe(), "tasks": 0}
     if status == "infeasible":
         res["reasons"] = list(out.get("reasons", []))
         if res["reasons"]:
@@ -546,7 +576,15 @@ def _solve_decomposed(problem: Problem, m: int, ctx: _Context, deadline: float, 
             verdict["method"] = name
             return verdict
     t_feasible = ctx.elapsed()
-    ds = DecompositionSearch(problem, labels, ctx.rng, ctx.options)
+    executor = None
+    if ctx.session is not None:
+        from .distributed import DaskMap
+
+        # timed mode: a few sub-problems per worker thread each round (the reproducible
+        # mode keeps the in-process batch, hence the in-process groups)
+        executor = DaskMap(ctx.session, problem, ctx.options,
+                           auto_batch="batch" not in ctx.options and max_iter is None)
+    ds = DecompositionSearch(problem, labels, ctx.rng, ctx.options, executor=executor)
     ctx.progress(ds.value, labels=ds.labels, n_groups=m)
     out = {"status": "feasible", "n_groups": m, "method": name, "time_to_feasible": t_feasible,
            "representation": getattr(problem.affinity, "representation", "dense"),
@@ -573,8 +611,16 @@ def _solve_decomposed(problem: Problem, m: int, ctx: _Context, deadline: float, 
         if not (kernels_ready(True, time.perf_counter())
                 and kernels_ready(False, time.perf_counter())):
             out.update(labels=ds.labels, iterations=0, n_restarts=ds.n_sub, compile_cut=True)
+            if executor is not None:
+                executor.close()
+                out["distributed"] = {**ctx.session.describe(), **executor.stats}
             return out
-    interrupted = ds.run(deadline, max_iter, improved)
+    try:
+        interrupted = ds.run(deadline, max_iter, improved)
+    finally:
+        if executor is not None:
+            executor.close()
+            out["distributed"] = {**ctx.session.describe(), **executor.stats}
     if interrupted:
         raise KeyboardInterrupt
     labels = ds.labels

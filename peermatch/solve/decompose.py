@@ -36,7 +36,8 @@ import scipy.sparse as sp
 from ..problem import GroupSum, Problem
 from ._prep import group_sum_matrix, pair_adjacency
 
-__all__ = ["SubProblem", "DecompositionSearch", "subproblem", "write_back", "default_sub_size"]
+__all__ = ["SubProblem", "Outcome", "DecompositionSearch", "subproblem", "write_back",
+           "outcome", "default_sub_size"]
 
 _EPS = 1e-9
 
@@ -218,6 +219,37 @@ def write_back(labels: np.ndarray, sub: SubProblem, new_local: np.ndarray) -> No
     labels[sub.rows] = sub.groups[np.asarray(new_local, dtype=np.int64)]
 
 
+@dataclass
+class Outcome:
+    """What a solved sub-problem changes: all the driver needs, small enough to travel."""
+
+    groups: np.ndarray              # (k,) global group ids
+    gain: float                     # > 0 only when new_local is set
+    iterations: int                 # kernel iterations spent
+    rows: np.ndarray | None = None  # (s,) global element ids (sorted), when improved
+    new_local: np.ndarray | None = None   # (s,) new local labels, when improved
+    values: np.ndarray | None = None      # (k,) objective of each group after, when improved
+
+
+def outcome(groups, sub: SubProblem, prep, best_units, best_value, iters) -> Outcome:
+    """The :class:`Outcome` of a solved sub-problem: a gain above rounding, or nothing.
+
+    Pure (reads only its arguments), so it runs next to the kernel: on a thread, or on a
+    Dask worker (:mod:`peermatch.solve.distributed`).
+    """
+    gain = best_value + prep.const - sub.value
+    if not gain > _EPS * (1.0 + abs(sub.value)):
+        return Outcome(np.asarray(groups), 0.0, int(iters))
+    new_local = np.asarray(prep.to_elements(best_units), dtype=np.int64)
+    B = sub.block if sub.block is not None else sub.problem.affinity
+    values = np.zeros(len(groups))
+    for g_local in range(len(groups)):
+        sel = np.flatnonzero(new_local == g_local)
+        if len(sel) > 1:  # group values from the sub-problem's own block: no new affinity work
+            values[g_local] = 0.5 * float(B[np.ix_(sel, sel)].sum())
+    return Outcome(np.asarray(groups), float(gain), int(iters), sub.rows, new_local, values)
+
+
 class DecompositionSearch:
     """Warm-started sub-problem search over a whole grouping (see the module docstring).
 
@@ -232,10 +264,15 @@ class DecompositionSearch:
     options : dict
         ``sub_size`` (members per sub-problem), ``sub_iter`` (tabu iterations per
         sub-problem), ``tenure``/``depth``/``strength`` for the kernel.
+    executor : object, optional
+        Solves each batch of :meth:`step` elsewhere: ``executor.map(search, batch,
+        deadline, max_iter)`` returns one :class:`Outcome` (or None: dropped, e.g. a lost
+        worker) per ``(groups, seed)`` of the batch, as :meth:`_compute` + :func:`outcome`
+        would (:class:`peermatch.solve.distributed.DaskMap`). None: in this process.
     """
 
     def __init__(self, problem: Problem, labels: np.ndarray, rng: np.random.Generator,
-                 options: dict | None = None):
+                 options: dict | None = None, executor=None):
         self.problem = problem
         self.m = int(problem.n_groups)
         self.labels = np.asarray(labels, dtype=np.int64).copy()
@@ -275,6 +312,7 @@ class DecompositionSearch:
         # lean sub-problems once their kernel is compiled (they give the same arrays, so
         # switching never changes a result); options={"lean": False} turns them off
         self.lean = self.index.lean and bool(self.options.get("lean", True))
+        self.executor = executor
 
     # -- bookkeeping ---------------------------------------------------------------
     def _members_from_labels(self) -> None:
@@ -549,19 +587,41 @@ class DecompositionSearch:
 
     def _apply(self, groups, sub, prep, best_units, best_value, iters) -> float:
         """Write a solved sub-problem back when it gained; returns the gain (>= 0)."""
-        self.iterations += iters
+        return self._commit(outcome(groups, sub, prep, best_units, best_value, iters))
+
+    def _commit(self, o: Outcome) -> float:
+        """Write an :class:`Outcome` back (when it gained); returns the gain (>= 0)."""
+        self.iterations += o.iterations
         self.n_sub += 1
-        gain = best_value + prep.const - sub.value
-        self.stale[groups] += 1
-        if gain > _EPS * (1.0 + abs(sub.value)):
-            new_local = prep.to_elements(best_units)
-            write_back(self.labels, sub, new_local)
-            self._store(sub, groups, new_local)
-            self.value = float(self.group_value.sum())
-            self.stale[groups] = 0
-            self.n_improved += 1
-            return float(gain)
-        return 0.0
+        self.stale[o.groups] += 1
+        if o.new_local is None:
+            return 0.0
+        self.labels[o.rows] = o.groups[o.new_local]
+        for g_local, g in enumerate(o.groups):
+            self.members[g] = o.rows[o.new_local == g_local]
+            self.sizes[g] = len(self.members[g])
+        self.group_value[o.groups] = o.values
+        self.value = float(self.group_value.sum())
+        self.stale[o.groups] = 0
+        self.n_improved += 1
+        return o.gain
+
+    def sync_labels(self, rows: np.ndarray, labels: np.ndarray) -> None:
+        """Set the labels of ``rows``; the members of every touched group follow (a replica
+        catching up with the driver's grouping; group values are not kept there)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        labels = np.asarray(labels, dtype=np.int64)
+        if not len(rows):
+            return
+        touched = np.unique(np.concatenate([self.labels[rows], labels]))
+        self.labels[rows] = labels
+        sel = np.flatnonzero(np.isin(self.labels, touched))
+        lab = self.labels[sel]
+        order = np.argsort(lab, kind="stable")  # members stay sorted, as on the driver
+        cuts = np.searchsorted(lab[order], touched[1:])
+        for g, mem in zip(touched, np.split(sel[order], cuts), strict=True):
+            self.members[g] = mem
+            self.sizes[g] = len(mem)
 
     def step(self, deadline: float, max_iter: int | None = None) -> float:
         """Choose a batch of ``batch`` sub-problems on disjoint groups, solve them (on up to
@@ -581,6 +641,10 @@ class DecompositionSearch:
                 continue
             used[groups] = True
             batch.append((groups, int(self.rng.integers(1, 2 ** 31 - 1))))
+        if self.executor is not None:
+            # elsewhere (e.g. Dask workers); None: a sub-problem dropped (its worker lost)
+            outs = self.executor.map(self, batch, deadline, max_iter)
+            return sum(self._commit(o) for o in outs if o is not None)
         while len(self._pos) < len(batch):
             self._pos.append(np.full(self.problem.n, -1, dtype=np.int64))
         if self.threads > 1 and len(batch) > 1:
