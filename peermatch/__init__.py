@@ -12,6 +12,7 @@ True
 
 from __future__ import annotations
 
+from .calendar import group_calendars, write_calendars
 from .candidates import CandidateTable, read_candidates
 from .datasets import example_path, load_example, synth_candidates
 from .errors import (
@@ -22,7 +23,10 @@ from .errors import (
     PeermatchError,
     PeermatchWarning,
 )
+from .explain import explain_together
+from .lifecycle import check_move, repair
 from .match import match
+from .pairs import accountability_pairs
 from .problem import GroupSum, Problem
 from .result import MatchResult
 from .rules import Rules
@@ -36,5 +40,7 @@ __all__ = [
     "CandidatesError", "ConfigError", "DataWarning", "InfeasibleError", "PeermatchError",
     "PeermatchWarning", "match", "GroupSum", "Problem", "MatchResult", "Rules",
     "Weights", "solve", "solve_affinity", "__version__",
+    "accountability_pairs", "group_calendars", "write_calendars", "repair", "check_move",
+    "explain_together",
 ]
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 
 import numpy as np
 import scipy.sparse as sp
 
 from .features import Features
+from .scoring import _BASE_COMPONENTS as _BASE
 from .scoring import Weights, _Prep
 
 __all__ = ["FeatureAffinity", "block_of"]
@@ -244,8 +246,13 @@ class FeatureAffinity:
         if not self._terms or out.size == 0:
             out.fill(0)
             return
-        tmp = np.empty_like(out) if len(self._terms) > 1 else None
-        for k, (name, w) in enumerate(self._terms):
+        terms = self._terms
+        start = self._fused(grows, gcols, out)
+        if start == len(terms):
+            return
+        tmp = np.empty_like(out) if len(terms) > 1 else None
+        for k in range(start, len(terms)):
+            name, w = terms[k]
             dest = out if k == 0 else tmp
             self._prep.block(name, grows, gcols, dest)
             if k == 0:
@@ -256,6 +263,32 @@ class FeatureAffinity:
             else:
                 dest *= w
                 out += dest
+
+    def _fused(self, grows, gcols, out: np.ndarray) -> int:
+        """The base components of a block in one compiled pass, when the kernel is ready
+        (bit-identical to the numpy path); returns how many terms it wrote (0: none)."""
+        kern = sys.modules.get("peermatch.solve._kernels_sub")
+        if (kern is None or not kern.READY or out.dtype != np.float64
+                or not isinstance(grows, np.ndarray) or not isinstance(gcols, np.ndarray)):
+            return 0
+        prep = self._prep
+        k = 0
+        w = np.zeros(4)
+        use = np.zeros(4, dtype=np.bool_)
+        while k < len(self._terms) and self._terms[k][0] in _BASE:
+            j = _BASE.index(self._terms[k][0])
+            w[j], use[j] = self._terms[k][1], True
+            k += 1
+        if k == 0 or (use[:2].any() and prep._bit_masks() is None):
+            return 0
+        Gb, Xb = prep._bits if prep._bits else (np.zeros((1, 1), dtype=np.uint64),) * 2
+        cal = np.empty((0, 0))
+        if use[2]:
+            cal = np.empty_like(out)
+            prep.block("caliber", grows, gcols, cal)
+        kern.feature_block(grows, gcols, Gb, Xb, prep.gsize, prep._inv, prep.sector, cal, w,
+                           use, out)
+        return k
 
     def _add_corrections(self, rows: np.ndarray, cols: np.ndarray, out: np.ndarray) -> None:
         if self._pairs is not None:
@@ -518,6 +551,11 @@ def _matches(cols: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
     ``O((len(keys) + len(cols)) log len(cols) + output)``: binary search in sorted ``cols``.
     """
+    if keys.size < cols.size and keys.size:
+        # sort the short side (a few seed members against a pool of thousands)
+        q, p = _matches(keys, cols)
+        order = np.lexsort((q, p))
+        return p[order], q[order]
     order = np.argsort(cols, kind="stable")
     sc = cols[order]
     lo = np.searchsorted(sc, keys, "left")

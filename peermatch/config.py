@@ -7,7 +7,6 @@ Example ``peermatch.toml``::
     max_size = 12
     time_limit = 30
     seed = 0
-
     fairness = 0.5        # 0: highest total, 1: highest floor first
     even_sizes = true     # sizes differ by at most one
 
@@ -28,23 +27,74 @@ Example ``peermatch.toml``::
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 import tomllib
 from dataclasses import fields
 from typing import Any
 
+import numpy as np
+
 from .errors import ConfigError
 from .rules import Rules
 
-__all__ = ["load_config", "rules_from_dict", "MATCH_KEYS"]
+__all__ = ["load_config", "rules_from_dict", "check_match_setting", "MATCH_KEYS"]
 
 #: Keys of the ``[match]`` table and their types.
 MATCH_KEYS: dict[str, type] = {
     "min_size": int, "max_size": int, "groups": int, "time_limit": float, "seed": int,
-    "method": str, "workers": int, "fairness": float, "even_sizes": bool, "target_size": int,
-    "group_sizes": dict,
+    "method": str, "workers": int, "scheduler": str, "fairness": float, "even_sizes": bool,
+    "target_size": int, "group_sizes": dict,
 }
+#: The command-line option of each ``[match]`` key (for messages).
+MATCH_OPTIONS = {k: "--" + k.replace("_", "-") for k in MATCH_KEYS}
 _SECTIONS = ("match", "columns", "weights", "rules")
+
+
+def check_match_setting(key: str, value: Any, where: str | None = None) -> Any:
+    """Check one ``[match]`` setting (TOML value or command-line option); return it.
+
+    The one place where the type and range of ``min_size``, ``max_size``, ``groups``,
+    ``time_limit``, ``seed``, ``method`` and ``workers`` are checked. ``where`` names
+    the setting in the message (default ``"[match] KEY"``; the CLI passes the option).
+
+    >>> check_match_setting("time_limit", 5)
+    5.0
+    >>> try:
+    ...     check_match_setting("time_limit", -1, "--time-limit")
+    ... except ConfigError as exc:
+    ...     print(exc)
+    --time-limit: must be a positive number of seconds. Got -1 instead.
+    """
+    where = where or f"[match] {key}"
+    typ = MATCH_KEYS[key]
+    # numpy scalars count as the Python numbers they are; a bool is not a number here.
+    want = {int: numbers.Integral, float: numbers.Real, str: str, bool: (bool, np.bool_),
+            dict: dict}[typ]
+    ok = isinstance(value, want)
+    if not ok or (typ is not bool and isinstance(value, (bool, np.bool_))):
+        raise ConfigError(f"{where}: expected {typ.__name__}, got {value!r}.")
+    if key == "fairness" and not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{where}: must be a number in [0, 1]. Got {value!r} instead.")
+    if key == "target_size" and value < 1:
+        raise ConfigError(f"{where}: must be at least 1. Got {value!r} instead.")
+    if key in ("min_size", "max_size", "groups", "workers") and value < 1:
+        raise ConfigError(f"{where}: must be at least 1. Got {value!r} instead.")
+    if key == "seed" and value < 0:
+        raise ConfigError(f"{where}: must be an int >= 0. Got {value!r} instead.")
+    if key == "time_limit":
+        if not (math.isfinite(value) and value > 0):
+            raise ConfigError(f"{where}: must be a positive number of seconds. "
+                              f"Got {value!r} instead.")
+        value = float(value)
+    if key == "method":
+        from .solve import METHODS
+
+        if value.lower() not in METHODS:
+            raise ConfigError(f"{where}: unknown method {value!r}; valid methods are "
+                              f"{', '.join(METHODS)}.")
+    return value
 
 
 def _unknown(where: str, got, valid) -> ConfigError:
@@ -64,8 +114,27 @@ def rules_from_dict(d: dict[str, Any], where: str = "[rules]") -> Rules:
     kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()}
     try:
         return Rules(**kw)
-    except TypeError as exc:
+    except (TypeError, ConfigError) as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+def read_toml(path: str | os.PathLike, what: str = "config") -> dict[str, Any]:
+    """A TOML file as a dict; every way of failing is a :class:`ConfigError` naming it."""
+    name = os.fspath(path)
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{name}: {what} file not found.") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{name}: is a folder; expected a TOML {what} file.") from None
+    except OSError as exc:
+        raise ConfigError(f"{name}: cannot read the {what} file ({exc.strerror or exc})."
+                          ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{name}: not valid TOML (not UTF-8 text).") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{name}: not valid TOML ({exc}).") from None
 
 
 def load_config(path: str | os.PathLike) -> dict[str, Any]:
@@ -75,13 +144,7 @@ def load_config(path: str | os.PathLike) -> dict[str, Any]:
     from .scoring import Weights
 
     name = os.fspath(path)
-    try:
-        with open(path, "rb") as fh:
-            raw = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"{name}: config file not found.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{name}: not valid TOML ({exc}).") from None
+    raw = read_toml(path, "config")
     bad = set(raw) - set(_SECTIONS)
     if bad:
         raise _unknown(name, bad, _SECTIONS)
@@ -89,12 +152,9 @@ def load_config(path: str | os.PathLike) -> dict[str, Any]:
     bad = set(match) - set(MATCH_KEYS)
     if bad:
         raise _unknown(f"{name} [match]", bad, MATCH_KEYS)
-    for k, typ in MATCH_KEYS.items():
+    for k in MATCH_KEYS:
         if k in match:
-            v = match[k]
-            ok = isinstance(v, typ) or (typ is float and isinstance(v, int))
-            if not ok or (isinstance(v, bool) and typ is not bool):
-                raise ConfigError(f"{name} [match] {k}: expected {typ.__name__}, got {v!r}.")
+            match[k] = check_match_setting(k, match[k], f"{name} [match] {k}")
     columns = raw.get("columns", {})
     if not all(isinstance(v, str) for v in columns.values()):
         raise ConfigError(f"{name} [columns]: every value must be a column name (a string).")

@@ -84,7 +84,9 @@ def synth_candidates(n: int = 500, *, seed: int | None = 0, conflict_rate: float
     (5, 'M0001')
     """
     if n < 0:
-        raise ValueError(f"n must be >= 0. Got {n} instead.")
+        from .errors import ConfigError
+
+        raise ConfigError(f"n must be >= 0. Got {n} instead.")
     rng = np.random.default_rng(seed)
     width = max(4, len(str(n)))
     ids = [f"M{i + 1:0{width}d}" for i in range(n)]

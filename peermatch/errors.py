@@ -42,8 +42,11 @@ class ConfigError(PeermatchError, ValueError):
 
 
 class InfeasibleError(PeermatchError, ValueError):
-    """No grouping can satisfy the hard rules.
+    """No grouping was found: the hard rules cannot be met, or not within the time limit.
 
+    Raised by :meth:`MatchResult.raise_for_status
+    <peermatch.result.MatchResult.raise_for_status>` (``match`` itself returns a result
+    with ``status`` and ``reasons`` instead); the command line exits 3 on it.
     ``reasons`` holds one plain-language sentence per rule that makes the problem
     infeasible, each saying what to relax.
     """

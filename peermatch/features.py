@@ -338,7 +338,7 @@ def encode(
                           for k, v in enumerate(raw)], dtype=object)
 
     industry, industry_labels = _codes([str(v) for v in table.industry])
-    sector_keys = [_sector_key(lbl, industry_depth) for lbl in industry_labels]
+    sector_keys = [sector_key(lbl, industry_depth) for lbl in industry_labels]
     sector_of_industry, sector_labels = _codes(sector_keys)
     sector = sector_of_industry[industry] if n else np.zeros(0, dtype=np.int64)
 
@@ -431,7 +431,16 @@ def _optional_codes(values, n: int) -> tuple[np.ndarray, list[str]]:
     return codes, labels
 
 
-def _sector_key(label: str, depth: int | None) -> str:
+def sector_key(label: str, depth: int | None) -> str:
+    """The sector of an industry label: its leading code cut to ``depth`` digits.
+
+    The one definition of a sector, used by the affinity and by every rule: only a
+    numeric code (e.g. NAICS) is cut; a plain label is its own sector, so "Retail" and
+    "Retail Banking" stay different at any depth.
+
+    >>> sector_key("541511 Custom software", 4), sector_key("Retail Banking", 4)
+    ('5415', 'Retail Banking')
+    """
     if depth is None:
         return label
     m = _LEADING_DIGITS.match(label.strip())

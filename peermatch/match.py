@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -14,12 +13,12 @@ import pandas as pd
 from .candidates import CandidateTable, read_candidates
 from .errors import ConfigError
 from .result import MatchResult
-from .rules import Rules, build_problem, diagnose
+from .rules import Part, Rules, check_sizes, compile_parts, partition
 
-__all__ = ["match"]
+__all__ = ["match", "load_table", "score_table"]
 
 
-def _load_table(source, columns: Mapping[str, str] | None) -> CandidateTable:
+def load_table(source, columns: Mapping[str, str] | None) -> CandidateTable:
     """The validated table: a CandidateTable as it is, anything else through read_candidates."""
     if isinstance(source, CandidateTable):
         return source
@@ -34,7 +33,7 @@ DENSE_MAX_N = 5000
 REPRESENTATIONS = ("auto", "dense", "features")
 
 
-def _score_table(table: CandidateTable, weights, rules: Rules, representation: str = "auto"):
+def score_table(table: CandidateTable, weights, rules: Rules, representation: str = "auto"):
     """Features of ``table`` and their affinity (a matrix or a FeatureAffinity)."""
     from .features import encode
     from .scoring import affinity as build_affinity
@@ -46,36 +45,6 @@ def _score_table(table: CandidateTable, weights, rules: Rules, representation: s
 
         return feats, FeatureAffinity(feats, weights)
     return feats, build_affinity(feats, weights)
-
-
-def _check_sizes(group_size, n_groups, n: int, source: str) -> tuple[int, int]:
-    try:
-        lo, hi = (int(x) for x in group_size)
-    except (TypeError, ValueError):
-        raise ConfigError("The 'group_size' parameter of match must be a (min, max) pair of "
-                          f"ints. Got {group_size!r} instead.") from None
-    if lo < 1:
-        raise ConfigError(f"The minimum group size must be at least 1. Got min_size={lo}.")
-    if lo > hi:
-        raise ConfigError(f"min_size={lo} is larger than max_size={hi}; "
-                          "the minimum group size must not exceed the maximum.")
-    if n_groups is not None:
-        if not isinstance(n_groups, (int, np.integer)) or n_groups < 1:
-            raise ConfigError("The 'n_groups' parameter of match must be a positive int or None. "
-                              f"Got {n_groups!r} instead.")
-        if not n_groups * lo <= n <= n_groups * hi:
-            raise ConfigError(f"{source}: {n} candidates cannot fill {n_groups} groups of "
-                              f"{lo}-{hi} members (they hold {n_groups * lo}-{n_groups * hi}). "
-                              "Change --groups or the size range.")
-    else:
-        if n < lo:
-            raise ConfigError(f"{source}: only {n} candidates, fewer than min_size={lo}. "
-                              f"Lower --min-size to {n} or add candidates.")
-        if -(-n // hi) > n // lo:
-            raise ConfigError(f"{source}: {n} candidates cannot be split into groups of {lo}-{hi}"
-                              f" (at least {-(-n // hi)} groups are needed to respect the maximum,"
-                              f" but only {n // lo} fit the minimum). Widen the size range.")
-    return lo, hi
 
 
 def match(
@@ -94,6 +63,7 @@ def match(
     options: Mapping[str, Any] | None = None,
     callback: Callable[[dict], None] | None = None,
     init: Any = None,
+    scheduler: Any = None,
     fairness: float = 0.0,
     even_sizes: bool = False,
     target_size: int | None = None,
@@ -137,6 +107,15 @@ def match(
         A warm start: the 0-based group of each candidate, in table order (e.g.
         ``previous.labels``), satisfying every hard rule; the search continues from it.
         Not with rules that split the candidates into parts (tiers, regions).
+    scheduler : None, str or distributed.Client, default=None
+        None solves in this process. ``"local"`` / ``"local:N"`` starts a Dask LocalCluster
+        of N worker processes for the call (closed after), ``"tcp://host:port"`` uses a
+        running scheduler, a ``dask.distributed.Client`` is used as it is. Independent
+        parts (tiers, regions) then run side by side, one task each; one large part sends
+        its sub-problems to the workers. Needs ``pip install 'peermatch[distributed]'``;
+        start-up counts in ``time_limit``; in the reproducible mode (``seed`` and
+        ``options={"max_iter": N}``) the groups are those of the in-process run. See
+        ``docs/distributed.md``.
     fairness : float, default=0.0
         In ``[0, 1]``. 0: the highest total affinity. 1: the highest *floor* first (the
         worst member's mean affinity to the rest of their group), then the highest total
@@ -177,9 +156,11 @@ def match(
     >>> sorted(res.groups["group"].astype(int).value_counts())[0] >= 4
     True
     """
+    from .config import check_match_setting
     from .scoring import Weights
-    from .solve import solve
 
+    for key, value in (("time_limit", time_limit), ("method", method), ("workers", workers)):
+        check_match_setting(key, value, f"The {key!r} parameter of match")
     options = dict(options or {})
     representation = str(options.pop("representation", "auto"))
     if representation not in REPRESENTATIONS:
@@ -187,12 +168,12 @@ def match(
                           f"{', '.join(REPRESENTATIONS)}. Got {representation!r} instead.")
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    table = _load_table(candidates, columns)
+    table = load_table(candidates, columns)
     timings["read"] = time.perf_counter() - t0
     rules = rules or Rules()
     weights = weights if weights is not None else Weights()
-    lo, hi = _check_sizes(group_size, n_groups, table.n, table.source)
-    from .sizes import apply_sizes, check_group_sizes, share_groups
+    lo, hi = check_sizes(group_size, n_groups, table.n, table.source)
+    from .sizes import apply_sizes, check_group_sizes
     from .solve.fairness import check_fairness
 
     fairness = check_fairness(fairness)
@@ -211,38 +192,19 @@ def match(
                        columns=getattr(weights, "columns", ()))
         A = check_affinity(affinity, table.n)
     else:
-        feats, A = _score_table(table, weights, rules, representation)
+        feats, A = score_table(table, weights, rules, representation)
     timings["score"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    parts = []
-    split = _partition(table, rules, n_groups)
-    counts = [n_groups] * len(split)
-    if n_groups is not None and len(split) > 1:
-        counts = share_groups(n_groups, [len(r) for _, r in split], lo, hi,
-                              [label for label, _ in split])
     sizes_used: set[str] = set()
-    for (label, rows), part_groups in zip(split, counts, strict=True):
-        sub = table if len(rows) == table.n else table.subset(rows)
-        if len(rows) == table.n:
-            A_sub = A
-        elif isinstance(A, np.ndarray):
-            A_sub = A[np.ix_(rows, rows)]
-        else:
-            A_sub = A.subset(rows)
-        prefix = f"{label}: " if label else ""
-        if len(rows) < lo or -(-len(rows) // hi) > len(rows) // lo:
-            parts.append(_Part(label, rows, None, [
-                f"{prefix}{len(rows)} candidates cannot form groups of {lo}-{hi}. Turn off the "
-                "rule that separates them, or change the size range."]))
-            continue
-        others = (frozenset() if len(split) == 1 else
-                  frozenset(str(x) for x in np.delete(table.ids, rows)))
-        compiled = build_problem(sub, A_sub, min_size=lo, max_size=hi, n_groups=part_groups,
-                                 rules=rules, elsewhere=others)
-        sizes_used |= apply_sizes(compiled, group_sizes=sizes_given, even_sizes=even_sizes,
-                                  target_size=target_size, label=label)
-        parts.append(_Part(label, rows, compiled, [prefix + r for r in diagnose(compiled)]))
+
+    def shape_sizes(compiled, label: str) -> None:
+        # even sizes, target size and per-group bounds tighten each part's group bounds
+        sizes_used.update(apply_sizes(compiled, group_sizes=sizes_given, even_sizes=even_sizes,
+                                      target_size=target_size, label=label))
+
+    parts = compile_parts(table, A, min_size=lo, max_size=hi, n_groups=n_groups, rules=rules,
+                          after=shape_sizes)
     unknown = sorted(set(sizes_given) - sizes_used)
     if unknown:
         names = [g for p in parts if p.compiled is not None for g in p.compiled.group_names or []]
@@ -251,6 +213,42 @@ def match(
     timings["rules"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    session, own_session = _open_scheduler(scheduler, time_limit, reasons_found=any(
+        p.reasons for p in parts))
+    try:
+        return _solve_parts(table, parts, A, feats, rules, weights, t0, t, timings, method,
+                            time_limit, seed, workers, options, callback, init, session,
+                            fairness)
+    finally:
+        if own_session:
+            session.close()
+
+
+def _open_scheduler(scheduler, time_limit, reasons_found: bool):
+    """The Dask session of ``scheduler=`` (None: in process) and whether this call owns it."""
+    if scheduler is None:
+        return None, False
+    from .solve.distributed import Session, connect, parse_scheduler
+
+    if isinstance(scheduler, Session):
+        return scheduler, False
+    spec = parse_scheduler(scheduler)
+    if reasons_found:  # nothing to solve: no cluster to start (the spec is still checked)
+        return None, False
+    # started in the background: the solver's construction and descent run meanwhile
+    return connect(spec, timeout=float(time_limit), wait=False), True
+
+
+def _solve_parts(table, parts, A, feats, rules, weights, t0, t, timings, method, time_limit,
+                 seed, workers, options, callback, init, session,
+                 fairness: float = 0.0) -> MatchResult:
+    """Solve the compiled parts (here, or on the cluster of ``session``) into a result."""
+    from .scoring import grouping_score
+    from .solve import solve
+
+    if session is not None:
+        # the time limit covers the cluster's start-up
+        time_limit = max(0.1, float(time_limit) - (time.perf_counter() - t))
     labels = np.full(table.n, -1, dtype=np.int64)
     reasons: list[str] = list(dict.fromkeys(r for p in parts for r in p.reasons))
     statuses, bound, solver_info, method_used = [], 0.0, {}, []
@@ -259,17 +257,45 @@ def match(
     if init is not None and len(parts) > 1:
         raise ConfigError("The 'init' parameter of match cannot be combined with rules that "
                           "split the candidates (separate_tiers, same_region).")
+    remote = [None] * len(parts)
+    if not reasons and session is not None and len(parts) > 1:
+        from .solve.distributed import solve_parts
+
+        jobs = [{"problem": p.compiled.problem, "rows": p.rows,
+                 "kwargs": {"method": method, "seed": seed, "workers": workers,
+                            "options": options or None}} for p in parts]
+        remote = solve_parts(session, jobs, A, time.perf_counter() + float(time_limit))
     if not reasons:
-        for p in parts:
-            # Each independent part gets a share of the budget proportional to its size.
-            share = max(0.1, float(time_limit) * len(p.rows) / table.n)
+        deadline = time.perf_counter() + float(time_limit)
+        left_rows = sum(len(p.rows) for p, done in zip(parts, remote, strict=True)
+                        if done is None)
+        for p, done in zip(parts, remote, strict=True):
+            if done is not None:  # solved on a worker
+                p.solve = done
+                continue
+            # In process (also a part whose task was lost): each part gets the share of
+            # the budget still left that its size is of the candidates still to place, so
+            # time a part does not need goes to the rest.
+            share = max(0.1, (deadline - time.perf_counter()) * len(p.rows) / left_rows)
+            left_rows -= len(p.rows)
             if solver_interrupted:  # Ctrl-C in an earlier part: the rest only constructs
                 share = 0.1
-            res = solve(p.compiled.problem, method=method, time_limit=share, seed=seed,
-                        workers=workers, options=options or None,
-                        callback=callback, init=init, fairness=fairness)
-            p.solve = res
-            solver_interrupted = solver_interrupted or bool(res.get("interrupted"))
+            p.solve = solve(p.compiled.problem, method=method, time_limit=share, seed=seed,
+                            workers=workers, options=options or None, callback=callback,
+                            init=init, scheduler=session if len(parts) == 1 else None,
+                            fairness=fairness)
+            solver_interrupted = solver_interrupted or bool(p.solve.get("interrupted"))
+        # A part that found nothing in its share gets the time the others left over.
+        for p in parts:
+            left = deadline - time.perf_counter()
+            if p.solve.status == "unknown" and left > 0.2 and not solver_interrupted:
+                again = solve(p.compiled.problem, method=method, time_limit=left, seed=seed,
+                              workers=workers, options=options or None, callback=callback,
+                              init=init, fairness=fairness)
+                if again.status != "unknown":
+                    p.solve = again
+        for p in parts:
+            res = p.solve
             statuses.append(res.status)
             method_used.append(res.method)
             if not res.success:
@@ -284,33 +310,50 @@ def match(
             offset += int(lab.max()) + 1
             b = res.get("bound", np.nan)
             bound += b if b is not None else np.nan
+            # The solver's objective holds a constant from folded soft terms; the bound
+            # is reported against affinity minus penalties, so remove it.
+            bound -= res.objective - (grouping_score(p.compiled.problem.affinity, lab)
+                                      - sum(p.compiled.penalties(lab).values()))
         solver_info = parts[0].solve if len(parts) == 1 else {
             "parts": [{"label": p.label, "n": len(p.rows), "status": p.solve.status,
                        "objective": p.solve.get("objective")} for p in parts]}
-        if fairness > 0 and len(parts) > 1 and all(p.solve.success for p in parts):
-            # the whole grouping's floor is its worst part's; the reference totals add up
-            solver_info.update(
-                fairness=fairness,
-                floor=float(np.nanmin([p.solve.get("floor", np.nan) for p in parts])),
-                floor_reference=float(np.nanmin([p.solve.get("floor_reference", np.nan)
-                                                 for p in parts])),
-                objective_reference=sum(p.solve.get("objective_reference", p.solve.objective)
-                                        for p in parts))
+        if fairness > 0 and all(p.solve.success for p in parts):
+            # the groupings before the floor phase, in table order: the summary measures
+            # them as it measures the result
+            ref = np.full(table.n, -1, dtype=np.int64)
+            for p in parts:
+                ref[p.rows] = np.asarray(p.solve.get("reference_labels", p.solve.labels)) + p.offset
+            solver_info = {**dict(solver_info), "fairness": fairness, "reference_labels": ref}
     if solver_interrupted:
         solver_info = {**dict(solver_info), "interrupted": True}
+    if session is not None:
+        info = dict(solver_info.get("distributed") or session.describe())
+        if len(parts) > 1:
+            info.update(parts=len(parts), parts_on_workers=sum(r is not None for r in remote),
+                        part_workers=sorted({r["worker"] for r in remote if r is not None}))
+        solver_info = {**dict(solver_info), "distributed": info}
     timings["solve"] = time.perf_counter() - t
 
+    from .solve._result import STATUS_MESSAGES
+
     if reasons:
+        # Infeasible when a check or a solver proved it; unknown when time ran out.
         status = "unknown" if statuses and "infeasible" not in statuses else "infeasible"
-        msg = ("No grouping can satisfy the hard rules: " if status == "infeasible" else
-               "No grouping was found within the time limit: ") + " ".join(reasons)
+        head = ("No grouping can satisfy the hard rules" if status == "infeasible" else
+                "No grouping was found within the time limit")
+        generic = {STATUS_MESSAGES["unknown"], STATUS_MESSAGES["infeasible"]}
+        reasons = _plain_reasons(reasons, generic)
+        said = [r for r in reasons if r not in generic]
+        msg = head + (": " + " ".join(said) if said else ".")
+        if status == "unknown":
+            msg += " Infeasibility is not proved: a longer time limit may find one."
         score = np.nan
     else:
         status = "optimal" if all(s == "optimal" for s in statuses) else "feasible"
-        from .solve._result import STATUS_MESSAGES
-
         msg = STATUS_MESSAGES[status]
-        score = float(sum(p.solve.objective for p in parts))
+        # The score is the raw total affinity of the grouping, as group_stats and the
+        # report compute it; soft penalties are their own figures (result.penalties).
+        score = grouping_score(A, labels)
     timings["total"] = time.perf_counter() - t0
     return MatchResult(status=status, message=msg, score=score,
                        bound=bound if statuses and not reasons else np.nan, labels=labels,
@@ -319,38 +362,18 @@ def match(
                        seed=seed, reasons=reasons, timings=timings, solver=dict(solver_info))
 
 
-@dataclass
-class _Part:
-    """One independent sub-problem (a tier and/or region when the rules separate them)."""
-
-    label: str
-    rows: np.ndarray
-    compiled: Any
-    reasons: list[str] = field(default_factory=list)
-    solve: Any = None
-    offset: int = -1
-
-
-def _partition(table: CandidateTable, rules: Rules, n_groups) -> list[tuple[str, np.ndarray]]:
-    """Rows of each independent part: tiers never mix, in-person groups stay in one region."""
-    keys = []
-    if rules.separate_tiers:
-        if table.tier is None:
-            raise ConfigError(f"{table.source}: separate_tiers needs a 'tier' column.")
-        keys.append(("tier", table.tier))
-    if rules.same_region:
-        if table.region is None:
-            raise ConfigError(f"{table.source}: same_region needs a 'region' column.")
-        keys.append(("region", table.region))
-    if not keys:
-        return [("", np.arange(table.n))]
-    combos: dict[tuple, list[int]] = {}
-    for i in range(table.n):
-        k = tuple(" ".join(str(v[i]).split()).casefold() for _, v in keys)
-        combos.setdefault(k, []).append(i)
+def _plain_reasons(reasons: list[str], generic: set[str]) -> list[str]:
+    """Reasons without repeats, a part's generic status sentence cut to its label."""
     out = []
-    for rows in combos.values():
-        first = rows[0]
-        label = ", ".join(f"{name} '{str(v[first]).strip()}'" for name, v in keys)
-        out.append((label, np.array(rows, dtype=np.int64)))
-    return out
+    for r in dict.fromkeys(reasons):
+        label, _, text = r.rpartition(": ") if r.endswith(tuple(generic)) else ("", "", r)
+        if text in generic and label:
+            out.append(f"{label}: nothing found within its share of the time limit.")
+        else:
+            out.append(r)
+    return list(dict.fromkeys(out))
+
+
+# Stage functions under their former private names (other modules may still use them).
+_load_table, _score_table, _check_sizes = load_table, score_table, check_sizes
+_Part, _partition = Part, partition

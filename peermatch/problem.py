@@ -34,7 +34,7 @@ import numpy as np
 
 from .errors import ConfigError
 
-__all__ = ["GroupSum", "Problem"]
+__all__ = ["GroupSum", "Problem", "Breach", "breaches", "CONSTRAINTS"]
 
 
 @dataclass(frozen=True)
@@ -279,14 +279,91 @@ class Problem:
         >>> Problem(np.ones((3, 3))).objective(np.array([0, 0, 1]))
         1.0
         """
-        labels = np.asarray(labels)
-        # Sum each group's block: O(sum of squared sizes), not O(n^2 m).
-        order = np.argsort(labels, kind="stable")
-        cuts = np.flatnonzero(np.diff(labels[order])) + 1
-        total = 0.0
-        dense = isinstance(self.affinity, np.ndarray)
-        for idx in np.split(order, cuts):
-            if len(idx) > 1:
-                total += (self.affinity[np.ix_(idx, idx)] if dense
-                          else self.affinity.block(idx)).sum()
-        return float(0.5 * total)
+        # One objective for the solvers, the result's score and the report.
+        from .scoring import grouping_score
+
+        return grouping_score(self.affinity, labels)
+
+
+_EPS = 1e-9
+
+#: The constraint arrays of a :class:`Problem`, in the order :func:`breaches` checks them.
+CONSTRAINTS = ("sizes", "cannot_link", "must_link", "allowed", "group_sums", "slots",
+               "no_singleton")
+
+
+@dataclass(frozen=True)
+class Breach:
+    """Where a labelling breaks one constraint array of a :class:`Problem`.
+
+    ``kind`` is one of :data:`CONSTRAINTS`; ``index`` the group sum or no-singleton
+    rule (``-1`` for the others); ``items`` the failing entries: groups (sizes, group
+    sums, slots), rows of the pair array (cannot/must link) or elements (allowed,
+    no_singleton).
+    """
+
+    kind: str
+    index: int
+    items: np.ndarray
+
+
+def breaches(problem: Problem, labels: np.ndarray, m: int) -> list[Breach]:
+    """Every constraint of ``problem`` that ``labels`` (valid 0..m-1) breaks.
+
+    The one implementation of the hard-rule checks: the solver's validator
+    (``solve._prep.violations``) and the rule engine (``rules.check_violations``)
+    both format these. Vectorised: ``O(n + pairs + rules * n)``, no ``m x n`` arrays.
+
+    >>> import numpy as np
+    >>> p = Problem(np.ones((4, 4)), min_size=2, max_size=2, cannot_link=[(0, 1)])
+    >>> [(b.kind, b.items.tolist()) for b in breaches(p, np.array([0, 0, 1, 1]), 2)]
+    [('cannot_link', [0])]
+    """
+    import math
+
+    labels = np.asarray(labels, dtype=np.int64)
+    n = problem.n
+    out: list[Breach] = []
+    b = problem.bounds_for(m)
+    size = np.bincount(labels, minlength=m)
+    bad = np.flatnonzero((size < b[:, 0]) | (size > b[:, 1]))
+    if len(bad):
+        out.append(Breach("sizes", -1, bad))
+    cl = problem.cannot_link
+    if len(cl):
+        bad = np.flatnonzero(labels[cl[:, 0]] == labels[cl[:, 1]])
+        if len(bad):
+            out.append(Breach("cannot_link", -1, bad))
+    ml = problem.must_link
+    if len(ml):
+        bad = np.flatnonzero(labels[ml[:, 0]] != labels[ml[:, 1]])
+        if len(bad):
+            out.append(Breach("must_link", -1, bad))
+    if problem.allowed is not None:
+        bad = np.flatnonzero(~problem.allowed[np.arange(n), labels])
+        if len(bad):
+            out.append(Breach("allowed", -1, bad))
+    for k, s in enumerate(problem.group_sums):
+        lo, hi = s.bounds(m)
+        tot = np.bincount(labels, weights=np.asarray(s.coef, dtype=float), minlength=m)
+        tol = _EPS * (1.0 + np.abs(tot))
+        bad = np.flatnonzero((tot < lo - tol) | (tot > hi + tol))
+        if len(bad):
+            out.append(Breach("group_sums", k, bad))
+    if problem.slots is not None:
+        cnt = np.zeros((m, problem.slots.shape[1]), dtype=np.int64)  # (m, S), no m x n
+        np.add.at(cnt, labels, problem.slots.astype(np.int64))
+        best = cnt.max(axis=1) if cnt.shape[1] else np.zeros(m, dtype=np.int64)
+        need = np.array([math.ceil(problem.slot_quorum * s - _EPS) for s in size])
+        bad = np.flatnonzero((best < need) & (size > 0))
+        if len(bad):
+            out.append(Breach("slots", -1, bad))
+    for t, c in enumerate(problem.no_singleton):
+        sel = np.flatnonzero(c >= 0)
+        if len(sel):
+            key = c[sel] * m + labels[sel]
+            _, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
+            alone = sel[cnt[inv] == 1]
+            if len(alone):
+                out.append(Breach("no_singleton", t, alone))
+    return out

@@ -13,7 +13,7 @@ import scipy.sparse as sp
 
 from .affinity import as_affinity, is_dense
 from .features import Features
-from .scoring import _labels, group_affinity, grouping_score
+from .scoring import check_labels, group_affinity, grouping_score
 
 __all__ = ["group_stats", "grouping_stats", "member_scores"]
 
@@ -42,7 +42,7 @@ def member_scores(A: np.ndarray, labels) -> np.ndarray:
     [1.0, 1.0, 0.0]
     """
     A = as_affinity(A)
-    lab = _labels(labels, A.shape[0])
+    lab = check_labels(labels, A.shape[0])
     own, others = _own_sums(A, lab)
     return np.divide(own, others, out=np.zeros_like(own), where=others > 0)
 
@@ -116,7 +116,7 @@ def group_stats(A: np.ndarray, labels, features: Features | None = None) -> pd.D
     1      1     1    0.0        0.0         0.0          0.0
     """
     A = as_affinity(A)
-    lab = _labels(labels, A.shape[0])
+    lab = check_labels(labels, A.shape[0])
     placed = np.flatnonzero(lab >= 0)
     m = int(lab.max()) + 1 if placed.size else 0
     g_of = lab[placed]
@@ -172,7 +172,7 @@ def grouping_stats(A: np.ndarray, labels, features: Features | None = None) -> d
     (1.0, 2, 1, 0.0)
     """
     A = as_affinity(A)
-    lab = _labels(labels, A.shape[0])
+    lab = check_labels(labels, A.shape[0])
     stats = group_stats(A, lab, features)
     nonempty = stats[stats["size"] > 0]
     scores = member_scores(A, lab)

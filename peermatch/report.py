@@ -108,12 +108,13 @@ def from_grouping(
     >>> round(res.score, 6) == round(float(res.group_stats["total"].sum()), 6)
     True
     """
-    from .match import _load_table, _Part, _partition, _score_table
+    from .match import load_table, score_table
+    from .rules import Part, keep_parts_apart
     from .scoring import Weights, grouping_score
 
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    table = _load_table(table_or_path, columns)
+    table = load_table(table_or_path, columns)
     timings["read"] = time.perf_counter() - t0
     if table.group is None:
         raise CandidatesError(
@@ -150,7 +151,7 @@ def from_grouping(
         raise ConfigError(f"min_size={lo} and max_size={hi}: need 1 <= min_size <= max_size.")
 
     t = time.perf_counter()
-    feats, A = _score_table(table, weights, rules)
+    feats, A = score_table(table, weights, rules)
     timings["score"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -162,36 +163,13 @@ def from_grouping(
     p = compiled.problem
     # Re-scoring checks the sizes you state, also for groups that were already larger.
     p.bounds = np.tile(np.array([[lo, hi]], dtype=np.int64), (k, 1))
-    # Separate tiers / one region per group: a part that shares a group with another part
-    # becomes a pair that must not share one, so check_grouping names it.
-    extra = []
-    parts = _partition(table, rules, None) if (rules.separate_tiers or rules.same_region) \
-        else []
-    if len(parts) > 1:
-        part_of = np.empty(table.n, dtype=np.int64)
-        for q, (_, rows) in enumerate(parts):
-            part_of[rows] = q
-        for g in range(k):
-            mem = np.flatnonzero(labels == g)
-            first = {}
-            for i in mem:
-                first.setdefault(int(part_of[i]), int(i))
-            if len(first) > 1:
-                reps = list(first.values())
-                for j in reps[1:]:
-                    a, b = sorted((reps[0], j))
-                    extra.append((a, b))
-                    compiled.pair_reasons[(a, b)] = (
-                        f"{parts[part_of[a]][0]} and {parts[part_of[b]][0]} must not mix")
-    if extra:
-        cl = np.asarray(extra, dtype=np.int64)
-        if p.cannot_link is not None and len(p.cannot_link):
-            cl = np.unique(np.concatenate([p.cannot_link, cl]), axis=0)
-        p.cannot_link = cl
+    # Separate tiers / one region per group, checked like every other rule.
+    keep_parts_apart(compiled, table, rules, labels)
     timings["rules"] = time.perf_counter() - t
-    score = grouping_score(p.affinity, labels)
+    # The raw total affinity, as match reports it (soft penalties are result.penalties).
+    score = grouping_score(A, labels)
     timings["total"] = time.perf_counter() - t0
-    part = _Part("", np.arange(table.n), compiled, [], offset=0)
+    part = Part("", np.arange(table.n), compiled, [], offset=0)
     return MatchResult(
         status="feasible", message="An existing grouping, re-scored (not solved).",
         score=float(score), bound=float("nan"), labels=labels, table=table, affinity=A,
@@ -203,86 +181,26 @@ def from_grouping(
 # Rule checks in words
 # --------------------------------------------------------------------------------------
 
-def _classify(violation: str) -> str:
-    v = violation
-    if "members, outside" in v:
-        return "sizes"
-    if "must not mix" in v:
-        return "separate_tiers" if "tier '" in v else "same_region"
-    if "breaks competitors" in v or "(competitor" in v:
-        return "competitors"
-    if "time(s) before)" in v:
-        return "max_repeats"
-    if re.search(r"holds .+ and .+ \(", v):
-        return "conflicts"
-    if "must be together" in v:
-        return "together"
-    if "which they may not join" in v:
-        return "placement"
-    if "breaks at most" in v:
-        return "max_per_group"
-    if "breaks at least one member" in v:
-        return "at_least_one"
-    if "breaks mean" in v:
-        return "balance"
-    if "spread evenly" in v:
-        return "spread"
-    if " is isolated in group " in v:
-        return "no_isolated"
-    if "meeting slot" in v:
-        return "common_slot"
-    return "other"
-
-
 def rule_checks(result: MatchResult) -> list[tuple[str, str, list[str]]]:
     """Each hard-rule family in force, as ``(key, description, violations)``.
 
-    The violations come from :meth:`~peermatch.result.MatchResult.validate`; an empty
-    list means the family holds. Rules that are off are left out.
+    The families and their descriptions come from
+    :data:`peermatch.rules.RULE_FAMILIES`, the violations from
+    :meth:`~peermatch.result.MatchResult.violations` (grouped by their rule, not
+    by their wording); an empty list means the family holds. Rules that are off
+    are left out.
 
     >>> import peermatch as pm
     >>> res = pm.match(pm.synth_candidates(40, seed=1), group_size=(8, 10), time_limit=1)
     >>> [(key, bad) for key, _, bad in rule_checks(res)]
     [('sizes', []), ('competitors', []), ('conflicts', [])]
     """
-    r = result.rules
-    fam: list[tuple[str, str]] = []
-    sizes = _size_range(result)
-    fam.append(("sizes", f"Group sizes within {sizes[0]}-{sizes[1]}" if sizes
-                else "Group sizes"))
-    if r.competitors:
-        fam.append(("competitors", "No two competitors in a group (same "
-                    + " and ".join(r.competitors) + ")"))
-    if r.conflicts or r.conflict_file is not None:
-        fam.append(("conflicts", "No declared conflict of interest in a group"))
-    if r.history and r.max_repeats is not None:
-        fam.append(("max_repeats", f"No pair meets again more than {r.max_repeats} time(s)"))
-    if r.together:
-        fam.append(("together", f"{len(r.together)} pair(s) kept together"))
-    if r.pins or r.allowed_groups or r.locked_groups:
-        fam.append(("placement", "Pinned, allowed and locked groups respected"))
-    if r.max_per_group:
-        fam.append(("max_per_group", "Composition caps: " + ", ".join(
-            f"at most {c} per {col}" for col, c in r.max_per_group.items())))
-    if r.at_least_one:
-        fam.append(("at_least_one", "Every group has " + ", ".join(
-            f"a member with {c} '{v}'" for c, v in r.at_least_one)))
-    if r.balance:
-        fam.append(("balance", "Balanced group means of " + ", ".join(r.balance)))
-    if r.spread:
-        fam.append(("spread", "Even spread of " + ", ".join(r.spread)))
-    if r.no_isolated:
-        fam.append(("no_isolated", "Nobody isolated on " + ", ".join(r.no_isolated)))
-    if r.separate_tiers:
-        fam.append(("separate_tiers", "Tiers never mix"))
-    if r.same_region:
-        fam.append(("same_region", "Every group within one region"))
-    if r.common_slot:
-        fam.append(("common_slot", f"A meeting slot shared by {r.slot_quorum:.0%} of each "
-                    "group"))
+    from .rules import rule_families
+
+    fam = rule_families(result.rules, _size_range(result))
     found: dict[str, list[str]] = {}
-    for v in result.validate() if result.success else []:
-        found.setdefault(_classify(v), []).append(v)
+    for v in result.violations() if result.success else []:
+        found.setdefault(v.rule, []).append(v.message)
     keys = {k for k, _ in fam}
     out = [(k, d, found.get(k, [])) for k, d in fam]
     rest = [v for k, vs in found.items() if k not in keys for v in vs]
@@ -562,12 +480,9 @@ def _stat_value(col: str, v: Any) -> str:
 
 
 def _member_explanations(result: MatchResult, rows: Sequence[int]) -> dict[int, str]:
-    from .explain import explain_member
+    from .explain import member_explanations  # next-best groups that keep every hard rule
 
-    names = result.group_names
-    return {int(i): explain_member(int(i), result.affinity, result.labels, result.features,
-                                   result.weights, group_names=names).to_text()
-            for i in rows}
+    return {i: ex.to_text() for i, ex in member_explanations(result, rows).items()}
 
 
 def _heatmap_group(result: MatchResult, stats: pd.DataFrame, heatmap_group) -> int:
@@ -591,7 +506,7 @@ def _cell(table: CandidateTable, canon: str, i: int) -> str:
 
 
 def render_report(result: MatchResult, *, title: str | None = None,
-                  heatmap_group: str | None = None) -> str:
+                  heatmap_group: str | None = None, pairs: Any = None) -> str:
     """The HTML report of a grouping, as one self-contained string.
 
     Parameters
@@ -603,6 +518,8 @@ def render_report(result: MatchResult, *, title: str | None = None,
     heatmap_group : str, optional
         Name of the group whose affinity heatmap is drawn (default: the group with the
         lowest mean pair affinity).
+    pairs : AccountabilityPairs, path or DataFrame, optional
+        Accountability pairs (``peermatch pairs``) to list on each group's card.
 
     Returns
     -------
@@ -638,6 +555,8 @@ def render_report(result: MatchResult, *, title: str | None = None,
             ("group sizes", f"{min(sizes)}–{max(sizes)}" if sizes else "–"),
             ("score (total affinity)", _fmt(result.score, 2)),
             ("status", s["status"])]
+    if s.get("penalties"):
+        kpis.insert(4, ("soft penalties", _fmt(sum(s["penalties"].values()), 2)))
     if s.get("mean_pair_affinity"):
         kpis.append(("worst group mean pair affinity",
                      _fmt(s["mean_pair_affinity"]["worst_group"], 3)))
@@ -653,6 +572,9 @@ def render_report(result: MatchResult, *, title: str | None = None,
     parts.append("</div>")
     meta = [("Source", t.source), ("Status", f"{s['status']} — {result.message}"),
             ("Score", _fmt(result.score, 2)),
+            *[(f"Penalty: {k}", _fmt(v, 2)) for k, v in s.get("penalties", {}).items()],
+            *([("Objective (score − penalties)", _fmt(s["objective"], 2))]
+              if s.get("penalties") else []),
             ("Proven bound", _fmt(result.bound, 2) if np.isfinite(result.bound) else "–"),
             ("Time", f"{result.timings.get('total', 0.0):.1f} s (solve "
                      f"{result.timings.get('solve', 0.0):.1f} s)"),
@@ -707,7 +629,8 @@ def render_report(result: MatchResult, *, title: str | None = None,
 
     # ---- data for groups
     names = result.group_names
-    slots = result.meeting_slots if result.rules.common_slot else None
+    slots = _cycle_slots(result)
+    pair_cards = _cycle_pairs(result, pairs)
     stats = result.group_stats
     labels = result.labels
     ms = member_scores(result.affinity, labels)
@@ -791,6 +714,7 @@ def render_report(result: MatchResult, *, title: str | None = None,
                      f"<h3>Group {_E(names[g])}</h3>")
         if slots is not None:
             parts.append(f'<p>Meeting slot: <b>{_E(slots[g] or "none")}</b></p>')
+        parts.append(pair_cards.get(names[g], ""))
         parts.append('<dl class="stats">')
         for c in stat_cols:
             val = _stat_value(c, row[c])
@@ -825,7 +749,7 @@ def _jsonish(v: Any) -> str:
 
 
 def write_report(result: MatchResult, path: str | os.PathLike, *, title: str | None = None,
-                 heatmap_group: str | None = None) -> None:
+                 heatmap_group: str | None = None, pairs: Any = None) -> None:
     """Write :func:`render_report` of ``result`` to ``path`` (UTF-8, atomically).
 
     Parameters
@@ -836,5 +760,56 @@ def write_report(result: MatchResult, path: str | os.PathLike, *, title: str | N
         HTML file to write (replaced whole; a reader never sees half a file).
     title, heatmap_group : str, optional
         See :func:`render_report`.
+    pairs : AccountabilityPairs, path or DataFrame, optional
+        See :func:`render_report`.
     """
-    atomic_write_text(path, render_report(result, title=title, heatmap_group=heatmap_group))
+    atomic_write_text(path, render_report(result, title=title, heatmap_group=heatmap_group,
+                                          pairs=pairs))
+
+
+# --------------------------------------------------------------------------------------
+# Structure beyond the grouping: meeting slots and accountability pairs on the cards
+# (self-contained: peermatch.pairs and peermatch.calendar make the data shown here)
+# --------------------------------------------------------------------------------------
+
+def _cycle_slots(result: MatchResult) -> list[str] | None:
+    """Meeting slot per group label: the common-slot rule's, else a ``meeting_slot`` column
+    of the table (the most common value among the group's members); None when neither."""
+    if result.rules.common_slot:
+        return result.meeting_slots
+    frame = result.table.frame
+    col = next((c for c in frame.columns if str(c).strip().casefold() == "meeting_slot"), None)
+    if col is None:
+        return None
+    cells = frame[col].astype(str).str.strip().tolist()
+    out = []
+    for g in range(result.n_groups):
+        vals = [cells[i] for i in np.flatnonzero(result.labels == g) if cells[i]]
+        out.append(max(dict.fromkeys(vals), key=vals.count) if vals else "")
+    return out if any(out) else None
+
+
+def _cycle_pairs(result: MatchResult, pairs: Any) -> dict[str, str]:
+    """Group name -> the HTML list of its accountability pairs ("" when none given)."""
+    if pairs is None:
+        return {}
+    from .pairs import read_pairs_table
+
+    pairs = read_pairs_table(pairs)
+    t = result.table
+    name = {str(t.ids[i]): (_cell(t, "name", i) or str(t.ids[i])) for i in range(t.n)}
+    f = pairs.frame
+    out: dict[str, list[str]] = {}
+    for r in f.to_dict("records"):
+        units = [str(r.get(c, "") or "").strip() for c in ("member_1", "member_2", "member_3")]
+        who = " &amp; ".join(_E(name.get(x, x)) for x in units if x and x != "nan")
+        aff = r.get("affinity", "")
+        try:
+            aff_s = f' <span class="muted">({float(aff):.2f})</span>'
+        except (TypeError, ValueError):
+            aff_s = ""
+        why = str(r.get("reason", "") or "")
+        out.setdefault(str(r["group"]).strip(), []).append(
+            f'<li title="{_E(why)}">{who}{aff_s}</li>')
+    return {g: ('<p class="pairs">Accountability pairs:</p><ul class="pairs">'
+                + "".join(items) + "</ul>") for g, items in out.items()}

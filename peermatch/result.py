@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import os
-import tempfile
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .candidates import CandidateTable
-from .errors import OutputError
-from .rules import Compiled, Rules, check_grouping, meeting_slots
+from .rules import Compiled, Rules, Violation, check_violations, meeting_slots
 
 __all__ = ["MatchResult", "atomic_write_text"]
 
@@ -21,26 +18,12 @@ __all__ = ["MatchResult", "atomic_write_text"]
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` to ``path`` all at once: a reader never sees half a file.
 
-    The text goes to a temporary file beside ``path`` first, then replaces it.
+    The text goes to a temporary file beside ``path`` first, then replaces it; any
+    failure is an :class:`~peermatch.errors.OutputError` (see :mod:`peermatch.output`).
     """
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write here ({exc.strerror}). Check that the folder "
-                          "exists and is writable.") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        # mkstemp makes the file private (0600); give it the usual permissions instead.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    from .output import write_all
+
+    write_all([(path, text)])
 
 
 @dataclass
@@ -56,9 +39,14 @@ class MatchResult:
     message : str
         What ``status`` means, plus the reasons when there is no grouping.
     score : float
-        Total affinity: the sum over groups of the affinity of every pair of members.
+        Total affinity: the sum over groups of the affinity of every pair of members
+        (the sum of ``group_stats["total"]``), without soft penalties.
+    penalties : dict of str to float
+        Each soft rule's penalty (``balance_penalty``, ``repeat_penalty``, ``move_cost``).
+    objective : float
+        ``score - sum(penalties)``: what the solver maximises.
     bound : float
-        Proven upper bound on ``score`` when the solver has one (else NaN).
+        Proven upper bound on ``objective`` when the solver has one (else NaN).
     labels : ndarray of shape (n,)
         0-based group of each candidate in input order (``-1`` when unplaced).
     groups : pandas.DataFrame
@@ -188,27 +176,77 @@ class MatchResult:
                 self._stats = stats
         return self._stats
 
-    def validate(self) -> list[str]:
-        """Broken hard rules of this grouping, in plain words (empty when all hold)."""
+    @property
+    def penalties(self) -> dict[str, float]:
+        """Each soft rule's penalty (balance, repeats, moves); empty without soft rules.
+
+        The solver maximises ``score - sum(penalties.values())`` (:attr:`objective`);
+        ``score`` itself is the raw total affinity.
+        """
+        out: dict[str, float] = {}
         if not self.success:
-            return [f"no grouping ({self.status})"]
-        out = []
+            return out
+        for p in self.parts:
+            if p.compiled is None or p.offset < 0:
+                continue
+            for k, v in p.compiled.penalties(self.labels[p.rows] - p.offset).items():
+                out[k] = out.get(k, 0.0) + v
+        return out
+
+    @property
+    def objective(self) -> float:
+        """What the solver maximises: :attr:`score` minus the soft :attr:`penalties`."""
+        return float(self.score - sum(self.penalties.values()))
+
+    def violations(self) -> list[Violation]:
+        """Broken hard rules of this grouping, as :class:`~peermatch.rules.Violation`
+        values (rule family, group, members, message); empty when all hold."""
+        if not self.success:
+            return [Violation("sizes", None, (), f"no grouping ({self.status})")]
+        out: list[Violation] = []
         for p in self.parts:
             local = self.labels[p.rows] - p.offset
             prefix = f"{p.label}: " if p.label else ""
-            out.extend(prefix + v for v in check_grouping(p.compiled, local))
+            out.extend(replace(v, message=prefix + v.message)
+                       for v in check_violations(p.compiled, local))
         # Parts never share a group.
         seen: dict[int, int] = {}
+        rule = "separate_tiers" if self.rules.separate_tiers else "same_region"
         for k, p in enumerate(self.parts):
             for g in np.unique(self.labels[p.rows]):
                 if seen.setdefault(int(g), k) != k:
-                    out.append(f"group {self.group_names[g]} mixes {self.parts[seen[g]].label} "
-                               f"and {p.label}")
+                    name = self.group_names[g]
+                    out.append(Violation(rule, name, (), f"group {name} mixes "
+                                         f"{self.parts[seen[g]].label} and {p.label}"))
         return out
+
+    def raise_for_status(self) -> MatchResult:
+        """Return ``self`` when a grouping was found; else raise :class:`InfeasibleError`.
+
+        For scripts that prefer an exception to checking :attr:`success`; the error's
+        ``reasons`` are :attr:`reasons` and its ``status`` is :attr:`status`.
+
+        >>> import peermatch as pm
+        >>> res = pm.match(pm.synth_candidates(10, seed=1), group_size=(10, 10),
+        ...                rules=pm.Rules(competitors=()), time_limit=1)
+        >>> res.raise_for_status() is res
+        True
+        """
+        if self.success:
+            return self
+        from .errors import InfeasibleError
+
+        exc = InfeasibleError(self.message, self.reasons)
+        exc.status = self.status
+        raise exc
+
+    def validate(self) -> list[str]:
+        """Broken hard rules of this grouping, in plain words (empty when all hold)."""
+        return [v.message for v in self.violations()]
 
     def explain(self, member: str) -> str:
         """Why ``member`` (an id) is in their group, in words a program manager can read."""
-        from .explain import explain_member
+        from .explain import explain_result
 
         pos = {str(x): i for i, x in enumerate(self.table.ids)}
         if str(member) not in pos:
@@ -216,8 +254,7 @@ class MatchResult:
         i = pos[str(member)]
         if self.labels[i] < 0:
             return f"{member} is not placed: {'; '.join(self.reasons) or self.message}"
-        return explain_member(i, self.affinity, self.labels, self.features, self.weights,
-                              group_names=self.group_names).to_text()
+        return explain_result(self, i).to_text()  # next-best group: one it may legally join
 
     # -- export ------------------------------------------------------------------------
     def to_csv(self, path: str | os.PathLike) -> None:
@@ -233,6 +270,9 @@ class MatchResult:
             "placed": int(np.sum(self.labels >= 0)), "unplaced": int(np.sum(self.labels < 0)),
             "score": None if not np.isfinite(self.score) else round(float(self.score), 6),
             "bound": None if not np.isfinite(self.bound) else round(float(self.bound), 6),
+            "penalties": {k: round(v, 6) for k, v in self.penalties.items()},
+            "objective": (None if not np.isfinite(self.score) else
+                          round(float(self.objective), 6)),
             "group_sizes": sizes, "method": self.method, "seed": self.seed,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "reasons": list(self.reasons),
@@ -256,6 +296,8 @@ class MatchResult:
             out["solver"]["compile_wait"] = float(self.solver["compile_wait"])
         if self.solver.get("sub_problems") is not None:
             out["solver"]["sub_problems"] = int(self.solver["sub_problems"])
+        if self.solver.get("distributed"):  # the Dask scheduler and workers that solved it
+            out["solver"]["distributed"] = _plain(self.solver["distributed"])
         if self.success:
             st = self.group_stats
             out["mean_pair_affinity"] = {"worst_group": round(float(st["mean_pair"].min()), 6),
@@ -270,21 +312,29 @@ class MatchResult:
                 f"groups={s['groups']} score={s['score']}>")
 
 
+def _plain(d: dict) -> dict:
+    """``d`` with numpy scalars as Python numbers (JSON-ready)."""
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in d.items()}
+
+
 def _fairness_summary(res: MatchResult) -> dict[str, Any]:
     """The floor of a grouping and, with fairness > 0, what the floor phase changed."""
     from .quality import member_scores
+    from .scoring import grouping_score
 
     fit = member_scores(res.affinity, res.labels)
     out: dict[str, Any] = {"floor": round(float(fit[res.labels >= 0].min()), 6)}
     info = res.solver
-    if info.get("fairness") and info.get("objective_reference") is not None:
-        ref = float(info["objective_reference"])
+    ref_labels = info.get("reference_labels")
+    if info.get("fairness") and ref_labels is not None:
+        # the same run's grouping before its floor phase, measured like the result
+        ref_labels = np.asarray(ref_labels)
+        ref = float(grouping_score(res.affinity, ref_labels))
+        ref_fit = member_scores(res.affinity, ref_labels)
         out["fairness"] = {
             "level": float(info["fairness"]),
-            # the reference is the same run's grouping before its floor phase (the
-            # fairness=0 objective on the solver's affinity, soft terms included)
             "reference": "total-maximising grouping of the same run, before the floor phase",
-            "floor_reference": round(float(info.get("floor_reference", np.nan)), 6),
+            "floor_reference": round(float(ref_fit[ref_labels >= 0].min()), 6),
             "score_reference": round(ref, 6),
             "score_change": round((float(res.score) - ref) / abs(ref), 6) if ref else 0.0,
         }

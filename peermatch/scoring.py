@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +25,7 @@ from .errors import ConfigError, DataWarning
 from .features import ColumnFeature, ColumnSpec, Features
 
 __all__ = [
+    "check_labels",
     "CALIBER_UNKNOWN",
     "COLUMN_UNKNOWN",
     "ColumnSpec",
@@ -191,14 +191,10 @@ class Weights:
             Missing file, invalid TOML, no ``[weights]`` table, unknown key or bad value;
             the message names the file.
         """
+        from .config import read_toml
+
         name = os.fspath(path)
-        try:
-            with open(path, "rb") as fh:
-                doc = tomllib.load(fh)
-        except FileNotFoundError:
-            raise ConfigError(f"{name}: weights file not found.") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{name}: not valid TOML ({exc}).") from None
+        doc = read_toml(path, "weights")
         if "weights" not in doc:
             raise ConfigError(f"{name}: no [weights] table; found tables {sorted(doc)}.")
         try:
@@ -737,7 +733,12 @@ def _run_blocks(work, n: int, block_rows: int, n_jobs: int | None, dtype, n_scra
 # --------------------------------------------------------------------------- gains
 
 
-def _labels(labels, n: int | None = None) -> np.ndarray:
+def check_labels(labels, n: int | None = None) -> np.ndarray:
+    """Group labels as an int64 array, checked: 1-D integers, one per candidate.
+
+    >>> check_labels([0, 1, 1], 3).tolist()
+    [0, 1, 1]
+    """
     lab = np.asarray(labels)
     if lab.ndim != 1 or (lab.size and not np.issubdtype(lab.dtype, np.integer)):
         raise ConfigError(f"The 'labels' parameter must be a 1-D array of integer group "
@@ -746,6 +747,9 @@ def _labels(labels, n: int | None = None) -> np.ndarray:
         raise ConfigError(f"The 'labels' parameter has {lab.shape[0]} entries but A has n={n} "
                           f"rows; give one label per candidate.")
     return lab.astype(np.int64, copy=False)
+
+
+_labels = check_labels  # the former private name
 
 
 def group_affinity(A: np.ndarray, labels, m: int | None = None) -> np.ndarray:
@@ -780,7 +784,7 @@ def group_affinity(A: np.ndarray, labels, m: int | None = None) -> np.ndarray:
     """
     A = np.asarray(A)
     n = A.shape[0]
-    lab = _labels(labels, n)
+    lab = check_labels(labels, n)
     if m is None:
         m = int(lab.max()) + 1 if lab.size else 0
     if lab.size and int(lab.max()) >= m:
@@ -818,7 +822,7 @@ def move_gains(W: np.ndarray, labels) -> np.ndarray:
     [[0.0, 1.0], [0.0, 2.0], [5.0, 0.0]]
     """
     W = np.asarray(W)
-    lab = _labels(labels, W.shape[0])
+    lab = check_labels(labels, W.shape[0])
     own = np.where(lab >= 0, W[np.arange(W.shape[0]), np.maximum(lab, 0)], 0)
     return W - own[:, None]
 
@@ -866,7 +870,7 @@ def swap_gains(A: np.ndarray, W: np.ndarray, labels, I, J) -> np.ndarray:
     >>> swap_gains(A, group_affinity(A, lab), lab, [0, 1, 0], [2, 2, 1]).tolist()
     [2.0, 1.0, 0.0]
     """
-    lab = _labels(labels)
+    lab = check_labels(labels)
     I = np.asarray(I, dtype=np.int64)
     J = np.asarray(J, dtype=np.int64)
     pi, pj = lab[I], lab[J]
@@ -945,7 +949,7 @@ def grouping_score(A: np.ndarray, labels) -> float:
     from .affinity import as_affinity, is_dense
 
     A = as_affinity(A)
-    lab = _labels(labels, A.shape[0])
+    lab = check_labels(labels, A.shape[0])
     if not is_dense(A):
         placed = lab >= 0
         if not placed.any():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,13 @@ import pandas as pd
 from .affinity import block_of
 from .candidates import CandidateTable
 from .errors import ConfigError
-from .rules import Rules, _norm, competitor_classes, conflict_pairs
+from .rules import (
+    Rules,
+    Violation,
+    build_problem,
+    check_violations,
+    keep_parts_apart,
+)
 
 __all__ = ["rank_groups"]
 
@@ -53,72 +60,89 @@ def rank_groups(
     >>> print(r["reason"].iloc[0])
     competitor in the group: b (industry 'Retail')
     """
-    from .match import _load_table, _score_table
+    from .match import load_table, score_table
     from .scoring import Weights
 
     rules = rules or Rules()
-    table = _load_table(grouping, columns)
+    table = load_table(grouping, columns)
     if table.group is None:
         raise ConfigError(f"{table.source}: ranking groups needs a 'group' column with the "
                           "existing groups.")
+    if isinstance(max_size, bool) or not isinstance(max_size, (int, np.integer)) or max_size < 1:
+        raise ConfigError(f"The 'max_size' parameter of rank_groups must be a positive int. "
+                          f"Got {max_size!r} instead.")
     ids = [str(x) for x in table.ids]
     if str(prospect) not in ids:
         raise ConfigError(f"{table.source}: no candidate with id {prospect!r}.")
     p = ids.index(str(prospect))
-    _, A = _score_table(table, weights if weights is not None else Weights(), rules)
+    _, A = score_table(table, weights if weights is not None else Weights(), rules)
     groups = np.array([str(g).strip() for g in table.group], dtype=object)
     own = groups[p]
     names = [g for g in dict.fromkeys(groups.tolist()) if g and g != own]
 
-    # Competitors and conflicts of the prospect, with a readable label each.
-    rival: dict[int, str] = {}
-    classes, labels, wild = competitor_classes(table, rules)
-    for rows, label in zip(classes, labels, strict=True):
-        if p in rows:
-            rival.update({int(j): label for j in rows if j != p})
-    for i, j in wild:
-        if p in (i, j):
-            rival[int(j if i == p else i)] = "same industry, region unknown"
-    conflict = set()
-    if rules.conflicts:
-        for i, j in conflict_pairs(table):
-            if p in (i, j):
-                conflict.add(int(j if i == p else i))
-    slots_p = {_norm(s) for s in table.availability[p]} if table.availability else set()
+    # The existing members and the prospect (as a newcomer), checked by the rule engine:
+    # the same checks as match and report --check, not a copy of them.
+    rows = np.array(sorted({p, *np.flatnonzero((groups != "") & (groups != own))}),
+                    dtype=np.int64)
+    sub = table.subset(rows)
+    sub_groups = groups[rows].copy()
+    at = int(np.flatnonzero(rows == p)[0])
+    sub_groups[at] = ""
+    sub = replace(sub, group=sub_groups)
+    zeros = np.broadcast_to(np.float32(0), (sub.n, sub.n))
+    compiled = build_problem(sub, zeros, min_size=1, max_size=max_size, rules=rules)
+    base = np.asarray(compiled.existing, dtype=np.int64)
+    gindex = {g: k for k, g in enumerate(compiled.group_names or [])}
 
-    rows = []
+    out_rows = []
     for g in names:
         mem = np.flatnonzero(groups == g)
-        why = []
-        if len(mem) >= max_size:
-            why.append(f"full ({len(mem)} of {max_size} seats taken)")
-        riv = [j for j in mem if j in rival]
-        if riv:
-            why.append("competitor in the group: " + ", ".join(
-                f"{ids[j]} ({rival[j]})" for j in riv[:3]))
-        con = [j for j in mem if j in conflict]
-        if con:
-            why.append("declared conflict with " + ", ".join(ids[j] for j in con[:3]))
-        if rules.separate_tiers and table.tier is not None:
-            tiers = {_norm(table.tier[j]) for j in mem}
-            if tiers and _norm(table.tier[p]) not in tiers:
-                why.append(f"other tier ({', '.join(sorted(str(table.tier[j]) for j in mem[:1]))})")
-        if rules.same_region and table.region is not None:
-            regs = {_norm(table.region[j]) for j in mem}
-            if _norm(table.region[p]) not in regs:
-                why.append(f"other region ({table.region[mem[0]]})")
-        if rules.common_slot and table.availability:
-            common = set.intersection(*[{_norm(s) for s in table.availability[j]} for j in mem])
-            if not common & slots_p:
-                why.append("no shared meeting slot")
+        labels = base.copy()
+        labels[at] = gindex[g]
+        keep_parts_apart(compiled, sub, rules, labels)
+        found = [v for v in check_violations(compiled, labels)
+                 if v.group == g and (v.rule == "sizes" or ids[p] in v.members)]
+        why = _seat_reasons(found, ids[p], len(mem), max_size, sub, at, labels == gindex[g])
         aff = block_of(A, [p], mem)[0]
         best = int(mem[np.argmax(aff)])
-        rows.append({"group": g, "size": len(mem), "fits": not why,
-                     "mean_affinity": float(aff.mean()), "best_match": ids[best],
-                     "reason": "; ".join(why) if why else
-                     f"open seat ({len(mem)} of {max_size}); strongest tie with {ids[best]}"})
-    out = pd.DataFrame(rows, columns=["group", "size", "fits", "mean_affinity", "best_match",
-                                      "reason"])
+        out_rows.append({"group": g, "size": len(mem), "fits": not why,
+                         "mean_affinity": float(aff.mean()), "best_match": ids[best],
+                         "reason": "; ".join(why) if why else
+                         f"open seat ({len(mem)} of {max_size}); strongest tie with {ids[best]}"})
+    out = pd.DataFrame(out_rows, columns=["group", "size", "fits", "mean_affinity", "best_match",
+                                          "reason"])
     out = out.sort_values(["fits", "mean_affinity"], ascending=[False, False], kind="stable")
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     return out.reset_index(drop=True)
+
+
+def _seat_reasons(found: list[Violation], me: str, size: int, max_size: int, sub, at: int,
+                  in_group: np.ndarray) -> list[str]:
+    """The violations of joining a group, in the words of a chair filling a seat."""
+    by: dict[str, list[Violation]] = {}
+    for v in found:
+        by.setdefault(v.rule, []).append(v)
+    why = []
+    if "sizes" in by:
+        why.append(f"full ({size} of {max_size} seats taken)")
+    if "competitors" in by:
+        rivals = [(x, v.detail) for v in by["competitors"] for x in v.members if x != me]
+        why.append("competitor in the group: " + ", ".join(
+            f"{x} ({d})" for x, d in list(dict.fromkeys(rivals))[:3]))
+    for rule, words in (("conflicts", "declared conflict with "),
+                        ("max_repeats", "met before: ")):
+        if rule in by:
+            who = [x for v in by[rule] for x in v.members if x != me]
+            why.append(words + ", ".join(list(dict.fromkeys(who))[:3]))
+    if "separate_tiers" in by:
+        other = next(i for i in np.flatnonzero(in_group) if i != at)
+        why.append(f"other tier ({sub.tier[other]})")
+    if "same_region" in by:
+        other = next(i for i in np.flatnonzero(in_group) if i != at)
+        why.append(f"other region ({sub.region[other]})")
+    if "common_slot" in by:
+        why.append("no shared meeting slot")
+    shown = {"sizes", "competitors", "conflicts", "max_repeats", "separate_tiers",
+             "same_region", "common_slot"}
+    why.extend(v.message for v in found if v.rule not in shown)
+    return why

@@ -272,3 +272,22 @@ def test_bounds(name):
     assert lo == pytest.approx(neg, abs=1e-12)
     assert (lo < 0) == (neg < 0)
     assert FeatureAffinity(synth_features(1, 0, w), w).bounds() == (0.0, 0.0)
+
+
+def test_compiled_blocks_equal_the_numpy_path_bit_for_bit(case, monkeypatch):
+    """The compiled block kernel (used once compiled) gives exactly the numpy path's
+    numbers, so which one ran never changes a grouping."""
+    from peermatch.solve import _kernels_sub
+
+    f, w, _ = case
+    F = FeatureAffinity(f, w)
+    rng = np.random.default_rng(11)
+    blocks = [(random_index(rng, f.n, 40), random_index(rng, f.n, 90)) for _ in range(3)]
+    blocks.append((rng.permutation(f.n)[:5], rng.permutation(f.n)))  # short x long
+    _kernels_sub.compile_now()
+    compiled = [F.block(r, c) for r, c in blocks]
+    monkeypatch.setattr(_kernels_sub, "READY", False)
+    for (r, c), B in zip(blocks, compiled, strict=True):
+        np.testing.assert_array_equal(B, F.block(r, c))
+        np.testing.assert_allclose(B, _[np.ix_(r, c)] * (r[:, None] != c[None, :]),
+                                   rtol=RTOL, atol=ATOL)

@@ -213,3 +213,43 @@ def test_warm_start_must_be_valid():
         pm.solve_affinity(A, min_size=4, max_size=4, cannot_link=[(0, 1)], init=good)
     with pytest.raises(pm.ConfigError, match="12 labels"):
         pm.solve_affinity(A, min_size=4, max_size=4, init=good[:5])
+
+
+def test_lean_subproblems_give_the_same_groups(monkeypatch):
+    """Sub-problems built directly by the compiled path (sizes, cannot-link and clique
+    sets) are the ones subproblem() + prepare() build: same groups, reproducible mode."""
+    calls = []
+    lean = DecompositionSearch._lean
+    monkeypatch.setattr(DecompositionSearch, "_lean",
+                        lambda self, *a: calls.append(1) or lean(self, *a))
+    df = pm.synth_candidates(1100, seed=5)
+    runs = [pm.match(df, group_size=(8, 12), time_limit=60, seed=0,
+                     options={"max_iter": 3000, "lean": lean}) for lean in (True, False)]
+    assert runs[0].success and runs[1].success
+    problem = runs[0].parts[0].compiled.problem
+    assert len(problem.cannot_link) and len(problem.group_sums)  # both rule kinds present
+    assert runs[0].summary()["solver"]["decomposition"]
+    assert np.array_equal(runs[0].labels, runs[1].labels)
+    assert csv_violations(df, runs[0].groups, 8, 12) == []
+    assert 0.9 * runs[0].solver["sub_problems"] <= len(calls)  # the step phase was lean
+
+
+@pytest.mark.parametrize("rules", [pm.Rules(common_slot=True), pm.Rules(no_isolated=("region",))],
+                         ids=["common_slot", "no_isolated"])
+def test_rules_the_stream_construction_does_not_know_are_repaired_at_scale(rules):
+    """Without an n x n matrix (features representation) a meeting slot per group and "no
+    member alone with their region" still come back satisfied (checked by plain loops)."""
+    df = pm.synth_candidates(400, seed=6)
+    res = pm.match(df, group_size=(8, 12), time_limit=20, seed=0, rules=rules,
+                   options={"representation": "features", "max_iter": 2000})
+    assert res.success, res.message
+    assert res.summary()["solver"]["representation"] == "features"
+    groups = res.groups
+    assert csv_violations(df.astype(str), groups.astype(str), 8, 12) == []
+    for _, g in groups.groupby("group"):
+        if rules.common_slot:
+            slots = [{s.strip() for s in str(a).split(";")} for a in g["availability"]]
+            assert set.intersection(*slots), "a group without a common meeting slot"
+        else:
+            counts = g["region"].str.strip().str.casefold().value_counts()
+            assert (counts >= 2).all(), "a member alone with their region in a group"

@@ -12,6 +12,16 @@ import peermatch as pm
 from tests.validator import violations
 
 
+def assert_nothing_missed(res) -> None:
+    """No grouping came back: CP-SAT must not find one for any part the solver gave up on."""
+    from peermatch.solve import solve
+
+    for part in res.parts:
+        if part.solve is not None and not part.solve.success:
+            ref = solve(part.compiled.problem, "exact", time_limit=10, seed=0)
+            assert not ref.success, f"{part.label or 'the problem'}: a valid grouping exists"
+
+
 def _fast(**kw):
     # Small inputs and an iteration cap keep the property tests quick and deterministic.
     return dict(time_limit=2.0, seed=0, **kw)
@@ -39,6 +49,7 @@ def test_random_tables_obey_every_rule(n, lo, span, seed, rate):
         # Never silent: every candidate is reported unplaced with a reason.
         assert res.status in ("infeasible", "unknown")
         assert len(res.unplaced) == n and (res.unplaced["reason"].str.len() > 0).all()
+        assert_nothing_missed(res)
 
 
 def test_fixed_group_count_and_determinism():

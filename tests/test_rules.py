@@ -12,6 +12,16 @@ from peermatch.seats import rank_groups
 from tests.validator import violations
 
 
+def assert_nothing_missed(res) -> None:
+    """No grouping came back: CP-SAT must not find one for any part the solver gave up on."""
+    from peermatch.solve import solve
+
+    for part in res.parts:
+        if part.solve is not None and not part.solve.success:
+            ref = solve(part.compiled.problem, "exact", time_limit=10, seed=0)
+            assert not ref.success, f"{part.label or 'the problem'}: a valid grouping exists"
+
+
 def _table(n, seed=0, **cols):
     df = pm.synth_candidates(n, seed=seed)
     df["industry"] = [f"Ind{i}" for i in range(n)]  # no competitors unless a test adds them
@@ -113,6 +123,7 @@ def test_random_rule_combinations_hold(seed, n, cap, together, pin, expert, isol
     else:
         assert res.status in ("infeasible", "unknown") and res.reasons
         assert len(res.unplaced) >= 1
+        assert_nothing_missed(res)
 
 
 def test_caps_balance_spread_and_slots_hold():

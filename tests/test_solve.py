@@ -125,6 +125,15 @@ def problems(draw, max_n=12):
     return Problem(A, **kw)
 
 
+def assert_nothing_missed(problem: Problem, res) -> None:
+    """A method that returns no grouping must be right: CP-SAT finds none either."""
+    ref = solve(problem, "exact", time_limit=10, seed=0)
+    assert not ref.success, (f"{res.method} returned {res.status!r} but a valid grouping "
+                             "exists")
+    if res.status == "infeasible":
+        assert ref.status in ("infeasible", "unknown")
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problems(), st.sampled_from(["local", "hybrid", "exact", "auto"]))
 def test_random_problems_give_valid_groupings(problem, method):
@@ -135,9 +144,11 @@ def test_random_problems_give_valid_groupings(problem, method):
     if res.success:
         assert check_grouping(problem, res.labels, m) == []
         assert res.objective == pytest.approx(plain_objective(problem.affinity, res.labels))
-    elif res.status == "infeasible":
-        assert res.reasons
+    else:
+        assert_nothing_missed(problem, res)
         assert np.all(res.labels == -1)
+        if res.status == "infeasible":
+            assert res.reasons
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -297,6 +308,8 @@ def test_population_phase_keeps_every_rule(problem):
     if res.success:
         assert check_grouping(problem, res.labels, problem.n_groups) == []
         assert res.objective == pytest.approx(plain_objective(problem.affinity, res.labels))
+    else:
+        assert_nothing_missed(problem, res)
 
 
 def test_crossover_children_respect_sizes_cannot_link_and_allowed():
@@ -332,9 +345,14 @@ def test_population_phase_is_deterministic_and_beats_plain_tabu():
     p = Problem(A, bounds=[(4, 8), (5, 7), (6, 10), (5, 6), (4, 9), (6, 8), (5, 9), (6, 7)])
     opts = {"max_iter": 4000, "child_iter": 300}
     runs = [solve(p, "local", time_limit=30, seed=3, options=opts) for _ in range(2)]
-    assert np.array_equal(runs[0].labels, runs[1].labels)
+    assert runs[0].success and np.array_equal(runs[0].labels, runs[1].labels)
     assert runs[0].iterations == 4000
     assert check_grouping(p, runs[0].labels, 8) == []
+    # The same iteration budget without the population phase (one individual: plain tabu).
+    plain = solve(p, "local", time_limit=30, seed=3, options={"max_iter": 4000, "population": 1})
+    assert plain.success and plain.iterations == 4000
+    assert check_grouping(p, plain.labels, 8) == []
+    assert runs[0].objective > plain.objective
 
 
 # --- time limits: model building counts ----------------------------------------------------

@@ -15,7 +15,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from ..errors import PeermatchError
+from ..errors import InfeasibleError, PeermatchError
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_INPUT", "EXIT_INFEASIBLE"]
 
@@ -34,6 +34,10 @@ examples:
   peermatch seats groups.csv M0501
   peermatch report groups.csv --out report.html
   peermatch explain groups.csv M0042
+  peermatch pairs groups.csv --out pairs.csv
+  peermatch calendar groups.csv --start 2025-01-06 --every month --out calendars
+  peermatch repair groups-now.csv --out groups-repaired.csv
+  peermatch move groups.csv M0042 7
 """
 
 
@@ -66,7 +70,7 @@ def _extra_commands():
     import importlib
 
     mods = []
-    for name in ("seats", "report", "explain"):
+    for name in ("seats", "report", "explain", "pairs", "calendar", "repair", "move"):
         try:
             mods.append(importlib.import_module(f"{__name__}.{name}"))
         except ModuleNotFoundError as exc:
@@ -113,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "debug", False):
             traceback.print_exc()
         print(f"Error: {exc}", file=sys.stderr)
-        return EXIT_INFEASIBLE if type(exc).__name__ == "InfeasibleError" else EXIT_INPUT
+        return EXIT_INFEASIBLE if isinstance(exc, InfeasibleError) else EXIT_INPUT
     except KeyboardInterrupt:
         print("Aborted!", file=sys.stderr)
         return 130

@@ -74,7 +74,8 @@ def rules_with_options(rules, args):
 def add_size_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-size", type=int, default=None, help="smallest group (default 8)")
     p.add_argument("--max-size", type=int, default=None, help="largest group (default 12)")
-    p.add_argument("--groups", type=int, default=None, metavar="M",
+    # dest n_groups: the commands that read a grouping have a positional 'groups' file.
+    p.add_argument("--groups", type=int, default=None, metavar="M", dest="n_groups",
                    help="number of groups (default: the count that scores best)")
 
 
@@ -106,17 +107,51 @@ def load_settings(args) -> dict:
 
     cfg = load_config(args.config) if getattr(args, "config", None) else {
         "match": {}, "columns": {}, "weights": None, "rules": None}
+    from ..config import MATCH_KEYS, MATCH_OPTIONS, check_match_setting
+
     m = cfg["match"]
-    for opt, key in (("min_size", "min_size"), ("max_size", "max_size"), ("groups", "groups"),
-                     ("time_limit", "time_limit"), ("seed", "seed"), ("method", "method"),
-                     ("workers", "workers"), ("even_sizes", "even_sizes"),
-                     ("target_size", "target_size"), ("fairness", "fairness")):
-        v = getattr(args, opt, None)
+    for key in MATCH_KEYS:
+        v = getattr(args, "n_groups" if key == "groups" else key, None)
         if v is not None:
-            m[key] = v
+            m[key] = check_match_setting(key, v, MATCH_OPTIONS[key])
     cfg["columns"].update(parse_columns(getattr(args, "column", [])))
     cfg["rules"] = rules_with_options(cfg["rules"], args)
     return cfg
+
+
+def input_paths(args) -> list:
+    """Every input file named on the command line (outputs must not overwrite them)."""
+    out = [getattr(args, k, None) for k in ("candidates", "groups", "config", "conflict_file")]
+    out.extend(getattr(args, "history", None) or [])
+    return [p for p in out if p]
+
+
+def jsonable(obj):
+    """``obj`` with numpy values made plain and NaN/inf made ``None`` (valid JSON)."""
+    import math
+
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer, int)):
+        return int(obj)
+    if isinstance(obj, (np.floating, float)):
+        return float(obj) if math.isfinite(obj) else None
+    return obj
+
+
+def dumps_json(obj) -> str:
+    """Strict JSON text of ``obj`` (what ``--json`` and ``--summary`` print): never NaN."""
+    import json
+
+    return json.dumps(jsonable(obj), indent=2, allow_nan=False, default=str)
 
 
 class Progress:

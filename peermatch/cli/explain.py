@@ -14,10 +14,15 @@ DESCRIPTION = """\
 Explain why a member is in their group in an existing grouping (a CSV with a 'group'
 column, e.g. the output of 'peermatch match'): their mean affinity to the group, the
 groupmates who matter most to them and why (shared goals, expertise that meets a goal,
-similar company size, different industry), and how their next-best group compares.
+similar company size, different industry), and how the next-best group they could
+legally join compares (never a group holding their competitor or a declared conflict).
+
+With --with B: why the member and B are not together: the rules that keep them apart,
+or the score cost of the cheapest move or swap that puts them together.
 
 example:
   peermatch explain groups.csv M0042
+  peermatch explain groups.csv M0042 --with M0107
 """
 
 
@@ -28,43 +33,47 @@ def register(sub) -> None:
     p.add_argument("member", metavar="MEMBER_ID", help="id of the member to explain")
     p.add_argument("--top", type=int, default=3, metavar="K",
                    help="number of groupmates listed (default 3)")
+    p.add_argument("--with", dest="other", default=None, metavar="OTHER_ID",
+                   help="explain why the member and OTHER_ID are not in one group")
     add_group_options(p)
     p.add_argument("--json", action="store_true",
-                   help="print the explanation as JSON (every groupmate, with numbers)")
+                   help="print the explanation as JSON: member, group, top groupmates with "
+                        "pair affinities, next-best legal group (every groupmate, with numbers)")
     add_rule_options(p)
     add_input_options(p)
     p.set_defaults(func=run)
 
 
+def _unknown(key: str, ids: list[str], source) -> str:
+    near = difflib.get_close_matches(key, ids, n=3)
+    folded = [x for x in ids if x.casefold() == key.casefold()]
+    hint = (f" Did you mean {', '.join(repr(x) for x in (folded or near))}?"
+            if folded or near else f" Ids look like {', '.join(ids[:3])}.")
+    return f"Error: no member with id {key!r} in {source} ({len(ids)} candidates).{hint}"
+
+
 def run(args) -> int:
     import sys
 
-    from ..explain import explain_member
+    from ..explain import explain_result, explain_together
 
     res = load_grouping(args)
     ids = [str(x) for x in res.table.ids]
-    key = str(args.member).strip()
-    if key not in ids:
-        near = difflib.get_close_matches(key, ids, n=3)
-        folded = [x for x in ids if x.casefold() == key.casefold()]
-        hint = (f" Did you mean {', '.join(repr(x) for x in (folded or near))}?"
-                if folded or near else f" Ids look like {', '.join(ids[:3])}.")
-        print(f"Error: no member with id {key!r} in {res.table.source} "
-              f"({len(ids)} candidates).{hint}", file=sys.stderr)
-        return EXIT_INPUT
-    i = ids.index(key)
-    ex = explain_member(i, res.affinity, res.labels, res.features, res.weights,
-                        group_names=res.group_names)
+    keys = [str(args.member).strip()]
+    if args.other is not None:
+        keys.append(str(args.other).strip())
+    for key in keys:
+        if key not in ids:
+            print(_unknown(key, ids, res.table.source), file=sys.stderr)
+            return EXIT_INPUT
+    if args.other is not None:
+        tog = explain_together(res, keys[0], keys[1])
+        print(json.dumps(tog.to_dict(), indent=2) if args.json else tog.to_text())
+        return EXIT_OK
+    ex = explain_result(res, ids.index(keys[0]))
     if args.json:
-        out = {
-            "id": ex.id, "name": ex.name, "group": ex.group_name, "score": ex.score,
-            "next_group": ex.next_group_name,
-            "next_score": ex.next_score if ex.next_group is not None else None,
-            "margin": ex.margin if ex.next_group is not None else None,
-            "peers": [{"id": p.id, "name": p.name, "affinity": p.affinity, "parts": p.parts,
-                       "reasons": p.reasons} for p in ex.peers],
-            "text": ex.to_text(top=args.top),
-        }
+        out = ex.to_dict(top=args.top)
+        out["text"] = ex.to_text(top=args.top)
         print(json.dumps(out, indent=2))
     else:
         print(ex.to_text(top=args.top))

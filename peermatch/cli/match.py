@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from . import EXIT_INFEASIBLE, EXIT_OK
@@ -13,6 +12,8 @@ from ._common import (
     add_input_options,
     add_rule_options,
     add_size_options,
+    dumps_json,
+    input_paths,
     load_settings,
     read_table,
 )
@@ -41,6 +42,10 @@ def register(sub) -> None:
     p.add_argument("--method", default=None, help="solver method: auto, exact, local, hybrid")
     p.add_argument("--workers", type=int, default=None,
                    help="solver threads (default 1: deterministic)")
+    p.add_argument("--scheduler", default=None, metavar="SPEC",
+                   help="solve on a Dask cluster: 'local', 'local:N' (N worker processes for "
+                        "this run) or a scheduler address tcp://host:port; needs "
+                        "pip install 'peermatch[distributed]' (default: this process)")
     p.add_argument("--summary", metavar="JSON", help="also write a machine-readable summary")
     p.add_argument("--report", metavar="HTML", help="also write a self-contained HTML report")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
@@ -53,10 +58,14 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..match import match
-    from ..result import atomic_write_text
+    from ..output import check_writable, write_all
 
     cfg = load_settings(args)
     m = cfg["match"]
+    # Every output is checked before solving: a bad path fails in a second, not after
+    # the whole time budget, and nothing is written unless all outputs can be.
+    paths = [p for p in (args.out, args.summary, args.report) if p]
+    check_writable(paths, inputs=input_paths(args))
     time_limit = float(m.get("time_limit", 10.0))
     progress = Progress(time_limit, enabled=not (args.quiet or args.json))
     try:
@@ -65,32 +74,36 @@ def run(args) -> int:
                     n_groups=m.get("groups"), weights=cfg["weights"], rules=cfg["rules"],
                     method=m.get("method", "auto"), time_limit=time_limit,
                     seed=m.get("seed", 0), workers=m.get("workers", 1),
-                    callback=progress, fairness=m.get("fairness", 0.0),
-                    even_sizes=bool(m.get("even_sizes", False)),
+                    callback=progress, scheduler=m.get("scheduler"),
+                    fairness=m.get("fairness", 0.0), even_sizes=bool(m.get("even_sizes", False)),
                     target_size=m.get("target_size"), group_sizes=m.get("group_sizes"))
     finally:
         progress.close()
     summary = res.summary()
     if not res.success:
-        print(f"Error: no valid grouping ({res.status}). {res.message}", file=sys.stderr)
+        # The message already holds the reasons: list them once, one a line.
+        # The message repeats the reasons: print its head and each reason once.
+        head = res.message.split(": ", 1)[0].rstrip(".") if res.reasons else res.message
+        print(f"Error: no valid grouping ({res.status}). {head}{':' if res.reasons else ''}",
+              file=sys.stderr)
         for r in res.reasons:
             print(f"  - {r}", file=sys.stderr)
         print(f"{summary['unplaced']} candidates unplaced; nothing was written.", file=sys.stderr)
         if args.json:
-            print(json.dumps(summary, indent=2))
+            print(dumps_json(summary))
         return EXIT_INFEASIBLE
-    # Render every output first, then write them: a failure leaves no partial set behind.
+    # Render every output first, then write them all at once: a failure leaves no
+    # partial set behind.
     outputs = [(args.out, res.groups.to_csv(index=False, lineterminator="\n"))]
     if args.summary:
-        outputs.append((args.summary, json.dumps(summary, indent=2) + "\n"))
+        outputs.append((args.summary, dumps_json(summary) + "\n"))
     if args.report:
         from ..report import render_report
 
         outputs.append((args.report, render_report(res)))
-    for path, text in outputs:
-        atomic_write_text(path, text)
+    write_all(outputs)
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(dumps_json(summary))
     elif not args.quiet:
         print(format_summary(res, ", ".join(str(p) for p, _ in outputs)))
     return EXIT_OK
@@ -104,6 +117,8 @@ def format_summary(res, out: str) -> str:
         f"{s['candidates']} candidates -> {s['groups']} groups "
         f"(sizes {min(sizes)}-{max(sizes)}), status {s['status']}",
         f"score {s['score']:,.2f}"
+        + (f", soft penalties {sum(s['penalties'].values()):,.2f}, objective "
+           f"{s['objective']:,.2f}" if s.get("penalties") else "")
         + (f" (bound {s['bound']:,.2f})" if s["bound"] is not None else "")
         + f"; worst group mean pair affinity {s['mean_pair_affinity']['worst_group']:.3f}",
         f"floor (worst member's mean affinity to their group) {s['floor']:.3f}"
@@ -113,6 +128,7 @@ def format_summary(res, out: str) -> str:
         f"hard rules: {'all satisfied' if not s['violations'] else s['violations']}",
         f"time {s['timings'].get('total', 0):.1f}s (solve {s['timings'].get('solve', 0):.1f}s), "
         f"seed {s['seed']}, method {s['method']}",
+        *_distributed_line(s),
         f"wrote {out}",
     ]
     solver = s.get("solver", {})
@@ -125,3 +141,14 @@ def format_summary(res, out: str) -> str:
         lines.insert(0, "note: the solver's kernels were still compiling (first run on this "
                         "install): the numpy search ran instead; later runs use the cache")
     return "\n".join(lines)
+
+
+def _distributed_line(s: dict) -> list[str]:
+    """Where the work ran, when a Dask scheduler was used."""
+    d = s.get("solver", {}).get("distributed")
+    if not d:
+        return []
+    up = (f"start-up {d['startup_s']:.1f}s" if d.get("startup_s") is not None
+          else "still starting at the end: solved here")
+    return [f"scheduler {d['scheduler']} ({d['workers']} workers, {up}): "
+            f"{d.get('tasks', 0)} tasks, {d.get('dropped', 0)} dropped"]

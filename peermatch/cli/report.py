@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
-from . import EXIT_INFEASIBLE, EXIT_INPUT, EXIT_OK
-from ._common import add_input_options, add_rule_options, load_settings, read_table
+from . import EXIT_INFEASIBLE, EXIT_OK
+from ._common import (
+    add_input_options,
+    add_rule_options,
+    dumps_json,
+    input_paths,
+    load_settings,
+    read_table,
+)
 
 DESCRIPTION = """\
 Re-score an existing grouping (a CSV with a 'group' column, e.g. the output of
@@ -34,6 +40,8 @@ def register(sub) -> None:
     p.add_argument("--title", default=None, help="page title (default: 'Peer groups - FILE')")
     p.add_argument("--heatmap-group", default=None, metavar="NAME",
                    help="group whose affinity heatmap is drawn (default: the weakest group)")
+    p.add_argument("--pairs", default=None, metavar="PAIRS_CSV",
+                   help="accountability pairs (peermatch pairs) to list on each group's card")
     p.add_argument("--check", action="store_true",
                    help="exit 3 when the grouping breaks a hard rule (the report is still "
                         "written)")
@@ -63,24 +71,25 @@ def load_grouping(args):
 
 
 def run(args) -> int:
-    from ..report import write_report
+    from ..output import check_writable, write_all
+    from ..report import render_report
 
+    check_writable([args.out], inputs=input_paths(args))
     res = load_grouping(args)
-    try:
-        write_report(res, args.out, title=args.title, heatmap_group=args.heatmap_group)
-    except OSError as exc:
-        print(f"Error: cannot write {args.out}: {exc.strerror or exc}. Check that the folder "
-              "exists and is writable.", file=sys.stderr)
-        return EXIT_INPUT
+    write_all([(args.out, render_report(res, title=args.title,
+                                        heatmap_group=args.heatmap_group,
+                                        pairs=getattr(args, "pairs", None)))])
     summary = res.summary()
     summary["report"] = args.out
     bad = summary.get("violations", [])
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(dumps_json(summary))
     elif not args.quiet:
         sizes = summary["group_sizes"]
         print(f"{summary['candidates']} candidates in {summary['groups']} groups "
-              f"(sizes {min(sizes)}-{max(sizes)}); score {summary['score']:,.2f}; worst group "
+              f"(sizes {min(sizes)}-{max(sizes)}); score {summary['score']:,.2f}"
+              + (f", soft penalties {sum(summary['penalties'].values()):,.2f}"
+                 if summary.get("penalties") else "") + "; worst group "
               f"mean pair affinity {summary['mean_pair_affinity']['worst_group']:.3f}")
         print("hard rules: all satisfied" if not bad else f"hard rules: {len(bad)} broken")
         print(f"wrote {args.out}")

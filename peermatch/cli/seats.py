@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 
-from ._common import add_input_options, add_rule_options, load_settings, read_table
+from ._common import (
+    add_input_options,
+    add_rule_options,
+    dumps_json,
+    load_settings,
+    read_table,
+)
 
 DESCRIPTION = """\
 For one prospect, rank the existing groups they could join, with the reason each
@@ -33,14 +38,17 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from ..errors import ConfigError
     from ..seats import rank_groups
 
+    if args.top < 1:
+        raise ConfigError(f"--top: must be at least 1. Got {args.top} instead.")
     cfg = load_settings(args)
     ranked = rank_groups(read_table(args.groups, args, cfg), args.prospect,
                          max_size=cfg["match"].get("max_size", 12), weights=cfg["weights"],
                          rules=cfg["rules"]).head(args.top)
     if args.json:
-        print(json.dumps(ranked.to_dict(orient="records"), indent=2))
+        print(dumps_json(ranked.to_dict(orient="records")))
         return 0
     print(f"Groups for {args.prospect}, best first:")
     for r in ranked.itertuples():

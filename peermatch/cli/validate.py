@@ -38,26 +38,31 @@ def register(sub) -> None:
 def run(args) -> int:
     import numpy as np
 
-    from ..match import _check_sizes
-    from ..rules import Rules, build_problem, diagnose
+    from ..rules import Rules, check_sizes, compile_parts
 
     cfg = load_settings(args)
     m = cfg["match"]
     table = read_table(args.candidates, args, cfg)
-    lo, hi = _check_sizes((m.get("min_size", 8), m.get("max_size", 12)), m.get("groups"),
-                          table.n, table.source)
+    lo, hi = check_sizes((m.get("min_size", 8), m.get("max_size", 12)), m.get("groups"),
+                         table.n, table.source)
     rules = cfg["rules"] or Rules()
-    # The rules need no scores: a zero view of the right shape costs no memory.
+    # The rules need no scores: a zero view of the right shape costs no memory. The
+    # same compile_parts as match: tiers and regions split, each part checked.
     zeros = np.broadcast_to(np.float32(0), (table.n, table.n))
-    compiled = build_problem(table, zeros, min_size=lo, max_size=hi, n_groups=m.get("groups"),
-                             rules=rules)
-    for note in compiled.notes:
-        print(f"note: {note}")
-    reasons = diagnose(compiled)
-    cls = compiled.classes
+    parts = compile_parts(table, zeros, min_size=lo, max_size=hi, n_groups=m.get("groups"),
+                          rules=rules)
+    compiled = [p.compiled for p in parts if p.compiled is not None]
+    for c in compiled:
+        for note in c.notes:
+            print(f"note: {note}")
+    reasons = list(dict.fromkeys(r for p in parts for r in p.reasons))
+    classes = [c for comp in compiled for c in comp.classes]
     print(f"{table.source}: {table.n} candidates, columns {sorted(table.columns)}")
-    print(f"competitor sets: {len(cls)} (largest {max((len(c) for c in cls), default=0)}), "
-          f"explicit conflicts: {len(compiled.conflict_pairs)}")
+    if len(parts) > 1:
+        print(f"parts (grouped separately): {len(parts)} ("
+              + ", ".join(f"{p.label}: {len(p.rows)}" for p in parts) + ")")
+    print(f"competitor sets: {len(classes)} (largest {max(map(len, classes), default=0)}), "
+          f"explicit conflicts: {sum(len(c.conflict_pairs) for c in compiled)}")
     if reasons:
         for r in reasons:
             print(f"Error: {r}", file=sys.stderr)

@@ -3,7 +3,7 @@
 Internal module, imported lazily by :mod:`peermatch.solve.local` (importing numba and
 loading the compiled kernels is deferred until a local search actually runs, so
 ``import peermatch`` stays fast). Kernels are compiled on first use and cached on disk
-(``cache=True``).
+(``cache=CACHE``).
 
 Everything works on must-link *units* (see :mod:`peermatch.solve._prep`). Two tuples
 travel through every kernel:
@@ -34,6 +34,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._jitcfg import CACHE
+
 # ctr (int64) slots
 IT, LAST_IMP, N_PERTURB, STRENGTH, FAILS, BEST_IT = 0, 1, 2, 3, 4, 5
 # fv (float64) slots
@@ -44,20 +46,20 @@ P_TMIN, P_TMAX, P_DEPTH, P_SMIN, P_SMAX, P_AMIN = 0, 1, 2, 3, 4, 5
 _TOL = 1e-9
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=CACHE, nogil=True)
 def seed_rng(seed):
     """Seed numba's own generator (per thread)."""
     np.random.seed(seed)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=CACHE, nogil=True)
 def _randint(n):
     """Uniform integer in 0..n-1 (cheaper to compile than np.random.randint)."""
     k = np.int64(np.random.random() * n)
     return k if k < n else n - 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=CACHE, nogil=True)
 def _need(q, size):
     # ceil(q * size) with a tolerance for float noise
     x = q * size - 1e-9
@@ -67,7 +69,7 @@ def _need(q, size):
     return c
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=CACHE, nogil=True)
 def init_state(data, state):
     """Fill W, size, C, S, SC, NS from the labels ``p`` (O(nu^2 + rules))."""
     (A, w, lo, hi, allowed, conf_ptr, conf_idx, gs_ptr, gs_row, gs_coef, gs_lo, gs_hi,
@@ -103,7 +105,7 @@ def init_state(data, state):
             NS[ns_idx[k], g] += ns_cnt[k]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=CACHE, nogil=True)
 def init_sizes(A, w, p, W, size):
     """init_state for size-only problems: W and sizes from the labels ``p``."""
     nu, m = W.shape
@@ -119,7 +121,7 @@ def init_sizes(A, w, p, W, size):
             W[v, p[u]] += Au[v]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=CACHE, nogil=True)
 def objective(A, p):
     """Sum of A over unit pairs in the same group."""
     nu = len(p)
@@ -131,7 +133,7 @@ def objective(A, p):
     return f
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=CACHE, nogil=True)
 def _adjacent(conf_ptr, conf_idx, u, v):
     for k in range(conf_ptr[u], conf_ptr[u + 1]):
         if conf_idx[k] == v:
@@ -139,7 +141,7 @@ def _adjacent(conf_ptr, conf_idx, u, v):
     return False
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=CACHE, nogil=True)
 def _slot_ok(SC, slot_av, quorum, g, new_size, a, sign_a, b, sign_b):
     """Does group g keep a common slot after adding sign_a*av[a] + sign_b*av[b]?"""
     need = _need(quorum, new_size)
@@ -156,7 +158,7 @@ def _slot_ok(SC, slot_av, quorum, g, new_size, a, sign_a, b, sign_b):
     return False
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=CACHE, nogil=True)
 def profile_ok(size, lo, hi, g, h, d):
     """Free-label mode: can the sizes, with ``d`` moved from g to h, be matched to bounds?
 
@@ -189,7 +191,7 @@ def profile_ok(size, lo, hi, g, h, d):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=CACHE, nogil=True)
 def move_rules_ok(data, state, u, h):
     """The rules other than sizes for moving unit u to group h."""
     (A, w, lo, hi, allowed, conf_ptr, conf_idx, gs_ptr, gs_row, gs_coef, gs_lo, gs_hi,
@@ -223,7 +225,7 @@ def move_rules_ok(data, state, u, h):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=CACHE, nogil=True)
 def swap_ok(data, state, u, v):
     """Can units u and v (in different groups) trade places with every rule kept?"""
     (A, w, lo, hi, allowed, conf_ptr, conf_idx, gs_ptr, gs_row, gs_coef, gs_lo, gs_hi,
@@ -304,7 +306,7 @@ def swap_ok(data, state, u, v):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=CACHE, nogil=True)
 def apply_move(data, state, u, h):
     """Move unit u to group h and update every incremental array in O(nu + rules of u)."""
     (A, w, lo, hi, allowed, conf_ptr, conf_idx, gs_ptr, gs_row, gs_coef, gs_lo, gs_hi,
@@ -334,7 +336,7 @@ def apply_move(data, state, u, h):
     p[u] = h
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=CACHE, nogil=True)
 def relabel_ok(data, state, g, h):
     """Can the whole contents of groups g and h trade labels (zero gain) with rules kept?"""
     (A, w, lo, hi, allowed, conf_ptr, conf_idx, gs_ptr, gs_row, gs_coef, gs_lo, gs_hi,
@@ -361,7 +363,7 @@ def relabel_ok(data, state, g, h):
     return True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=CACHE, nogil=True)
 def apply_relabel(state, g, h):
     """Trade the labels of groups g and h (contents unchanged, objective unchanged)."""
     p, W, size, C, S, SC, NS, tabu = (state[0], state[1], state[2], state[3], state[4],
@@ -384,7 +386,7 @@ def apply_relabel(state, g, h):
         NS[k, g], NS[k, h] = NS[k, h], NS[k, g]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=CACHE, nogil=True)
 def _move_lean(A, w, W, size, p, u, h):
     """apply_move without rule arrays (problems with size rules only)."""
     g = p[u]
@@ -722,7 +724,7 @@ def _make_tabu_run(RULES):
                     tabu[u, h] = 0
         return done
 
-    return njit(cache=True, nogil=True)(tabu_run)
+    return njit(cache=CACHE, nogil=True)(tabu_run)
 
 
 #: Kernel for problems with rules beyond group sizes (allowed, cannot-link, group sums,
@@ -731,7 +733,7 @@ tabu_run_rules = _make_tabu_run(True)
 tabu_run_sizes = _make_tabu_run(False)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=CACHE, nogil=True)
 def swap_scan_rate(A, p, m, n_rounds):
     """Benchmark helper: evaluate every swap ``n_rounds`` times; returns a checksum."""
     nu = len(p)
@@ -755,7 +757,7 @@ def swap_scan_rate(A, p, m, n_rounds):
     return acc
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=CACHE, nogil=True)
 def descent_run(data, state, max_sweeps):
     """First-improvement descent: each unit in turn takes its best improving move, else
     its best improving swap, with every rule kept; sweeps in random order until a sweep

@@ -19,9 +19,10 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from ..problem import Problem
+from ..problem import Problem, breaches
 
-__all__ = ["Prepared", "prepare", "violations", "RULE_FAMILIES"]
+__all__ = ["Prepared", "prepare", "violations", "RULE_FAMILIES", "F_ALLOWED", "F_CANNOT_LINK",
+           "F_GROUP_SUMS", "F_SLOTS", "F_NO_SINGLETON", "F_UNIT_WEIGHTS", "F_FREE"]
 
 #: Plain names of the rule families, as reported in ``SolveResult.reasons``.
 RULE_FAMILIES = {
@@ -34,6 +35,9 @@ RULE_FAMILIES = {
 }
 
 _EPS = 1e-9
+
+#: Positions in ``Prepared.flags`` (the kernels take the flags as one int array).
+F_ALLOWED, F_CANNOT_LINK, F_GROUP_SUMS, F_SLOTS, F_NO_SINGLETON, F_UNIT_WEIGHTS, F_FREE = range(7)
 
 
 @dataclass
@@ -77,7 +81,7 @@ class Prepared:
     def match_labels(self, unit_labels: np.ndarray) -> np.ndarray:
         """Free-label mode: relabel groups so every size fits its own bounds (matching)."""
         lab = np.asarray(unit_labels, dtype=np.int64)
-        if not self.flags[6]:
+        if not self.flags[F_FREE]:
             return lab
         size = np.bincount(lab, weights=self.w, minlength=self.m).astype(np.int64)
         used = np.zeros(self.m, dtype=bool)
@@ -137,8 +141,13 @@ def group_sum_matrix(sums) -> object:
     return sp.csr_array(sp.hstack(cols, format="csr"))
 
 
-def prepare(problem: Problem, m: int) -> Prepared:
-    """Contract must-link components and build the rule arrays for ``m`` groups."""
+def prepare(problem: Problem, m: int, *, affinity: bool = True) -> Prepared:
+    """Contract must-link components and build the rule arrays for ``m`` groups.
+
+    ``affinity=False`` leaves the contracted affinity out (an empty ``A``): enough for the
+    min-conflicts repair, which reads the rules only, at sizes where no ``n x n`` matrix
+    exists.
+    """
     n = problem.n
     A = problem.affinity
     bounds = problem.bounds_for(m)
@@ -164,7 +173,9 @@ def prepare(problem: Problem, m: int) -> Prepared:
     w = np.bincount(unit_of, minlength=nu).astype(np.int64)
     contradictions: list[str] = []
 
-    if nu == n:
+    if not affinity:
+        Au, const = np.zeros((0, 0)), 0.0
+    elif nu == n:
         # Shared, not copied: at n = 10,000 the matrix is 800 MB. Nothing writes to it.
         Au = A if A.dtype == np.float64 else A.astype(np.float64)
         const = 0.0
@@ -258,6 +269,9 @@ def prepare(problem: Problem, m: int) -> Prepared:
 def violations(problem: Problem, labels: np.ndarray, m: int | None = None) -> list[str]:
     """Every hard rule a labelling breaks, as plain sentences (empty list = valid).
 
+    A summary per constraint (count and first example) of
+    :func:`peermatch.problem.breaches`, the one implementation of the checks.
+
     >>> import numpy as np
     >>> from peermatch.problem import Problem
     >>> violations(Problem(np.ones((4, 4)), min_size=2, max_size=2, cannot_link=[(0, 1)]),
@@ -268,59 +282,41 @@ def violations(problem: Problem, labels: np.ndarray, m: int | None = None) -> li
     n = problem.n
     if m is None:
         m = problem.n_groups if problem.n_groups is not None else int(labels.max()) + 1
-    out: list[str] = []
     if labels.shape != (n,) or labels.min(initial=0) < 0 or labels.max(initial=0) >= m:
         return [f"labels must be {n} integers in 0..{m - 1}"]
-    b = problem.bounds_for(m)
-    size = np.bincount(labels, minlength=m)
-    bad = np.flatnonzero((size < b[:, 0]) | (size > b[:, 1]))
-    if len(bad):
-        g = int(bad[0])
-        out.append(f"group sizes: {len(bad)} group(s) out of bounds, e.g. group {g} has "
-                   f"{size[g]} members, bounds [{b[g, 0]}, {b[g, 1]}]")
-    cl = problem.cannot_link
-    if len(cl):
-        same = labels[cl[:, 0]] == labels[cl[:, 1]]
-        if same.any():
-            i, j = cl[same][0]
-            out.append(f"cannot-link pairs: {int(same.sum())} pair(s) share a group, "
+    out: list[str] = []
+    size = None
+    for b in breaches(problem, labels, m):
+        first = int(b.items[0])
+        if b.kind == "sizes":
+            bd = problem.bounds_for(m)
+            size = np.bincount(labels, minlength=m) if size is None else size
+            out.append(f"group sizes: {len(b.items)} group(s) out of bounds, e.g. group {first} "
+                       f"has {size[first]} members, bounds [{bd[first, 0]}, {bd[first, 1]}]")
+        elif b.kind == "cannot_link":
+            i, j = problem.cannot_link[first]
+            out.append(f"cannot-link pairs: {len(b.items)} pair(s) share a group, "
                        f"e.g. elements {i} and {j}")
-    ml = problem.must_link
-    if len(ml):
-        apart = labels[ml[:, 0]] != labels[ml[:, 1]]
-        if apart.any():
-            i, j = ml[apart][0]
-            out.append(f"must-link pairs: {int(apart.sum())} pair(s) are apart, "
+        elif b.kind == "must_link":
+            i, j = problem.must_link[first]
+            out.append(f"must-link pairs: {len(b.items)} pair(s) are apart, "
                        f"e.g. elements {i} and {j}")
-    if problem.allowed is not None:
-        bad = ~problem.allowed[np.arange(n), labels]
-        if bad.any():
-            out.append(f"allowed groups: {int(bad.sum())} element(s) in a group they may not "
-                       f"join, e.g. element {int(np.flatnonzero(bad)[0])}")
-    for s in problem.group_sums:
-        lo, hi = s.bounds(m)
-        tot = np.bincount(labels, weights=np.asarray(s.coef, dtype=float), minlength=m)
-        tol = _EPS * (1.0 + np.abs(tot))
-        bad = np.flatnonzero((tot < lo - tol) | (tot > hi + tol))
-        if len(bad):
-            g = int(bad[0])
-            out.append(f"{s.name}: group {g} sums to {tot[g]:g}, bounds [{lo[g]:g}, {hi[g]:g}]")
-    if problem.slots is not None and problem.slots.shape[1] >= 0:
-        cnt = np.zeros((m, problem.slots.shape[1]), dtype=np.int64)  # (m, S), no m x n
-        np.add.at(cnt, labels, problem.slots.astype(np.int64))
-        best = cnt.max(axis=1) if cnt.shape[1] else np.zeros(m, dtype=np.int64)
-        need = np.array([math.ceil(problem.slot_quorum * s - _EPS) for s in size])
-        bad = np.flatnonzero(best < need)
-        if len(bad):
-            g = int(bad[0])
-            out.append(f"common meeting slot: group {g} has no slot with {need[g]} of its "
-                       f"{size[g]} members available")
-    for t, c in enumerate(problem.no_singleton):
-        sel = c >= 0
-        if sel.any():
-            key = np.stack([c[sel], labels[sel]], 1)
-            _, cnt = np.unique(key, axis=0, return_counts=True)
-            if np.any(cnt == 1):
-                out.append(f"no isolated member: rule {t} leaves {int((cnt == 1).sum())} "
-                           "member(s) alone with their label in a group")
+        elif b.kind == "allowed":
+            out.append(f"allowed groups: {len(b.items)} element(s) in a group they may not "
+                       f"join, e.g. element {first}")
+        elif b.kind == "group_sums":
+            s = problem.group_sums[b.index]
+            lo, hi = s.bounds(m)
+            tot = float(np.asarray(s.coef, dtype=float)[labels == first].sum())
+            out.append(f"{s.name}: group {first} sums to {tot:g}, bounds [{lo[first]:g}, "
+                       f"{hi[first]:g}]")
+        elif b.kind == "slots":
+            size = np.bincount(labels, minlength=m) if size is None else size
+            need = math.ceil(problem.slot_quorum * size[first] - _EPS)
+            out.append(f"common meeting slot: group {first} has no slot with {need} of its "
+                       f"{size[first]} members available")
+        elif b.kind == "no_singleton":
+            alone = len(b.items)
+            out.append(f"no isolated member: rule {b.index} leaves {alone} "
+                       "member(s) alone with their label in a group")
     return out

@@ -46,6 +46,7 @@ _OPTIONS = {
     "batch": ("local", "hybrid"),
     "threads": ("local", "hybrid"),
     "profile_pool": ("local", "hybrid"),
+    "lean": ("local", "hybrid"),
     "fairness_share": ("local", "hybrid"),
 }
 
@@ -80,6 +81,10 @@ class _Context:
         self.best_m = 0
         self._last_cb = -math.inf
         self.fairness = 0.0
+        self.floor_phase = False
+        self.time_limit = float(time_limit)
+        #: a peermatch.solve.distributed.Session when a Dask scheduler was asked for
+        self.session = None
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0
@@ -125,7 +130,7 @@ def _has_side_rules(problem: Problem) -> bool:
 
 def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, seed=0,
           workers: int = 1, options: dict | None = None, callback=None,
-          init=None, fairness: float = 0.0) -> SolveResult:
+          init=None, scheduler=None, fairness: float = 0.0) -> SolveResult:
     """Find a grouping that satisfies every hard rule of ``problem`` and maximises affinity.
 
     Maximises ``F(p) = sum over pairs i < j with p(i) == p(j) of A[i, j]`` subject to the
@@ -177,6 +182,13 @@ def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, s
         ``callback(progress)`` with ``progress = {"elapsed", "objective", ...}``, called on
         every improvement and at least every 0.5 s while the local search runs. Must be
         cheap.
+    scheduler : None, str or distributed.Client, default=None
+        Where sub-problems of a large problem are solved: None in this process; "local"
+        or "local:N" a Dask LocalCluster of N worker processes for this call; a scheduler
+        address "tcp://host:port"; or a dask.distributed Client (see
+        ``docs/distributed.md``; needs ``pip install 'peermatch[distributed]'``). Start-up
+        counts in ``time_limit``; in the reproducible mode the groups are those of the
+        in-process run. The result's ``distributed`` entry says what ran where.
     fairness : float, default=0.0
         In ``[0, 1]``: 0 maximises the total (unchanged); 1 raises the floor (the worst
         member's mean affinity to the rest of their group) first, then the total; between
@@ -224,7 +236,7 @@ def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, s
     """
     meth = str(method).lower()
     if meth not in METHODS:
-        raise ValueError(f"Unknown method {method!r}. Valid methods: {', '.join(METHODS)}.")
+        raise ConfigError(f"Unknown method {method!r}. Valid methods: {', '.join(METHODS)}.")
     if not isinstance(problem, Problem):
         raise ConfigError("The 'problem' parameter of solve must be a peermatch Problem. "
                           f"Got {type(problem).__name__} instead.")
@@ -247,6 +259,25 @@ def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, s
         meth == "exact" or (meth == "auto" and problem.n <= int(options.get("exact_max_n", 16))))
     if floor_phase:  # the total-maximising search leaves the floor phase its share
         ctx.deadline = ctx.t0 + (1 - float(options.get("fairness_share", 0.5))) * time_limit
+    ctx.floor_phase = floor_phase
+    own_session = False
+    if scheduler is not None:
+        from .distributed import Session, connect
+
+        if isinstance(scheduler, Session):
+            ctx.session = scheduler
+        else:
+            # started in the background: construction and descent run meanwhile
+            ctx.session = connect(scheduler, timeout=ctx.left(), wait=False)
+            own_session = True
+    try:
+        return _solve_with(problem, meth, ctx, init)
+    finally:
+        if own_session:
+            ctx.session.close()
+
+
+def _solve_with(problem: Problem, meth: str, ctx: _Context, init) -> SolveResult:
     try:
         if init is not None:
             p0, start = _check_init(problem, init)
@@ -264,8 +295,8 @@ def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, s
         else:
             out = {"status": "unknown", "labels": None, "n_groups": problem.n_groups or 0,
                    "method": meth, "interrupted": True}
-    if floor_phase and out.get("labels") is not None and not out.get("interrupted"):
-        ctx.deadline = ctx.t0 + float(time_limit)
+    if ctx.floor_phase and out.get("labels") is not None and not out.get("interrupted"):
+        ctx.deadline = ctx.t0 + ctx.time_limit
         out = _floor_phase(problem, out, ctx)
     return _finish(problem, out, ctx)
 
@@ -296,7 +327,8 @@ def _floor_phase(problem: Problem, out: dict, ctx: _Context) -> dict:
                           reproducible=rounds_iter is not None)
     except KeyboardInterrupt:  # the search's grouping stands
         return {**out, "interrupted": True}
-    return {**out, **res, "status": "feasible", "fairness": ctx.fairness}
+    return {**out, **res, "status": "feasible", "fairness": ctx.fairness,
+            "reference_labels": np.asarray(out["labels"], dtype=np.int64)}
 
 
 def _check_init(problem: Problem, init) -> tuple[Problem, np.ndarray]:
@@ -340,10 +372,14 @@ def _finish(problem: Problem, out: dict, ctx: _Context) -> SolveResult:
     if out.get("message"):  # a stage's own explanation (e.g. the large-input construction)
         res["message"] += " " + out["message"][0].upper() + out["message"][1:] + "."
     for key in ("representation", "decomposition", "compile_cut", "compile_wait", "interrupted",
-                "sub_problems", "sub_improved", "fairness", "floor", "floor_reference",
-                "objective_reference", "floor_max", "floor_target", "fairness_moves"):
+                "sub_problems", "sub_improved", "distributed", "fairness", "floor",
+                "floor_reference", "objective_reference", "floor_max", "floor_target",
+                "fairness_moves", "reference_labels"):
         if key in out:
             res[key] = out[key]
+    if ctx.session is not None and "distributed" not in res:
+        # too small for sub-problems: solved here, on the driver
+        res["distributed"] = {**ctx.session.describe(), "tasks": 0}
     if status == "infeasible":
         res["reasons"] = list(out.get("reasons", []))
         if res["reasons"]:
@@ -393,7 +429,7 @@ def _solve_exact(problem: Problem, m: int, ctx: _Context, deadline: float) -> di
                                 workers=ctx.workers, verbose=verbose)
     res = {"status": out["status"], "labels": out["labels"], "bound": out["bound"],
            "n_groups": m, "method": "exact"}
-    for key in ("floor", "floor_reference", "objective_reference"):
+    for key in ("floor", "floor_reference", "objective_reference", "reference_labels"):
         if key in out:
             res[key] = out[key]
             res["fairness"] = ctx.fairness
@@ -546,6 +582,7 @@ def _scale_start(problem: Problem, m: int, ctx: _Context, deadline: float):
     """A valid element labelling for a large problem, or (None, verdict)."""
     from .construct import stream_greedy
 
+    lab = None
     if not len(problem.must_link):
         for _ in range(3):
             if ctx.left(deadline) <= 0:
@@ -554,15 +591,38 @@ def _scale_start(problem: Problem, m: int, ctx: _Context, deadline: float):
             if lab is not None and not violations(problem, lab, m):
                 return lab, None
     if not isinstance(problem.affinity, np.ndarray):
+        # Rules the streaming construction does not know (meeting slots, isolation, lower
+        # bounds of group sums): the min-conflicts repair reads the rules only, so it runs
+        # without an n x n matrix, from the construction (sizes and allowed groups hold).
+        if lab is not None and not _sizes_broken(problem, lab, m):
+            from .repair import repair
+
+            prep = prepare(problem, m, affinity=False)
+            until = time.perf_counter() + 0.6 * max(ctx.left(deadline), 0.0)
+            units = repair(prep, prep.to_units(lab), ctx.seed_int(), until)
+            if units is not None:
+                fixed = prep.to_elements(units)
+                if not violations(problem, fixed, m):
+                    return fixed, None
         return None, {"status": "unknown", "labels": None, "n_groups": m,
-                      "message": "the construction for large inputs could not satisfy the "
-                                 "rules; rules beyond sizes, competitors, conflicts and caps "
-                                 "need the dense representation (fewer candidates)"}
+                      "message": "the construction for large inputs found no grouping that "
+                                 "satisfies every rule within 60 % of the time limit; a "
+                                 "longer time limit may find one"}
     prep = prepare(problem, m)
     units, verdict = _feasible_start(problem, prep, ctx, deadline)
     if units is None:
         return None, verdict
     return prep.to_elements(units), None
+
+
+def _sizes_broken(problem: Problem, labels: np.ndarray, m: int) -> bool:
+    """Does ``labels`` break the size bounds or the allowed groups?"""
+    b = problem.bounds_for(m)
+    size = np.bincount(labels, minlength=m)
+    if np.any((size < b[:, 0]) | (size > b[:, 1])):
+        return True
+    return problem.allowed is not None and not bool(
+        problem.allowed[np.arange(problem.n), labels].all())
 
 
 def _solve_decomposed(problem: Problem, m: int, ctx: _Context, deadline: float, *,
@@ -581,7 +641,15 @@ def _solve_decomposed(problem: Problem, m: int, ctx: _Context, deadline: float, 
             verdict["method"] = name
             return verdict
     t_feasible = ctx.elapsed()
-    ds = DecompositionSearch(problem, labels, ctx.rng, ctx.options)
+    executor = None
+    if ctx.session is not None:
+        from .distributed import DaskMap
+
+        # timed mode: a few sub-problems per worker thread each round (the reproducible
+        # mode keeps the in-process batch, hence the in-process groups)
+        executor = DaskMap(ctx.session, problem, ctx.options,
+                           auto_batch="batch" not in ctx.options and max_iter is None)
+    ds = DecompositionSearch(problem, labels, ctx.rng, ctx.options, executor=executor)
     ctx.progress(ds.value, labels=ds.labels, n_groups=m)
     out = {"status": "feasible", "n_groups": m, "method": name, "time_to_feasible": t_feasible,
            "representation": getattr(problem.affinity, "representation", "dense"),
@@ -608,8 +676,16 @@ def _solve_decomposed(problem: Problem, m: int, ctx: _Context, deadline: float, 
         if not (kernels_ready(True, time.perf_counter())
                 and kernels_ready(False, time.perf_counter())):
             out.update(labels=ds.labels, iterations=0, n_restarts=ds.n_sub, compile_cut=True)
+            if executor is not None:
+                executor.close()
+                out["distributed"] = {**ctx.session.describe(), **executor.stats}
             return out
-    interrupted = ds.run(deadline, max_iter, improved)
+    try:
+        interrupted = ds.run(deadline, max_iter, improved)
+    finally:
+        if executor is not None:
+            executor.close()
+            out["distributed"] = {**ctx.session.describe(), **executor.stats}
     if interrupted:
         raise KeyboardInterrupt
     labels = ds.labels

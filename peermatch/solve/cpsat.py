@@ -111,7 +111,45 @@ def _solver(time_limit: float, seed: int, workers: int, verbose: bool):
     solver.parameters.num_workers = max(int(workers), 1)
     solver.parameters.random_seed = int(seed) % (2 ** 31)
     solver.parameters.log_search_progress = bool(verbose)
+    # Ctrl-C is Python's (see _run): CP-SAT's own SIGINT handler, installed from a helper
+    # thread, aborts the process
+    solver.parameters.catch_sigint_signal = False
     return solver
+
+
+def _run(solver, model) -> int:
+    """``solver.solve(model)``, interruptible: in the main thread the solve runs in a
+    helper thread while this one waits in short slices, so Ctrl-C (which Python delivers
+    to the main thread only, and only between bytecodes) stops the search within a fraction
+    of a second (``stop_search``) and is raised here once CP-SAT has returned."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return solver.solve(model)
+    box: dict = {}
+    done = threading.Event()
+
+    def work():
+        try:
+            box["code"] = solver.solve(model)
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="peermatch-cpsat", daemon=True).start()
+    try:
+        while not done.wait(0.05):
+            pass
+    except KeyboardInterrupt:
+        # stop_search is a no-op until the search has started: repeat until it returns
+        solver.stop_search()
+        while not done.wait(0.05):
+            solver.stop_search()
+        raise
+    if "error" in box:
+        raise box["error"]
+    return box["code"]
 
 
 def _group_classes(problem: Problem, m: int) -> list[list[int]]:
@@ -348,7 +386,7 @@ def solve_exact(problem: Problem, m: int, *, time_limit: float, seed: int, worke
     if _left(deadline) <= 0.01:
         return out
     solver = _solver(_left(deadline), seed, workers, verbose)
-    code = solver.solve(model)
+    code = _run(solver, model)
     status = cpsat_status(code)
     out["status"] = status
     if status in ("optimal", "feasible"):
@@ -382,7 +420,7 @@ def diagnose(problem: Problem, m: int, *, time_limit: float, seed: int, workers:
         return unknown
     model.add_assumptions(list(lits.values()))
     solver = _solver(_left(deadline), seed, 1, verbose)  # cores need a single worker
-    code = solver.solve(model)
+    code = _run(solver, model)
     status = cpsat_status(code)
     if status == "feasible" or status == "optimal":
         return {"status": "feasible", "labels": _labels(solver, x, elements, groups, n),
@@ -403,7 +441,7 @@ def diagnose(problem: Problem, m: int, *, time_limit: float, seed: int, workers:
             model.clear_assumptions()
             model.add_assumptions([lits[k] for k in trial])
             s2 = _solver(min(left, max(1.0, time_limit / 4)), seed, 1, False)
-            if s2.solve(model) == cp_model.INFEASIBLE:
+            if _run(s2, model) == cp_model.INFEASIBLE:
                 keep = trial
         core = keep
     return {"status": "infeasible", "labels": None, "families": core}
@@ -443,7 +481,7 @@ def repair(problem: Problem, m: int, labels: np.ndarray, groups, *, time_limit: 
                                                          else time_limit)
     else:
         solver = _solver(_left(deadline), seed, workers, False)
-    status = cpsat_status(solver.solve(model))
+    status = cpsat_status(_run(solver, model))
     if status not in ("optimal", "feasible"):
         return None
     new = labels.copy()

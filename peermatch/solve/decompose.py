@@ -36,7 +36,8 @@ import scipy.sparse as sp
 from ..problem import GroupSum, Problem
 from ._prep import group_sum_matrix, pair_adjacency
 
-__all__ = ["SubProblem", "DecompositionSearch", "subproblem", "write_back", "default_sub_size"]
+__all__ = ["SubProblem", "Outcome", "DecompositionSearch", "subproblem", "write_back",
+           "outcome", "default_sub_size"]
 
 _EPS = 1e-9
 
@@ -59,9 +60,11 @@ class SubProblem:
 
     groups: np.ndarray      # (k,) global group ids; local group g is groups[g]
     rows: np.ndarray        # (s,) global element ids, local element a is rows[a]
-    problem: Problem        # local problem (fixed group count, bounds of those groups)
+    problem: Problem | None  # local problem (fixed group count, bounds of those groups);
+    #                          None for a lean sub-problem (see DecompositionSearch)
     labels: np.ndarray      # (s,) current local labels
     value: float            # current objective of the sub-problem
+    block: np.ndarray | None = None  # (s, s) affinity block of ``rows``
 
 
 class _RuleIndex:
@@ -91,6 +94,23 @@ class _RuleIndex:
                                   and bool(np.all(self.lo[r] <= 0.0)))
         self.coef = group_sum_matrix(sums)
         self.zero_ok = np.all(self.lo <= _EPS, axis=1) & np.all(self.hi >= -_EPS, axis=1)
+        # Lean sub-problems (no Problem, no scipy: see DecompositionSearch._compute_lean)
+        # when the rules are sizes, cannot-link pairs and clique sets only: the common case
+        # (competitors, conflicts), where building a validated Problem cost more than
+        # solving it.
+        self.lean = (self.ml is None and problem.allowed is None and problem.slots is None
+                     and not problem.no_singleton and bool(np.all(self.clique)))
+        if self.lean:
+            if self.cl is not None:
+                self.cl_ptr = self.cl.indptr.astype(np.int64)
+                self.cl_idx = self.cl.indices.astype(np.int64)
+            else:
+                self.cl_ptr, self.cl_idx = np.zeros(n + 1, np.int64), np.zeros(0, np.int64)
+            if self.coef is not None:
+                self.cq_ptr = self.coef.indptr.astype(np.int64)
+                self.cq_idx = self.coef.indices.astype(np.int64)
+            else:
+                self.cq_ptr, self.cq_idx = np.zeros(n + 1, np.int64), np.zeros(0, np.int64)
 
     @staticmethod
     def _pairs(M, rows, pos):
@@ -185,14 +205,49 @@ def subproblem(problem: Problem, labels: np.ndarray, groups: np.ndarray, *,
     finally:
         pos[rows] = -1
     # pairs in the same local group, from the block at hand (no per-group split)
+    return SubProblem(groups, rows, sub, local, _local_value(A, local), A)
+
+
+def _local_value(A: np.ndarray, local: np.ndarray) -> float:
+    """Objective of the local labels ``local`` on the block ``A`` (no per-group split)."""
     same = local[:, None] == local[None, :]
-    value = 0.5 * float(np.sum(A, where=same))
-    return SubProblem(groups, rows, sub, local, value)
+    return 0.5 * float(np.sum(A, where=same))
 
 
 def write_back(labels: np.ndarray, sub: SubProblem, new_local: np.ndarray) -> None:
     """Write a sub-problem's grouping into the global ``labels`` (in place)."""
     labels[sub.rows] = sub.groups[np.asarray(new_local, dtype=np.int64)]
+
+
+@dataclass
+class Outcome:
+    """What a solved sub-problem changes: all the driver needs, small enough to travel."""
+
+    groups: np.ndarray              # (k,) global group ids
+    gain: float                     # > 0 only when new_local is set
+    iterations: int                 # kernel iterations spent
+    rows: np.ndarray | None = None  # (s,) global element ids (sorted), when improved
+    new_local: np.ndarray | None = None   # (s,) new local labels, when improved
+    values: np.ndarray | None = None      # (k,) objective of each group after, when improved
+
+
+def outcome(groups, sub: SubProblem, prep, best_units, best_value, iters) -> Outcome:
+    """The :class:`Outcome` of a solved sub-problem: a gain above rounding, or nothing.
+
+    Pure (reads only its arguments), so it runs next to the kernel: on a thread, or on a
+    Dask worker (:mod:`peermatch.solve.distributed`).
+    """
+    gain = best_value + prep.const - sub.value
+    if not gain > _EPS * (1.0 + abs(sub.value)):
+        return Outcome(np.asarray(groups), 0.0, int(iters))
+    new_local = np.asarray(prep.to_elements(best_units), dtype=np.int64)
+    B = sub.block if sub.block is not None else sub.problem.affinity
+    values = np.zeros(len(groups))
+    for g_local in range(len(groups)):
+        sel = np.flatnonzero(new_local == g_local)
+        if len(sel) > 1:  # group values from the sub-problem's own block: no new affinity work
+            values[g_local] = 0.5 * float(B[np.ix_(sel, sel)].sum())
+    return Outcome(np.asarray(groups), float(gain), int(iters), sub.rows, new_local, values)
 
 
 class DecompositionSearch:
@@ -209,10 +264,15 @@ class DecompositionSearch:
     options : dict
         ``sub_size`` (members per sub-problem), ``sub_iter`` (tabu iterations per
         sub-problem), ``tenure``/``depth``/``strength`` for the kernel.
+    executor : object, optional
+        Solves each batch of :meth:`step` elsewhere: ``executor.map(search, batch,
+        deadline, max_iter)`` returns one :class:`Outcome` (or None: dropped, e.g. a lost
+        worker) per ``(groups, seed)`` of the batch, as :meth:`_compute` + :func:`outcome`
+        would (:class:`peermatch.solve.distributed.DaskMap`). None: in this process.
     """
 
     def __init__(self, problem: Problem, labels: np.ndarray, rng: np.random.Generator,
-                 options: dict | None = None):
+                 options: dict | None = None, executor=None):
         self.problem = problem
         self.m = int(problem.n_groups)
         self.labels = np.asarray(labels, dtype=np.int64).copy()
@@ -248,20 +308,27 @@ class DecompositionSearch:
         self.threads = max(1, int(self.options.get("threads", min(2, os.cpu_count() or 1))))
         self._pool = None
         self._pos = [self.pos]
+        self._bounds = problem.bounds_for(m)
+        # lean sub-problems once their kernel is compiled (they give the same arrays, so
+        # switching never changes a result); options={"lean": False} turns them off
+        self.lean = self.index.lean and bool(self.options.get("lean", True))
+        self.executor = executor
 
     # -- bookkeeping ---------------------------------------------------------------
     def _members_from_labels(self) -> None:
         order = np.argsort(self.labels, kind="stable")
         cuts = np.searchsorted(self.labels[order], np.arange(1, self.m))
         self.members = [np.asarray(x, dtype=np.int64) for x in np.split(order, cuts)]
+        self.sizes = np.array([len(x) for x in self.members], dtype=np.int64)
 
     def _store(self, sub: SubProblem, groups: np.ndarray, new_local: np.ndarray) -> None:
         """Members and values of ``groups`` after writing back ``new_local`` (values from
         the sub-problem's own block: no new affinity work)."""
-        B = sub.problem.affinity
+        B = sub.block if sub.block is not None else sub.problem.affinity
         for g_local, g in enumerate(groups):
             sel = np.flatnonzero(new_local == g_local)
             self.members[g] = sub.rows[sel]
+            self.sizes[g] = len(sel)
             self.group_value[g] = 0.5 * float(B[np.ix_(sel, sel)].sum()) if len(sel) > 1 else 0.0
 
     def _group_value(self, g: int) -> float:
@@ -335,9 +402,10 @@ class DecompositionSearch:
         if len(mem) == 0 or len(cols) == 0:
             return np.sort(np.concatenate([[seed], pool[:k - 1]]))
         B = _block(self.problem.affinity, mem, cols).sum(axis=0)
-        owner = np.repeat(np.arange(pool_size), [len(self.members[g]) for g in pool])
+        sizes = self.sizes[pool]
+        owner = np.repeat(np.arange(pool_size), sizes)
         score = np.bincount(owner, weights=B, minlength=pool_size)
-        score /= np.maximum(np.bincount(owner, minlength=pool_size), 1)
+        score /= np.maximum(sizes, 1)
         best = pool[np.argsort(-score, kind="stable")[:k - 1]]
         return np.sort(np.concatenate([[seed], best]))
 
@@ -468,9 +536,12 @@ class DecompositionSearch:
         from ._prep import prepare
         from .local import TabuSearch
 
-        sub = subproblem(self.problem, self.labels, groups, members=self.members,
-                         index=self.index, pos=pos)
-        prep = prepare(sub.problem, len(groups))
+        if self.lean and _kernels_sub_ready():
+            sub, prep = self._lean(groups, pos)
+        else:
+            sub = subproblem(self.problem, self.labels, groups, members=self.members,
+                             index=self.index, pos=pos)
+            prep = prepare(sub.problem, len(groups))
         ts = TabuSearch(prep, prep.to_units(sub.labels), self.options, seed=seed)
         n_it = int(max(50, 0.65 * prep.nu)) if self.sub_iter is None else int(self.sub_iter)
         if max_iter is not None:
@@ -478,21 +549,79 @@ class DecompositionSearch:
         ts.run_until(deadline, ts.iterations + n_it)
         return sub, prep, ts.best_labels, ts.best_value, ts.iterations
 
+    def _lean(self, groups: np.ndarray, pos: np.ndarray):
+        """The sub-problem of ``groups`` and its prepared arrays, built directly (no
+        Problem, no scipy): the same arrays :func:`subproblem` + ``prepare`` give when the
+        rules are sizes, cannot-link pairs and clique sets (``_RuleIndex.lean``)."""
+        from ._kernels_sub import sub_conflicts
+        from ._prep import Prepared
+
+        ix = self.index
+        rows = np.sort(np.concatenate([self.members[g] for g in groups]))
+        s, k = len(rows), len(groups)
+        gpos = np.full(self.m, -1, dtype=np.int64)
+        gpos[groups] = np.arange(k)
+        local = gpos[self.labels[rows]]
+        A = np.ascontiguousarray(_block(self.problem.affinity, rows), dtype=np.float64)
+        pos[rows] = np.arange(s)
+        try:
+            conf_ptr, conf_idx = sub_conflicts(rows, pos, ix.cl_ptr, ix.cl_idx, ix.cq_ptr,
+                                               ix.cq_idx)
+        finally:
+            pos[rows] = -1
+        bounds = self._bounds[groups]
+        lo = bounds[:, 0].astype(np.int64)
+        hi = bounds[:, 1].astype(np.int64)
+        free = not np.all(bounds == bounds[0])
+        flags = np.array([0, len(conf_idx) > 0, 0, 0, 0, 1, free], dtype=np.int64)
+        z = np.zeros(0, dtype=np.int64)
+        prep = Prepared(None, k, np.arange(s, dtype=np.int64),
+                        list(np.arange(s, dtype=np.int64).reshape(-1, 1)),
+                        np.ones(s, dtype=np.int64), A, 0.0, lo, hi, conf_ptr, conf_idx,
+                        np.ones((s, k), dtype=bool), np.zeros(s + 1, dtype=np.int64), z,
+                        np.zeros(0), np.zeros((0, k)), np.zeros((0, k)),
+                        np.zeros((s, 0), dtype=np.int64), float(self.problem.slot_quorum),
+                        np.zeros(s + 1, dtype=np.int64), z, z, 0, flags, [])
+        sub = SubProblem(groups, rows, None, local, _local_value(A, local), A)
+        return sub, prep
+
     def _apply(self, groups, sub, prep, best_units, best_value, iters) -> float:
         """Write a solved sub-problem back when it gained; returns the gain (>= 0)."""
-        self.iterations += iters
+        return self._commit(outcome(groups, sub, prep, best_units, best_value, iters))
+
+    def _commit(self, o: Outcome) -> float:
+        """Write an :class:`Outcome` back (when it gained); returns the gain (>= 0)."""
+        self.iterations += o.iterations
         self.n_sub += 1
-        gain = best_value + prep.const - sub.value
-        self.stale[groups] += 1
-        if gain > _EPS * (1.0 + abs(sub.value)):
-            new_local = prep.to_elements(best_units)
-            write_back(self.labels, sub, new_local)
-            self._store(sub, groups, new_local)
-            self.value = float(self.group_value.sum())
-            self.stale[groups] = 0
-            self.n_improved += 1
-            return float(gain)
-        return 0.0
+        self.stale[o.groups] += 1
+        if o.new_local is None:
+            return 0.0
+        self.labels[o.rows] = o.groups[o.new_local]
+        for g_local, g in enumerate(o.groups):
+            self.members[g] = o.rows[o.new_local == g_local]
+            self.sizes[g] = len(self.members[g])
+        self.group_value[o.groups] = o.values
+        self.value = float(self.group_value.sum())
+        self.stale[o.groups] = 0
+        self.n_improved += 1
+        return o.gain
+
+    def sync_labels(self, rows: np.ndarray, labels: np.ndarray) -> None:
+        """Set the labels of ``rows``; the members of every touched group follow (a replica
+        catching up with the driver's grouping; group values are not kept there)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        labels = np.asarray(labels, dtype=np.int64)
+        if not len(rows):
+            return
+        touched = np.unique(np.concatenate([self.labels[rows], labels]))
+        self.labels[rows] = labels
+        sel = np.flatnonzero(np.isin(self.labels, touched))
+        lab = self.labels[sel]
+        order = np.argsort(lab, kind="stable")  # members stay sorted, as on the driver
+        cuts = np.searchsorted(lab[order], touched[1:])
+        for g, mem in zip(touched, np.split(sel[order], cuts), strict=True):
+            self.members[g] = mem
+            self.sizes[g] = len(mem)
 
     def step(self, deadline: float, max_iter: int | None = None) -> float:
         """Choose a batch of ``batch`` sub-problems on disjoint groups, solve them (on up to
@@ -512,6 +641,10 @@ class DecompositionSearch:
                 continue
             used[groups] = True
             batch.append((groups, int(self.rng.integers(1, 2 ** 31 - 1))))
+        if self.executor is not None:
+            # elsewhere (e.g. Dask workers); None: a sub-problem dropped (its worker lost)
+            outs = self.executor.map(self, batch, deadline, max_iter)
+            return sum(self._commit(o) for o in outs if o is not None)
         while len(self._pos) < len(batch):
             self._pos.append(np.full(self.problem.n, -1, dtype=np.int64))
         if self.threads > 1 and len(batch) > 1:
@@ -573,6 +706,12 @@ class DecompositionSearch:
         finally:
             self.close()
         return False
+
+
+def _kernels_sub_ready() -> bool:
+    from . import _kernels_sub
+
+    return _kernels_sub.READY
 
 
 def objective_by_groups(A, labels: np.ndarray, m: int) -> float:

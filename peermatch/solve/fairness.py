@@ -607,5 +607,6 @@ def solve_exact_fair(problem: Problem, m: int, fairness: float, *, time_limit: f
     labels = cpsat._labels(s3, x, elements, groups, n) if st in ("optimal", "feasible") else lab2
     out.update(status="optimal" if all(s == "optimal" for s in statuses) else "feasible",
                labels=labels, bound=bound, floor=float(member_fits(A, labels, m).min()),
-               floor_reference=f0, objective_reference=problem.objective(ref))
+               floor_reference=f0, objective_reference=problem.objective(ref),
+               reference_labels=ref)
     return out

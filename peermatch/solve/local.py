@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from ._prep import Prepared
+from ._prep import F_UNIT_WEIGHTS, Prepared
 
 __all__ = ["TabuSearch", "default_params", "kernels_ready"]
 
@@ -27,7 +27,6 @@ _warm_errors: dict[bool, BaseException] = {}
 def _warm_up(rules: bool) -> None:
     """Compile (or load from the disk cache) every kernel a search with/without rules uses."""
     try:
-        _cache_dir_fallback()
         from ..problem import Problem
         from ._prep import prepare
 
@@ -39,24 +38,11 @@ def _warm_up(rules: bool) -> None:
         ts.descend(2)
         ts.perturb(1)
         ts.restart(ts.state[7].copy())
+        from . import _kernels_sub
+
+        _kernels_sub.compile_now()  # sub-problem set-up and feature blocks at scale
     except BaseException as exc:  # re-raised in the caller's thread
         _warm_errors[rules] = exc
-
-
-def _cache_dir_fallback() -> None:
-    """A read-only install (no writable package folder) still caches the compiled kernels:
-    in a temporary folder, unless ``NUMBA_CACHE_DIR`` says where. Must run before numba is
-    first imported (numba reads its configuration then)."""
-    import os
-    import sys
-    import tempfile
-
-    if "numba" in sys.modules or os.environ.get("NUMBA_CACHE_DIR"):
-        return
-    here = os.path.dirname(os.path.abspath(__file__))
-    if not os.access(here, os.W_OK):
-        os.environ["NUMBA_CACHE_DIR"] = os.path.join(tempfile.gettempdir(),
-                                                     "peermatch-numba-cache")
 
 
 def warm_up(timeout: float = 600.0) -> bool:
@@ -98,7 +84,7 @@ def kernels_ready(rules: bool, deadline: float) -> bool:
 
 def needs_rules(prep: Prepared) -> bool:
     """Does the search need the rule-checking kernel (anything beyond group sizes)?"""
-    return bool(np.any(prep.flags[:5]))
+    return bool(np.any(prep.flags[:F_UNIT_WEIGHTS]))
 
 
 def default_params(prep: Prepared, options: dict) -> np.ndarray:
@@ -129,7 +115,6 @@ class TabuSearch:
     """
 
     def __init__(self, prep: Prepared, labels: np.ndarray, options: dict, seed: int):
-        _cache_dir_fallback()
         from . import _kernels as K
 
         self._K = K
@@ -151,7 +136,7 @@ class TabuSearch:
         self.params = default_params(prep, options)
         # Moves change sizes; with every group at a fixed size and unit weights only swaps
         # can be feasible, so the move neighbourhood is skipped.
-        self.allow_moves = not (np.all(prep.lo == prep.hi) and prep.flags[5])
+        self.allow_moves = not (np.all(prep.lo == prep.hi) and prep.flags[F_UNIT_WEIGHTS])
         # size-only problems use the lean kernel (compiles in about half the time)
         self._rules = needs_rules(prep)
         self._kernel = K.tabu_run_rules if self._rules else K.tabu_run_sizes

@@ -50,7 +50,7 @@ import time
 
 import numpy as np
 
-from ._prep import Prepared
+from ._prep import F_ALLOWED, F_CANNOT_LINK, F_GROUP_SUMS, F_UNIT_WEIGHTS, Prepared
 
 __all__ = ["numpy_search", "objective"]
 
@@ -109,20 +109,20 @@ class _Model:
         self.nu, self.m = nu, m
         self.A = prep.A
         self.w = np.asarray(prep.w, dtype=np.int64)
-        self.unit_w = bool(flags[5]) or bool(np.all(self.w == 1))
+        self.unit_w = bool(flags[F_UNIT_WEIGHTS]) or bool(np.all(self.w == 1))
         self.lo = np.asarray(prep.lo, dtype=np.int64)
         self.hi = np.asarray(prep.hi, dtype=np.int64)
         self.allowed = (np.asarray(prep.allowed, dtype=bool)
-                        if flags[0] and not np.all(prep.allowed) else None)
+                        if flags[F_ALLOWED] and not np.all(prep.allowed) else None)
         # Conflict edges (both directions): cannot-link pairs and the members of every
         # "at most one per group" sum; every other group sum stays a sum.
         edges = []
-        if flags[1] and len(prep.conf_idx):
+        if flags[F_CANNOT_LINK] and len(prep.conf_idx):
             src = np.repeat(np.arange(nu), np.diff(prep.conf_ptr))
             edges.append(np.stack([src, prep.conf_idx], 1))
         R = prep.gs_lo.shape[0]
         generic = []
-        if flags[2] and R:
+        if flags[F_GROUP_SUMS] and R:
             unit_of_entry = np.repeat(np.arange(nu), np.diff(prep.gs_ptr))
             by_row = np.argsort(prep.gs_row, kind="stable")
             cuts = np.searchsorted(prep.gs_row[by_row], np.arange(R + 1))

@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from ._prep import Prepared, violations
+from ._prep import F_CANNOT_LINK, Prepared, violations
 
 __all__ = ["crossover", "PopulationSearch"]
 
@@ -76,7 +76,7 @@ def crossover(prep: Prepared, pa: np.ndarray, pb: np.ndarray,
     placed = child >= 0
     Zc[np.flatnonzero(placed), child[placed]] = 1.0
     Wc = A @ Zc
-    conf = prep.flags[1] != 0
+    conf = prep.flags[F_CANNOT_LINK] != 0
     if conf:
         Cc = np.zeros((nu, m), dtype=np.int64)
         for u in np.flatnonzero(placed):

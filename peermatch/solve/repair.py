@@ -29,6 +29,7 @@ import time
 import numpy as np
 from numba import njit
 
+from ._jitcfg import CACHE
 from ._prep import Prepared
 
 __all__ = ["repair"]
@@ -36,7 +37,7 @@ __all__ = ["repair"]
 _EPS = 1e-9
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def _pen(s, lo, hi):
     if s < lo - _EPS:
         return lo - s
@@ -45,12 +46,12 @@ def _pen(s, lo, hi):
     return 0.0
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def _need(size, quorum):
     return np.ceil(quorum * size - 1e-9)
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def _group_viol(g, size, S, gs_lo, gs_hi, scale, cnt_slot, quorum, cnt_ns, clc, lo):
     v = float(clc[g]) + max(0, lo[g] - size[g])
     for r in range(S.shape[0]):
@@ -68,7 +69,7 @@ def _group_viol(g, size, S, gs_lo, gs_hi, scale, cnt_slot, quorum, cnt_ns, clc, 
     return v
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def _slot_viol(cnt_row, size, quorum, av_minus, av_plus):
     """Slot violation of a group whose counts change by ``av_plus - av_minus``."""
     T = cnt_row.shape[0]
@@ -82,7 +83,7 @@ def _slot_viol(cnt_row, size, quorum, av_minus, av_plus):
     return max(0.0, _need(size, quorum) - best)
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def _delta(u, v, g, h, lab, w, lo, size, S, gs_ptr, gs_row, gs_coef, gs_lo, gs_hi, scale,
            slot_av, cnt_slot, quorum, ns_ptr, ns_idx, ns_cnt, cnt_ns, dS, dK, zero_av, NB, uv):
     """Change of V when unit u moves g -> h and (v >= 0) unit v moves h -> g.
@@ -139,7 +140,7 @@ def _delta(u, v, g, h, lab, w, lo, size, S, gs_ptr, gs_row, gs_coef, gs_lo, gs_h
     return d
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def _rowdelta(r, g, h, S, dS, gs_lo, gs_hi, scale):
     """Change of the penalty of row r in g and h; counted once per row (dS marks it)."""
     if dS[r] == 0.0:
@@ -152,7 +153,7 @@ def _rowdelta(r, g, h, S, dS, gs_lo, gs_hi, scale):
     return out
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def _nsdelta(u, g, h, ns_ptr, ns_idx, cnt_ns, dK):
     d = 0.0
     for k in range(ns_ptr[u], ns_ptr[u + 1]):
@@ -167,7 +168,7 @@ def _nsdelta(u, g, h, ns_ptr, ns_idx, cnt_ns, dK):
     return d
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def _apply(u, g, h, lab, w, size, S, gs_ptr, gs_row, gs_coef, slot_av, cnt_slot, ns_ptr,
            ns_idx, ns_cnt, cnt_ns, NB, clc, conf_ptr, conf_idx):
     clc[g] -= NB[u, g]
@@ -190,7 +191,7 @@ def _apply(u, g, h, lab, w, size, S, gs_ptr, gs_row, gs_coef, slot_av, cnt_slot,
         cnt_ns[ns_idx[k], h] += ns_cnt[k]
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def _adjacent(u, v, conf_ptr, conf_idx):
     for k in range(conf_ptr[u], conf_ptr[u + 1]):
         if conf_idx[k] == v:
@@ -198,7 +199,7 @@ def _adjacent(u, v, conf_ptr, conf_idx):
     return 0
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def repair_run(lab, w, lo, hi, conf_ptr, conf_idx, allowed, gs_ptr, gs_row, gs_coef, gs_lo,
                gs_hi, scale, slot_av, quorum, ns_ptr, ns_idx, ns_cnt, n_keys, tabu,
                it0, n_iter, n_swap, seed):
