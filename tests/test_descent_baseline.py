@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import itertools
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from peermatch.problem import GroupSum, Problem
 
-from descent import plain_descent, problem_arrays  # noqa: E402
+from ._bench import load_benchmark
 
-from peermatch.problem import GroupSum, Problem  # noqa: E402
+plain_descent = load_benchmark("descent").plain_descent
+problem_arrays = load_benchmark("descent").problem_arrays
 
 
 def random_instance(n: int, seed: int, negative: bool = False):

@@ -4,8 +4,6 @@ figures of benchmarks/lifecycle.py on a held-out grouping of 200."""
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -15,9 +13,9 @@ from peermatch.cli import main
 from peermatch.report import from_grouping
 from tests.validator import violations
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from ._bench import load_benchmark
 
-import lifecycle as bench  # noqa: E402
+bench = load_benchmark("lifecycle")
 
 NO_COMP = pm.Rules(competitors=())
 
