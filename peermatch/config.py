@@ -7,6 +7,11 @@ Example ``peermatch.toml``::
     max_size = 12
     time_limit = 30
     seed = 0
+    fairness = 0.5        # 0: highest total, 1: highest floor first
+    even_sizes = true     # sizes differ by at most one
+
+    [match.group_sizes]   # per-group bounds (existing groups with their own capacity)
+    "Alpha" = [6, 10]
 
     [columns]
     industry = "Sector"
@@ -39,7 +44,8 @@ __all__ = ["load_config", "rules_from_dict", "check_match_setting", "MATCH_KEYS"
 #: Keys of the ``[match]`` table and their types.
 MATCH_KEYS: dict[str, type] = {
     "min_size": int, "max_size": int, "groups": int, "time_limit": float, "seed": int,
-    "method": str, "workers": int, "scheduler": str,
+    "method": str, "workers": int, "scheduler": str, "fairness": float, "even_sizes": bool,
+    "target_size": int, "group_sizes": dict,
 }
 #: The command-line option of each ``[match]`` key (for messages).
 MATCH_OPTIONS = {k: "--" + k.replace("_", "-") for k in MATCH_KEYS}
@@ -64,10 +70,15 @@ def check_match_setting(key: str, value: Any, where: str | None = None) -> Any:
     where = where or f"[match] {key}"
     typ = MATCH_KEYS[key]
     # numpy scalars count as the Python numbers they are; a bool is not a number here.
-    want = {int: numbers.Integral, float: numbers.Real, str: str}[typ]
+    want = {int: numbers.Integral, float: numbers.Real, str: str, bool: (bool, np.bool_),
+            dict: dict}[typ]
     ok = isinstance(value, want)
-    if not ok or isinstance(value, (bool, np.bool_)):
+    if not ok or (typ is not bool and isinstance(value, (bool, np.bool_))):
         raise ConfigError(f"{where}: expected {typ.__name__}, got {value!r}.")
+    if key == "fairness" and not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{where}: must be a number in [0, 1]. Got {value!r} instead.")
+    if key == "target_size" and value < 1:
+        raise ConfigError(f"{where}: must be at least 1. Got {value!r} instead.")
     if key in ("min_size", "max_size", "groups", "workers") and value < 1:
         raise ConfigError(f"{where}: must be at least 1. Got {value!r} instead.")
     if key == "seed" and value < 0:

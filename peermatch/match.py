@@ -64,6 +64,10 @@ def match(
     callback: Callable[[dict], None] | None = None,
     init: Any = None,
     scheduler: Any = None,
+    fairness: float = 0.0,
+    even_sizes: bool = False,
+    target_size: int | None = None,
+    group_sizes: Mapping[str, Any] | None = None,
 ) -> MatchResult:
     """Split candidates into peer groups that obey every hard rule and inspire each other.
 
@@ -74,7 +78,10 @@ def match(
     group_size : (int, int), default=(8, 12)
         Smallest and largest group.
     n_groups : int, optional
-        Number of groups; by default the solver picks the count that scores best.
+        Number of groups; by default the solver picks the count that scores best. With
+        rules that split the candidates into parts (tiers, regions) the groups are shared
+        over the parts in proportion to their sizes (largest remainder, within each part's
+        range).
     weights : Weights, optional
         How much each affinity component counts (default ``Weights()``).
     rules : Rules, optional
@@ -109,6 +116,22 @@ def match(
         start-up counts in ``time_limit``; in the reproducible mode (``seed`` and
         ``options={"max_iter": N}``) the groups are those of the in-process run. See
         ``docs/distributed.md``.
+    fairness : float, default=0.0
+        In ``[0, 1]``. 0: the highest total affinity. 1: the highest *floor* first (the
+        worst member's mean affinity to the rest of their group), then the highest total
+        with that floor. Between: the floor target ``f0 + fairness * (f1 - f0)`` (``f0``
+        the floor of the total-maximising grouping, ``f1`` the highest floor reached), the
+        total maximised subject to it. See ``docs/fairness.md``.
+    even_sizes : bool, default=False
+        Group sizes differ by at most one (groups with a fixed size, such as locked
+        groups, keep it; the others share the remaining candidates evenly).
+    target_size : int, optional
+        Preferred group size: the number of groups nearest ``n / target_size`` within the
+        size range (per part when rules split the candidates).
+    group_sizes : dict of str to int or (int, int), optional
+        Per-group bounds by group name (e.g. an existing group with its own capacity):
+        an int is a capacity, a pair ``(min, max)``. Needs a fixed number of groups
+        (``n_groups`` or existing groups).
 
     Returns
     -------
@@ -150,6 +173,15 @@ def match(
     rules = rules or Rules()
     weights = weights if weights is not None else Weights()
     lo, hi = check_sizes(group_size, n_groups, table.n, table.source)
+    from .sizes import apply_sizes, check_group_sizes
+    from .solve.fairness import check_fairness
+
+    fairness = check_fairness(fairness)
+    sizes_given = check_group_sizes(group_sizes)
+    if target_size is not None and (isinstance(target_size, bool) or not isinstance(
+            target_size, (int, np.integer)) or not lo <= target_size <= hi):
+        raise ConfigError(f"The 'target_size' parameter of match must be an int within the "
+                          f"size range {lo}-{hi}. Got {target_size!r} instead.")
 
     t = time.perf_counter()
     if affinity is not None:
@@ -164,7 +196,20 @@ def match(
     timings["score"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    parts = compile_parts(table, A, min_size=lo, max_size=hi, n_groups=n_groups, rules=rules)
+    sizes_used: set[str] = set()
+
+    def shape_sizes(compiled, label: str) -> None:
+        # even sizes, target size and per-group bounds tighten each part's group bounds
+        sizes_used.update(apply_sizes(compiled, group_sizes=sizes_given, even_sizes=even_sizes,
+                                      target_size=target_size, label=label))
+
+    parts = compile_parts(table, A, min_size=lo, max_size=hi, n_groups=n_groups, rules=rules,
+                          after=shape_sizes)
+    unknown = sorted(set(sizes_given) - sizes_used)
+    if unknown:
+        names = [g for p in parts if p.compiled is not None for g in p.compiled.group_names or []]
+        raise ConfigError(f"{table.source}: group_sizes names unknown group(s) {unknown}; the "
+                          f"groups are {names[:20]}{' ...' if len(names) > 20 else ''}.")
     timings["rules"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -172,7 +217,8 @@ def match(
         p.reasons for p in parts))
     try:
         return _solve_parts(table, parts, A, feats, rules, weights, t0, t, timings, method,
-                            time_limit, seed, workers, options, callback, init, session)
+                            time_limit, seed, workers, options, callback, init, session,
+                            fairness)
     finally:
         if own_session:
             session.close()
@@ -194,7 +240,8 @@ def _open_scheduler(scheduler, time_limit, reasons_found: bool):
 
 
 def _solve_parts(table, parts, A, feats, rules, weights, t0, t, timings, method, time_limit,
-                 seed, workers, options, callback, init, session) -> MatchResult:
+                 seed, workers, options, callback, init, session,
+                 fairness: float = 0.0) -> MatchResult:
     """Solve the compiled parts (here, or on the cluster of ``session``) into a result."""
     from .scoring import grouping_score
     from .solve import solve
@@ -235,7 +282,8 @@ def _solve_parts(table, parts, A, feats, rules, weights, t0, t, timings, method,
                 share = 0.1
             p.solve = solve(p.compiled.problem, method=method, time_limit=share, seed=seed,
                             workers=workers, options=options or None, callback=callback,
-                            init=init, scheduler=session if len(parts) == 1 else None)
+                            init=init, scheduler=session if len(parts) == 1 else None,
+                            fairness=fairness)
             solver_interrupted = solver_interrupted or bool(p.solve.get("interrupted"))
         # A part that found nothing in its share gets the time the others left over.
         for p in parts:
@@ -243,7 +291,7 @@ def _solve_parts(table, parts, A, feats, rules, weights, t0, t, timings, method,
             if p.solve.status == "unknown" and left > 0.2 and not solver_interrupted:
                 again = solve(p.compiled.problem, method=method, time_limit=left, seed=seed,
                               workers=workers, options=options or None, callback=callback,
-                              init=init)
+                              init=init, fairness=fairness)
                 if again.status != "unknown":
                     p.solve = again
         for p in parts:
@@ -269,6 +317,13 @@ def _solve_parts(table, parts, A, feats, rules, weights, t0, t, timings, method,
         solver_info = parts[0].solve if len(parts) == 1 else {
             "parts": [{"label": p.label, "n": len(p.rows), "status": p.solve.status,
                        "objective": p.solve.get("objective")} for p in parts]}
+        if fairness > 0 and all(p.solve.success for p in parts):
+            # the groupings before the floor phase, in table order: the summary measures
+            # them as it measures the result
+            ref = np.full(table.n, -1, dtype=np.int64)
+            for p in parts:
+                ref[p.rows] = np.asarray(p.solve.get("reference_labels", p.solve.labels)) + p.offset
+            solver_info = {**dict(solver_info), "fairness": fairness, "reference_labels": ref}
     if solver_interrupted:
         solver_info = {**dict(solver_info), "interrupted": True}
     if session is not None:

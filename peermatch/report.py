@@ -560,6 +560,12 @@ def render_report(result: MatchResult, *, title: str | None = None,
     if s.get("mean_pair_affinity"):
         kpis.append(("worst group mean pair affinity",
                      _fmt(s["mean_pair_affinity"]["worst_group"], 3)))
+    if s.get("floor") is not None:
+        kpis.append(("floor (worst member's fit)", _fmt(s["floor"], 3)))
+    if s.get("fairness"):
+        fx = s["fairness"]
+        kpis.append((f"fairness {fx['level']:g}: total vs before the floor phase",
+                     f"{fx['score_change']:+.2%}"))
     parts.append('<section id="summary"><h2>Summary</h2><div class="kpis">')
     parts.extend(f'<div class="kpi" data-kpi="{_E(k)}"><b>{_E(v)}</b><span>{_E(k)}</span>'
                  "</div>" for k, v in kpis)

@@ -303,6 +303,7 @@ class MatchResult:
             out["mean_pair_affinity"] = {"worst_group": round(float(st["mean_pair"].min()), 6),
                                          "spread": round(float(st["mean_pair"].std(ddof=0)), 6)}
             out["violations"] = self.validate()
+            out.update(_fairness_summary(self))
         return out
 
     def __repr__(self) -> str:
@@ -314,3 +315,27 @@ class MatchResult:
 def _plain(d: dict) -> dict:
     """``d`` with numpy scalars as Python numbers (JSON-ready)."""
     return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in d.items()}
+
+
+def _fairness_summary(res: MatchResult) -> dict[str, Any]:
+    """The floor of a grouping and, with fairness > 0, what the floor phase changed."""
+    from .quality import member_scores
+    from .scoring import grouping_score
+
+    fit = member_scores(res.affinity, res.labels)
+    out: dict[str, Any] = {"floor": round(float(fit[res.labels >= 0].min()), 6)}
+    info = res.solver
+    ref_labels = info.get("reference_labels")
+    if info.get("fairness") and ref_labels is not None:
+        # the same run's grouping before its floor phase, measured like the result
+        ref_labels = np.asarray(ref_labels)
+        ref = float(grouping_score(res.affinity, ref_labels))
+        ref_fit = member_scores(res.affinity, ref_labels)
+        out["fairness"] = {
+            "level": float(info["fairness"]),
+            "reference": "total-maximising grouping of the same run, before the floor phase",
+            "floor_reference": round(float(ref_fit[ref_labels >= 0].min()), 6),
+            "score_reference": round(ref, 6),
+            "score_change": round((float(res.score) - ref) / abs(ref), 6) if ref else 0.0,
+        }
+    return out

@@ -1638,9 +1638,6 @@ def partition(table: CandidateTable, rules: Rules, n_groups=None) -> list[tuple[
         keys.append(("region", table.region))
     if not keys:
         return [("", np.arange(table.n))]
-    if n_groups is not None:
-        raise ConfigError("n_groups cannot be combined with separate_tiers or same_region: each "
-                          "part gets the number of groups that suits it.")
     combos: dict[tuple, list[int]] = {}
     for i in range(table.n):
         k = tuple(_norm(v[i]) for _, v in keys)
@@ -1693,13 +1690,16 @@ def keep_parts_apart(compiled: Compiled, table: CandidateTable, rules: Rules,
 
 
 def compile_parts(table: CandidateTable, A, *, min_size: int, max_size: int,
-                  n_groups: int | None = None, rules: Rules | None = None) -> list[Part]:
+                  n_groups: int | None = None, rules: Rules | None = None,
+                  after=None) -> list[Part]:
     """Split ``table`` by the tier/region rules, check each part's size and compile it.
 
     The one path from rules to solver input, shared by ``match`` and ``validate``: a
     part too small for a group carries that reason (and no compiled problem); every
     other part carries its :func:`build_problem` and :func:`diagnose` reasons,
-    prefixed with the part's label.
+    prefixed with the part's label. With several parts, ``n_groups`` is shared over them
+    in proportion to their sizes (:func:`peermatch.sizes.share_groups`); ``after(compiled,
+    label)``, when given, may tighten each compiled part before its diagnosis.
 
     >>> import numpy as np, pandas as pd
     >>> from peermatch.candidates import read_candidates
@@ -1712,8 +1712,15 @@ def compile_parts(table: CandidateTable, A, *, min_size: int, max_size: int,
     """
     rules = rules or Rules()
     split = partition(table, rules, n_groups)
+    counts = [n_groups] * len(split)
+    if n_groups is not None and len(split) > 1:
+        # n_groups over the parts in proportion to their sizes (largest remainder)
+        from .sizes import share_groups
+
+        counts = share_groups(n_groups, [len(r) for _, r in split], min_size, max_size,
+                              [label for label, _ in split])
     parts: list[Part] = []
-    for label, rows in split:
+    for (label, rows), part_groups in zip(split, counts, strict=True):
         whole = len(rows) == table.n
         sub = table if whole else table.subset(rows)
         if whole:
@@ -1731,6 +1738,8 @@ def compile_parts(table: CandidateTable, A, *, min_size: int, max_size: int,
         others = (frozenset() if len(split) == 1 else
                   frozenset(str(x) for x in np.delete(table.ids, rows)))
         compiled = build_problem(sub, A_sub, min_size=min_size, max_size=max_size,
-                                 n_groups=n_groups, rules=rules, elsewhere=others)
+                                 n_groups=part_groups, rules=rules, elsewhere=others)
+        if after is not None:  # e.g. match's size shaping (even sizes, per-group bounds)
+            after(compiled, label)
         parts.append(Part(label, rows, compiled, [prefix + r for r in diagnose(compiled)]))
     return parts

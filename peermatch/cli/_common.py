@@ -79,6 +79,17 @@ def add_size_options(p: argparse.ArgumentParser) -> None:
                    help="number of groups (default: the count that scores best)")
 
 
+def add_fairness_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("fair and even groups (see docs/fairness.md)")
+    g.add_argument("--even-sizes", action="store_true", default=None,
+                   help="group sizes differ by at most one")
+    g.add_argument("--target-size", type=int, default=None, metavar="K",
+                   help="preferred group size: the group count nearest n / K")
+    g.add_argument("--fairness", type=float, default=None, metavar="F",
+                   help="0 (default): highest total affinity; 1: raise the worst member's "
+                   "fit first; between: a trade-off (see docs/fairness.md)")
+
+
 def parse_columns(items: list[str]) -> dict[str, str]:
     out = {}
     for item in items:

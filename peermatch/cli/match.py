@@ -8,6 +8,7 @@ import sys
 from . import EXIT_INFEASIBLE, EXIT_OK
 from ._common import (
     Progress,
+    add_fairness_options,
     add_input_options,
     add_rule_options,
     add_size_options,
@@ -49,6 +50,7 @@ def register(sub) -> None:
     p.add_argument("--report", metavar="HTML", help="also write a self-contained HTML report")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    add_fairness_options(p)
     add_rule_options(p)
     add_input_options(p)
     p.set_defaults(func=run)
@@ -72,7 +74,9 @@ def run(args) -> int:
                     n_groups=m.get("groups"), weights=cfg["weights"], rules=cfg["rules"],
                     method=m.get("method", "auto"), time_limit=time_limit,
                     seed=m.get("seed", 0), workers=m.get("workers", 1),
-                    callback=progress, scheduler=m.get("scheduler"))
+                    callback=progress, scheduler=m.get("scheduler"),
+                    fairness=m.get("fairness", 0.0), even_sizes=bool(m.get("even_sizes", False)),
+                    target_size=m.get("target_size"), group_sizes=m.get("group_sizes"))
     finally:
         progress.close()
     summary = res.summary()
@@ -117,6 +121,10 @@ def format_summary(res, out: str) -> str:
            f"{s['objective']:,.2f}" if s.get("penalties") else "")
         + (f" (bound {s['bound']:,.2f})" if s["bound"] is not None else "")
         + f"; worst group mean pair affinity {s['mean_pair_affinity']['worst_group']:.3f}",
+        f"floor (worst member's mean affinity to their group) {s['floor']:.3f}"
+        + (f"; fairness {fx['level']:g}: floor {fx['floor_reference']:.3f} -> {s['floor']:.3f}"
+           f", total {fx['score_change']:+.2%} vs the grouping before the floor phase"
+           if (fx := s.get("fairness")) else ""),
         f"hard rules: {'all satisfied' if not s['violations'] else s['violations']}",
         f"time {s['timings'].get('total', 0):.1f}s (solve {s['timings'].get('solve', 0):.1f}s), "
         f"seed {s['seed']}, method {s['method']}",

@@ -47,6 +47,7 @@ _OPTIONS = {
     "threads": ("local", "hybrid"),
     "profile_pool": ("local", "hybrid"),
     "lean": ("local", "hybrid"),
+    "fairness_share": ("local", "hybrid"),
 }
 
 #: From this many candidates on, the local search works on sub-problems of a few groups
@@ -79,6 +80,9 @@ class _Context:
         self.best_labels: np.ndarray | None = None
         self.best_m = 0
         self._last_cb = -math.inf
+        self.fairness = 0.0
+        self.floor_phase = False
+        self.time_limit = float(time_limit)
         #: a peermatch.solve.distributed.Session when a Dask scheduler was asked for
         self.session = None
 
@@ -126,7 +130,7 @@ def _has_side_rules(problem: Problem) -> bool:
 
 def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, seed=0,
           workers: int = 1, options: dict | None = None, callback=None,
-          init=None, scheduler=None) -> SolveResult:
+          init=None, scheduler=None, fairness: float = 0.0) -> SolveResult:
     """Find a grouping that satisfies every hard rule of ``problem`` and maximises affinity.
 
     Maximises ``F(p) = sum over pairs i < j with p(i) == p(j) of A[i, j]`` subject to the
@@ -185,6 +189,14 @@ def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, s
         ``docs/distributed.md``; needs ``pip install 'peermatch[distributed]'``). Start-up
         counts in ``time_limit``; in the reproducible mode the groups are those of the
         in-process run. The result's ``distributed`` entry says what ran where.
+    fairness : float, default=0.0
+        In ``[0, 1]``: 0 maximises the total (unchanged); 1 raises the floor (the worst
+        member's mean affinity to the rest of their group) first, then the total; between
+        them the floor target is ``f0 + fairness * (f1 - f0)`` (see ``docs/fairness.md``).
+        Local methods spend ``options["fairness_share"]`` (default 0.5) of the time on a
+        floor phase after the total-maximising search; ``"exact"`` adds the floor to the
+        CP-SAT model. The result then has ``floor``, ``floor_reference`` and
+        ``objective_reference`` (floor and total before the floor phase).
 
     Returns
     -------
@@ -240,6 +252,14 @@ def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, s
         warnings.warn(f"Unknown solver options: {', '.join(unknown)}. Known options: "
                       f"{', '.join(sorted(_OPTIONS))}.", SolverOptionWarning, stacklevel=2)
     ctx = _Context(time_limit, _check_seed(seed), workers, options, callback)
+    from .fairness import check_fairness
+
+    ctx.fairness = check_fairness(fairness)
+    floor_phase = ctx.fairness > 0 and not (
+        meth == "exact" or (meth == "auto" and problem.n <= int(options.get("exact_max_n", 16))))
+    if floor_phase:  # the total-maximising search leaves the floor phase its share
+        ctx.deadline = ctx.t0 + (1 - float(options.get("fairness_share", 0.5))) * time_limit
+    ctx.floor_phase = floor_phase
     own_session = False
     if scheduler is not None:
         from .distributed import Session, connect
@@ -275,7 +295,40 @@ def _solve_with(problem: Problem, meth: str, ctx: _Context, init) -> SolveResult
         else:
             out = {"status": "unknown", "labels": None, "n_groups": problem.n_groups or 0,
                    "method": meth, "interrupted": True}
+    if ctx.floor_phase and out.get("labels") is not None and not out.get("interrupted"):
+        ctx.deadline = ctx.t0 + ctx.time_limit
+        out = _floor_phase(problem, out, ctx)
     return _finish(problem, out, ctx)
+
+
+def _floor_phase(problem: Problem, out: dict, ctx: _Context) -> dict:
+    """The fairness floor phase (:mod:`peermatch.solve.fairness`) on a search's grouping."""
+    from .fairness import raise_floor
+
+    m = int(out["n_groups"])
+    p_m = problem if problem.n_groups is not None else problem.with_groups(m)
+    rounds_iter = ctx.options.get("max_iter")
+    opts = {k: v for k, v in ctx.options.items() if k != "fairness_share"}
+    if rounds_iter is not None:
+        opts["max_iter"] = max(1, int(rounds_iter) // 8)
+
+    def resolve(q, init, deadline):
+        # the ordinary search on reweighted affinities, warm-started (phase 0)
+        left = deadline - time.perf_counter()
+        if left <= 0.01:
+            return init
+        r = solve(q, "local", time_limit=left, seed=ctx.seed_int(), workers=ctx.workers,
+                  options=opts, init=init)
+        return r.labels if r.success else init
+
+    try:
+        res = raise_floor(p_m, np.asarray(out["labels"], dtype=np.int64), ctx.fairness,
+                          ctx.deadline, ctx.rng, resolve=resolve,
+                          reproducible=rounds_iter is not None)
+    except KeyboardInterrupt:  # the search's grouping stands
+        return {**out, "interrupted": True}
+    return {**out, **res, "status": "feasible", "fairness": ctx.fairness,
+            "reference_labels": np.asarray(out["labels"], dtype=np.int64)}
 
 
 def _check_init(problem: Problem, init) -> tuple[Problem, np.ndarray]:
@@ -319,7 +372,9 @@ def _finish(problem: Problem, out: dict, ctx: _Context) -> SolveResult:
     if out.get("message"):  # a stage's own explanation (e.g. the large-input construction)
         res["message"] += " " + out["message"][0].upper() + out["message"][1:] + "."
     for key in ("representation", "decomposition", "compile_cut", "compile_wait", "interrupted",
-                "sub_problems", "sub_improved", "distributed"):
+                "sub_problems", "sub_improved", "distributed", "fairness", "floor",
+                "floor_reference", "objective_reference", "floor_max", "floor_target",
+                "fairness_moves", "reference_labels"):
         if key in out:
             res[key] = out[key]
     if ctx.session is not None and "distributed" not in res:
@@ -364,10 +419,20 @@ def _solve_exact(problem: Problem, m: int, ctx: _Context, deadline: float) -> di
     from . import cpsat
 
     verbose = bool(ctx.options.get("verbose", False))
-    out = cpsat.solve_exact(problem, m, time_limit=ctx.left(deadline), seed=ctx.seed_int(),
-                            workers=ctx.workers, verbose=verbose)
+    if ctx.fairness > 0:
+        from .fairness import solve_exact_fair
+
+        out = solve_exact_fair(problem, m, ctx.fairness, time_limit=ctx.left(deadline),
+                               seed=ctx.seed_int(), workers=ctx.workers, verbose=verbose)
+    else:
+        out = cpsat.solve_exact(problem, m, time_limit=ctx.left(deadline), seed=ctx.seed_int(),
+                                workers=ctx.workers, verbose=verbose)
     res = {"status": out["status"], "labels": out["labels"], "bound": out["bound"],
            "n_groups": m, "method": "exact"}
+    for key in ("floor", "floor_reference", "objective_reference", "reference_labels"):
+        if key in out:
+            res[key] = out[key]
+            res["fairness"] = ctx.fairness
     if out["labels"] is not None:
         res["time_to_feasible"] = ctx.elapsed()
         ctx.progress(problem.objective(out["labels"]), n_groups=m)
