@@ -48,7 +48,7 @@ class PeerContribution:
 
 @dataclass
 class MemberExplanation:
-    """Why member ``index`` is in ``group`` (the output of :func:`explain_member`).
+    """Why member ``index`` is in group ``group_name`` (the output of :func:`explain_member`).
 
     Attributes
     ----------
@@ -56,18 +56,18 @@ class MemberExplanation:
         Position of the member.
     id, name : str
         Id and display name.
-    group : int
-        The member's group label (0-based).
+    label : int
+        The member's 0-based group label (as in ``labels``).
     group_name : str
-        The group's display name.
+        The group's name, as in the ``group`` column of ``MatchResult.groups``.
     score : float
         Mean affinity to the rest of the group (0 alone).
     peers : list of PeerContribution
         Every groupmate, strongest tie first.
-    next_group : int or None
-        The other non-empty group with the highest mean affinity to the member.
+    next_label : int or None
+        Label of the other non-empty group with the highest mean affinity to the member.
     next_group_name : str or None
-        Its display name.
+        Its name.
     next_score : float
         The member's mean affinity to that group (NaN when there is none).
     margin : float
@@ -78,11 +78,11 @@ class MemberExplanation:
     index: int
     id: str
     name: str
-    group: int
+    label: int
     group_name: str
     score: float
     peers: list[PeerContribution]
-    next_group: int | None
+    next_label: int | None
     next_group_name: str | None
     next_score: float
     margin: float
@@ -110,7 +110,7 @@ class MemberExplanation:
                 lines.append(textwrap.fill(f"- {p.name} (affinity {p.affinity:.2f}): {why}.",
                                            width=_WIDTH, initial_indent="  ",
                                            subsequent_indent="    "))
-        if self.next_group is None:
+        if self.next_label is None:
             lines.append("There is no other group to compare with.")
         else:
             if self.margin >= 0:
@@ -232,8 +232,8 @@ def explain_member(i: int, A: np.ndarray, labels, features: Features | None = No
     else:
         nxt, nxt_name, nxt_score = None, None, float("nan")
     return MemberExplanation(
-        index=i, id=str(ids[i]), name=str(names[i]), group=g, group_name=gname(g),
-        score=score, peers=peers, next_group=nxt, next_group_name=nxt_name,
+        index=i, id=str(ids[i]), name=str(names[i]), label=g, group_name=gname(g),
+        score=score, peers=peers, next_label=nxt, next_group_name=nxt_name,
         next_score=nxt_score, margin=score - nxt_score if nxt is not None else float("nan"),
     )
 

@@ -59,8 +59,8 @@ def run(args) -> int:
         out = {
             "id": ex.id, "name": ex.name, "group": ex.group_name, "score": ex.score,
             "next_group": ex.next_group_name,
-            "next_score": ex.next_score if ex.next_group is not None else None,
-            "margin": ex.margin if ex.next_group is not None else None,
+            "next_score": ex.next_score if ex.next_label is not None else None,
+            "margin": ex.margin if ex.next_label is not None else None,
             "peers": [{"id": p.id, "name": p.name, "affinity": p.affinity, "parts": p.parts,
                        "reasons": p.reasons} for p in ex.peers],
             "text": ex.to_text(top=args.top),
