@@ -1,11 +1,14 @@
 # Two commands do all the set-up: `make demo` and `make test` (see README.md).
+# Every output of the examples goes to out/ (ignored by git).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+NB_STAMP := $(VENV)/.installed-notebook
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench notebook clean
 
+# The test extra holds matplotlib too: the suite runs the notebook headless.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -14,6 +17,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "from peermatch.solve.local import warm_up; warm_up()"
 	touch $(STAMP)
 
+$(NB_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[notebook]'
+	touch $(NB_STAMP)
+
 ## Group the bundled 500 example candidates; writes out/groups.csv, out/summary.json, out/report.html
 demo: $(STAMP)
 	mkdir -p out
@@ -21,13 +28,18 @@ demo: $(STAMP)
 		--summary out/summary.json --report out/report.html \
 		--min-size 8 --max-size 12 --time-limit 20 --seed 0
 
-## Run the whole test suite (unit, property-based, CLI, doctests, notebook) and the linter
+## Run the whole test suite (unit, property-based, CLI, docs blocks, notebook) and the linter
 test: $(STAMP)
 	$(BIN)/ruff check peermatch tests benchmarks
 	$(BIN)/python -m pytest -q
 
+## Open the weight-tuning notebook in JupyterLab (installs the notebook extra once)
+notebook: $(NB_STAMP)
+	$(BIN)/jupyter lab notebooks/tune_weights.ipynb
+
 ## A quick benchmark round (about 5 minutes); see docs/benchmarks.md for the full set
 bench: $(STAMP)
+	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/scoring.py --sizes 1000 5000
 	$(BIN)/python benchmarks/mdgplib.py $(wildcard ../shared/benchmarks/mdgplib/*_n120_*.txt) \
 		--time-limit literature --out benchmarks/results/mdgplib_n120.csv

@@ -58,7 +58,7 @@ class PeerContribution:
 
 @dataclass
 class MemberExplanation:
-    """Why member ``index`` is in ``group`` (the output of :func:`explain_member`).
+    """Why member ``index`` is in group ``group_name`` (the output of :func:`explain_member`).
 
     Attributes
     ----------
@@ -66,18 +66,18 @@ class MemberExplanation:
         Position of the member.
     id, name : str
         Id and display name.
-    group : int
-        The member's group label (0-based).
+    label : int
+        The member's 0-based group label (as in ``labels``).
     group_name : str
-        The group's display name.
+        The group's name, as in the ``group`` column of ``MatchResult.groups``.
     score : float
         Mean affinity to the rest of the group (0 alone).
     peers : list of PeerContribution
         Every groupmate, strongest tie first.
-    next_group : int or None
-        The other non-empty group with the highest mean affinity to the member.
+    next_label : int or None
+        Label of the other non-empty group with the highest mean affinity to the member.
     next_group_name : str or None
-        Its display name.
+        Its name.
     next_score : float
         The member's mean affinity to that group (NaN when there is none).
     margin : float
@@ -95,11 +95,11 @@ class MemberExplanation:
     index: int
     id: str
     name: str
-    group: int
+    label: int
     group_name: str
     score: float
     peers: list[PeerContribution]
-    next_group: int | None
+    next_label: int | None
     next_group_name: str | None
     next_score: float
     margin: float
@@ -112,7 +112,7 @@ class MemberExplanation:
         """The explanation as plain data (what ``peermatch explain --json`` prints)."""
         peers = self.peers if top is None else self.peers[:max(top, 0)]
         nxt = None
-        if self.next_group is not None:
+        if self.next_label is not None:
             nxt = {"group": self.next_group_name, "mean_affinity": self.next_score,
                    "margin": self.margin, "legal": self.legal_checked,
                    "has_seat": self.next_has_seat}
@@ -123,8 +123,8 @@ class MemberExplanation:
                     for p in peers],
             "next_best_group": nxt,
             "next_group": self.next_group_name,
-            "next_score": self.next_score if self.next_group is not None else None,
-            "margin": self.margin if self.next_group is not None else None,
+            "next_score": self.next_score if self.next_label is not None else None,
+            "margin": self.margin if self.next_label is not None else None,
             "better_but_blocked": [{"group": nm, "mean_affinity": sc, "breaks": why}
                                    for _, nm, sc, why in self.blocked],
             "peers": [{"id": p.id, "name": p.name, "affinity": p.affinity, "parts": p.parts,
@@ -154,7 +154,7 @@ class MemberExplanation:
                 lines.append(textwrap.fill(f"- {p.name} (affinity {p.affinity:.2f}): {why}.",
                                            width=_WIDTH, initial_indent="  ",
                                            subsequent_indent="    "))
-        if self.next_group is None:
+        if self.next_label is None:
             if self.legal_capped:
                 lines.append(f"None of the {_LEGAL_TRIES} best-fitting other groups could "
                              "take them without breaking a hard rule.")
@@ -318,8 +318,8 @@ def explain_member(i: int, A: np.ndarray, labels, features: Features | None = No
             if len(blocked) < 3:
                 blocked.append((h, gname(h), float(means[h]), list(broken)))
     return MemberExplanation(
-        index=i, id=str(ids[i]), name=str(names[i]), group=g, group_name=gname(g),
-        score=score, peers=peers, next_group=nxt, next_group_name=nxt_name,
+        index=i, id=str(ids[i]), name=str(names[i]), label=g, group_name=gname(g),
+        score=score, peers=peers, next_label=nxt, next_group_name=nxt_name,
         next_score=nxt_score, margin=score - nxt_score if nxt is not None else float("nan"),
         next_has_seat=seat, blocked=blocked, legal_checked=legal is not None,
         legal_capped=capped,

@@ -86,7 +86,7 @@ def group_stats(A: np.ndarray, labels, features: Features | None = None) -> pd.D
     pandas.DataFrame
         One row per group ``0..max(labels)`` (empty groups have size 0 and zeros), columns:
 
-        * ``group``, ``size``;
+        * ``label`` (the 0-based group label, as in ``labels``), ``size``;
         * ``total``: sum of ``A[i, j]`` over member pairs ``i < j``;
         * ``mean_pair``: ``total / (size * (size - 1) / 2)``, 0 for groups under 2 members;
         * ``min_member``, ``mean_member``: lowest and mean of :func:`member_scores` over the
@@ -111,7 +111,7 @@ def group_stats(A: np.ndarray, labels, features: Features | None = None) -> pd.D
     >>> import numpy as np
     >>> A = np.array([[0, 1, 2], [1, 0, 3], [2, 3, 0]], dtype=float)
     >>> group_stats(A, [0, 0, 1]).round(2)
-       group  size  total  mean_pair  min_member  mean_member
+       label  size  total  mean_pair  min_member  mean_member
     0      0     2    1.0        1.0         1.0          1.0
     1      1     1    0.0        0.0         0.0          0.0
     """
@@ -134,7 +134,7 @@ def group_stats(A: np.ndarray, labels, features: Features | None = None) -> pd.D
     mean_member = np.divide(np.bincount(g_of, weights=scores, minlength=m), size,
                             out=np.zeros(m), where=size > 0)
     out = pd.DataFrame({
-        "group": np.arange(m), "size": size, "total": total, "mean_pair": mean_pair,
+        "label": np.arange(m), "size": size, "total": total, "mean_pair": mean_pair,
         "min_member": min_member, "mean_member": mean_member,
     })
     if features is not None:
@@ -157,8 +157,8 @@ def grouping_stats(A: np.ndarray, labels, features: Features | None = None) -> d
     Returns
     -------
     dict
-        ``total`` (the objective ``F``), ``n_groups`` (non-empty groups), ``worst_group``
-        (the group with the lowest ``mean_pair``, -1 when there is none),
+        ``total`` (the objective ``F``), ``n_groups`` (non-empty groups), ``worst_label``
+        (label of the group with the lowest ``mean_pair``, -1 when there is none),
         ``worst_mean_pair``, ``mean_pair_spread`` (population std of the groups'
         ``mean_pair``), ``min_member`` (lowest member score: the most isolated member),
         ``min_member_id`` (its index) and ``n_unplaced``.
@@ -168,7 +168,7 @@ def grouping_stats(A: np.ndarray, labels, features: Features | None = None) -> d
     >>> import numpy as np
     >>> A = np.array([[0, 1, 2], [1, 0, 3], [2, 3, 0]], dtype=float)
     >>> s = grouping_stats(A, [0, 0, 1])
-    >>> s["total"], s["n_groups"], s["worst_group"], s["min_member"]
+    >>> s["total"], s["n_groups"], s["worst_label"], s["min_member"]
     (1.0, 2, 1, 0.0)
     """
     A = as_affinity(A)
@@ -179,10 +179,10 @@ def grouping_stats(A: np.ndarray, labels, features: Features | None = None) -> d
     placed = np.flatnonzero(lab >= 0)
     if len(nonempty):
         worst = nonempty.loc[nonempty["mean_pair"].idxmin()]
-        worst_group, worst_mean = int(worst["group"]), float(worst["mean_pair"])
+        worst_label, worst_mean = int(worst["label"]), float(worst["mean_pair"])
         spread = float(nonempty["mean_pair"].std(ddof=0))
     else:
-        worst_group, worst_mean, spread = -1, float("nan"), float("nan")
+        worst_label, worst_mean, spread = -1, float("nan"), float("nan")
     if placed.size:
         k = placed[np.argmin(scores[placed])]
         min_member, min_id = float(scores[k]), int(k)
@@ -191,7 +191,7 @@ def grouping_stats(A: np.ndarray, labels, features: Features | None = None) -> d
     return {
         "total": grouping_score(A, lab),
         "n_groups": int(len(nonempty)),
-        "worst_group": worst_group,
+        "worst_label": worst_label,
         "worst_mean_pair": worst_mean,
         "mean_pair_spread": spread,
         "min_member": min_member,

@@ -490,8 +490,8 @@ def _heatmap_group(result: MatchResult, stats: pd.DataFrame, heatmap_group) -> i
     if heatmap_group is None:
         nonempty = stats[stats["size"] > 1]
         if not len(nonempty):
-            return int(stats["group"].iloc[0])
-        return int(nonempty.loc[nonempty["mean_pair"].idxmin(), "group"])
+            return int(stats["label"].iloc[0])
+        return int(nonempty.loc[nonempty["mean_pair"].idxmin(), "label"])
     key = str(heatmap_group).strip()
     if key not in names:
         raise ConfigError(f"heatmap_group {heatmap_group!r} is not a group of this grouping; "
@@ -652,7 +652,7 @@ def render_report(result: MatchResult, *, title: str | None = None,
                  "</figcaption></figure>")
     by_score = stats.sort_values("mean_pair", kind="stable")
     parts.append("<figure>" + _bar_chart(
-        [names[g] for g in by_score["group"]], by_score["mean_pair"].tolist(),
+        by_score["group"].tolist(), by_score["mean_pair"].tolist(),
         title="Mean pair affinity per group", xlabel="group (weakest first)",
         ylabel="mean pair affinity", highlight=0, digits=3)
         + "<figcaption>Group scores: mean pair affinity of every group, weakest first "
@@ -705,7 +705,7 @@ def render_report(result: MatchResult, *, title: str | None = None,
     parts.append('<section id="groups"><h2>Groups</h2><div class="cards">')
     stat_cols = [c for c in STAT_LABELS if c in stats.columns]
     for g in order:
-        row = stats.loc[stats["group"] == g].iloc[0]
+        row = stats.loc[stats["label"] == g].iloc[0]
         mem = np.flatnonzero(labels == g)
         mem = mem[np.argsort(-ms[mem], kind="stable")]
         iso = int(mem[-1]) if len(mem) else -1

@@ -48,14 +48,18 @@ class MatchResult:
     bound : float
         Proven upper bound on ``objective`` when the solver has one (else NaN).
     labels : ndarray of shape (n,)
-        0-based group of each candidate in input order (``-1`` when unplaced).
+        0-based group label of each candidate in input order (``-1`` when unplaced).
     groups : pandas.DataFrame
-        Every input row and column plus ``group`` (1-based group number; empty when
-        unplaced).
+        Every input row and column plus ``group``: the group's name (``"1"``, ``"2"``, ...,
+        existing names kept; :attr:`group_names` maps labels to names), empty when
+        unplaced.
     unplaced : pandas.DataFrame
         ``id``, ``line`` and ``reason`` of every candidate that could not be placed.
     group_stats : pandas.DataFrame
-        One row per group with its quality measures.
+        One row per group with its quality measures: ``group`` (the group's name, the same
+        value as in :attr:`groups`, the CSV, the report and ``explain``), ``label`` (its
+        0-based label, as in :attr:`labels`), then the measures of
+        :func:`peermatch.quality.group_stats`.
     reasons : list of str
         Why no grouping exists (for ``"infeasible"``), in the rules' own words.
     timings : dict of str to float
@@ -170,7 +174,8 @@ class MatchResult:
 
                 stats = group_stats(self.affinity, self.labels, self.features)
                 names = self.group_names  # a property: compute it once, not once per group
-                stats.insert(0, "name", [names[g] for g in stats["group"]])
+                # "group" means the name users see everywhere; "label" is the 0-based index.
+                stats.insert(0, "group", [names[g] for g in stats["label"]])
                 if self.rules.common_slot:
                     stats["meeting_slot"] = self.meeting_slots
                 self._stats = stats

@@ -40,11 +40,11 @@ def test_next_best_group_never_holds_a_competitor(result):
         old = explain_member(i, result.affinity, result.labels, result.features,
                              result.weights, group_names=result.group_names)
         new = explain_result(result, i)
-        if old.next_group is not None:
-            mates = np.flatnonzero(result.labels == old.next_group)
+        if old.next_label is not None:
+            mates = np.flatnonzero(result.labels == old.next_label)
             old_bad += any(competes(t, i, j) for j in mates)
-        if new.next_group is not None:
-            mates = np.flatnonzero(result.labels == new.next_group)
+        if new.next_label is not None:
+            mates = np.flatnonzero(result.labels == new.next_label)
             assert not any(competes(t, i, j) for j in mates), i
             assert new.next_score <= old.next_score + 1e-12
         for _, _, _, why in new.blocked:

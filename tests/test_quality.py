@@ -68,7 +68,7 @@ def ref_stats(A, lab, t):
         logs = [math.log10(max(t.employees[i], 1)) for i in mem if math.isfinite(t.employees[i])]
         mu = sum(logs) / len(logs) if logs else 0
         rows.append({
-            "group": g, "size": s, "total": total, "mean_pair": total / npairs if s > 1 else 0,
+            "label": g, "size": s, "total": total, "mean_pair": total / npairs if s > 1 else 0,
             "min_member": min(ms) if ms else 0.0, "mean_member": sum(ms) / s if s else 0.0,
             "shared_goals": shared, "goal_coverage": sum(cov) / len(cov) if cov else math.nan,
             "industry_variety": blau,
@@ -128,7 +128,7 @@ def test_explain_member_names_goals_and_next_group():
     ex = explain_member(0, A, lab, f, w)
     assert ex.peers[0].name == "Ben" and ex.peers[0].affinity == pytest.approx(A[0, 1])
     assert sum(ex.peers[0].parts.values()) == pytest.approx(A[0, 1])
-    assert ex.next_group == 1 and ex.next_score == pytest.approx((A[0, 2] + A[0, 3]) / 2)
+    assert ex.next_label == 1 and ex.next_score == pytest.approx((A[0, 2] + A[0, 3]) / 2)
     assert ex.margin == pytest.approx(A[0, 1] - ex.next_score)
     text = ex.to_text()
     for word in ("Ana", "Ben", "growth", "pricing", "hiring", "120 vs 150 employees",
@@ -137,6 +137,6 @@ def test_explain_member_names_goals_and_next_group():
     alone = explain_member(2, A, np.array([0, 0, 1, 2]), f, w, group_names=["A", "B", "C"])
     assert alone.peers == [] and "alone in group B" in alone.to_text()
     only = explain_member(0, A, np.zeros(4, dtype=int), f, w)
-    assert only.next_group is None and len(only.peers) == 3
+    assert only.next_label is None and len(only.peers) == 3
     bare = explain_member(0, A, lab)  # no features: numbers only
     assert bare.peers[0].reasons == [] and "0" in bare.to_text()

@@ -89,7 +89,7 @@ def test_group_measures_match_group_stats(example_result, example_page):
     cards = _cards(example_page)
     stats = example_result.group_stats
     for _, row in stats.iterrows():
-        card = cards[row["name"]]
+        card = cards[row["group"]]
         shown = re.search(r'<dd data-stat="mean_pair">([^<]*)</dd>', card).group(1)
         assert shown == f"{row['mean_pair']:.3f}"
         assert re.search(r'<dd data-stat="size">(\d+)</dd>', card).group(1) == str(row["size"])
@@ -119,7 +119,7 @@ def test_charts_and_weakest_members(example_result, example_page):
         assert caption in example_page
     # The heatmap shows the weakest group by default.
     st = example_result.group_stats
-    weakest = st.loc[st["mean_pair"].idxmin(), "name"]
+    weakest = st.loc[st["mean_pair"].idxmin(), "group"]
     assert f"Affinity heatmap of group {html.escape(weakest)}" in example_page
     # The 10 lowest member scores are flagged with their explanation.
     ms = member_scores(example_result.affinity, example_result.labels)
@@ -196,8 +196,8 @@ def test_from_grouping_round_trip(groups_csv, small_result):
     b = res.groups.set_index("id")["group"]
     assert (a.loc[b.index] == b).all()
     pd.testing.assert_series_equal(
-        res.group_stats.set_index("name")["mean_pair"].sort_index(),
-        small_result.group_stats.set_index("name")["mean_pair"].sort_index())
+        res.group_stats.set_index("group")["mean_pair"].sort_index(),
+        small_result.group_stats.set_index("group")["mean_pair"].sort_index())
 
 
 def test_from_grouping_reports_broken_rules():

@@ -6,6 +6,17 @@ Exit codes (also in ``peermatch --help`` and ``docs/cli.md``):
 * ``2`` usage or input error: bad option, unreadable or invalid CSV, invalid setting;
 * ``3`` no grouping satisfies the hard rules (proved infeasible, or nothing found in time);
 * ``1`` an unexpected crash, which is a bug: please report it with ``--debug`` output.
+
+Adding a command
+----------------
+A command is a module ``peermatch/cli/<name>.py`` (no leading underscore) with a
+``register(sub)`` function that adds its subparser and sets ``func=run``. It is found
+without editing this file: the core commands come first in the order below, the
+optional ones of ``_extra_commands`` next, then any other module of this package that
+has ``register``, alphabetically. ``peermatch --help`` imports every command module, so
+a command module imports nothing heavy at module level (no pandas, scipy, OR-Tools,
+numba, solver): its ``run(args)`` imports what it needs. ``tests/test_startup.py``
+checks that ``--help`` loads none of them.
 """
 
 from __future__ import annotations
@@ -66,8 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _extra_commands():
-    """Commands living in optional modules (report, explain, ...), registered when present."""
+    """Commands living in optional modules (report, explain, ...), registered when present,
+    then every other command module of this package (see "Adding a command" above)."""
     import importlib
+    import pkgutil
 
     mods = []
     for name in ("seats", "report", "explain", "pairs", "calendar", "repair", "move"):
@@ -76,6 +89,13 @@ def _extra_commands():
         except ModuleNotFoundError as exc:
             if exc.name != f"{__name__}.{name}":
                 raise
+    known = {"match", "validate", "synth", *(m.__name__.rsplit(".", 1)[1] for m in mods)}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        if info.name.startswith("_") or info.name in known:
+            continue
+        mod = importlib.import_module(f"{__name__}.{info.name}")
+        if callable(getattr(mod, "register", None)):
+            mods.append(mod)
     return mods
 
 
