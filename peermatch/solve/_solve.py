@@ -47,6 +47,7 @@ _OPTIONS = {
     "threads": ("local", "hybrid"),
     "profile_pool": ("local", "hybrid"),
     "lean": ("local", "hybrid"),
+    "descent_share": ("local", "hybrid"),
     "fairness_share": ("local", "hybrid"),
 }
 
