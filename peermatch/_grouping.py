@@ -309,21 +309,10 @@ class Grouping:
 
 def _size_range(result, group_size) -> tuple[int, int]:
     gs = (None, None) if group_size is None else tuple(group_size)
-    los, his = [], []
-    for part in result.parts:
-        c = part.compiled
-        if c is None:
-            continue
-        pr = c.problem
-        if pr.bounds is not None:
-            los.append(int(pr.bounds[:, 0].min()))
-            his.append(int(pr.bounds[:, 1].max()))
-        else:
-            los.append(int(pr.min_size))
-            his.append(int(pr.max_size))
+    bounds = result.size_bounds()
     sizes = np.bincount(result.labels[result.labels >= 0])
-    lo = gs[0] if gs[0] is not None else (min(los) if los else int(sizes.min()))
-    hi = gs[1] if gs[1] is not None else (max(his) if his else int(sizes.max()))
+    lo = gs[0] if gs[0] is not None else (bounds[0] if bounds else int(sizes.min()))
+    hi = gs[1] if gs[1] is not None else (bounds[1] if bounds else int(sizes.max()))
     lo, hi = int(lo), int(hi)
     if lo < 1 or lo > hi:
         raise ConfigError(f"min_size={lo} and max_size={hi}: need 1 <= min_size <= max_size.")

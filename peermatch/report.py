@@ -197,7 +197,7 @@ def rule_checks(result: MatchResult) -> list[tuple[str, str, list[str]]]:
     """
     from .rules import rule_families
 
-    fam = rule_families(result.rules, _size_range(result))
+    fam = rule_families(result.rules, result.size_bounds())
     found: dict[str, list[str]] = {}
     for v in result.violations() if result.success else []:
         found.setdefault(v.rule, []).append(v.message)
@@ -207,22 +207,6 @@ def rule_checks(result: MatchResult) -> list[tuple[str, str, list[str]]]:
     if rest:
         out.append(("other", "Other rules", rest))
     return out
-
-
-def _size_range(result: MatchResult) -> tuple[int, int] | None:
-    comp = [p.compiled for p in result.parts if p.compiled is not None]
-    if not comp:
-        return None
-    los, his = [], []
-    for c in comp:
-        pr = c.problem
-        if pr.bounds is not None:
-            los.append(int(pr.bounds[:, 0].min()))
-            his.append(int(pr.bounds[:, 1].max()))
-        else:
-            los.append(int(pr.min_size))
-            his.append(int(pr.max_size))
-    return min(los), max(his)
 
 
 # --------------------------------------------------------------------------------------

@@ -266,6 +266,23 @@ class MatchResult:
         """Write :attr:`groups` to ``path`` (UTF-8, written atomically)."""
         atomic_write_text(path, self.groups.to_csv(index=False, lineterminator="\n"))
 
+    def size_bounds(self) -> tuple[int, int] | None:
+        """``(smallest, largest)`` group size the compiled rules allowed, over all parts
+        (None when nothing was compiled)."""
+        los, his = [], []
+        for part in self.parts:
+            c = part.compiled
+            if c is None:
+                continue
+            pr = c.problem
+            if pr.bounds is not None:
+                los.append(int(pr.bounds[:, 0].min()))
+                his.append(int(pr.bounds[:, 1].max()))
+            else:
+                los.append(int(pr.min_size))
+                his.append(int(pr.max_size))
+        return (min(los), max(his)) if los else None
+
     def summary(self) -> dict[str, Any]:
         """Machine-readable summary (what ``--json`` and ``--summary`` print)."""
         sizes = np.bincount(self.labels[self.labels >= 0]).tolist() if self.success else []

@@ -6,20 +6,8 @@ import pandas as pd
 import pytest
 
 import peermatch as pm
-from peermatch.cli import main
-
-
-def run(argv, capsys):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _distinct(n, seed=0):
-    df = pm.synth_candidates(n, seed=seed)
-    df["industry"] = [f"Ind{i}" for i in range(n)]
-    df["conflicts"] = ""
-    return df
+from tests._cli import distinct_candidates as _distinct
+from tests._cli import run
 
 
 def _competitors(tmp):

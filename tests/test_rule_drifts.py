@@ -13,25 +13,12 @@ import json
 import pandas as pd
 
 import peermatch as pm
-from peermatch.cli import main
 from peermatch.report import from_grouping
 from peermatch.rules import competitor_classes
 from peermatch.solve._result import STATUS_MESSAGES
+from tests._cli import distinct_candidates as _distinct
+from tests._cli import run
 from tests.validator import violations
-
-
-def run(argv, capsys):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _distinct(n, seed=0):
-    """Candidates with no competitors and no conflicts unless a test adds them."""
-    df = pm.synth_candidates(n, seed=seed)
-    df["industry"] = [f"Ind{i}" for i in range(n)]
-    df["conflicts"] = ""
-    return df
 
 
 # ---------------------------------------------------------------- tiers: validate == match
