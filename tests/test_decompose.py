@@ -253,3 +253,55 @@ def test_rules_the_stream_construction_does_not_know_are_repaired_at_scale(rules
         else:
             counts = g["region"].str.strip().str.casefold().value_counts()
             assert (counts >= 2).all(), "a member alone with their region in a group"
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_descent_ends_at_a_local_optimum_with_its_bookkeeping_right(seed):
+    """The first-improvement descent (run on W transposed): its gain is the objective's
+    change, W is written back right, and no feasible move or swap improves (plain loops)."""
+    from peermatch.solve._prep import prepare
+    from peermatch.solve.local import TabuSearch
+
+    rng = np.random.default_rng(seed)
+    n, m = 48, 6
+    A = rng.normal(size=(n, n))
+    A = (A + A.T) / 2
+    np.fill_diagonal(A, 0.0)
+    cl = [(i, i + 1) for i in range(0, 24, 2)]     # consecutive: apart in the start
+    # one competitor set (at most one member per group), apart in the start too
+    comp = np.zeros(n)
+    comp[[30, 31, 32, 33]] = 1.0
+    P = Problem(A, min_size=7, max_size=9, n_groups=m, cannot_link=cl,
+                group_sums=(GroupSum(coef=comp, hi=1.0),))
+    start = np.arange(n) % m
+    assert _loops_ok(P, start, m) == []
+    prep = prepare(P, m)
+    ts = TabuSearch(prep, prep.to_units(start), {}, seed=seed)
+    gain = ts.descend()
+    p, W = ts.state[0].copy(), ts.state[1]
+    labels = prep.to_elements(p)
+    assert _loops_ok(P, labels, m) == []
+    obj = lambda lab: sum(A[i, j] for i in range(n) for j in range(i + 1, n)  # noqa: E731
+                          if lab[i] == lab[j])
+    assert gain > 0
+    assert obj(labels) == pytest.approx(obj(start) + gain, abs=1e-9)
+    B = prep.A
+    for u in range(len(p)):
+        for g in range(m):
+            assert W[u, g] == pytest.approx(sum(B[u, v] for v in range(len(p)) if p[v] == g),
+                                            abs=1e-9)
+    # a local optimum: every feasible move or swap (checked by the loops) gains nothing
+    base = obj(labels)
+    for i in range(n):
+        for h in range(m):
+            if h != labels[i]:
+                lab = labels.copy()
+                lab[i] = h
+                if _loops_ok(P, lab, m) == []:
+                    assert obj(lab) <= base + 1e-9
+        for j in range(i + 1, n):
+            if labels[i] != labels[j]:
+                lab = labels.copy()
+                lab[i], lab[j] = labels[j], labels[i]
+                if _loops_ok(P, lab, m) == []:
+                    assert obj(lab) <= base + 1e-9

@@ -181,9 +181,11 @@ def test_reproducible_mode_gives_the_in_process_groups(client):
     d = there.summary()["solver"]["distributed"]
     assert d["scheduler"] == "client" and d["workers"] == 2 and d["workers_used"] == 2
     assert d["tasks"] >= 2 * d["rounds"] - 2 and d["dropped"] == 0
-    # after the first task per worker, only changed labels travel
+    # after the first task per worker, only changed labels travel: well under the whole
+    # grouping (4 bytes a candidate) per task, even at this small size where a task's
+    # delta is the members of the few sub-problems solved since that worker's last one
     assert d["full_syncs"] == 2
-    assert d["bytes_sent"] < 2 * 4 * 3000 + d["tasks"] * 2000
+    assert d["bytes_sent"] < 2 * 4 * 3000 + d["tasks"] * 0.5 * 4 * 3000
 
 
 def test_parts_run_as_tasks_with_the_in_process_groups(client):

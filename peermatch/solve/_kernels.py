@@ -311,13 +311,23 @@ def apply_move(data, state, u, h):
     """Move unit u to group h and update every incremental array in O(nu + rules of u)."""
     (A, w, lo, hi, allowed, conf_ptr, conf_idx, gs_ptr, gs_row, gs_coef, gs_lo, gs_hi,
      slot_av, quorum, ns_ptr, ns_idx, ns_cnt, flags) = data
-    p, W, size, C, S, SC, NS = state[0], state[1], state[2], state[3], state[4], state[5], state[6]
-    g = p[u]
+    W = state[1]
+    g = state[0][u]
     Au = A[u]
     for j in range(W.shape[0]):
         a = Au[j]
         W[j, g] -= a
         W[j, h] += a
+    move_counts(data, state, u, h)
+
+
+@njit(cache=CACHE, nogil=True, inline="always")
+def move_counts(data, state, u, h):
+    """The part of :func:`apply_move` after ``W``: sizes, rule counts and the label."""
+    (A, w, lo, hi, allowed, conf_ptr, conf_idx, gs_ptr, gs_row, gs_coef, gs_lo, gs_hi,
+     slot_av, quorum, ns_ptr, ns_idx, ns_cnt, flags) = data
+    p, size, C, S, SC, NS = state[0], state[2], state[3], state[4], state[5], state[6]
+    g = p[u]
     size[g] -= w[u]
     size[h] += w[u]
     for k in range(conf_ptr[u], conf_ptr[u + 1]):
@@ -764,11 +774,24 @@ def descent_run(data, state, max_sweeps):
     improves nothing (a local optimum) or ``max_sweeps``. Returns the total gain.
 
     Much cheaper per improvement than the tabu kernel's best-of-the-whole-neighbourhood
-    step, so it is the first phase on large (sub-)problems.
+    step, so it is the first phase on large (sub-)problems. It works on ``W`` transposed
+    (``WT[g]`` contiguous) and on ``own[v] = W[v, p[v]]``: a swap scan then reads four
+    contiguous arrays, and a write-back updates two rows, where ``W`` itself would cost a
+    cache (and page) miss per member on large problems. The arithmetic is the same, in
+    the same order, so the result is that of a scan over ``W``; ``W`` is written back at
+    the end.
     """
     A, w, lo, hi, flags = data[0], data[1], data[2], data[3], data[17]
     p, W, size = state[0], state[1], state[2]
     nu, m = W.shape
+    WT = np.empty((m, nu))
+    for v in range(nu):
+        for g in range(m):
+            WT[g, v] = W[v, g]
+    own = np.empty(nu)
+    for v in range(nu):
+        own[v] = WT[p[v], v]
+    row = np.empty(m)
     order = np.arange(nu)
     total = 0.0
     tol = 1e-9
@@ -780,12 +803,15 @@ def descent_run(data, state, max_sweeps):
         for idx in range(nu):
             u = order[idx]
             g = p[u]
+            for h in range(m):
+                row[h] = WT[h, u]
+            wug = row[g]
             best = tol
             bh = -1
             for h in range(m):
                 if h == g:
                     continue
-                gain = W[u, h] - W[u, g]
+                gain = row[h] - wug
                 if gain > best:
                     if flags[6]:
                         ok = profile_ok(size, lo, hi, g, h, w[u])
@@ -795,28 +821,53 @@ def descent_run(data, state, max_sweeps):
                         best = gain
                         bh = h
             if bh >= 0:
-                apply_move(data, state, u, bh)
+                _descent_move(data, state, WT, own, u, bh)
                 total += best
                 improved = True
                 continue
             bv = -1
             best = tol
             Au = A[u]
+            WTg = WT[g]
             for v in range(nu):
                 h = p[v]
                 if h == g:
                     continue
-                gain = W[u, h] - W[u, g] + W[v, g] - W[v, h] - 2.0 * Au[v]
+                gain = row[h] - wug + WTg[v] - own[v] - 2.0 * Au[v]
                 if gain > best:
                     if swap_ok(data, state, u, v):
                         best = gain
                         bv = v
             if bv >= 0:
                 h = p[bv]
-                apply_move(data, state, u, h)
-                apply_move(data, state, bv, g)
+                _descent_move(data, state, WT, own, u, h)
+                _descent_move(data, state, WT, own, bv, g)
                 total += best
                 improved = True
         if not improved:
             break
+    for v in range(nu):
+        for g in range(m):
+            W[v, g] = WT[g, v]
     return total
+
+
+@njit(cache=CACHE, nogil=True)
+def _descent_move(data, state, WT, own, u, h):
+    """:func:`apply_move` on the transposed ``WT`` (same updates, same order), then the
+    ``own`` values of the two groups' members."""
+    A, p = data[0], state[0]
+    g = p[u]
+    Au = A[u]
+    WTg, WTh = WT[g], WT[h]
+    for j in range(WT.shape[1]):
+        a = Au[j]
+        WTg[j] -= a
+        WTh[j] += a
+    move_counts(data, state, u, h)
+    for j in range(WT.shape[1]):
+        q = p[j]
+        if q == g:
+            own[j] = WTg[j]
+        elif q == h:
+            own[j] = WTh[j]

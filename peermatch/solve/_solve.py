@@ -48,6 +48,7 @@ _OPTIONS = {
     "profile_pool": ("local", "hybrid"),
     "lean": ("local", "hybrid"),
     "descent_share": ("local", "hybrid"),
+    "iter_share": ("local", "hybrid"),
     "fairness_share": ("local", "hybrid"),
 }
 

@@ -51,7 +51,7 @@ def _block(A, rows, cols=None):
 
 def default_sub_size(n: int, m: int) -> int:
     """Members per sub-problem: large enough for the kernel to shine, small enough to be fast."""
-    return int(min(n, 160))
+    return int(min(n, 240))
 
 
 @dataclass
@@ -242,11 +242,11 @@ def outcome(groups, sub: SubProblem, prep, best_units, best_value, iters) -> Out
         return Outcome(np.asarray(groups), 0.0, int(iters))
     new_local = np.asarray(prep.to_elements(best_units), dtype=np.int64)
     B = sub.block if sub.block is not None else sub.problem.affinity
-    values = np.zeros(len(groups))
-    for g_local in range(len(groups)):
-        sel = np.flatnonzero(new_local == g_local)
-        if len(sel) > 1:  # group values from the sub-problem's own block: no new affinity work
-            values[g_local] = 0.5 * float(B[np.ix_(sel, sel)].sum())
+    # group values from the sub-problem's own block (no new affinity work), all groups in
+    # one pass: each member's affinity to its new group, summed per group
+    same = new_local[:, None] == new_local[None, :]
+    inside = np.einsum("ij,ij->i", B, same)
+    values = 0.5 * np.bincount(new_local, weights=inside, minlength=len(groups))
     return Outcome(np.asarray(groups), float(gain), int(iters), sub.rows, new_local, values)
 
 
@@ -290,7 +290,8 @@ class DecompositionSearch:
         # kernel iterations per sub-problem, per member: where one descent covers the whole
         # problem, long runs on each sub-problem pay; with hundreds of groups to cover
         # (chunked descent), more and shorter ones do (measured at 1,000 and 10,000)
-        self._iter_share = 0.65 if self._default_chunk() == n else 0.45
+        self._iter_share = float(self.options.get(
+            "iter_share", 0.65 if self._default_chunk() == n else 0.45))
         self.group_value = np.array([self._group_value(g) for g in range(m)])
         self.value = float(self.group_value.sum())
         self.stale = np.zeros(m)        # visits since the group last improved
@@ -346,17 +347,22 @@ class DecompositionSearch:
         w = 1.0 / (1.0 + self.stale)
         return w / w.sum()
 
-    def choose(self) -> np.ndarray:
-        """The groups of the next sub-problem."""
+    def choose(self, busy: np.ndarray | None = None) -> np.ndarray:
+        """The groups of the next sub-problem, none of them ``busy`` (a boolean mask of
+        the groups already taken by this batch); ``k`` groups unless fewer are free."""
         m, k, rng = self.m, self.k, self.rng
-        if k >= m:
-            return np.arange(m)
-        p = self._weights()
+        free = np.arange(m) if busy is None else np.flatnonzero(~busy)
+        if k >= len(free):
+            return free
+        p = self._weights()[free]
+        p /= p.sum()
         near = float(self.options.get("near_share", 0.9))
         if rng.random() >= near:
-            return np.sort(rng.choice(m, size=k, replace=False, p=p))
-        seed = int(rng.choice(m, p=p))
-        if self.options.get("pool_mode", "random") == "profile" and m > 8 * k:
+            return np.sort(rng.choice(free, size=k, replace=False, p=p))
+        at = int(rng.choice(len(free), p=p))
+        seed = int(free[at])
+        others = np.delete(free, at)
+        if self.options.get("pool_mode", "random") == "profile" and len(free) > 8 * k:
             # the pool: the groups nearest to the seed in affinity-profile space (groups
             # whose members fit the seed's members), refreshed about once per pass
             if self._profiles is None or self._since_profiles >= max(m // k, 1):
@@ -364,25 +370,22 @@ class DecompositionSearch:
                 self._since_profiles = 0
             self._since_profiles += 1
             P = self._profiles
-            d = ((P - P[seed]) ** 2).sum(axis=1)
-            d[seed] = np.inf
-            size = min(m - 1, int(self.options.get("profile_pool", 4)) * k)
-            pool = np.argpartition(d, size - 1)[:size]
+            d = ((P[others] - P[seed]) ** 2).sum(axis=1)
+            size = min(len(others), int(self.options.get("profile_pool", 4)) * k)
+            pool = others[np.argpartition(d, size - 1)[:size]]
             pool = pool[rng.permutation(len(pool))]
             return self._top_neighbours(seed, pool)
         if self.options.get("pool_mode", "random") == "all":
             # every group scored, then k - 1 drawn from the 2 (k - 1) best: the best
             # partners, with enough randomness that a seed's sub-problems differ
-            others = np.delete(np.arange(m), seed)
             score = self._cross_scores(seed, others)
             top = others[np.argsort(-score, kind="stable")[:2 * (k - 1)]]
             best = rng.choice(top, size=min(k - 1, len(top)), replace=False)
             return np.sort(np.concatenate([[seed], best]))
         # a random pool, never all groups: a seed's fixed top neighbours would come back
         # every time (less diversity, measured worse)
-        pool_size = min(m - 1, int(self.options.get("pool", 12)) * k,
+        pool_size = min(len(others), int(self.options.get("pool", 12)) * k,
                         max(2 * k, int(self.options.get("pool_share", 1.0) * (m - 1))))
-        others = np.delete(np.arange(m), seed)
         pool = rng.choice(others, size=pool_size, replace=False)
         return self._top_neighbours(seed, pool)
 
@@ -494,9 +497,14 @@ class DecompositionSearch:
         from ._prep import prepare
         from .local import TabuSearch
 
-        sub = subproblem(self.problem, self.labels, groups, members=self.members,
-                         index=self.index, pos=self.pos)
-        prep = prepare(sub.problem, len(groups))
+        if self.engine == "compiled" and self.lean and _kernels_sub_ready():
+            # the arrays subproblem() + prepare give, without a validated Problem: on the
+            # descent's chunks of 2,000 members that validation cost more than the descent
+            sub, prep = self._lean(groups, self.pos)
+        else:
+            sub = subproblem(self.problem, self.labels, groups, members=self.members,
+                             index=self.index, pos=self.pos)
+            prep = prepare(sub.problem, len(groups))
         if self.engine == "numpy":
             # kernels still compiling (first run on this install): the numpy search
             from .numpy_engine import numpy_search
@@ -628,27 +636,34 @@ class DecompositionSearch:
             self.members[g] = mem
             self.sizes[g] = len(mem)
 
-    def step(self, deadline: float, max_iter: int | None = None) -> float:
-        """Choose a batch of ``batch`` sub-problems on disjoint groups, solve them (on up to
-        ``threads`` threads), write them back in order; returns the total gain (>= 0).
-
-        The batch, the kernel seeds and the order of write-backs depend on the seed only,
-        never on the number of threads or their timing: with ``max_iter`` the result is
-        the same on one thread or several.
-        """
-        used = np.zeros(self.m, dtype=bool)
+    def _choose_batch(self) -> list[tuple[np.ndarray, int]]:
+        """Up to ``batch`` sub-problems on disjoint groups, each with its kernel seed."""
+        busy = np.zeros(self.m, dtype=bool)
         batch = []
-        for _ in range(3 * self.batch):
-            if len(batch) == self.batch:
-                break
-            groups = self.choose()
-            if used[groups].any():
-                continue
-            used[groups] = True
+        while len(batch) < self.batch and (not batch or (~busy).sum() >= 2):
+            # each sub-problem of a batch chosen among the groups the others left free
+            groups = self.choose(busy if batch else None)
+            busy[groups] = True
             batch.append((groups, int(self.rng.integers(1, 2 ** 31 - 1))))
+        return batch
+
+    def step(self, deadline: float, max_iter: int | None = None) -> float:
+        """Solve a batch of ``batch`` sub-problems on disjoint groups (on up to ``threads``
+        threads), write them back in order; returns the total gain (>= 0).
+
+        The next batch is chosen while this one is solved (choosing costs about a third of
+        a sub-problem's time, and would leave the cores idle), so it is chosen from the
+        grouping before this batch's write-backs; the sub-problems themselves are built
+        from the grouping at the time they are solved. The batches, the kernel seeds and
+        the order of write-backs depend on the seed only, never on the number of threads
+        or their timing: with ``max_iter`` the result is the same on one thread or several.
+        """
+        batch = self._next if getattr(self, "_next", None) else self._choose_batch()
+        self._next = None
         if self.executor is not None:
             # elsewhere (e.g. Dask workers); None: a sub-problem dropped (its worker lost)
             outs = self.executor.map(self, batch, deadline, max_iter)
+            self._next = self._choose_batch()
             return sum(self._commit(o) for o in outs if o is not None)
         while len(self._pos) < len(batch):
             self._pos.append(np.full(self.problem.n, -1, dtype=np.int64))
@@ -660,10 +675,14 @@ class DecompositionSearch:
                                                 thread_name_prefix="peermatch-sub")
             futures = [self._pool.submit(self._compute, g, s, self._pos[t], deadline, max_iter)
                        for t, (g, s) in enumerate(batch)]
-            results = [f.result() for f in futures]
+            try:
+                self._next = self._choose_batch()   # while the kernels run
+            finally:
+                results = [f.result() for f in futures]
         else:
             results = [self._compute(g, s, self._pos[t], deadline, max_iter)
                        for t, (g, s) in enumerate(batch)]
+            self._next = self._choose_batch()
         return sum(self._apply(g, *r) for (g, _), r in zip(batch, results, strict=True))
 
     def close(self) -> None:
