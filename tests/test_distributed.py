@@ -184,8 +184,10 @@ def test_reproducible_mode_gives_the_in_process_groups(client):
     # after the first task per worker, only changed labels travel: well under the whole
     # grouping (4 bytes a candidate) per task, even at this small size where a task's
     # delta is the members of the few sub-problems solved since that worker's last one
-    assert d["full_syncs"] == 2
-    assert d["bytes_sent"] < 2 * 4 * 3000 + d["tasks"] * 0.5 * 4 * 3000
+    # (the first round gives each worker two of its four tasks before any replica exists,
+    # so each worker can get the whole grouping twice; never again after that round)
+    assert 2 <= d["full_syncs"] <= 4
+    assert d["bytes_sent"] < d["full_syncs"] * 4 * 3000 + d["tasks"] * 0.5 * 4 * 3000
 
 
 def test_parts_run_as_tasks_with_the_in_process_groups(client):

@@ -307,7 +307,7 @@ class DecompositionSearch:
         self._since_profiles = 0
         #: sub-problems per step (fixed: results never depend on the thread count) and
         #: threads that solve them
-        self.batch = max(1, int(self.options.get("batch", 2)))
+        self.batch = max(1, int(self.options.get("batch", 4)))
         import os
 
         self.threads = max(1, int(self.options.get("threads", min(2, os.cpu_count() or 1))))
