@@ -495,7 +495,6 @@ class DecompositionSearch:
     def _solve_groups(self, groups: np.ndarray, run) -> float:
         """Solve the sub-problem of ``groups`` with ``run(ts, prep)``; write back a gain."""
         from ._prep import prepare
-        from .local import TabuSearch
 
         if self.engine == "compiled" and self.lean and _kernels_sub_ready():
             # the arrays subproblem() + prepare give, without a validated Problem: on the
@@ -514,8 +513,7 @@ class DecompositionSearch:
                                         self.rng)
             best_units, best_value, iters = prep.match_labels(units), value, 0
         else:
-            ts = TabuSearch(prep, prep.to_units(sub.labels), self.options,
-                            seed=int(self.rng.integers(1, 2 ** 31 - 1)))
+            ts = self._search(sub, prep, int(self.rng.integers(1, 2 ** 31 - 1)))
             run(ts, prep)
             best_units, best_value, iters = ts.best_labels, ts.best_value, ts.iterations
         return self._apply(groups, sub, prep, best_units, best_value, iters)
@@ -546,7 +544,6 @@ class DecompositionSearch:
         """Build and solve one sub-problem; reads the grouping, writes nothing shared (so
         disjoint sub-problems can run on threads: the kernels release the GIL)."""
         from ._prep import prepare
-        from .local import TabuSearch
 
         if self.lean and _kernels_sub_ready():
             sub, prep = self._lean(groups, pos)
@@ -554,7 +551,7 @@ class DecompositionSearch:
             sub = subproblem(self.problem, self.labels, groups, members=self.members,
                              index=self.index, pos=pos)
             prep = prepare(sub.problem, len(groups))
-        ts = TabuSearch(prep, prep.to_units(sub.labels), self.options, seed=seed)
+        ts = self._search(sub, prep, seed)
         n_it = (int(max(50, self._iter_share * prep.nu)) if self.sub_iter is None
                 else int(self.sub_iter))
         if max_iter is not None:
@@ -595,8 +592,20 @@ class DecompositionSearch:
                         np.zeros(0), np.zeros((0, k)), np.zeros((0, k)),
                         np.zeros((s, 0), dtype=np.int64), float(self.problem.slot_quorum),
                         np.zeros(s + 1, dtype=np.int64), z, z, 0, flags, [])
-        sub = SubProblem(groups, rows, None, local, _local_value(A, local), A)
+        # value: the kernel's own objective of ``local``, set once the search is loaded
+        # (:meth:`_search`), which computes it anyway
+        sub = SubProblem(groups, rows, None, local, math.nan, A)
         return sub, prep
+
+    def _search(self, sub: SubProblem, prep, seed: int):
+        """The tabu search of a sub-problem, loaded with its current grouping; the
+        sub-problem's value is the kernel's (same arithmetic on the lean path and the
+        other, so both take the same decisions)."""
+        from .local import TabuSearch
+
+        ts = TabuSearch(prep, prep.to_units(sub.labels), self.options, seed=seed)
+        sub.value = ts.value + prep.const
+        return ts
 
     def _apply(self, groups, sub, prep, best_units, best_value, iters) -> float:
         """Write a solved sub-problem back when it gained; returns the gain (>= 0)."""

@@ -209,6 +209,11 @@ class TabuSearch:
         return int(self.state[9][2])
 
     @property
+    def value(self) -> float:
+        """Objective of the current grouping over units (as :attr:`best_value`)."""
+        return float(self.state[10][0])
+
+    @property
     def best_value(self) -> float:
         """Best objective over units (without the constant inside must-link units)."""
         return float(self.state[10][1])
