@@ -31,7 +31,7 @@ _LAZY = {
     "match": "match",
     "GroupSum": "problem", "Problem": "problem",
     "MatchResult": "result",
-    "Rules": "rules",
+    "Rules": "rules", "Violation": "rules",
     "Weights": "scoring",
     "solve": "solve", "solve_affinity": "solve",
     "accountability_pairs": "pairs",
@@ -43,7 +43,7 @@ _LAZY = {
 __all__ = [
     "CandidateTable", "read_candidates", "example_path", "load_example", "synth_candidates",
     "CandidatesError", "ConfigError", "DataWarning", "InfeasibleError", "PeermatchError",
-    "PeermatchWarning", "match", "GroupSum", "Problem", "MatchResult", "Rules",
+    "PeermatchWarning", "match", "GroupSum", "Problem", "MatchResult", "Rules", "Violation",
     "Weights", "solve", "solve_affinity", "__version__",
     "accountability_pairs", "group_calendars", "write_calendars", "repair", "check_move",
     "explain_together",

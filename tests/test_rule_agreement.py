@@ -145,6 +145,8 @@ def test_seats_fit_exactly_when_report_check_finds_nothing_new():
         placed = table.copy()
         placed.loc[0, "group"] = row.group
         res = from_grouping(placed, rules=rules, group_size=(1, 6))
-        mine = [v for v in res.violations()
+        found = res.violations()
+        assert all(isinstance(v, pm.Violation) for v in found)
+        mine = [v for v in found
                 if v.group == row.group and (v.rule == "sizes" or prospect in v.members)]
         assert row.fits == (not mine), (row.group, row.reason, [v.message for v in mine])
