@@ -63,7 +63,8 @@ class SubProblem:
     problem: Problem | None  # local problem (fixed group count, bounds of those groups);
     #                          None for a lean sub-problem (see DecompositionSearch)
     labels: np.ndarray      # (s,) current local labels
-    value: float            # current objective of the sub-problem
+    value: float            # current objective of the sub-problem (NaN on a lean one
+    #                          until its search is loaded: DecompositionSearch._search)
     block: np.ndarray | None = None  # (s, s) affinity block of ``rows``
 
 
