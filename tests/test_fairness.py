@@ -15,7 +15,7 @@ from peermatch.errors import ConfigError
 from peermatch.problem import Problem
 from peermatch.sizes import share_groups
 from peermatch.solve import solve
-from peermatch.solve.fairness import raise_floor
+from peermatch.solve.fairness import raise_floor, reweighted_recovery
 
 from .validator import violations as independent_violations
 
@@ -97,6 +97,9 @@ def test_fairness_rejects_bad_values(df):
     for bad in (-0.1, 1.5, "high", True):
         with pytest.raises(ConfigError, match="fairness"):
             pm.match(df, fairness=bad, time_limit=1)
+    for bad in (-1, 1.5, True):  # refused before any search runs
+        with pytest.raises(ConfigError, match="fairness_rounds"):
+            pm.match(df, fairness=1.0, time_limit=60, options={"fairness_rounds": bad})
 
 
 @pytest.mark.parametrize("kind", ["tiers+history", "regions+slots"])
@@ -283,3 +286,30 @@ def test_report_shows_the_floor(df):
     html = render_report(_match(df, fairness=1.0))
     assert "floor (worst member&#x27;s fit)" in html or "floor (worst member's fit)" in html
     assert "before the floor phase" in html
+
+
+def test_reweighted_recovery_takes_back_total_at_the_floor():
+    # Phase 3 starts where the greedy phases stop: every fit stays at or above the
+    # target, every rule holds, and the total goes up.
+    rng = np.random.default_rng(11)
+    A = rng.normal(size=(48, 48))
+    A = (A + A.T) / 2
+    np.fill_diagonal(A, 0)
+    cl = [(i, i + 1) for i in range(0, 48, 2)]
+    p = Problem(A, min_size=5, max_size=7, n_groups=8, cannot_link=cl)
+    start = solve(p, "local", seed=0, options=FAST).labels
+    greedy = raise_floor(p, start, 1.0, float("inf"), np.random.default_rng(0))
+    target = greedy["floor"]
+
+    def resolve(q, init, deadline):
+        return solve(q, "local", seed=0, options=FAST, init=init).labels
+
+    lab, moves, checks = reweighted_recovery(p, greedy["labels"], target, float("inf"),
+                                             resolve, np.random.default_rng(0),
+                                             reproducible=True)
+    assert fits(A, lab).min() >= target - 1e-9
+    assert all(lab[i] != lab[j] for i, j in cl)
+    sizes = np.bincount(lab, minlength=8)
+    assert sizes.min() >= 5 and sizes.max() <= 7
+    assert total(A, lab) > total(A, greedy["labels"]) + 1e-9
+    assert moves > 0 and checks > 0

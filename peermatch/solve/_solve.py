@@ -50,6 +50,7 @@ _OPTIONS = {
     "descent_share": ("local", "hybrid"),
     "iter_share": ("local", "hybrid"),
     "fairness_share": ("local", "hybrid"),
+    "fairness_rounds": ("local", "hybrid"),
 }
 
 #: From this many candidates on, the local search works on sub-problems of a few groups
@@ -196,8 +197,9 @@ def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, s
         member's mean affinity to the rest of their group) first, then the total; between
         them the floor target is ``f0 + fairness * (f1 - f0)`` (see ``docs/fairness.md``).
         Local methods spend ``options["fairness_share"]`` (default 0.5) of the time on a
-        floor phase after the total-maximising search; ``"exact"`` adds the floor to the
-        CP-SAT model. The result then has ``floor``, ``floor_reference`` and
+        floor phase after the total-maximising search (``options["fairness_rounds"]``,
+        default 3, the rounds of its reweighted recovery; 0 skips it); ``"exact"`` adds the
+        floor to the CP-SAT model. The result then has ``floor``, ``floor_reference`` and
         ``objective_reference`` (floor and total before the floor phase).
 
     Returns
@@ -259,6 +261,10 @@ def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, s
     ctx.fairness = check_fairness(fairness)
     floor_phase = ctx.fairness > 0 and not (
         meth == "exact" or (meth == "auto" and problem.n <= int(options.get("exact_max_n", 16))))
+    rounds = options.get("fairness_rounds", 3)
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0:
+        raise ConfigError("The 'fairness_rounds' option must be an int >= 0 (0 skips the "
+                          f"reweighted recovery). Got {rounds!r} instead.")
     if floor_phase:  # the total-maximising search leaves the floor phase its share
         ctx.deadline = ctx.t0 + (1 - float(options.get("fairness_share", 0.5))) * time_limit
     ctx.floor_phase = floor_phase
@@ -310,7 +316,9 @@ def _floor_phase(problem: Problem, out: dict, ctx: _Context) -> dict:
     m = int(out["n_groups"])
     p_m = problem if problem.n_groups is not None else problem.with_groups(m)
     rounds_iter = ctx.options.get("max_iter")
-    opts = {k: v for k, v in ctx.options.items() if k != "fairness_share"}
+    opts = {k: v for k, v in ctx.options.items()
+            if k not in ("fairness_share", "fairness_rounds")}
+    rounds = ctx.options.get("fairness_rounds", 3)
     if rounds_iter is not None:
         opts["max_iter"] = max(1, int(rounds_iter) // 8)
 
@@ -326,7 +334,7 @@ def _floor_phase(problem: Problem, out: dict, ctx: _Context) -> dict:
     try:
         res = raise_floor(p_m, np.asarray(out["labels"], dtype=np.int64), ctx.fairness,
                           ctx.deadline, ctx.rng, resolve=resolve,
-                          reproducible=rounds_iter is not None)
+                          reproducible=rounds_iter is not None, recovery_rounds=rounds)
     except KeyboardInterrupt:  # the search's grouping stands
         return {**out, "interrupted": True}
     return {**out, **res, "status": "feasible", "fairness": ctx.fairness,

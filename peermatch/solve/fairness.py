@@ -18,7 +18,9 @@ two-group rearrangement is checked against every hard rule with the exact sub-pr
 (no rule is re-implemented here). Phase 1 targets the worst member: the best step for the
 floor (ties: the smallest total loss). Phase 2 takes back total with steps that keep every
 member at or above the target. Both are deterministic given the grouping (with many
-groups, partner groups are sampled with the solver's seeded generator).
+groups, partner groups are sampled with the solver's seeded generator). With a dense
+affinity, phase 0 (:func:`reweighted_start`) and phase 3 (:func:`reweighted_recovery`)
+re-run the ordinary search on reweighted affinities, before and after.
 
 CP-SAT (``method="exact"``): :func:`solve_exact_fair` adds an integer ``t`` with
 ``t * (|g| - 1) <= sum_j a_ij y_ij`` for each member ``i`` of each group ``g`` (``t`` is
@@ -446,12 +448,59 @@ def reweighted_start(problem: Problem, labels: np.ndarray, deadline: float, reso
     return best[2]
 
 
+def reweighted_recovery(problem: Problem, labels: np.ndarray, target: float, deadline: float,
+                        resolve, rng: np.random.Generator, rounds: int = 3,
+                        weight: float = 1.0, reproducible: bool = False
+                        ) -> tuple[np.ndarray, int, int]:
+    """Phase 3 (dense affinity): take total back at a fixed floor target.
+
+    Phase 2 stops at the first grouping no single move or swap improves, often far below
+    what the floor allows. Here the ordinary search re-runs from the best grouping so far
+    on affinities where members with little slack above ``target`` weigh more
+    (``1 + weight * (mu_i + mu_j)``; ``mu_i`` grows while ``i``'s slack is under 30 % of the
+    median member's), so it gives up total where the floor needs it and takes it back
+    elsewhere. Its grouping, which may dip under the target, is repaired (phase 1 capped
+    at ``target``) and polished (phase 2); it is kept only when every fit is at least
+    ``target`` and the total is higher. Returns the best grouping (``labels`` itself when
+    no round beats it) and the moves and rule checks the rounds made.
+    """
+    A = np.asarray(problem.affinity, dtype=np.float64)
+    m = int(problem.n_groups)
+    tol = _EPS * (1 + abs(target))
+    best, best_total = np.asarray(labels, dtype=np.int64), problem.objective(labels)
+    mu = np.zeros(problem.n)
+    moves = checks = 0
+    for r in range(rounds):
+        left = deadline - time.perf_counter()
+        if left <= 0.02:
+            break
+        end = deadline if reproducible else time.perf_counter() + left / (rounds - r)
+        fits = member_fits(A, best, m)
+        scale = max(float(np.median(fits)) - target, tol)
+        mu = np.maximum(0.0, mu + 0.5 * np.clip(0.3 - (fits - target) / scale, -1.0, 1.0))
+        q = copy.copy(problem)
+        q.affinity = A * (1.0 + weight * (mu[:, None] + mu[None, :]))
+        mid = end if reproducible else time.perf_counter() + 0.4 * (end - time.perf_counter())
+        fs = FloorSearch(problem, np.asarray(resolve(q, best, mid), dtype=np.int64), rng)
+        if fs.floor < target - tol:
+            fs.raise_floor(end, cap=target)
+        if fs.floor >= target - tol:
+            fs.recover_total(target, end)
+            total = problem.objective(fs.labels)
+            if total > best_total:
+                best, best_total = fs.labels, total
+        moves, checks = moves + fs.n_moves, checks + fs.n_checks
+    return best, moves, checks
+
+
 def raise_floor(problem: Problem, labels: np.ndarray, fairness: float, deadline: float,
-                rng: np.random.Generator, resolve=None, reproducible: bool = False) -> dict:
+                rng: np.random.Generator, resolve=None, reproducible: bool = False,
+                recovery_rounds: int = 3) -> dict:
     """The floor phase on a valid grouping of a fixed-count problem.
 
     ``resolve(problem, init, deadline)`` (optional) re-runs the ordinary search for phase 0
-    (:func:`reweighted_start`; dense affinities only). With ``reproducible`` (the
+    (:func:`reweighted_start`) and ``recovery_rounds`` rounds of phase 3
+    (:func:`reweighted_recovery`; 0 skips it), dense affinities only. With ``reproducible`` (the
     solver's ``max_iter`` mode) every stage runs to its own end and ``deadline`` is only a
     safety net, so the result does not depend on the clock. Returns ``labels`` (the new
     grouping, every hard rule holding), ``floor``, ``floor_reference`` and
@@ -480,30 +529,40 @@ def raise_floor(problem: Problem, labels: np.ndarray, fairness: float, deadline:
     f0 = float(member_fits(problem.affinity, labels, int(problem.n_groups)).min())
     ref_total = problem.objective(labels)
     start = labels
-    if resolve is not None and isinstance(problem.affinity, np.ndarray):
-        start = reweighted_start(problem, labels, until(0.5), resolve,
+    # dense affinity: phase 0 before, phase 3 after (each a share of the time)
+    dense = resolve is not None and isinstance(problem.affinity, np.ndarray)
+    recover = dense and recovery_rounds > 0
+    if dense:
+        start = reweighted_start(problem, labels, until(0.25 if recover else 0.5), resolve,
                                  reproducible=reproducible)
     fs = FloorSearch(problem, start, rng)
     if fairness >= 1.0:
         # lexicographic: raise the floor, take back total at that floor, again while the
         # floor still rises
-        while time.perf_counter() < deadline:
-            if not fs.raise_floor(deadline):
+        stop = until(1 / 3) if recover else deadline
+        while time.perf_counter() < stop:
+            if not fs.raise_floor(stop):
                 break
-            fs.recover_total(fs.floor, deadline)
+            fs.recover_total(fs.floor, stop)
         target = f1 = fs.floor
         if fs.n_moves == 0:
-            fs.recover_total(fs.floor, deadline)
+            fs.recover_total(fs.floor, stop)
     else:
-        fs.raise_floor(until(0.5))
+        fs.raise_floor(until(0.35 if recover else 0.5))
         f1 = max(fs.floor, f0)
         target = f0 + fairness * (f1 - f0)
         # from the reference grouping, only as far as the target: less total given up
         near = FloorSearch(problem, labels, rng)
-        near.raise_floor(until(0.5), cap=target)
+        near.raise_floor(until(0.35 if recover else 0.5), cap=target)
         if near.floor >= target - _EPS * (1 + abs(target)):
             fs = near
-        fs.recover_total(target, deadline)
+        fs.recover_total(target, until(0.4) if recover else deadline)
+    extra = (0, 0)
+    if recover:
+        lab, *extra = reweighted_recovery(problem, fs.labels, target, deadline, resolve, rng,
+                                          rounds=recovery_rounds, reproducible=reproducible)
+        if lab is not fs.labels:
+            fs = FloorSearch(problem, lab, rng)
     lab = fs.labels
     bad = violations(problem, lab, fs.m)
     if bad:  # never hand out a grouping that breaks a rule
@@ -511,7 +570,7 @@ def raise_floor(problem: Problem, labels: np.ndarray, fairness: float, deadline:
                            + "; ".join(bad))
     return {"labels": lab, "floor": fs.floor, "floor_reference": f0,
             "objective_reference": ref_total, "floor_max": f1, "floor_target": target,
-            "fairness_moves": fs.n_moves, "fairness_checks": fs.n_checks}
+            "fairness_moves": fs.n_moves + extra[0], "fairness_checks": fs.n_checks + extra[1]}
 
 
 # -- CP-SAT ----------------------------------------------------------------------------
