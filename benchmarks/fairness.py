@@ -5,6 +5,8 @@ numpy loops, not with peermatch's own measures.
 
     python benchmarks/fairness.py            # 500 candidates, 20 s per setting
     python benchmarks/fairness.py --curve    # also the trade-off curve on the example data
+    python benchmarks/fairness.py --n 1200 --time-limit 10 --lp-time 0 --out fairness_1200.json
+    python benchmarks/fairness.py --lp-only 0.7916 3224.05   # the LP alone, for a given reference
 
 It also asks whether the floor gain the target asks for (``--gain``, +40 % for at most
 ``--max-loss`` 3 % of the total) is possible at all on these candidates, with a linear
@@ -295,6 +297,7 @@ def dump(obj: dict) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=500)
+    ap.add_argument("--out", default="fairness.json", help="file name under results/")
     ap.add_argument("--time-limit", type=float, default=20.0)
     ap.add_argument("--curve", action="store_true")
     ap.add_argument("--curve-time", type=float, default=10.0)
@@ -305,7 +308,23 @@ def main() -> None:
                     help="seconds for each LP (0: no LP)")
     ap.add_argument("--plot-only", action="store_true",
                     help="redraw the curve from results/fairness_curve.json")
+    ap.add_argument("--lp-only", nargs=2, type=float, metavar=("FLOOR", "TOTAL"),
+                    help="only the LP, for a fairness=0 floor and total given by hand "
+                         "(e.g. an earlier run's); writes results/fairness_lp.json")
     a = ap.parse_args()
+    if a.lp_only:
+        df = pm.synth_candidates(a.n, seed=SEED_DATA)
+        A = np.asarray(pm.match(df, group_size=(8, 12), time_limit=0.5, seed=0).affinity)
+        f0, t0 = a.lp_only
+        tau, total_min = (1 + a.gain) * f0, (1 - a.max_loss) * t0
+        print(f"is floor >= {tau:.4f} with total >= {total_min:.1f} possible?", flush=True)
+        ans = pair_lp(A, apart_pairs(df), 8, 12, tau, total_min, time_limit=a.lp_time)
+        print(f"  LP with transitivity cuts: {ans['answer']} ({ans['seconds']} s)")
+        ans.pop("cuts", None)
+        out = {"n": a.n, "data_seed": SEED_DATA, "floor_reference": f0, "total_reference": t0,
+               "gain": a.gain, "max_total_loss": a.max_loss, "lp": ans}
+        (HERE / "results" / "fairness_lp.json").write_text(dump(out))
+        return
     svg = HERE.parent / "docs" / "img" / "fairness_curve.svg"
     if a.plot_only:
         plot(json.loads((HERE / "results" / "fairness_curve.json").read_text()), svg)
@@ -313,7 +332,7 @@ def main() -> None:
     (HERE / "results").mkdir(exist_ok=True)
     if not a.skip_held_out:
         out = held_out(a.n, a.time_limit, a.gain, a.max_loss, a.lp_time)
-        (HERE / "results" / "fairness.json").write_text(dump(out))
+        (HERE / "results" / a.out).write_text(dump(out))
     if a.curve:
         c = curve(a.curve_time)
         (HERE / "results" / "fairness_curve.json").write_text(dump(c))

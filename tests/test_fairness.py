@@ -291,7 +291,7 @@ def test_report_shows_the_floor(df):
 def test_reweighted_recovery_takes_back_total_at_the_floor():
     # Phase 3 starts where the greedy phases stop: every fit stays at or above the
     # target, every rule holds, and the total goes up.
-    rng = np.random.default_rng(11)
+    rng = np.random.default_rng(15)
     A = rng.normal(size=(48, 48))
     A = (A + A.T) / 2
     np.fill_diagonal(A, 0)

@@ -461,8 +461,12 @@ def reweighted_recovery(problem: Problem, labels: np.ndarray, target: float, dea
     median member's), so it gives up total where the floor needs it and takes it back
     elsewhere. Its grouping, which may dip under the target, is repaired (phase 1 capped
     at ``target``) and polished (phase 2); it is kept only when every fit is at least
-    ``target`` and the total is higher. Returns the best grouping (``labels`` itself when
-    no round beats it) and the moves and rule checks the rounds made.
+    ``target`` and the total is higher; members the re-run left under the target weigh
+    more in the next round. With ``reproducible`` exactly ``rounds`` rounds run; on the
+    clock each round gets about ``1 / rounds`` of the time left (a quarter of it for the
+    re-run, the rest for repair and polish) and rounds go on while time is left. Returns
+    the best grouping (``labels`` itself when no round beats it) and the moves and rule
+    checks the rounds made.
     """
     A = np.asarray(problem.affinity, dtype=np.float64)
     m = int(problem.n_groups)
@@ -470,18 +474,24 @@ def reweighted_recovery(problem: Problem, labels: np.ndarray, target: float, dea
     best, best_total = np.asarray(labels, dtype=np.int64), problem.objective(labels)
     mu = np.zeros(problem.n)
     moves = checks = 0
-    for r in range(rounds):
+    r = 0
+    # reproducible: exactly ``rounds`` rounds; on the clock: rounds of about
+    # ``1 / rounds`` of the time each, for as long as time is left
+    while (r < rounds) if reproducible else (r < 10 * rounds):
         left = deadline - time.perf_counter()
         if left <= 0.02:
             break
-        end = deadline if reproducible else time.perf_counter() + left / (rounds - r)
+        end = deadline if reproducible else time.perf_counter() + left / max(rounds - r, 1)
         fits = member_fits(A, best, m)
         scale = max(float(np.median(fits)) - target, tol)
         mu = np.maximum(0.0, mu + 0.5 * np.clip(0.3 - (fits - target) / scale, -1.0, 1.0))
         q = copy.copy(problem)
         q.affinity = A * (1.0 + weight * (mu[:, None] + mu[None, :]))
-        mid = end if reproducible else time.perf_counter() + 0.4 * (end - time.perf_counter())
-        fs = FloorSearch(problem, np.asarray(resolve(q, best, mid), dtype=np.int64), rng)
+        mid = end if reproducible else time.perf_counter() + 0.25 * (end - time.perf_counter())
+        cur = np.asarray(resolve(q, best, mid), dtype=np.int64)
+        # members the re-run left under the target weigh more in the next round
+        mu += np.clip((target - member_fits(A, cur, m)) / scale, 0.0, 1.0)
+        fs = FloorSearch(problem, cur, rng)
         if fs.floor < target - tol:
             fs.raise_floor(end, cap=target)
         if fs.floor >= target - tol:
@@ -490,6 +500,7 @@ def reweighted_recovery(problem: Problem, labels: np.ndarray, target: float, dea
             if total > best_total:
                 best, best_total = fs.labels, total
         moves, checks = moves + fs.n_moves, checks + fs.n_checks
+        r += 1
     return best, moves, checks
 
 
