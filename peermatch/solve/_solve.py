@@ -256,12 +256,12 @@ def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, s
         warnings.warn(f"Unknown solver options: {', '.join(unknown)}. Known options: "
                       f"{', '.join(sorted(_OPTIONS))}.", SolverOptionWarning, stacklevel=2)
     ctx = _Context(time_limit, _check_seed(seed), workers, options, callback)
-    from .fairness import check_fairness
+    from .fairness import RECOVERY_ROUNDS, check_fairness
 
     ctx.fairness = check_fairness(fairness)
     floor_phase = ctx.fairness > 0 and not (
         meth == "exact" or (meth == "auto" and problem.n <= int(options.get("exact_max_n", 16))))
-    rounds = options.get("fairness_rounds", 3)
+    rounds = options.get("fairness_rounds", RECOVERY_ROUNDS)
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0:
         raise ConfigError("The 'fairness_rounds' option must be an int >= 0 (0 skips the "
                           f"reweighted recovery). Got {rounds!r} instead.")
@@ -311,14 +311,14 @@ def _solve_with(problem: Problem, meth: str, ctx: _Context, init) -> SolveResult
 
 def _floor_phase(problem: Problem, out: dict, ctx: _Context) -> dict:
     """The fairness floor phase (:mod:`peermatch.solve.fairness`) on a search's grouping."""
-    from .fairness import raise_floor
+    from .fairness import RECOVERY_ROUNDS, raise_floor
 
     m = int(out["n_groups"])
     p_m = problem if problem.n_groups is not None else problem.with_groups(m)
     rounds_iter = ctx.options.get("max_iter")
     opts = {k: v for k, v in ctx.options.items()
             if k not in ("fairness_share", "fairness_rounds")}
-    rounds = ctx.options.get("fairness_rounds", 3)
+    rounds = ctx.options.get("fairness_rounds", RECOVERY_ROUNDS)
     if rounds_iter is not None:
         opts["max_iter"] = max(1, int(rounds_iter) // 8)
 

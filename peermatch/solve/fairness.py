@@ -45,6 +45,8 @@ from .decompose import _block, _RuleIndex, subproblem
 __all__ = ["check_fairness", "member_fits", "FloorSearch", "raise_floor", "solve_exact_fair"]
 
 _EPS = 1e-9
+#: rounds of phase 3 (:func:`reweighted_recovery`) unless ``options["fairness_rounds"]`` says
+RECOVERY_ROUNDS = 3
 #: With more groups than this, partner groups are sampled instead of all tried.
 ALL_PARTNERS_M = 60
 
@@ -449,7 +451,7 @@ def reweighted_start(problem: Problem, labels: np.ndarray, deadline: float, reso
 
 
 def reweighted_recovery(problem: Problem, labels: np.ndarray, target: float, deadline: float,
-                        resolve, rng: np.random.Generator, rounds: int = 3,
+                        resolve, rng: np.random.Generator, rounds: int = RECOVERY_ROUNDS,
                         weight: float = 1.0, reproducible: bool = False
                         ) -> tuple[np.ndarray, int, int]:
     """Phase 3 (dense affinity): take total back at a fixed floor target.
@@ -506,7 +508,7 @@ def reweighted_recovery(problem: Problem, labels: np.ndarray, target: float, dea
 
 def raise_floor(problem: Problem, labels: np.ndarray, fairness: float, deadline: float,
                 rng: np.random.Generator, resolve=None, reproducible: bool = False,
-                recovery_rounds: int = 3) -> dict:
+                recovery_rounds: int = RECOVERY_ROUNDS) -> dict:
     """The floor phase on a valid grouping of a fixed-count problem.
 
     ``resolve(problem, init, deadline)`` (optional) re-runs the ordinary search for phase 0
