@@ -1,0 +1,142 @@
+"""One time budget per public call: how many seconds a call has, and who gets which share.
+
+A :class:`Budget` is made once, at a public entry point (``match``, ``solve``, ``repair``,
+``seats``, ``pairs`` ...), from the ``time_limit`` the user granted, and handed down. Code
+below the entry point never reads the clock against a number of its own: it asks its budget
+for what is left, or for a child budget with one of the named shares of :data:`SHARES`.
+A ``time_limit`` therefore always covers the whole call.
+
+Examples
+--------
+>>> b = Budget(10.0)
+>>> 9.0 < b.left() <= 10.0
+True
+>>> start = b.share("start")             # a child: SHARES["start"] of what is left
+>>> start.deadline <= b.deadline
+True
+>>> Budget(5.0, max_iter=1000).reproducible
+True
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+
+from .errors import ConfigError
+
+__all__ = ["Budget", "SHARES", "MAX_TIME_LIMIT", "check_time_limit"]
+
+#: The longest ``time_limit`` accepted, in seconds (one week): a larger value is a typo
+#: or an overflow (``1e308``), and a run that long would only end when it is killed.
+MAX_TIME_LIMIT = 7 * 24 * 3600.0
+
+#: Every fixed split of a call's time, in one table: ``budget.share(name)`` gives a child
+#: budget of this fraction of the time then left. Engines name their share here rather
+#: than writing a fraction beside the code that spends it.
+SHARES: dict[str, float] = {
+    # solve: construction of a first valid grouping, before the search proper
+    "start": 0.1,
+}
+
+
+def check_time_limit(value, where: str = "time_limit") -> float:
+    """Return ``value`` as seconds, or raise :class:`ConfigError` naming the accepted range.
+
+    >>> check_time_limit(30)
+    30.0
+    >>> check_time_limit(1e308)
+    Traceback (most recent call last):
+    ...
+    peermatch.errors.ConfigError: time_limit must be a number of seconds in (0, 604800] ...
+    """
+    try:
+        t = float(value)
+    except (TypeError, ValueError):
+        t = math.nan
+    if isinstance(value, bool) or not (0.0 < t <= MAX_TIME_LIMIT):
+        raise ConfigError(
+            f"{where} must be a number of seconds in (0, {MAX_TIME_LIMIT:.0f}] (at most a "
+            f"week); got {value!r}. Give the seconds the run may take, e.g. 30.")
+    return t
+
+
+class Budget:
+    """The seconds (and, in reproducible mode, the iterations) one call may spend.
+
+    Parameters
+    ----------
+    time_limit : float
+        Seconds from now that the whole call may take.
+    max_iter : int, optional
+        An iteration bound: with it, engines stop on iterations rather than on the clock,
+        so the same input and seed give the same result on any machine
+        (:attr:`reproducible`). The clock still bounds the call as a safety net.
+    deadline : float, optional
+        An absolute ``time.perf_counter()`` instant to end at instead of
+        ``now + time_limit``: how child budgets are made.
+    """
+
+    __slots__ = ("t0", "deadline", "max_iter")
+
+    def __init__(self, time_limit: float, *, max_iter: int | None = None,
+                 deadline: float | None = None) -> None:
+        self.t0 = time.perf_counter()
+        self.deadline = self.t0 + float(time_limit) if deadline is None else float(deadline)
+        self.max_iter = None if max_iter is None else int(max_iter)
+
+    def __repr__(self) -> str:
+        it = "" if self.max_iter is None else f", max_iter={self.max_iter}"
+        return f"Budget(left={self.left():.3f}s{it})"
+
+    @property
+    def time_limit(self) -> float:
+        """The seconds this budget had when it was made."""
+        return self.deadline - self.t0
+
+    @property
+    def reproducible(self) -> bool:
+        """True when the work is bounded by iterations, not by the clock."""
+        return self.max_iter is not None
+
+    def elapsed(self) -> float:
+        """Seconds since this budget was made."""
+        return time.perf_counter() - self.t0
+
+    def left(self) -> float:
+        """Seconds left (negative once the deadline has passed)."""
+        return self.deadline - time.perf_counter()
+
+    def expired(self) -> bool:
+        """True once the deadline has passed."""
+        return time.perf_counter() >= self.deadline
+
+    def child(self, *, fraction: float | None = None, seconds: float | None = None) -> Budget:
+        """A budget ending after ``fraction`` of the time left, or ``seconds`` from now,
+        and never after this one."""
+        now = time.perf_counter()
+        left = max(self.deadline - now, 0.0)
+        span = left * float(fraction) if fraction is not None else float(seconds or 0.0)
+        return Budget(0.0, max_iter=self.max_iter, deadline=min(self.deadline, now + span))
+
+    def share(self, name: str) -> Budget:
+        """A child budget of ``SHARES[name]`` of the time left."""
+        return self.child(fraction=SHARES[name])
+
+    def split(self, shares: Mapping[str, float]) -> dict[str, Budget]:
+        """Consecutive child budgets, in the order given, of the given fractions of the
+        time left now (fractions that add up to less than 1 leave the rest unplanned).
+
+        >>> parts = Budget(10.0).split({"start": 0.2, "search": 0.8})
+        >>> parts["start"].deadline < parts["search"].deadline
+        True
+        """
+        now = time.perf_counter()
+        left = max(self.deadline - now, 0.0)
+        out, acc = {}, 0.0
+        for name, f in shares.items():
+            acc += float(f)
+            out[name] = Budget(0.0, max_iter=self.max_iter,
+                               deadline=min(self.deadline, now + acc * left))
+        return out
