@@ -100,6 +100,8 @@ def test_declared_settings_work_like_fields(toy):
     assert rules_from_dict({"toy_cap": 2}).toy_cap == 2
     assert replace(Rules(toy_cap=1), toy_cap=3).toy_cap == 3
     assert Rules(toy_cap=1).to_dict()["toy_cap"] == 1
+    assert Rules().to_dict()["toy_cap"] is None
+    assert list(Rules().to_dict()) == Rules.setting_names()
     assert "toy_cap" in Rules.setting_names()
     with pytest.raises(ConfigError, match="toy_cap"):
         Rules(toy_cap=-1)

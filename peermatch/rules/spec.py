@@ -257,7 +257,10 @@ class Rules:
         return [f.name for f in fields(cls) if f.name != "extra"] + list(DECLARED)
 
     def to_dict(self) -> dict:
-        """The rules as a plain dict (TOML-ready; DataFrames are left out)."""
+        """The rules as a plain dict (TOML-ready; DataFrames are left out).
+
+        Every setting of :meth:`setting_names` is a key, the declared ones included.
+        """
         out = {}
         for f in fields(self):
             if f.name == "extra":
@@ -269,9 +272,8 @@ class Rules:
                 v = [list(x) if isinstance(x, tuple) else x for x in v
                      if not isinstance(x, pd.DataFrame)]
             out[f.name] = v
-        out.update(self.extra)
+        out.update({name: self.extra.get(name, s.default) for name, s in DECLARED.items()})
         return out
-
 
 
 _BOOL_RULES = ("conflicts", "separate_tiers", "same_region", "common_slot", "keep_existing")
