@@ -140,3 +140,10 @@ def test_old_rule_family_form_still_describes():
 def test_to_dict_is_unchanged_without_declared_settings():
     assert "extra" not in Rules().to_dict()
     assert list(Rules().to_dict()) == [n for n in Rules.setting_names()]
+
+
+def test_every_family_module_is_found_and_registers_one_family():
+    from peermatch.rules import families
+
+    modules = {f"peermatch.rules.families.{m}" for m in families.load()}
+    assert sorted(type(f).__module__ for f in REGISTRY) == sorted(modules)
