@@ -59,16 +59,21 @@ class CandidateTable:
         1-based line in the source file of each row (the header is line 1); for a
         DataFrame, the row position + 2 so messages read the same.
     ids : ndarray of shape (n,) of object
-        Unique, trimmed ids.
+        Trimmed ids as typed, unique (also when compared in Unicode NFC).
     industry : ndarray of shape (n,) of object
-        Trimmed industry labels or codes (never empty).
+        Trimmed industry labels or codes (never empty), in Unicode NFC.
     employees, revenue : ndarray of shape (n,) of float
         Company size; NaN where missing or where the column is absent.
     goals, expertise, availability, conflicts : list of list of str
-        Trimmed, non-empty tokens of the ``;``-separated lists (empty lists where
-        the column is absent). ``conflicts`` holds ids that exist in ``ids``.
-    region, tier, group : ndarray of shape (n,) of object, or None
-        Trimmed strings (``""`` where missing), None when the column is absent.
+        Trimmed, non-empty tokens of the ``;``-separated lists, in Unicode NFC (empty
+        lists where the column is absent). ``conflicts`` holds ids as spelled in
+        ``ids``.
+    region, tier : ndarray of shape (n,) of object, or None
+        Trimmed strings in Unicode NFC (``""`` where missing), None when the column
+        is absent.
+    group : ndarray of shape (n,) of object, or None
+        Trimmed group names as typed (``""`` where missing), None when the column is
+        absent.
     """
 
     frame: pd.DataFrame
@@ -169,11 +174,20 @@ def read_candidates(source, *, columns: dict[str, str] | None = None, sep: str |
     Files are decoded as UTF-8 (a byte order mark is dropped; UTF-16 with a byte
     order mark is read too). A file that is not valid UTF-8 is read as
     Windows-1252 (or Latin-1 when even that fails) with a
-    :class:`~peermatch.errors.DataWarning`. The delimiter (``,``, ``;``, tab or
-    ``|``) is detected from the header and the first rows. Windows line ends,
-    blank lines (also lines with only separators), whitespace around header names
-    and spaces after a separator (so ``a, "b, c"`` reads as two cells) are handled
-    silently.
+    :class:`~peermatch.errors.DataWarning`. A compressed file (gzip, bz2, xz, or a
+    zip or tar archive holding one file) is read whatever its name, as pandas
+    does. The delimiter (``,``, ``;``, tab or ``|``) is the one named by Excel's
+    first line ``sep=;`` when there is one, else detected from the header and the
+    first rows. Windows line ends, blank lines (also lines with only separators),
+    whitespace around header names and spaces after a separator (so
+    ``a, "b, c"`` reads as two cells) are handled silently. A cell may hold up to
+    16 Mi characters (long free-text notes are fine).
+
+    Text compared between rows (ids, industry, region, tier, list tokens) is
+    compared in Unicode normal form NFC, so "Café" typed with a combining accent
+    is the same as "Café" typed with a precomposed one. The parsed fields hold
+    that form; :attr:`CandidateTable.frame`, written to the output, keeps every
+    cell as read.
 
     Parameters
     ----------
