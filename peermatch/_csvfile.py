@@ -171,7 +171,7 @@ def _unpack(data: bytes, name: str) -> bytes | None:
             "Decompress it first (zstd -d FILE) and pass the CSV file.")
     elif data.startswith(b"PK\x03\x04"):
         return _unzip(data, name)
-    elif len(data) > 262 and data[257:262] == b"ustar":
+    elif data[257:262] == b"ustar" and b"\x00" in data[:512]:  # text has no NUL
         return _untar(data, name)
     else:
         return None

@@ -815,3 +815,11 @@ def test_column_mapping_matches_headers_in_either_form(tmp_path):
     text = "id,Secteur d'activite\u0301,employees\n1,X,3\n"
     t = read_candidates(write(tmp_path, text), columns={"industry": "Secteur d'activit\u00e9"})
     assert t.industry.tolist() == ["X"]
+
+
+def test_text_that_happens_to_spell_ustar_is_not_a_tar_archive(tmp_path):
+    head = "id,industry,employees,notes\n1,X,3,"
+    text = head + "n" * (257 - len(head)) + "ustard\n"
+    assert text.encode()[257:262] == b"ustar"
+    t = read_candidates(write(tmp_path, text))
+    assert t.frame["notes"][0].endswith("ustard")
