@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import peermatch
 from peermatch import affinity as fa_mod
-from peermatch import scoring
+from peermatch import components
 from peermatch.affinity import FeatureAffinity, block_of
 from peermatch.features import ColumnSpec, encode
 from peermatch.scoring import Weights, affinity
@@ -113,13 +113,13 @@ def test_block_matches_dense_small_tables(t, w, data, sparse):
     idx = st.lists(st.integers(0, f.n - 1), max_size=12)
     r = np.array(data.draw(idx), dtype=np.int64)
     c = np.array(data.draw(idx), dtype=np.int64)
-    old = scoring._DENSE_CELLS_MAX
+    old = components._DENSE_CELLS_MAX
     try:
         if sparse:
-            scoring._DENSE_CELLS_MAX = -1  # sparse @ sparse co-occurrence products
+            components._DENSE_CELLS_MAX = -1  # sparse @ sparse co-occurrence products
         F = FeatureAffinity(f, w)
     finally:
-        scoring._DENSE_CELLS_MAX = old
+        components._DENSE_CELLS_MAX = old
     A = affinity(f, w)
     np.testing.assert_allclose(F.block(r, c), A[np.ix_(r, c)], rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(F.to_dense(), A, rtol=RTOL, atol=ATOL)
