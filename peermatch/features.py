@@ -121,7 +121,7 @@ class ColumnSpec:
             if self.kind != "numeric":
                 raise ConfigError(f"The 'scale' parameter of {where} applies to numeric columns "
                                   f"only; remove it or set kind='numeric'.")
-            if not _is_finite_number(self.scale) or not self.scale >= MIN_SCALE:
+            if not is_finite_number(self.scale) or not self.scale >= MIN_SCALE:
                 raise ConfigError(f"The 'scale' parameter of {where} must be a positive finite "
                                   f"number (at least {MIN_SCALE:g}) or None. Got {self.scale!r} "
                                   f"instead.")
@@ -334,7 +334,7 @@ def encode(
         raise ConfigError(f"The 'industry_depth' parameter of encode must be a positive integer "
                           f"or None. Got {industry_depth!r} instead.")
     if revenue_per_employee is not None and (
-        not _is_finite_number(revenue_per_employee) or revenue_per_employee <= 0
+        not is_finite_number(revenue_per_employee) or revenue_per_employee <= 0
     ):
         raise ConfigError(f"The 'revenue_per_employee' parameter of encode must be a positive "
                           f"finite number or None. Got {revenue_per_employee!r} instead.")
@@ -405,7 +405,7 @@ def weight_problem(w) -> str | None:
     >>> weight_problem(0.5) is None, weight_problem(1e300)
     (True, 'a number of magnitude at most 1e+12 (weights are relative: scale them all down)')
     """
-    if not _is_finite_number(w):
+    if not is_finite_number(w):
         return "a finite number"
     if abs(float(w)) > MAX_WEIGHT:
         return (f"a number of magnitude at most {MAX_WEIGHT:g} (weights are relative: scale "
@@ -413,9 +413,18 @@ def weight_problem(w) -> str | None:
     return None
 
 
-def _is_finite_number(x) -> bool:
-    return (isinstance(x, int | float | np.integer | np.floating) and not isinstance(x, bool)
-            and math.isfinite(float(x)))
+def is_finite_number(x) -> bool:
+    """True for a real number (not a bool) that is finite as a float.
+
+    >>> is_finite_number(2), is_finite_number(True), is_finite_number(10**400)
+    (True, False, False)
+    """
+    if not isinstance(x, int | float | np.integer | np.floating) or isinstance(x, bool):
+        return False
+    try:
+        return math.isfinite(float(x))
+    except OverflowError:  # an int beyond the float range
+        return False
 
 
 def _present(v) -> bool:

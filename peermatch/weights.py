@@ -7,15 +7,12 @@ shape a grouping.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 
-import numpy as np
-
 from .errors import ConfigError
-from .features import MAX_WEIGHT, MIN_SCALE, ColumnSpec, weight_problem
+from .features import MAX_WEIGHT, MIN_SCALE, ColumnSpec, is_finite_number, weight_problem
 from .tomlfile import read_toml, toml_value
 
 __all__ = ["BASE_COMPONENTS", "MAX_WEIGHT", "WEIGHT_KEYS", "Weights"]
@@ -87,8 +84,7 @@ class Weights:
                                   f"Got {v!r} instead.")
             object.__setattr__(self, name, float(v))
         v = self.caliber_scale
-        if (isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating)
-                or not math.isfinite(float(v))):
+        if not is_finite_number(v):
             raise ConfigError(f"The 'caliber_scale' parameter of Weights must be a finite number. "
                               f"Got {v!r} instead.")
         object.__setattr__(self, "caliber_scale", float(v))

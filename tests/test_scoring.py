@@ -303,7 +303,7 @@ def test_weights_validation(kw):
 
 
 @pytest.mark.parametrize("name", ["goals", "inspiration", "caliber", "diversity"])
-@pytest.mark.parametrize("value", [1e308, -1e300, 1e13, math.inf])
+@pytest.mark.parametrize("value", [1e308, -1e300, 1e13, math.inf, 10**400])
 def test_huge_weights_are_refused_by_name(name, value):
     # They would overflow the affinity to inf/NaN, and the error would then blame an
     # affinity matrix the user never gave.
@@ -319,6 +319,8 @@ def test_huge_column_weight_and_tiny_scales_are_refused():
         ColumnSpec("tenure", scale=1e-310)
     with pytest.raises(ConfigError, match="'caliber_scale' parameter.*at least"):
         Weights(caliber_scale=1e-310)
+    with pytest.raises(ConfigError, match="'caliber_scale' parameter.*finite"):
+        Weights(caliber_scale=10**400)
     with pytest.raises(ConfigError, match="magnitude at most"):
         Weights.from_dict({"goals": 1.0, "columns": [{"name": "tenure", "weight": -1e20}]})
 
