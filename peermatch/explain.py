@@ -16,7 +16,9 @@ import numpy as np
 
 from .errors import ConfigError
 from .features import Features
-from .scoring import Weights, _labels, _Prep
+from .scoring import ScoringPrep as _Prep
+from .scoring import Weights
+from .scoring import label_codes as _labels
 
 __all__ = ["MemberExplanation", "PeerContribution", "explain_member", "explain_result",
            "member_explanations", "TieReasons", "TogetherExplanation", "explain_together"]
