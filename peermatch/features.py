@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -66,8 +67,15 @@ def normalize_term(text: str) -> str:
     --------
     >>> normalize_term("  Supply   Chain ")
     'supply chain'
+    >>> normalize_term("Cafe\u0301 Supply") == normalize_term("Caf\u00e9 Supply")
+    True
     """
-    return " ".join(str(text).split()).casefold()
+    s = " ".join(str(text).split())
+    if s.isascii():
+        return s.casefold()
+    # NFD before casefold and NFC after: Unicode's definition of a caseless match, so a
+    # label typed with a combining accent is the same term as its precomposed form.
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", s).casefold())
 
 
 @dataclass(frozen=True)
