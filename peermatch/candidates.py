@@ -837,3 +837,7 @@ def _raise_problems(name: str, problems: list[tuple[str, str]]) -> None:
         err = CandidatesError("\n".join(parts))
     err.problems = messages
     raise err
+
+
+# Public names of the CSV helpers that other modules use.
+parse_csv_text, read_text, split_list = _parse_csv_text, _read_text, _split
