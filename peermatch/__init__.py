@@ -38,6 +38,7 @@ _LAZY = {
     "group_calendars": "calendar", "write_calendars": "calendar",
     "repair": "lifecycle", "check_move": "lifecycle",
     "explain_together": "explain",
+    "read_grouping": "grouping", "Grouping": "grouping",
 }
 
 __all__ = [
@@ -46,7 +47,7 @@ __all__ = [
     "PeermatchWarning", "match", "GroupSum", "Problem", "MatchResult", "Rules", "Violation",
     "Weights", "solve", "solve_affinity", "__version__",
     "accountability_pairs", "group_calendars", "write_calendars", "repair", "check_move",
-    "explain_together",
+    "explain_together", "read_grouping", "Grouping",
 ]
 
 
