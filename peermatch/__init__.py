@@ -36,7 +36,7 @@ _LAZY = {
     "solve": "solve", "solve_affinity": "solve",
     "accountability_pairs": "pairs",
     "group_calendars": "calendar", "write_calendars": "calendar",
-    "repair": "lifecycle", "check_move": "lifecycle",
+    "repair": "lifecycle", "check_move": "move",
     "explain_together": "explain",
     "read_grouping": "grouping", "Grouping": "grouping",
 }
