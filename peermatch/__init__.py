@@ -36,8 +36,9 @@ _LAZY = {
     "solve": "solve", "solve_affinity": "solve",
     "accountability_pairs": "pairs",
     "group_calendars": "calendar", "write_calendars": "calendar",
-    "repair": "lifecycle", "check_move": "lifecycle",
+    "repair": "lifecycle", "check_move": "move",
     "explain_together": "explain",
+    "read_grouping": "grouping", "Grouping": "grouping",
 }
 
 __all__ = [
@@ -46,7 +47,7 @@ __all__ = [
     "PeermatchWarning", "match", "GroupSum", "Problem", "MatchResult", "Rules", "Violation",
     "Weights", "solve", "solve_affinity", "__version__",
     "accountability_pairs", "group_calendars", "write_calendars", "repair", "check_move",
-    "explain_together",
+    "explain_together", "read_grouping", "Grouping",
 ]
 
 

@@ -19,9 +19,10 @@ import sys
 import numpy as np
 import scipy.sparse as sp
 
+from . import core
+from .components import ScoringPrep
 from .features import Features
-from .scoring import _BASE_COMPONENTS as _BASE
-from .scoring import Weights, _Prep
+from .weights import BASE_COMPONENTS, Weights
 
 __all__ = ["FeatureAffinity", "block_of"]
 
@@ -29,6 +30,8 @@ __all__ = ["FeatureAffinity", "block_of"]
 _ROW_CHUNK = 16384
 # Rows per band of FeatureAffinity.to_dense.
 _DENSE_BAND = 256
+# Bit masks of no words, for the compiled block kernel when no term reads them.
+_NO_BITS = np.zeros((1, 0), dtype=np.uint64)
 
 
 class FeatureAffinity:
@@ -114,10 +117,10 @@ class FeatureAffinity:
     def __init__(self, features: Features, weights: Weights | None = None, *,
                  dtype=np.float64):
         weights = Weights() if weights is None else weights
-        prep = _Prep(features, weights, dtype)
+        prep = ScoringPrep(features, weights, dtype)
         self._init(prep, None, None, None, None)
 
-    def _init(self, prep: _Prep, index, pairs, Z, coef) -> None:
+    def _init(self, prep: ScoringPrep, index, pairs, Z, coef) -> None:
         self._prep = prep
         self._terms = [(name, w) for name, w in prep.weighted() if w != 0.0]
         # Rows of the features behind the rows of this view; None: all, in order.
@@ -182,6 +185,31 @@ class FeatureAffinity:
     def index(self) -> np.ndarray:
         """Row of :attr:`features` behind each candidate of this view, shape ``(n,)``."""
         return np.arange(self._n) if self._index is None else self._index.copy()
+
+    @property
+    def view_state(self) -> tuple:
+        """What this view adds to the shared features: ``(index, pairs, Z, coef)``.
+
+        ``index`` maps the view's rows to feature rows (None: all, in order); ``pairs``
+        the sparse pair corrections (or None); ``Z`` and ``coef`` the rank-one terms (or
+        None). Small next to the features: ship it instead of the object to a process that
+        already holds an object with the same features, and rebuild the view there with
+        :meth:`with_view_state`. Read-only: the arrays must not be modified.
+        """
+        return (self._index, self._pairs, self._Z, self._coef)
+
+    def with_view_state(self, state: tuple) -> FeatureAffinity:
+        """The view of this object's features described by ``state`` (see :attr:`view_state`).
+
+        ``B.with_view_state(A.view_state)`` equals ``A`` when ``B.shares_features(A)``.
+        """
+        index, pairs, Z, coef = state
+        return self._view(index, pairs, Z, coef)
+
+    def shares_features(self, other) -> bool:
+        """True when ``other`` is a FeatureAffinity over the same precomputed features
+        (a :meth:`subset`, :meth:`plus_pairs` or :meth:`plus_outer` of a common ancestor)."""
+        return isinstance(other, FeatureAffinity) and other._prep is self._prep
 
     def __len__(self) -> int:
         return self._n
@@ -275,18 +303,20 @@ class FeatureAffinity:
         k = 0
         w = np.zeros(4)
         use = np.zeros(4, dtype=np.bool_)
-        while k < len(self._terms) and self._terms[k][0] in _BASE:
-            j = _BASE.index(self._terms[k][0])
+        while k < len(self._terms) and self._terms[k][0] in BASE_COMPONENTS:
+            j = BASE_COMPONENTS.index(self._terms[k][0])
             w[j], use[j] = self._terms[k][1], True
             k += 1
-        if k == 0 or (use[:2].any() and prep._bit_masks() is None):
+        bits = prep.bit_masks() if use[:2].any() else None
+        if k == 0 or (use[:2].any() and bits is None):
             return 0
-        Gb, Xb = prep._bits if prep._bits else (np.zeros((1, 1), dtype=np.uint64),) * 2
+        # Without goals and inspiration the kernel reads no bits: zero words, nothing to index.
+        Gb, Xb = bits if bits else (_NO_BITS, _NO_BITS)
         cal = np.empty((0, 0))
         if use[2]:
             cal = np.empty_like(out)
             prep.block("caliber", grows, gcols, cal)
-        kern.feature_block(grows, gcols, Gb, Xb, prep.gsize, prep._inv, prep.sector, cal, w,
+        kern.feature_block(grows, gcols, Gb, Xb, prep.gsize, prep.inv, prep.sector, cal, w,
                            use, out)
         return k
 
@@ -538,12 +568,7 @@ def block_of(A, rows, cols=None) -> np.ndarray:
     >>> block_of(np.arange(9.0).reshape(3, 3), [2, 0]).tolist()
     [[8.0, 6.0], [2.0, 0.0]]
     """
-    if isinstance(A, FeatureAffinity):
-        return A.block(rows, cols)
-    A = np.asarray(A)
-    r = np.asarray(rows, dtype=np.intp).reshape(-1)
-    c = r if cols is None else np.asarray(cols, dtype=np.intp).reshape(-1)
-    return A[np.ix_(r, c)]
+    return core.block(A, rows, cols)
 
 
 def _matches(cols: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

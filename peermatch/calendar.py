@@ -200,25 +200,11 @@ def _slug(name: str) -> str:
 
 def _members_and_slots(groups, columns, slot_column):
     """``(names, {group: [(id, name)]}, {group: slot text}, source)``."""
-    from ._grouping import natural_key
-    from .candidates import CandidateTable
-    from .match import _load_table
-    from .result import MatchResult
+    from .grouping import read_grouping
 
-    if isinstance(groups, MatchResult):
-        if not groups.success:
-            raise ConfigError(f"The grouping is not usable ({groups.status}).")
-        frame = groups.groups
-        table = groups.table
-        gcol = next(c for c in frame.columns if str(c).strip().casefold() == "group") \
-            if table.columns.get("group") is None else table.columns["group"]
-    else:
-        table = groups if isinstance(groups, CandidateTable) else _load_table(groups, columns)
-        frame = table.frame
-        gcol = table.columns.get("group")
-        if gcol is None:
-            raise ConfigError(f"{table.source}: no 'group' column, so there are no groups to "
-                              "make calendars for. Use the output of 'peermatch match'.")
+    G = read_grouping(groups, columns=columns)
+    table = G.table
+    frame, gcol = table.frame, table.columns["group"]
     source = str(table.source)
     ids = [str(x) for x in table.ids]
     ncol = table.columns.get("name")
@@ -235,13 +221,10 @@ def _members_and_slots(groups, columns, slot_column):
     members: dict[str, list[tuple[str, str]]] = {}
     votes: dict[str, list[str]] = {}
     for i, g in enumerate(groups_col):
-        if not g:
-            raise ConfigError(f"{source}: {ids[i]} has no group; place every member first "
-                              "('peermatch repair' places new members).")
         members.setdefault(g, []).append((ids[i], names[i]))
         if slots_col[i] and slots_col[i].casefold() != "nan":
             votes.setdefault(g, []).append(slots_col[i])
-    order = sorted(members, key=natural_key)
+    order = [G.names[g] for g in G.order]
     missing = [g for g in order if g not in votes]
     if missing:
         raise ConfigError(f"{source}: group(s) {', '.join(missing[:20])} have no meeting slot "

@@ -7,22 +7,30 @@ This module is the single door for candidate data: every table goes through
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
 import math
 import os
 import re
-import warnings
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .errors import CandidatesError, ConfigError, DataWarning
+from ._csvfile import SEP_NAMES, check_sep, parse_csv_text, raise_problems, read_text
+from .errors import CandidatesError, ConfigError
 
-__all__ = ["CANONICAL_COLUMNS", "LIST_COLUMNS", "CandidateTable", "read_candidates"]
+__all__ = [
+    "CANONICAL_COLUMNS",
+    "LIST_COLUMNS",
+    "CandidateTable",
+    "parse_csv_text",
+    "read_candidates",
+    "read_text",
+    "split_list",
+    "text_key",
+]
 
 #: Columns peermatch understands, matched case-insensitively (after trimming) unless a
 #: ``columns=`` mapping says otherwise. Every other column passes through untouched.
@@ -51,16 +59,21 @@ class CandidateTable:
         1-based line in the source file of each row (the header is line 1); for a
         DataFrame, the row position + 2 so messages read the same.
     ids : ndarray of shape (n,) of object
-        Unique, trimmed ids.
+        Trimmed ids as typed, unique (also when compared in Unicode NFC).
     industry : ndarray of shape (n,) of object
-        Trimmed industry labels or codes (never empty).
+        Trimmed industry labels or codes (never empty), in Unicode NFC.
     employees, revenue : ndarray of shape (n,) of float
         Company size; NaN where missing or where the column is absent.
     goals, expertise, availability, conflicts : list of list of str
-        Trimmed, non-empty tokens of the ``;``-separated lists (empty lists where
-        the column is absent). ``conflicts`` holds ids that exist in ``ids``.
-    region, tier, group : ndarray of shape (n,) of object, or None
-        Trimmed strings (``""`` where missing), None when the column is absent.
+        Trimmed, non-empty tokens of the ``;``-separated lists, in Unicode NFC (empty
+        lists where the column is absent). ``conflicts`` holds ids as spelled in
+        ``ids``.
+    region, tier : ndarray of shape (n,) of object, or None
+        Trimmed strings in Unicode NFC (``""`` where missing), None when the column
+        is absent.
+    group : ndarray of shape (n,) of object, or None
+        Trimmed group names as typed (``""`` where missing), None when the column is
+        absent.
     """
 
     frame: pd.DataFrame
@@ -125,20 +138,12 @@ class CandidateTable:
 # Reading
 # --------------------------------------------------------------------------------------
 
-#: At most this many problems of one kind are spelled out in an error message.
-_MAX_LISTED = 10
-#: Delimiters tried, in order of preference, when ``sep=None``.
-_SNIFF_DELIMITERS = (",", ";", "\t", "|")
-_SEP_NAMES = {",": "comma ','", ";": "semicolon ';'", "\t": "tab", "|": "pipe '|'"}
-_SEP_ALIASES = {"\\t": "\t", "tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 _NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _BLANKS_RE = re.compile(r"[\s_]+")  # \s covers no-break and thin spaces too
 _SIZE_EXPECTED = {
     "employees": "a non-negative number of employees",
     "revenue": "a non-negative revenue amount (a plain number, no currency sign)",
 }
-_QUOTE_HINT = ("A value that contains the separator, a quote or a line break must be enclosed "
-               "in double quotes, and a quote inside it doubled (\"\").")
 
 
 def read_candidates(source, *, columns: dict[str, str] | None = None, sep: str | None = None,
@@ -169,11 +174,20 @@ def read_candidates(source, *, columns: dict[str, str] | None = None, sep: str |
     Files are decoded as UTF-8 (a byte order mark is dropped; UTF-16 with a byte
     order mark is read too). A file that is not valid UTF-8 is read as
     Windows-1252 (or Latin-1 when even that fails) with a
-    :class:`~peermatch.errors.DataWarning`. The delimiter (``,``, ``;``, tab or
-    ``|``) is detected from the header and the first rows. Windows line ends,
-    blank lines (also lines with only separators), whitespace around header names
-    and spaces after a separator (so ``a, "b, c"`` reads as two cells) are handled
-    silently.
+    :class:`~peermatch.errors.DataWarning`. A compressed file (gzip, bz2, xz, or a
+    zip or tar archive holding one file) is read whatever its name, as pandas
+    does. The delimiter (``,``, ``;``, tab or ``|``) is the one named by Excel's
+    first line ``sep=;`` when there is one, else detected from the header and the
+    first rows. Windows line ends, blank lines (also lines with only separators),
+    whitespace around header names and spaces after a separator (so
+    ``a, "b, c"`` reads as two cells) are handled silently. A cell may hold up to
+    16 Mi characters (long free-text notes are fine).
+
+    Text compared between rows (ids, industry, region, tier, list tokens) is
+    compared in Unicode normal form NFC, so "Café" typed with a combining accent
+    is the same as "Café" typed with a precomposed one. The parsed fields hold
+    that form; :attr:`CandidateTable.frame`, written to the output, keeps every
+    cell as read.
 
     Parameters
     ----------
@@ -242,7 +256,7 @@ def read_candidates(source, *, columns: dict[str, str] | None = None, sep: str |
     >>> table.frame["employees"].tolist()
     ['12', '']
     """
-    sep = _check_sep(sep)
+    sep = check_sep(sep)
     mapping = _check_mapping(columns)
     if isinstance(source, pd.DataFrame):
         if sep is not None or encoding is not None:
@@ -258,8 +272,8 @@ def read_candidates(source, *, columns: dict[str, str] | None = None, sep: str |
         name = os.fspath(source)
         if isinstance(name, bytes):
             name = os.fsdecode(name)
-        text = _read_text(Path(name), name, encoding)
-        frame, lines, header_line, sep = _parse_csv_text(text, name, sep)
+        text = read_text(Path(name), name, encoding)
+        frame, lines, header_line, sep = parse_csv_text(text, name, sep)
         list_sep = "[;|,]" if sep == ";" else ";"
         index_names = []
     else:
@@ -273,19 +287,6 @@ def read_candidates(source, *, columns: dict[str, str] | None = None, sep: str |
 # --------------------------------------------------------------------------------------
 # Arguments
 # --------------------------------------------------------------------------------------
-
-def _check_sep(sep):
-    if sep is None:
-        return None
-    if not isinstance(sep, str):
-        raise ConfigError(f"sep must be a single character such as ',', ';' or '\\t'. "
-                          f"Got {sep!r} instead.")
-    sep = _SEP_ALIASES.get(sep.lower() if len(sep) > 1 else sep, sep)
-    if len(sep) != 1 or sep in "\"\r\n" or sep.isalnum():
-        raise ConfigError(f"sep must be a single character such as ',', ';' or '\\t'. "
-                          f"Got {sep!r} instead.")
-    return sep
-
 
 def _check_mapping(columns) -> dict[str, str]:
     if columns is None:
@@ -308,232 +309,12 @@ def _check_mapping(columns) -> dict[str, str]:
         out[canon] = value
     seen: dict[str, str] = {}
     for canon, value in out.items():
-        low = value.strip().casefold()
+        low = text_key(value).casefold()
         if low in seen:
             raise ConfigError(f"columns= maps both {seen[low]!r} and {canon!r} to column "
                               f"{value!r}. Expected one column per name.")
         seen[low] = canon
     return out
-
-
-# --------------------------------------------------------------------------------------
-# Files
-# --------------------------------------------------------------------------------------
-
-def _line_of(data: bytes, offset: int) -> int:
-    return data.count(b"\n", 0, offset) + 1
-
-
-def _read_text(path: Path, name: str, encoding: str | None) -> str:
-    """The decoded text of the file at ``path``, or a CandidatesError."""
-    try:
-        if path.is_dir():
-            raise CandidatesError(f"{name}: this is a folder, not a file. Expected the path of "
-                                  "a candidates CSV file; pass the file inside it.")
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise CandidatesError(
-            f"{name}: file not found (no such file: {path.absolute()}). Check the spelling "
-            f"and the folder; a relative path starts from the current folder "
-            f"{Path.cwd()}.") from None
-    except IsADirectoryError:
-        raise CandidatesError(f"{name}: this is a folder, not a file. Expected the path of "
-                              "a candidates CSV file.") from None
-    except PermissionError:
-        raise CandidatesError(f"{name}: permission denied; the file cannot be read. Check "
-                              "its permissions or copy it somewhere readable.") from None
-    except OSError as exc:
-        raise CandidatesError(f"{name}: the file cannot be read ({exc.strerror or exc}).") \
-            from None
-    if not data:
-        raise CandidatesError(
-            f"{name}: the file is empty (0 bytes). Expected a header line naming the columns "
-            "(at least 'id', 'industry' and 'employees' or 'revenue') and one row per "
-            "candidate below it.")
-    if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise CandidatesError(
-            f"{name}: this looks like an Excel workbook (or another binary file), not a CSV "
-            "text file. Export it as CSV (Excel: File > Save As > CSV UTF-8), or read it "
-            "with pandas.read_excel and pass the DataFrame.")
-
-    if encoding is not None:
-        import codecs
-
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise ConfigError(f"encoding={encoding!r} is not a known text encoding. "
-                              "Expected e.g. 'utf-8', 'cp1252' or 'latin-1'.") from None
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError as exc:
-            raise CandidatesError(
-                f"{name}, line {_line_of(data, exc.start)}: the bytes "
-                f"{data[exc.start:exc.end]!r} cannot be decoded as {encoding}. Pass the "
-                "file's real encoding (e.g. encoding='cp1252', command line --encoding "
-                "cp1252), or leave encoding out to let peermatch detect it.") from None
-        return _check_text(text.removeprefix("\ufeff"), name)
-
-    for bom, enc in ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
-                     (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
-        if data.startswith(bom):
-            try:
-                return _check_text(data.decode(enc), name)
-            except UnicodeDecodeError as exc:
-                raise CandidatesError(
-                    f"{name}: the file starts with a {enc.upper()} byte order mark but "
-                    f"cannot be decoded as {enc.upper()} ({exc.reason}). Save it again as "
-                    "CSV UTF-8.") from None
-    if b"\x00" in data:
-        nul_line = _line_of(data, data.index(b"\x00"))
-        raise CandidatesError(
-            f"{name}, line {nul_line}: the file contains NUL "
-            "bytes, so it is not a text CSV file (or it is UTF-16 without a byte order "
-            "mark). Export the table as CSV UTF-8.")
-    try:
-        return _check_text(data.decode("utf-8-sig"), name)
-    except UnicodeDecodeError as exc:
-        line = _line_of(data, exc.start)
-        bad = data[exc.start:exc.end]
-    for enc, label in (("cp1252", "Windows-1252"), ("latin-1", "Latin-1 (ISO-8859-1)")):
-        try:
-            text = data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-        warnings.warn(
-            f"{name}: the file is not valid UTF-8 (line {line} has the byte {bad!r}), so it "
-            f"was read as {label}. Check accented letters, e.g. in names; to silence this, "
-            f"save the file as CSV UTF-8 or pass encoding={enc!r} (command line: --encoding "
-            f"{enc}).", DataWarning, stacklevel=4)
-        return _check_text(text, name)
-    raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
-
-
-def _check_text(text: str, name: str) -> str:
-    if not text.strip():
-        raise CandidatesError(
-            f"{name}: the file holds only blank lines. Expected a header line naming the "
-            "columns (at least 'id', 'industry' and 'employees' or 'revenue') and one row "
-            "per candidate below it.")
-    return text
-
-
-def _reader(text: str, sep: str, strict: bool):
-    return csv.reader(io.StringIO(text, newline=""), delimiter=sep, quotechar='"',
-                      doublequote=True, skipinitialspace=True, strict=strict)
-
-
-def _is_blank(fields: list[str]) -> bool:
-    return not fields[0].strip() and all(not f.strip() for f in fields)
-
-
-def _sniff(text: str) -> str:
-    """The most plausible delimiter among :data:`_SNIFF_DELIMITERS` (``","`` if unsure).
-
-    The header must split into at least two fields; among such delimiters the one
-    under which most of the first rows have as many fields as the header wins, then
-    the one giving the most header fields, then the earlier one in the list.
-    """
-    sample = text[:65536]
-    best, best_score = ",", None
-    for d in _SNIFF_DELIMITERS:
-        recs: list[list[str]] = []
-        try:
-            for fields in _reader(sample, d, strict=False):
-                if fields and not _is_blank(fields):
-                    recs.append(fields)
-                if len(recs) >= 30:
-                    break
-        except csv.Error:
-            pass
-        if not recs or len(recs[0]) < 2:
-            continue
-        h = len(recs[0])
-        body = recs[1:]
-        consistency = sum(len(r) == h for r in body) / len(body) if body else 1.0
-        score = (consistency, h)
-        if best_score is None or score > best_score:
-            best, best_score = d, score
-    return best
-
-
-def _parse_csv_text(text: str, name: str, sep: str | None):
-    """Parse CSV text into ``(frame, lines, header_line, sep)``."""
-    if sep is None:
-        sep = _sniff(text)
-    sep_name = _SEP_NAMES.get(sep, repr(sep))
-    records: list[tuple[int, list[str]]] = []
-    reader = _reader(text, sep, strict=True)
-    prev = 0
-    try:
-        for fields in reader:
-            start, prev = prev + 1, reader.line_num
-            if fields and not _is_blank(fields):
-                records.append((start, fields))
-    except csv.Error as exc:
-        start = prev + 1
-        msg = str(exc)
-        if "unexpected end of data" in msg:
-            raise CandidatesError(
-                f"{name}, line {start}: a quoted value opened on this line is never closed "
-                "(a '\"' is missing), so the rest of the file would run into one cell. Close "
-                f"the quote or remove the stray '\"'. {_QUOTE_HINT}") from None
-        if "expected after" in msg:
-            raise CandidatesError(
-                f"{name}, line {reader.line_num}: a quoted value is followed by other "
-                f"characters before the next separator ({sep_name}). Expected the separator "
-                f"right after the closing '\"'. {_QUOTE_HINT}") from None
-        raise CandidatesError(f"{name}, line {start}: the row cannot be read as CSV ({msg}). "
-                              f"{_QUOTE_HINT}") from None
-
-    header_line, raw_header = records[0]
-    header = [h.strip() for h in raw_header]
-    header = [h if h else f"Unnamed: {j}" for j, h in enumerate(header)]
-    if len(header) == 1:
-        others = [d for d in _SNIFF_DELIMITERS if d != sep and d in header[0]]
-        if others:
-            d = others[0]
-            arg = "'\\t'" if d == "\t" else repr(d)
-            raise CandidatesError(
-                f"{name}, line {header_line}: the header splits into one single column "
-                f"{header[0]!r} with the delimiter {sep_name}, but it contains "
-                f"{_SEP_NAMES[d]} characters. The file is probably {_SEP_NAMES[d]}-delimited; "
-                f"pass sep={arg} (command line: --sep {arg}).")
-    dups = sorted({h for h in header if header.count(h) > 1})
-    if dups:
-        raise CandidatesError(
-            f"{name}, line {header_line}: duplicate column names {dups}. Expected each column "
-            "name once; rename or delete the repeated column(s).")
-    body = records[1:]
-    if not body:
-        raise CandidatesError(
-            f"{name}: the file has a header (line {header_line}) but no data rows. Expected "
-            "one row per candidate below the header; add the candidates or check that this "
-            "is the right file.")
-
-    n_fields = len(header)
-    problems = []
-    for line, fields in body:
-        if len(fields) == n_fields:
-            continue
-        head = (f"{name}, line {line}: expected {n_fields} fields (as in the header on line "
-                f"{header_line}), saw {len(fields)}.")
-        if len(fields) > n_fields:
-            if _is_blank(fields[n_fields:]):
-                fix = (f"The extra fields are empty: remove the trailing {sep_name} "
-                       "separators.")
-            else:
-                fix = (f"A value probably contains an unquoted {sep_name}: enclose it in "
-                       "double quotes (e.g. \"Acme, Inc.\"), or remove the extra separator.")
-        else:
-            fix = ("Cells are missing or the row was cut; add the missing separators (empty "
-                   "cells are fine) so that no value lands in the wrong column.")
-        problems.append(("rows with a wrong number of fields", f"{head} {fix}"))
-    _raise_problems(name, problems)
-
-    frame = pd.DataFrame([f for _, f in body], columns=header, dtype=str)
-    lines = np.array([line for line, _ in body], dtype=np.int64)
-    return frame, lines, header_line, sep
 
 
 # --------------------------------------------------------------------------------------
@@ -595,14 +376,14 @@ def _resolve_columns(header: list[str], mapping: dict[str, str], name: str,
     where = name if header_line is None else f"{name}, line {header_line}"
     by_low: dict[str, list[str]] = {}
     for c in header:
-        by_low.setdefault(c.strip().casefold(), []).append(c)
+        by_low.setdefault(text_key(c).casefold(), []).append(c)
     resolved: dict[str, str] = {}
     missing_mapped: list[tuple[str, str]] = []
     for canon, actual in mapping.items():
         if actual in header:
             resolved[canon] = actual
             continue
-        cands = by_low.get(actual.strip().casefold(), [])
+        cands = by_low.get(text_key(actual).casefold(), [])
         if len(cands) == 1:
             resolved[canon] = cands[0]
         elif cands:
@@ -664,7 +445,7 @@ def _resolve_columns(header: list[str], mapping: dict[str, str], name: str,
         f"--column {example}=YourColumn).")
     if len(header) == 1 and sep is not None:
         parts.append(f"Only one column was found with the delimiter "
-                     f"{_SEP_NAMES.get(sep, repr(sep))}: if the file uses another delimiter, "
+                     f"{SEP_NAMES.get(sep, repr(sep))}: if the file uses another delimiter, "
                      "pass it with sep= (command line: --sep).")
     raise CandidatesError(f"{where}: " + " ".join(parts))
 
@@ -689,68 +470,111 @@ def _parse_size(raw: str) -> tuple[float, str | None]:
     return math.nan, f"value {raw!r} is not a number"
 
 
-def _split(raw: str, list_sep: str) -> list[str]:
+def split_list(raw: str, list_sep: str) -> list[str]:
+    """The trimmed, non-empty tokens of a list cell.
+
+    Parameters
+    ----------
+    raw : str
+        The cell.
+    list_sep : str
+        The list separator: one character, or a regular expression of several
+        (``"[;|,]"`` in a ``;``-delimited file).
+
+    Returns
+    -------
+    list of str
+        Tokens as written (trimmed only).
+
+    Examples
+    --------
+    >>> split_list("growth;; hiring ;", ";"), split_list("a|b, c", "[;|,]")
+    (['growth', 'hiring'], ['a', 'b', 'c'])
+    """
     if not raw or raw.isspace():
         return []
     toks = re.split(list_sep, raw) if len(list_sep) > 1 else raw.split(list_sep)
     return [t.strip() for t in toks if t.strip()]
 
 
-def _build_table(frame: pd.DataFrame, lines: np.ndarray, name: str,
-                 resolved: dict[str, str], list_sep: str) -> CandidateTable:
-    n = len(frame)
-    is_df = name == "<DataFrame>"
+def text_key(text: str) -> str:
+    """The form of a cell compared with others: trimmed, in Unicode normal form NFC.
 
-    def col_label(canon: str) -> str:
-        actual = resolved[canon]
+    "Café" typed with a combining accent (NFD, as some Mac and web exports write it)
+    and "Café" with a precomposed one (NFC) are the same text to a reader, so they
+    are one industry, region, tag or id. Only the parsed fields of a
+    :class:`CandidateTable` hold keys; its ``frame`` keeps every cell as read.
+
+    >>> text_key(" Cafe\\u0301 ") == "Caf\\u00e9"
+    True
+    """
+    s = text.strip()
+    # Pure ASCII is always NFC: skip the normalisation on the common path.
+    return s if s.isascii() else unicodedata.normalize("NFC", s)
+
+
+@dataclass
+class _Where:
+    """Where a cell is, for messages."""
+
+    name: str
+    lines: np.ndarray
+    resolved: dict[str, str]
+
+    def col(self, canon: str) -> str:
+        actual = self.resolved[canon]
         return f"column {actual!r}" if actual == canon else f"column {actual!r} ({canon})"
 
-    def at(i: int) -> str:
-        return f"line {lines[i]} (row {i})" if is_df else f"line {lines[i]}"
+    def at(self, i: int) -> str:
+        line = f"line {self.lines[i]}"
+        return f"{line} (row {i})" if self.name == "<DataFrame>" else line
 
-    def loc(i: int, canon: str) -> str:
-        return f"{name}, {at(i)}, {col_label(canon)}"
+    def cell(self, i: int, canon: str) -> str:
+        return f"{self.name}, {self.at(i)}, {self.col(canon)}"
 
-    def cells(canon: str) -> list[str]:
-        return frame[resolved[canon]].tolist()
 
-    problems: list[tuple[str, str]] = []
-
-    # ids
-    raw_ids = cells("id")
+def _check_ids(raw_ids: list[str], where: _Where, problems: list) -> tuple[np.ndarray, dict]:
+    """Trimmed ids, and the row of each id by its :func:`text_key`; problems appended."""
     ids = np.array([v.strip() for v in raw_ids], dtype=object)
-    where: dict[str, list[int]] = {}
+    rows_of: dict[str, list[int]] = {}
     for i, v in enumerate(ids):
         if not v:
-            problems.append(("empty ids", f"{loc(i, 'id')}: the id is empty (value "
-                             f"{raw_ids[i]!r}). Expected a unique id for every candidate; fill "
-                             "it in or delete the row."))
+            problems.append(("empty ids", f"{where.cell(i, 'id')}: the id is empty (value "
+                             f"{raw_ids[i]!r}). Expected a unique id for every candidate; "
+                             "fill it in or delete the row."))
         else:
-            where.setdefault(v, []).append(i)
-    for v, rows in where.items():
+            rows_of.setdefault(text_key(v), []).append(i)
+    for rows in rows_of.values():
         if len(rows) > 1:
-            shown = ", ".join(str(lines[i]) for i in rows)
-            problems.append(("duplicate ids", f"{name}, {col_label('id')}: id {v!r} appears "
-                             f"{len(rows)} times, on lines {shown}. Expected unique ids; give "
-                             "each candidate its own id, or delete the repeated row(s)."))
+            shown = ", ".join(str(where.lines[i]) for i in rows)
+            forms = (" (written in different Unicode forms, which look the same)"
+                     if len({ids[i] for i in rows}) > 1 else "")
+            problems.append(("duplicate ids", f"{where.name}, {where.col('id')}: id "
+                             f"{ids[rows[0]]!r} appears {len(rows)} times{forms}, on lines "
+                             f"{shown}. Expected unique ids; give each candidate its own id, "
+                             "or delete the repeated row(s)."))
+    return ids, {key: ids[rows[0]] for key, rows in rows_of.items()}
 
-    # industry
-    raw_ind = cells("industry")
-    industry = np.array([v.strip() for v in raw_ind], dtype=object)
+
+def _check_industry(raw: list[str], where: _Where, problems: list) -> np.ndarray:
+    industry = np.array([text_key(v) for v in raw], dtype=object)
     for i, v in enumerate(industry):
         if not v:
-            problems.append(("empty industry cells", f"{loc(i, 'industry')}: the industry is "
-                             f"empty (value {raw_ind[i]!r}). Expected an industry label or code "
-                             "(e.g. 'Software' or NAICS '541511'); fill it in."))
+            problems.append(("empty industry cells", f"{where.cell(i, 'industry')}: the "
+                             f"industry is empty (value {raw[i]!r}). Expected an industry "
+                             "label or code (e.g. 'Software' or NAICS '541511'); fill it in."))
+    return industry
 
-    # company size
+
+def _check_sizes(frame: pd.DataFrame, where: _Where, problems: list) -> dict[str, np.ndarray]:
+    """``{"employees": ..., "revenue": ...}`` as floats, NaN where missing."""
+    resolved, n = where.resolved, len(frame)
     size_cols = [c for c in ("employees", "revenue") if c in resolved]
     sizes = {c: np.full(n, np.nan) for c in ("employees", "revenue")}
     bad = np.zeros(n, dtype=bool)
     for c in size_cols:
-        raw = cells(c)
         other = "revenue" if c == "employees" else "employees"
-        for i, cell in enumerate(raw):
+        for i, cell in enumerate(frame[resolved[c]].tolist()):
             value, why = _parse_size(cell)
             sizes[c][i] = value
             if why is None:
@@ -758,52 +582,83 @@ def _build_table(frame: pd.DataFrame, lines: np.ndarray, name: str,
             bad[i] = True
             fix = (f"fix the cell or leave it empty if {resolved[other]!r} is given"
                    if len(size_cols) == 2 else "fix the cell")
-            problems.append(("company size problems", f"{loc(i, c)}: {why}. Expected "
+            problems.append(("company size problems", f"{where.cell(i, c)}: {why}. Expected "
                              f"{_SIZE_EXPECTED[c]}; {fix}."))
     if len(size_cols) == 1:
         c = size_cols[0]
         other = "revenue" if c == "employees" else "employees"
         for i in np.flatnonzero(np.isnan(sizes[c]) & ~bad):
-            problems.append(("company size problems", f"{loc(i, c)}: the value is missing. "
-                             f"Expected {_SIZE_EXPECTED[c]} in every row (the table has no "
-                             f"{other!r} column); fill it in."))
+            problems.append(("company size problems", f"{where.cell(i, c)}: the value is "
+                             f"missing. Expected {_SIZE_EXPECTED[c]} in every row (the table "
+                             f"has no {other!r} column); fill it in."))
     else:
         both = np.isnan(sizes["employees"]) & np.isnan(sizes["revenue"]) & ~bad
         for i in np.flatnonzero(both):
-            problems.append(("company size problems", f"{name}, {at(i)}, columns "
-                             f"{resolved['employees']!r} and {resolved['revenue']!r}: both are "
-                             "empty. Expected the company size in at least one of them; fill "
-                             "in the number of employees or the revenue."))
+            problems.append(("company size problems", f"{where.name}, {where.at(i)}, columns "
+                             f"{resolved['employees']!r} and {resolved['revenue']!r}: both "
+                             "are empty. Expected the company size in at least one of them; "
+                             "fill in the number of employees or the revenue."))
+    return sizes
 
-    # lists
+
+def _check_conflicts(lists: list[list[str]], ids: np.ndarray, id_of: dict[str, str],
+                     where: _Where, list_sep: str, problems: list) -> list[list[str]]:
+    """Conflict tokens as the ids of the table (matched by :func:`text_key`)."""
+    folded = {key.casefold(): v for key, v in id_of.items()}
+    sep_word = "';'" if list_sep == ";" else "'|' or ','"
+    out = []
+    for i, toks in enumerate(lists):
+        row = []
+        for t in toks:
+            found = id_of.get(t)
+            if found == ids[i]:
+                problems.append(("conflict problems", f"{where.cell(i, 'conflicts')}: "
+                                 f"candidate {t!r} lists itself. Expected ids of other "
+                                 f"candidates; remove {t!r} from the cell."))
+            elif found is None:
+                close = folded.get(t.casefold())
+                hint = f" (did you mean {close!r}?)" if close else ""
+                problems.append(("conflict problems", f"{where.cell(i, 'conflicts')}: id "
+                                 f"{t!r} is not in the table{hint}. Expected ids of other "
+                                 f"candidates (column {where.resolved['id']!r}) separated by "
+                                 f"{sep_word}; fix the id or remove it."))
+            row.append(found)
+        out.append(row)
+    return out
+
+
+def _build_table(frame: pd.DataFrame, lines: np.ndarray, name: str,
+                 resolved: dict[str, str], list_sep: str) -> CandidateTable:
+    """Parse and check the canonical columns; raise every problem at once.
+
+    Fields compared with others (ids aside, kept as typed) hold :func:`text_key`
+    forms; ``frame`` keeps the cells as read, so the output passes them through.
+    """
+    n = len(frame)
+    where = _Where(name, lines, resolved)
+
+    def cells(canon: str) -> list[str]:
+        return frame[resolved[canon]].tolist()
+
+    problems: list[tuple[str, str]] = []
+    ids, id_of = _check_ids(cells("id"), where, problems)
+    industry = _check_industry(cells("industry"), where, problems)
+    sizes = _check_sizes(frame, where, problems)
     lists: dict[str, list[list[str]]] = {}
     for c in LIST_COLUMNS:
-        lists[c] = ([_split(v, list_sep) for v in cells(c)] if c in resolved
-                    else [[] for _ in range(n)])
+        lists[c] = ([[text_key(t) for t in split_list(v, list_sep)] for v in cells(c)]
+                    if c in resolved else [[] for _ in range(n)])
     if "conflicts" in resolved:
-        known = set(where)
-        folded = {v.casefold(): v for v in known}
-        sep_word = "';'" if list_sep == ";" else "'|' or ','"
-        for i, toks in enumerate(lists["conflicts"]):
-            for t in toks:
-                if t == ids[i]:
-                    problems.append(("conflict problems", f"{loc(i, 'conflicts')}: candidate "
-                                     f"{t!r} lists itself. Expected ids of other candidates; "
-                                     f"remove {t!r} from the cell."))
-                elif t not in known:
-                    close = folded.get(t.casefold())
-                    hint = f" (did you mean {close!r}?)" if close else ""
-                    problems.append(("conflict problems", f"{loc(i, 'conflicts')}: id {t!r} "
-                                     f"is not in the table{hint}. Expected ids of other "
-                                     f"candidates (column {resolved['id']!r}) separated by "
-                                     f"{sep_word}; fix the id or remove it."))
-
-    _raise_problems(name, problems)
+        lists["conflicts"] = _check_conflicts(lists["conflicts"], ids, id_of, where,
+                                              list_sep, problems)
+    raise_problems(name, problems)
 
     def opt(canon: str):
         if canon not in resolved:
             return None
-        return np.array([v.strip() for v in cells(canon)], dtype=object)
+        # The group column names groups in the output: kept as typed, only trimmed.
+        key = str.strip if canon == "group" else text_key
+        return np.array([key(v) for v in cells(canon)], dtype=object)
 
     return CandidateTable(
         frame=frame, source=name, columns=dict(resolved), lines=lines, ids=ids,
@@ -814,26 +669,7 @@ def _build_table(frame: pd.DataFrame, lines: np.ndarray, name: str,
     )
 
 
-def _raise_problems(name: str, problems: list[tuple[str, str]]) -> None:
-    """Raise one CandidatesError listing ``problems`` (``(kind, message)``), if any."""
-    if not problems:
-        return
-    messages = [m for _, m in problems]
-    if len(problems) == 1:
-        err = CandidatesError(messages[0])
-    else:
-        kinds: dict[str, list[str]] = {}
-        for kind, msg in problems:
-            kinds.setdefault(kind, []).append(msg)
-        parts = [f"{name}: {len(problems)} problems in the candidates table; fix them and "
-                 "try again."]
-        for kind, msgs in kinds.items():
-            shown = msgs[:_MAX_LISTED]
-            more = (f", the first {len(shown)} shown" if len(msgs) > len(shown) else "")
-            parts.append(f"{kind} ({len(msgs)}{more}):")
-            parts += [f"  - {m}" for m in shown]
-            if len(msgs) > len(shown):
-                parts.append(f"  ... and {len(msgs) - len(shown)} more {kind}.")
-        err = CandidatesError("\n".join(parts))
-    err.problems = messages
-    raise err
+# Old private names, kept while other modules move to the public ones.
+_parse_csv_text = parse_csv_text
+_read_text = read_text
+_split = split_list

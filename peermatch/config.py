@@ -30,13 +30,13 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import tomllib
 from typing import Any
 
 import numpy as np
 
 from .errors import ConfigError
 from .rules.spec import Rules
+from .tomlfile import read_toml  # re-exported: config.read_toml keeps working
 
 __all__ = ["load_config", "rules_from_dict", "check_match_setting", "MATCH_KEYS"]
 
@@ -116,25 +116,6 @@ def rules_from_dict(d: dict[str, Any], where: str = "[rules]") -> Rules:
         return Rules(**kw)
     except (TypeError, ConfigError) as exc:
         raise ConfigError(f"{where}: {exc}") from None
-
-
-def read_toml(path: str | os.PathLike, what: str = "config") -> dict[str, Any]:
-    """A TOML file as a dict; every way of failing is a :class:`ConfigError` naming it."""
-    name = os.fspath(path)
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"{name}: {what} file not found.") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{name}: is a folder; expected a TOML {what} file.") from None
-    except OSError as exc:
-        raise ConfigError(f"{name}: cannot read the {what} file ({exc.strerror or exc})."
-                          ) from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{name}: not valid TOML (not UTF-8 text).") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{name}: not valid TOML ({exc}).") from None
 
 
 def load_config(path: str | os.PathLike) -> dict[str, Any]:

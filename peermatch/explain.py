@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._compat import renamed_keywords
 from .errors import ConfigError
 from .features import Features
-from .scoring import Weights, _labels, _Prep
+from .grouping import find_member, read_grouping
+from .scoring import ScoringPrep, Weights, label_codes
 
 __all__ = ["MemberExplanation", "PeerContribution", "explain_member", "explain_result",
            "member_explanations", "TieReasons", "TogetherExplanation", "explain_together"]
@@ -252,7 +254,7 @@ def explain_member(i: int, A: np.ndarray, labels, features: Features | None = No
     from .affinity import as_affinity
 
     A = as_affinity(A)
-    lab = _labels(labels, A.shape[0])
+    lab = label_codes(labels, A.shape[0])
     n = lab.shape[0]
     i = int(i)
     if not 0 <= i < n or lab[i] < 0:
@@ -271,7 +273,7 @@ def explain_member(i: int, A: np.ndarray, labels, features: Features | None = No
 
     parts_row: dict[str, np.ndarray] = {}
     if features is not None:
-        prep = _Prep(features, weights, np.float64)
+        prep = ScoringPrep(features, weights, np.float64)
         ws = [np.empty((1, n)) for _ in range(2)]
         for name, w in prep.weighted():
             if w == 0.0:
@@ -391,9 +393,7 @@ def _size_words(f: Features, i: int, j: int) -> str:
 
 def _legal_check(result) -> Callable[[int, int], tuple[list[str], bool]]:
     """``legal(i, h)`` for a MatchResult: what moving member ``i`` into group ``h`` breaks."""
-    from ._grouping import Grouping
-
-    G = Grouping.from_result(result)
+    G = read_grouping(result)
     local = {nm: k for k, nm in enumerate(G.names)}
     to_local = [local[nm] for nm in result.group_names]
 
@@ -429,8 +429,6 @@ def explain_result(result, member: str | int) -> MemberExplanation:
     >>> ex.id, ex.group_name == res.group_names[res.labels[0]]
     ('M0001', True)
     """
-    from ._grouping import find_member
-
     i = member if isinstance(member, (int, np.integer)) else find_member(
         result.table.ids, str(member), str(result.table.source))
     return member_explanations(result, [int(i)])[int(i)]
@@ -457,7 +455,7 @@ class TieReasons:
         """Weighted components of row ``i`` (``w_k * S_k[i, :]``) by name."""
         if i not in self._rows:
             if self._prep is None:
-                self._prep = _Prep(self.features, self.weights, np.float64)
+                self._prep = ScoringPrep(self.features, self.weights, np.float64)
             n = len(self.features.ids)
             ws = [np.empty((1, n)) for _ in range(2)]
             out: dict[str, np.ndarray] = {}
@@ -565,7 +563,8 @@ def _option_words(o: dict) -> str:
     return f"swap {x} (into group {to}) with {y} (into group {back})"
 
 
-def explain_together(grouping, a: str, b: str, *, weights=None, rules=None, group_size=None,
+@renamed_keywords(grouping="groups")
+def explain_together(groups, a: str, b: str, *, weights=None, rules=None, group_size=None,
                      columns=None) -> TogetherExplanation:
     """Why members ``a`` and ``b`` are not in one group, and what it takes to join them.
 
@@ -578,8 +577,10 @@ def explain_together(grouping, a: str, b: str, *, weights=None, rules=None, grou
 
     Parameters
     ----------
-    grouping : path, DataFrame, CandidateTable or MatchResult
-        The grouping (a groups CSV, or a result).
+    groups : path, DataFrame, CandidateTable or MatchResult
+        The grouping (a groups CSV, or a result), read by
+        :func:`peermatch.grouping.read_grouping`. (Formerly ``grouping``; that keyword
+        still works, with a DeprecationWarning.)
     a, b : str
         Member ids.
     weights, rules, group_size, columns
@@ -594,10 +595,8 @@ def explain_together(grouping, a: str, b: str, *, weights=None, rules=None, grou
     >>> ex.together, ex.best["kind"]
     (False, 'swap')
     """
-    from ._grouping import Grouping
-
-    G = Grouping.from_source(grouping, weights=weights, rules=rules, group_size=group_size,
-                             columns=columns)
+    G = read_grouping(groups, weights=weights, rules=rules, group_size=group_size,
+                      columns=columns)
     i, j = G.member(a), G.member(b)
     if i == j:
         raise ConfigError(f"--with names the same member twice ({G.ids[i]}).")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -22,6 +23,8 @@ from .errors import ConfigError
 
 __all__ = [
     "DEFAULT_REVENUE_PER_EMPLOYEE",
+    "MAX_WEIGHT",
+    "MIN_SCALE",
     "ColumnFeature",
     "ColumnSpec",
     "Features",
@@ -32,6 +35,13 @@ __all__ = [
 #: Revenue per employee (currency units) used to turn revenue into an employee-equivalent
 #: size when too few rows give both numbers to estimate it from the data.
 DEFAULT_REVENUE_PER_EMPLOYEE: float = 200_000.0
+
+#: Largest magnitude of a weight. Weights are relative (only their ratios matter); far
+#: larger ones would overflow the affinity sums to infinity or NaN.
+MAX_WEIGHT: float = 1e12
+#: Smallest scale (of a numeric column, of company size): differences are divided by it,
+#: and a smaller one would overflow them to infinity.
+MIN_SCALE: float = 1e-300
 
 _KINDS = ("numeric", "categorical")
 _MODES = ("similar", "dissimilar")
@@ -57,8 +67,15 @@ def normalize_term(text: str) -> str:
     --------
     >>> normalize_term("  Supply   Chain ")
     'supply chain'
+    >>> normalize_term("Cafe\u0301 Supply") == normalize_term("Caf\u00e9 Supply")
+    True
     """
-    return " ".join(str(text).split()).casefold()
+    s = " ".join(str(text).split())
+    if s.isascii():
+        return s.casefold()
+    # NFD before casefold and NFC after: Unicode's definition of a caseless match, so a
+    # label typed with a combining accent is the same term as its precomposed form.
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", s).casefold())
 
 
 @dataclass(frozen=True)
@@ -74,7 +91,8 @@ class ColumnSpec:
     mode : {"similar", "dissimilar"}, default="similar"
         Whether pairs score high when their values are close (same) or far (different).
     weight : float, default=1.0
-        Weight of the column's component in the affinity (any finite float).
+        Weight of the column's component in the affinity (any float of magnitude at most
+        :data:`MAX_WEIGHT`).
     scale : float or None, default=None
         Numeric columns only: the difference at which similarity reaches 0; None uses the
         range (max - min) of the column.
@@ -102,17 +120,19 @@ class ColumnSpec:
         if self.mode not in _MODES:
             raise ConfigError(f"The 'mode' parameter of {where} must be one of {list(_MODES)}. "
                               f"Got {self.mode!r} instead.")
-        if not _is_finite_number(self.weight):
-            raise ConfigError(f"The 'weight' parameter of {where} must be a finite number. "
+        bad = weight_problem(self.weight)
+        if bad:
+            raise ConfigError(f"The 'weight' parameter of {where} must be {bad}. "
                               f"Got {self.weight!r} instead.")
         object.__setattr__(self, "weight", float(self.weight))
         if self.scale is not None:
             if self.kind != "numeric":
                 raise ConfigError(f"The 'scale' parameter of {where} applies to numeric columns "
                                   f"only; remove it or set kind='numeric'.")
-            if not _is_finite_number(self.scale) or self.scale <= 0:
+            if not is_finite_number(self.scale) or not self.scale >= MIN_SCALE:
                 raise ConfigError(f"The 'scale' parameter of {where} must be a positive finite "
-                                  f"number or None. Got {self.scale!r} instead.")
+                                  f"number (at least {MIN_SCALE:g}) or None. Got {self.scale!r} "
+                                  f"instead.")
             object.__setattr__(self, "scale", float(self.scale))
 
     @classmethod
@@ -322,7 +342,7 @@ def encode(
         raise ConfigError(f"The 'industry_depth' parameter of encode must be a positive integer "
                           f"or None. Got {industry_depth!r} instead.")
     if revenue_per_employee is not None and (
-        not _is_finite_number(revenue_per_employee) or revenue_per_employee <= 0
+        not is_finite_number(revenue_per_employee) or revenue_per_employee <= 0
     ):
         raise ConfigError(f"The 'revenue_per_employee' parameter of encode must be a positive "
                           f"finite number or None. Got {revenue_per_employee!r} instead.")
@@ -387,9 +407,32 @@ def encode(
 # --------------------------------------------------------------------------- helpers
 
 
-def _is_finite_number(x) -> bool:
-    return (isinstance(x, int | float | np.integer | np.floating) and not isinstance(x, bool)
-            and math.isfinite(float(x)))
+def weight_problem(w) -> str | None:
+    """What is wrong with a weight (None: nothing), as the end of "must be ...".
+
+    >>> weight_problem(0.5) is None, weight_problem(1e300)
+    (True, 'a number of magnitude at most 1e+12 (weights are relative: scale them all down)')
+    """
+    if not is_finite_number(w):
+        return "a finite number"
+    if abs(float(w)) > MAX_WEIGHT:
+        return (f"a number of magnitude at most {MAX_WEIGHT:g} (weights are relative: scale "
+                f"them all down)")
+    return None
+
+
+def is_finite_number(x) -> bool:
+    """True for a real number (not a bool) that is finite as a float.
+
+    >>> is_finite_number(2), is_finite_number(True), is_finite_number(10**400)
+    (True, False, False)
+    """
+    if not isinstance(x, int | float | np.integer | np.floating) or isinstance(x, bool):
+        return False
+    try:
+        return math.isfinite(float(x))
+    except OverflowError:  # an int beyond the float range
+        return False
 
 
 def _present(v) -> bool:
@@ -549,5 +592,12 @@ def _encode_column(table: CandidateTable, spec: ColumnSpec) -> ColumnFeature:
         raise ConfigError(f"Column {spec.name!r} of {table.source} is declared numeric but has "
                           f"{len(bad)} value(s) that are not finite numbers: {shown}{more}. "
                           f"Fix the cells, leave them empty, or declare kind='categorical'.")
-    span = float(np.ptp(values[known])) if known.sum() >= 2 else 0.0
+    span = 0.0
+    if known.sum() >= 2:
+        lo, hi = float(values[known].min()), float(values[known].max())
+        span = hi - lo  # Python floats: an overflow gives inf, without a numpy warning
+    if not math.isfinite(span):  # its differences would overflow the affinity to NaN
+        raise ConfigError(f"Column {spec.name!r} of {table.source} spans more than the largest "
+                          f"float (from {lo:g} to {hi:g}); rescale it (e.g. divide it by a "
+                          f"power of ten).")
     return ColumnFeature(spec.name, "numeric", values, known, [], span)

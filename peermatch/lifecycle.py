@@ -15,15 +15,14 @@ attendance drops. :func:`repair` carries out these transitions on a groups table
   every hard rule is solved by the usual solver;
 * new members fill open seats, or form new groups.
 
-:func:`check_move` answers a chair's question before a hand-made move: which hard rules
-does moving this member into that group break, and what does it do to the score?
+A hand-made move is checked by :func:`peermatch.move.check_move` (also importable from
+here).
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .budget import Budget, check_time_limit
+from .candidates import split_list
 from .errors import CandidatesError, ConfigError
+from .move import MoveCheck, check_move
 from .rules import Rules
 
 __all__ = ["RepairResult", "repair", "MoveCheck", "check_move"]
@@ -40,137 +42,6 @@ __all__ = ["RepairResult", "repair", "MoveCheck", "check_move"]
 _EXACT_SMALL = 12
 # At most this many survivor sets are solved before giving up.
 _MAX_ATTEMPTS = 8
-
-
-# --------------------------------------------------------------------------------------
-# Checking a hand-made move
-# --------------------------------------------------------------------------------------
-
-@dataclass
-class MoveCheck:
-    """What moving one member into another group does (the output of :func:`check_move`).
-
-    Attributes
-    ----------
-    member, name : str
-        Id and display name of the member.
-    from_group, to_group : str
-        Their group now, and the group they would join.
-    ok : bool
-        True when the move breaks no hard rule that holds now.
-    breaks : list of str
-        Hard rules the move breaks (that the grouping keeps now).
-    fixes : list of str
-        Broken rules of the grouping that the move mends.
-    score_before, score_after : float
-        Total affinity of the grouping before and after.
-    member_before, member_after : float
-        The member's mean affinity to their group before and after.
-    groups : pandas.DataFrame
-        The grouping with the move made (every input row and column).
-    """
-
-    member: str
-    name: str
-    from_group: str
-    to_group: str
-    breaks: list[str]
-    fixes: list[str]
-    score_before: float
-    score_after: float
-    member_before: float
-    member_after: float
-    groups: pd.DataFrame = field(repr=False, default=None)
-
-    @property
-    def ok(self) -> bool:
-        return not self.breaks
-
-    @property
-    def score_delta(self) -> float:
-        return self.score_after - self.score_before
-
-    def to_dict(self) -> dict:
-        return {"member": self.member, "name": self.name, "from": self.from_group,
-                "to": self.to_group, "ok": self.ok, "breaks": list(self.breaks),
-                "fixes": list(self.fixes), "score_before": round(self.score_before, 6),
-                "score_after": round(self.score_after, 6),
-                "score_delta": round(self.score_delta, 6),
-                "member_mean_affinity_before": round(self.member_before, 6),
-                "member_mean_affinity_after": round(self.member_after, 6),
-                "text": self.to_text()}
-
-    def to_text(self) -> str:
-        who = self.member if self.name == self.member else f"{self.name} ({self.member})"
-        lines = [f"Moving {who} from group {self.from_group} to group {self.to_group}:"]
-        if self.ok:
-            lines.append("  keeps every hard rule.")
-        else:
-            lines.append(f"  breaks {len(self.breaks)} hard rule"
-                         f"{'s' if len(self.breaks) != 1 else ''}:")
-            lines.extend(f"    - {v}" for v in self.breaks)
-        if self.fixes:
-            lines.append(f"  mends {len(self.fixes)} broken rule"
-                         f"{'s' if len(self.fixes) != 1 else ''}:")
-            lines.extend(f"    - {v}" for v in self.fixes)
-        d = self.score_delta
-        lines.append(f"  score {self.score_before:,.2f} -> {self.score_after:,.2f} "
-                     f"({'+' if d >= 0 else '-'}{abs(d):,.2f}); {self.name}'s mean affinity to "
-                     f"the group {self.member_before:.2f} -> {self.member_after:.2f}.")
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.to_text()
-
-
-def check_move(groups, member: str, group: str, *, group_size=None, weights=None,
-               rules: Rules | None = None, columns=None) -> MoveCheck:
-    """Check a hand-made move of ``member`` into ``group`` before a chair makes it.
-
-    Parameters
-    ----------
-    groups : path, DataFrame, CandidateTable or MatchResult
-        The grouping as it is.
-    member : str
-        Id of the member to move.
-    group : str
-        Name of the group they would join (an existing group).
-    group_size : (int or None, int or None), optional
-        Allowed sizes; None (or a None bound) takes the smallest / largest group of the
-        grouping itself, so only sizes you state are checked.
-    weights, rules, columns
-        As for :func:`peermatch.report.from_grouping` (ignored for a MatchResult).
-
-    Returns
-    -------
-    MoveCheck
-        ``ok``, ``breaks`` (in the words of ``MatchResult.validate``), the score change.
-
-    Examples
-    --------
-    >>> import peermatch as pm
-    >>> df = pm.synth_candidates(16, seed=2)
-    >>> df["group"] = ["1"] * 8 + ["2"] * 8
-    >>> mv = check_move(df, "M0001", "2", group_size=(8, 9), rules=pm.Rules(competitors=()))
-    >>> mv.ok, mv.breaks
-    (False, ['group 1 has 7 members, outside 8-9'])
-    """
-    from ._grouping import Grouping
-
-    G = Grouping.from_source(groups, weights=weights, rules=rules, group_size=group_size,
-                             columns=columns)
-    i, h = G.member(member), G.group(group)
-    g = int(G.labels[i])
-    if g == h:
-        raise ConfigError(f"{G.ids[i]} is already in group {G.names[h]}.")
-    lab = G.moved((i, h))
-    frame = G.table.frame.copy()
-    frame[G.table.columns["group"]] = [G.names[x] for x in lab]
-    return MoveCheck(member=G.ids[i], name=G.name_of(i), from_group=G.names[g],
-                     to_group=G.names[h], breaks=G.new_violations(lab),
-                     fixes=G.fixed_violations(lab), score_before=G.score(),
-                     score_after=G.score(lab), member_before=G.mean_affinity(i, g),
-                     member_after=G.mean_affinity(i, h, lab), groups=frame)
 
 
 # --------------------------------------------------------------------------------------
@@ -272,55 +143,68 @@ def read_after_attrition(source, columns=None, *, sep=None, encoding=None):
     """The candidates table of a grouping some members left: ``(table, notes)``.
 
     Members who left are rows removed, so other rows' ``conflicts`` cells may still name
-    them; those ids are dropped (a note says which) instead of failing the read.
+    them; those ids are dropped (a note says which) instead of failing the read. Any
+    other problem of the table fails the read as :func:`peermatch.read_candidates` does.
     """
     from .candidates import CandidateTable, read_candidates
 
     if isinstance(source, CandidateTable):
         return source, []
-    try:
-        return read_candidates(source, columns=dict(columns) if columns else None, sep=sep,
-                               encoding=encoding), []
-    except CandidatesError as exc:
-        if "'conflicts'" not in str(exc) or "is not in the table" not in str(exc):
-            raise
-    mapping = {str(k).strip().casefold(): v for k, v in dict(columns or {}).items()}
+    raw = _raw_table(source, columns, sep, encoding)
+    if raw is not None:
+        frame, lines, name, id_col, conf_col, list_sep = raw
+        known = {str(x).strip() for x in frame[id_col]}
+        cells = [[] if _blank(v) else split_list(str(v), list_sep) for v in frame[conf_col]]
+        dropped = [t for toks in cells for t in toks if t not in known]
+        if dropped:  # ids of members who left: dropped, the rest read as usual
+            frame[conf_col] = ["; ".join(t for t in toks if t in known) for toks in cells]
+            table = read_candidates(frame, columns=dict(columns) if columns else None)
+            table = replace(table, source=name,
+                            lines=lines if lines is not None else table.lines)
+            gone = sorted(set(dropped))
+            return table, [f"{len(dropped)} conflict entr{'y' if len(dropped) == 1 else 'ies'} "
+                           f"named member(s) no longer in the table ({', '.join(gone[:10])}"
+                           f"{' ...' if len(gone) > 10 else ''}): dropped."]
+    return read_candidates(source, columns=dict(columns) if columns else None, sep=sep,
+                           encoding=encoding), []
+
+
+def _raw_table(source, columns, sep, encoding):
+    """The table's cells as text, before any check: ``(frame, lines, name, list
+    separator, id column, conflicts column)``; None when it has no ``id`` or no
+    ``conflicts`` column or cannot be parsed (then the usual read says what is wrong)."""
+    from .candidates import parse_csv_text, read_text
+
     if isinstance(source, pd.DataFrame):
         name, frame, lines, list_sep = "<DataFrame>", source.copy(), None, ";"
     else:
-        from .candidates import _parse_csv_text, _read_text
-
-        name = os.fspath(source)
-        text = _read_text(Path(name), name, encoding)
-        frame, lines, _, sep_found = _parse_csv_text(text, name, sep)
+        try:
+            name = os.fspath(source)
+            text = read_text(Path(name), name, encoding)
+            frame, lines, _, sep_found = parse_csv_text(text, name, sep)
+        except (CandidatesError, OSError, TypeError):
+            return None
         list_sep = "[;|,]" if sep_found == ";" else ";"
+    mapping = {str(k).strip().casefold(): v for k, v in dict(columns or {}).items()}
 
     def col(canon):
         if canon in mapping and mapping[canon] in frame.columns:
             return mapping[canon]
         return next((c for c in frame.columns if str(c).strip().casefold() == canon), None)
 
-    from .candidates import _split
-
     id_col, conf_col = col("id"), col("conflicts")
-    known = {str(x).strip() for x in frame[id_col]}
-    if list_sep != ";":  # a DataFrame's lists are read with ';'
-        for c in (col(k) for k in ("goals", "expertise", "availability")):
-            if c is not None:
-                frame[c] = ["; ".join(_split(str(v), list_sep)) for v in frame[c]]
-    dropped: list[str] = []
-    cells = []
-    for v in frame[conf_col]:
-        toks = _split("" if v is None else str(v), list_sep)
-        dropped.extend(t for t in toks if t not in known)
-        cells.append("; ".join(t for t in toks if t in known))
-    frame[conf_col] = cells
-    table = read_candidates(frame, columns=dict(columns) if columns else None)
-    table = replace(table, source=name, lines=lines if lines is not None else table.lines)
-    gone = sorted(set(dropped))
-    return table, [f"{len(dropped)} conflict entr{'y' if len(dropped) == 1 else 'ies'} named "
-                   f"member(s) no longer in the table ({', '.join(gone[:10])}"
-                   f"{' ...' if len(gone) > 10 else ''}): dropped."]
+    if id_col is None or conf_col is None:
+        return None
+    # a DataFrame's lists are read with ';': the other list columns are rewritten so
+    for c in (col(k) for k in ("goals", "expertise", "availability")) if list_sep != ";" else ():
+        if c is not None:
+            frame[c] = ["; ".join(split_list(str(v), list_sep)) for v in frame[c]]
+    return frame, lines, name, id_col, conf_col, list_sep
+
+
+def _blank(v) -> bool:
+    """An empty cell (None, NaN or blank text)."""
+    return v is None or (isinstance(v, float) and np.isnan(v)) or not str(v).strip()
 
 
 def _survivor_sets(small: list[tuple[str, int]], move_cost: float | None):
@@ -373,7 +257,12 @@ def repair(groups, *, group_size=(8, 12), weights=None, rules: Rules | None = No
         then maximise affinity. A number: the survivor set maximising ``score -
         move_cost * moves`` among those tried.
     time_limit : float, default=5.0
-        Solver seconds per repair tried (usually one).
+        Seconds for the whole repair, in (0, one week]: one
+        :class:`~peermatch.budget.Budget` that every repair tried shares. Without
+        ``move_cost`` the repairs are tried fewest moves first and the first that
+        works is kept, so each may use all the time still left; with ``move_cost``
+        every repair tried is solved, each with an equal share of the time left.
+        (Before this release the limit was per repair tried.)
     seed : int, default=0
         Solver seed.
     method : str, default="auto"
@@ -398,14 +287,39 @@ def repair(groups, *, group_size=(8, 12), weights=None, rules: Rules | None = No
     >>> sorted(fixed.groups["group"].value_counts().tolist())
     [12, 12]
     """
-    from .match import _score_table
-    from .rules import build_problem, check_grouping, diagnose
-    from .scoring import Weights, grouping_score
-    from .solve import solve
+    from .grouping import read_grouping
 
-    t0 = time.perf_counter()
-    rules = rules or Rules()
-    weights = weights if weights is not None else Weights()
+    budget = Budget(check_time_limit(time_limit, "The 'time_limit' parameter of repair"))
+    lo, hi = _repair_sizes(group_size)
+    if move_cost is not None and not (np.isfinite(move_cost) and move_cost >= 0):
+        raise ConfigError(f"The 'move_cost' parameter of repair must be a number >= 0. Got "
+                          f"{move_cost!r} instead.")
+    table, cleaned = read_after_attrition(groups, columns)
+    G = read_grouping(table, weights=weights, rules=rules, group_size=(lo, hi),
+                      allow_unplaced=True)
+    now = _Before(G, cleaned, columns, budget)
+    if not now.small and not now.over and not len(now.joiners):
+        index = {g: k for k, g in enumerate(now.names)}
+        lab = np.array([index[g] for g in now.old], dtype=np.int64)
+        return now.finish("unchanged", f"Every group is within {lo}-{hi} members and nobody "
+                          "is waiting for a seat: nothing to repair.", now.old.tolist(), lab,
+                          now.names, score=float(now.score(lab)))
+    plans, reasons = _plans(now)
+    best = _solve_plans(now, plans, reasons, move_cost, seed, method)
+    now.timings["solve"] = budget.elapsed() - now.timings["score"]
+    if best is None:
+        msg = ("No repair obeys every hard rule. "
+               + (" ".join(reasons) if reasons else
+                  f"{len(now.joiners)} new and {sum(s for _, s in now.small)} displaced "
+                  f"members cannot fill groups of {lo}-{hi} around the healthy groups. Change "
+                  "the sizes, or merge groups by hand ('peermatch move')."))
+        return now.finish("infeasible", msg, None, np.full(now.n, -1, dtype=np.int64), [],
+                          reasons=reasons or [msg])
+    return _repaired(now, best)
+
+
+def _repair_sizes(group_size) -> tuple[int, int]:
+    """The ``(min, max)`` sizes of :func:`repair`, or a ConfigError."""
     try:
         lo, hi = (int(x) for x in group_size)
     except (TypeError, ValueError):
@@ -413,35 +327,62 @@ def repair(groups, *, group_size=(8, 12), weights=None, rules: Rules | None = No
                           f"ints. Got {group_size!r} instead.") from None
     if lo < 1 or lo > hi:
         raise ConfigError(f"min_size={lo} and max_size={hi}: need 1 <= min_size <= max_size.")
-    if move_cost is not None and not (np.isfinite(move_cost) and move_cost >= 0):
-        raise ConfigError(f"The 'move_cost' parameter of repair must be a number >= 0. Got "
-                          f"{move_cost!r} instead.")
-    table, cleaned = read_after_attrition(groups, columns)
-    if table.group is None:
-        raise CandidatesError(f"{table.source}: no 'group' column, so there is no grouping to "
-                              "repair. Use the output of 'peermatch match' (or name your "
-                              "column with --column group=YOURS).")
-    old = np.array([str(g).strip() for g in table.group], dtype=object)
-    n = table.n
-    feats, A = _score_table(table, weights, rules)
-    timings = {"score": time.perf_counter() - t0}
+    return lo, hi
 
-    names_old = list(dict.fromkeys(g for g in old if g))
-    size = {g: int(np.sum(old == g)) for g in names_old}
-    locked = set(rules.locked_groups)
-    joiners = np.flatnonzero(old == "")
-    healthy = [g for g in names_old if lo <= size[g] <= hi or g in locked]
-    small = [(g, size[g]) for g in names_old if size[g] < lo and g not in locked]
-    over = [g for g in names_old if size[g] > hi and g not in locked]
-    notes = list(cleaned)
-    notes += [f"locked group {g} has {size[g]} members, outside {lo}-{hi}: kept as it is."
-              for g in names_old if g in locked and not lo <= size[g] <= hi]
-    ids = [str(x) for x in table.ids]
-    disp = [str(x) for x in feats.names]
-    settings = {"weights": weights, "rules": rules, "group_size": (lo, hi), "columns": columns}
 
-    def finish(status, message, new_names, labels_, group_names, dissolved=(), kept=(),
-               new_groups=(), violations=(), score=float("nan"), reasons=(), slot_rows=None):
+class _Before:
+    """The grouping a repair starts from: its groups sorted into healthy, small (below
+    the minimum), oversized and locked, the members waiting for a seat, and how a
+    finished repair is written up."""
+
+    def __init__(self, G, cleaned: list[str], columns, budget: Budget) -> None:
+        self.G, self.budget, self.columns = G, budget, columns
+        self.table, self.rules, self.weights = G.table, G.rules, G.weights
+        self.lo, self.hi = G.lo, G.hi
+        self.feats, self.A = G.features, G.affinity
+        self.timings = {"score": budget.elapsed()}
+        old = np.array([str(g).strip() for g in self.table.group], dtype=object)
+        self.old, self.n = old, self.table.n
+        self.names = list(dict.fromkeys(g for g in old if g))
+        self.size = {g: int(np.sum(old == g)) for g in self.names}
+        lo, hi, size = self.lo, self.hi, self.size
+        self.locked = set(self.rules.locked_groups)
+        self.joiners = np.flatnonzero(old == "")
+        self.healthy = [g for g in self.names if lo <= size[g] <= hi or g in self.locked]
+        self.small = [(g, size[g]) for g in self.names if size[g] < lo and g not in self.locked]
+        self.over = [g for g in self.names if size[g] > hi and g not in self.locked]
+        self.notes = list(cleaned) + [
+            f"locked group {g} has {size[g]} members, outside {lo}-{hi}: kept as it is."
+            for g in self.names if g in self.locked and not lo <= size[g] <= hi]
+
+    def score(self, labels) -> float:
+        from .scoring import grouping_score
+
+        return float(grouping_score(self.A, labels))
+
+    def moves(self, new_names, dissolved) -> list[dict]:
+        """Who joined and who moved, and why."""
+        old, size, lo, hi = self.old, self.size, self.lo, self.hi
+        ids = [str(x) for x in self.table.ids]
+        disp = [str(x) for x in self.feats.names]
+        why_old = {g: f"group {g} dissolved ({size[g]} members, below {lo})" for g in dissolved}
+        why_old.update({g: f"group {g} had {size[g]} members, above {hi}" for g in self.over})
+        out = []
+        for i in range(self.n):
+            if old[i] == "":
+                out.append({"id": ids[i], "name": disp[i], "kind": "joined", "from": "",
+                            "to": new_names[i], "why": "new member"})
+            elif new_names[i] != old[i]:
+                out.append({"id": ids[i], "name": disp[i], "kind": "moved", "from": old[i],
+                            "to": new_names[i],
+                            "why": why_old.get(old[i], f"group {old[i]} rearranged")})
+        return out
+
+    def finish(self, status, message, new_names, labels, group_names, dissolved=(), kept=(),
+               new_groups=(), violations=(), score=float("nan"), reasons=(),
+               slot_rows=None) -> RepairResult:
+        """The :class:`RepairResult` of a repair that ended with ``status``."""
+        table = self.table
         frame = table.frame.copy() if new_names is not None else table.frame.iloc[:0].copy()
         moves = []
         if new_names is not None:
@@ -451,54 +392,42 @@ def repair(groups, *, group_size=(8, 12), weights=None, rules: Rules | None = No
                             if str(c).strip().casefold() == "meeting_slot"), "meeting_slot")
                 frame[col] = list(slot_rows)
             else:
-                _carry_slots(frame, old, new_names)
-            why_old = {g: f"group {g} dissolved ({size[g]} members, below {lo})"
-                       for g in dissolved}
-            why_old.update({g: f"group {g} had {size[g]} members, above {hi}" for g in over})
-            for i in range(n):
-                if old[i] == "":
-                    moves.append({"id": ids[i], "name": disp[i], "kind": "joined", "from": "",
-                                  "to": new_names[i], "why": "new member"})
-                elif new_names[i] != old[i]:
-                    moves.append({"id": ids[i], "name": disp[i], "kind": "moved",
-                                  "from": old[i], "to": new_names[i],
-                                  "why": why_old.get(old[i], f"group {old[i]} rearranged")})
-        timings["total"] = time.perf_counter() - t0
+                _carry_slots(frame, self.old, new_names)
+            moves = self.moves(new_names, dissolved)
+        self.timings["total"] = self.budget.elapsed()
+        settings = {"weights": self.weights, "rules": self.rules,
+                    "group_size": (self.lo, self.hi), "columns": self.columns}
         return RepairResult(status=status, message=message, groups=frame,
                             moves=pd.DataFrame(moves, columns=["id", "name", "kind", "from",
                                                                "to", "why"]),
-                            labels=labels_, group_names=list(group_names),
-                            healthy=healthy, dissolved=list(dissolved), kept=list(kept),
+                            labels=labels, group_names=list(group_names),
+                            healthy=self.healthy, dissolved=list(dissolved), kept=list(kept),
                             new_groups=list(new_groups), violations=list(violations),
-                            score=score, reasons=list(reasons), notes=notes, timings=timings,
-                            _settings=settings)
+                            score=score, reasons=list(reasons), notes=self.notes,
+                            timings=self.timings, _settings=settings)
 
-    if not small and not over and not len(joiners):
-        index = {g: k for k, g in enumerate(names_old)}
-        lab = np.array([index[g] for g in old], dtype=np.int64)
-        return finish("unchanged", f"Every group is within {lo}-{hi} members and nobody is "
-                      "waiting for a seat: nothing to repair.", old.tolist(), lab, names_old,
-                      score=float(grouping_score(A, lab)))
 
-    seats = sum(hi - size[g] for g in healthy if g not in locked and size[g] <= hi)
-    sets, cost_of = _survivor_sets(small, move_cost)
-    shed = sum(size[g] - hi for g in over)
-    tried, reasons = 0, []
-    best = None  # (objective, moves, payload)
-    # Every (survivors, number of new groups) that the sizes allow, fewest moves first,
-    # then fewest new groups; the largest set of mutual competitors needs that many groups.
+def _plans(now: _Before) -> tuple[list, list[str]]:
+    """Every (survivors, number of new groups) that the sizes allow, fewest moves first,
+    then fewest new groups, as ``(moves, k_new, kept, dissolved)``; and the reasons
+    found so far. The largest set of mutual competitors needs that many groups."""
     from .rules import competitor_classes
 
-    classes, class_labels, _ = competitor_classes(table, rules)
+    size, lo, hi, small = now.size, now.lo, now.hi, now.small
+    seats = sum(hi - size[g] for g in now.healthy if g not in now.locked and size[g] <= hi)
+    sets, cost_of = _survivor_sets(small, None)
+    shed = sum(size[g] - hi for g in now.over)
+    reasons: list[str] = []
+    classes, class_labels, _ = competitor_classes(now.table, now.rules)
     largest = max((len(c) for c in classes), default=1)
     plans, too_few = [], 0
     for K in sets:
         kept = [small[k][0] for k in sorted(K)]
         dissolved = [small[k][0] for k in range(len(small)) if k not in K]
-        P = len(joiners) + sum(size[g] for g in dissolved) + shed
+        P = len(now.joiners) + sum(size[g] for g in dissolved) + shed
         need = sum(lo - size[g] for g in kept)
         cap = sum(hi - size[g] for g in kept) + seats
-        k_ex = len(healthy) + len(kept) + len(over)
+        k_ex = len(now.healthy) + len(kept) + len(now.over)
         for k_new in _new_group_counts(P, need, cap, lo, hi):
             if k_ex + k_new >= largest:
                 plans.append((cost_of(K), k_new, kept, dissolved))
@@ -508,49 +437,68 @@ def repair(groups, *, group_size=(8, 12), weights=None, rules: Rules | None = No
     if too_few:
         big = class_labels[int(np.argmax([len(c) for c in classes]))]
         reasons.append(f"{largest} members compete ({big}) and need {largest} groups, so at "
-                       f"most {len(healthy) + len(small) + len(over) - largest} group(s) can be "
-                       "dissolved; the members of healthy groups stay where they are.")
-    free = np.isin(old, [g for g, _ in small]) | (old == "")
-    eligible = _eligibility(table, A, feats, weights, rules, old, free, lo, hi,
-                            receivers=[g for g, _ in small])
-    for _, k_new, kept, dissolved in plans:
+                       f"most {len(now.healthy) + len(small) + len(now.over) - largest} "
+                       "group(s) can be dissolved; the members of healthy groups stay where "
+                       "they are.")
+    return plans, reasons
+
+
+def _compile_plan(now: _Before, kept: list[str], k_new: int):
+    """The rules compiled for one plan: healthy, kept and oversized groups stay (their
+    members pinned, but for the oversized), ``k_new`` new groups; ``(compiled, k_ex)``."""
+    from .grouping import with_groups
+    from .rules import build_problem
+
+    old, lo, hi, over = now.old, now.lo, now.hi, now.over
+    stay = set(now.healthy) | set(kept) | set(over)
+    t_sub = with_groups(now.table, [g if g in stay else "" for g in old])
+    A_in = _with_stay_bonus(now.A, old, over)
+    k_ex = len(stay)
+    m = k_ex + k_new
+    crules = replace(now.rules, keep_existing=True, move_cost=None)
+    # oversized groups are unlocked below (their members may move): built with room for
+    # them, so the build does not report them as a clash; their bounds are lo-hi again
+    big = max([hi] + [int(np.sum(old == g)) for g in over])
+    compiled = build_problem(t_sub, A_in, min_size=lo, max_size=big, n_groups=m, rules=crules)
+    p = compiled.problem
+    bounds = np.tile(np.array([[lo, hi]], dtype=np.int64), (m, 1))
+    for g, nm in enumerate(compiled.group_names[:m]):
+        if nm in now.locked:
+            bounds[g] = p.bounds[g]
+    compiled = replace(compiled, problem=replace(p, bounds=bounds))
+    if over:
+        _unlock(compiled, t_sub, now.rules, old, over)
+    return compiled, k_ex
+
+
+def _solve_plans(now: _Before, plans: list, reasons: list[str], move_cost, seed,
+                 method) -> dict | None:
+    """Solve the plans in turn (at most :data:`_MAX_ATTEMPTS`) within the budget: the
+    first that works (fewest moves), or with ``move_cost`` the best of those tried."""
+    from .rules import check_grouping, diagnose
+
+    free = np.isin(now.old, [g for g, _ in now.small]) | (now.old == "")
+    eligible = _eligibility(now.table, now.A, now.feats, now.weights, now.rules, now.old, free,
+                            now.lo, now.hi, receivers=[g for g, _ in now.small])
+    best, tried = None, 0
+    for k, (_, k_new, kept, dissolved) in enumerate(plans):
         if tried >= _MAX_ATTEMPTS:
             break
-        short = _short_survivors(eligible, old, kept, dissolved, size, lo)
+        short = _short_survivors(eligible, now.old, kept, dissolved, now.size, now.lo)
         if short:
             reasons.append(f"keeping {', '.join(kept)}: " + "; ".join(short))
             continue
-        stay = set(healthy) | set(kept) | set(over)
-        row_groups = [g if g in stay else "" for g in old]
-        from ._grouping import with_groups
-
-        t_sub = with_groups(table, row_groups)
-        A_in = _with_stay_bonus(A, old, over)
-        k_ex = len(stay)
-        crules = replace(rules, keep_existing=True, move_cost=None)
-        # oversized groups are unlocked below (their members may move): built with room
-        # for them, so the build does not report them as a clash; bounds are reset below
-        big = max([hi] + [int(np.sum(old == g)) for g in over])
-        compiled = build_problem(t_sub, A_in, min_size=lo, max_size=big,
-                                 n_groups=k_ex + k_new, rules=crules)
-        p = compiled.problem
-        m = k_ex + k_new
-        bounds = np.tile(np.array([[lo, hi]], dtype=np.int64), (m, 1))
-        for g, nm in enumerate(compiled.group_names[:m]):
-            if nm in locked:
-                bounds[g] = p.bounds[g]
-        p.bounds = bounds
-        if over:
-            _unlock(compiled, t_sub, rules, old, over)
-        why = diagnose(compiled)
+        compiled, k_ex = _compile_plan(now, kept, k_new)
         label = (f"keeping {', '.join(kept) or 'no small group'}"
                  f"{'; dissolving ' + ', '.join(dissolved) if dissolved else ''}"
                  f"{f'; {k_new} new group(s)' if k_new else ''}")
+        why = diagnose(compiled)
         if why:
             reasons.append(f"{label}: " + " ".join(why))
             continue
         tried += 1
-        res = solve(p, method=method, time_limit=time_limit, seed=seed)
+        res = _solve_one(compiled, now.budget, move_cost, min(_MAX_ATTEMPTS - tried + 1,
+                                                             len(plans) - k), seed, method)
         if not res.success:
             why = list(res.get("reasons", []) or []) or [res.message]
             reasons.append(f"{label}: " + " ".join(why))
@@ -560,61 +508,67 @@ def repair(groups, *, group_size=(8, 12), weights=None, rules: Rules | None = No
         if bad:  # pragma: no cover - the solver only returns valid groupings
             reasons.append(f"{label}: " + "; ".join(bad))
             continue
-        gnames = _name_groups(compiled.group_names[:m], k_ex, lab, old, dissolved, names_old)
+        gnames = _name_groups(compiled.group_names[:k_ex + k_new], k_ex, lab, now.old,
+                              dissolved, now.names)
         new_names = [gnames[x] for x in lab]
-        moved = sum(1 for i in range(n) if old[i] and new_names[i] != old[i])
-        score = float(grouping_score(A, lab))
+        moved = sum(1 for i in range(now.n) if now.old[i] and new_names[i] != now.old[i])
+        score = now.score(lab)
         obj = score - (move_cost or 0.0) * moved
-        if best is None or (move_cost is None and (moved, -score) < (best[1], -best[2]["score"])
-                            ) or (move_cost is not None and obj > best[0]):
-            best = (obj, moved, {"lab": lab, "gnames": gnames, "new_names": new_names,
-                                 "kept": kept, "dissolved": dissolved, "score": score,
-                                 "compiled": compiled, "k_ex": k_ex})
+        if best is None or (move_cost is None and (moved, -score) < (best["moved"], -best["score"])
+                            ) or (move_cost is not None and obj > best["objective"]):
+            best = {"objective": obj, "moved": moved, "lab": lab, "gnames": gnames,
+                    "new_names": new_names, "kept": kept, "dissolved": dissolved,
+                    "score": score, "k_ex": k_ex}
         if move_cost is None:
-            break  # the fewest moves: the survivor sets come cheapest first
-    timings["solve"] = time.perf_counter() - t0 - timings["score"]
-    if best is None:
-        msg = ("No repair obeys every hard rule. "
-               + (" ".join(reasons) if reasons else
-                  f"{len(joiners)} new and {sum(s for _, s in small)} displaced members "
-                  f"cannot fill groups of {lo}-{hi} around the healthy groups. Change the "
-                  "sizes, or merge groups by hand ('peermatch move')."))
-        return finish("infeasible", msg, None, np.full(n, -1, dtype=np.int64), [],
-                      reasons=reasons or [msg])
-    b = best[2]
-    lab, gnames, new_names = b["lab"], b["gnames"], b["new_names"]
-    # The hard rules once more, on the final table and names (the checks of validate()).
-    from ._grouping import Grouping
+            break  # the fewest moves: the plans come cheapest first
+    return best
 
-    G = Grouping.build(table, A, feats, weights, rules, new_names, lo, hi)
+
+def _solve_one(compiled, budget: Budget, move_cost, left_to_try: int, seed, method):
+    """Solve one plan with its part of the budget: all the time left when the first
+    plan that works is kept, an equal share of it over the plans still to solve when
+    every plan is compared (``move_cost``)."""
+    from .solve import solve
+
+    share = budget.left() if move_cost is None else budget.left() / max(left_to_try, 1)
+    return solve(compiled.problem, method=method, time_limit=max(share, 0.1), seed=seed)
+
+
+def _repaired(now: _Before, best: dict) -> RepairResult:
+    """The result of the repair ``best``, its hard rules checked once more on the final
+    table and names (the checks of ``validate()``)."""
+    from .grouping import Grouping
+
+    lab, gnames, new_names = best["lab"], best["gnames"], best["new_names"]
+    G = Grouping.build(now.table, now.A, now.feats, now.weights, now.rules, new_names, now.lo,
+                       now.hi)
     violations = G.violations()
     slot_rows = None
-    if rules.common_slot:
+    if now.rules.common_slot:
         from .rules import meeting_slots
 
         slots = meeting_slots(G.compiled, G.labels)
         slot_rows = [slots[x] for x in G.labels]
-    new_groups = [gnames[k] for k in range(b["k_ex"], len(gnames))]
-    kept = b["kept"] + [g for g in b["dissolved"] if g in new_groups]
-    new_groups = [g for g in new_groups if g not in b["dissolved"]]
-    dissolved = [g for g in b["dissolved"] if g not in kept]
-    moved = best[1]
-    parts = []
+    new_groups = [gnames[k] for k in range(best["k_ex"], len(gnames))]
+    kept = best["kept"] + [g for g in best["dissolved"] if g in new_groups]
+    new_groups = [g for g in new_groups if g not in best["dissolved"]]
+    dissolved = [g for g in best["dissolved"] if g not in kept]
+    done = []
     if dissolved:
-        parts.append(f"dissolved {', '.join(dissolved)}")
+        done.append(f"dissolved {', '.join(dissolved)}")
     if kept:
-        parts.append(f"kept and filled {', '.join(kept)}")
+        done.append(f"kept and filled {', '.join(kept)}")
     if new_groups:
-        parts.append(f"formed new group(s) {', '.join(new_groups)}")
-    if len(joiners):
-        parts.append(f"placed {len(joiners)} new member(s)")
-    msg = (f"{len(small)} group(s) below {lo} members"
-           + (f", {len(over)} above {hi}" if over else "") + ": "
-           + ("; ".join(parts) or "no change") + f". {moved} member(s) moved; the "
-           f"{len(healthy)} healthy group(s) kept their members.")
-    return finish("repaired", msg, new_names, lab, gnames, dissolved=dissolved, kept=kept,
-                  new_groups=new_groups, violations=violations, score=b["score"],
-                  slot_rows=slot_rows)
+        done.append(f"formed new group(s) {', '.join(new_groups)}")
+    if len(now.joiners):
+        done.append(f"placed {len(now.joiners)} new member(s)")
+    msg = (f"{len(now.small)} group(s) below {now.lo} members"
+           + (f", {len(now.over)} above {now.hi}" if now.over else "") + ": "
+           + ("; ".join(done) or "no change") + f". {best['moved']} member(s) moved; the "
+           f"{len(now.healthy)} healthy group(s) kept their members.")
+    return now.finish("repaired", msg, new_names, lab, gnames, dissolved=dissolved, kept=kept,
+                      new_groups=new_groups, violations=violations, score=best["score"],
+                      slot_rows=slot_rows)
 
 
 def _eligibility(table, A, feats, weights, rules, old, free, lo, hi, receivers):
@@ -627,7 +581,7 @@ def _eligibility(table, A, feats, weights, rules, old, free, lo, hi, receivers):
         return None
     import re
 
-    from ._grouping import Grouping
+    from .grouping import Grouping
 
     pool = "\x00free"  # new members wait here; members of small groups stay in theirs
     G = Grouping.build(table, A, feats, weights, rules,

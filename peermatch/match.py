@@ -5,46 +5,44 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .candidates import CandidateTable, read_candidates
+from .budget import Budget, check_time_limit
+from .candidates import CandidateTable
 from .errors import ConfigError
 from .result import MatchResult
 from .rules import Part, Rules, check_sizes, compile_parts, partition
+from .scored import DENSE_MAX_N, REPRESENTATIONS, load_table, score_table
 
-__all__ = ["match", "load_table", "score_table"]
-
-
-def load_table(source, columns: Mapping[str, str] | None) -> CandidateTable:
-    """The validated table: a CandidateTable as it is, anything else through read_candidates."""
-    if isinstance(source, CandidateTable):
-        return source
-    return read_candidates(source, columns=dict(columns) if columns else None)
+__all__ = ["match", "load_table", "score_table", "SolveSettings"]
 
 
-#: Up to this many candidates the affinity is a dense ``n x n`` matrix; above it a
-#: :class:`~peermatch.affinity.FeatureAffinity` computes blocks from the features on
-#: demand (memory linear in ``n``). ``options={"representation": ...}`` overrides it.
-DENSE_MAX_N = 5000
+@dataclass(frozen=True)
+class SolveSettings:
+    """How each part of a match is solved: the arguments of :func:`peermatch.solve`
+    that every part shares (the time each part gets comes from the call's budget)."""
 
-REPRESENTATIONS = ("auto", "dense", "features")
+    method: str = "auto"
+    seed: int | None = 0
+    workers: int = 1
+    options: Mapping[str, Any] | None = None
+    callback: Callable[[dict], None] | None = None
+    init: Any = None
+    fairness: float = 0.0
 
+    def solve(self, problem, time_limit: float, *, scheduler=None, init: bool = True):
+        """:func:`peermatch.solve` of ``problem`` with these settings."""
+        from .solve import solve
 
-def score_table(table: CandidateTable, weights, rules: Rules, representation: str = "auto"):
-    """Features of ``table`` and their affinity (a matrix or a FeatureAffinity)."""
-    from .features import encode
-    from .scoring import affinity as build_affinity
-
-    feats = encode(table, industry_depth=rules.industry_depth,
-                   columns=getattr(weights, "columns", ()))
-    if representation == "features" or (representation == "auto" and table.n > DENSE_MAX_N):
-        from .affinity import FeatureAffinity
-
-        return feats, FeatureAffinity(feats, weights)
-    return feats, build_affinity(feats, weights)
+        kwargs = {} if scheduler is None else {"scheduler": scheduler}
+        return solve(problem, method=self.method, time_limit=time_limit, seed=self.seed,
+                     workers=self.workers, options=self.options or None,
+                     callback=self.callback, init=self.init if init else None,
+                     fairness=self.fairness, **kwargs)
 
 
 def match(
@@ -92,7 +90,9 @@ def match(
     method : str, default="auto"
         Solver method, see :func:`peermatch.solve`.
     time_limit : float, default=10.0
-        Seconds for the solver, model building included.
+        Seconds for building the solver's model and solving, in (0, one week]: one
+        :class:`~peermatch.budget.Budget` for the whole solve, shared over the parts
+        (and a Dask cluster's start-up). Reading and scoring the table come before it.
     seed : int, default=0
         Seed; the same input, seed and budget give the same groups (one worker).
     workers : int, default=1
@@ -159,6 +159,7 @@ def match(
     from .config import check_match_setting
     from .scoring import Weights
 
+    check_time_limit(time_limit, "The 'time_limit' parameter of match")
     for key, value in (("time_limit", time_limit), ("method", method), ("workers", workers)):
         check_match_setting(key, value, f"The {key!r} parameter of match")
     options = dict(options or {})
@@ -173,7 +174,7 @@ def match(
     rules = rules or Rules()
     weights = weights if weights is not None else Weights()
     lo, hi = check_sizes(group_size, n_groups, table.n, table.source)
-    from .sizes import apply_sizes, check_group_sizes
+    from .sizes import check_group_sizes
     from .solve.fairness import check_fairness
 
     fairness = check_fairness(fairness)
@@ -196,6 +197,34 @@ def match(
     timings["score"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    parts = _compile(table, A, lo, hi, n_groups, rules, sizes_given, even_sizes, target_size)
+    timings["rules"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    # The one budget of the solve: every part, retry and the cluster's start-up share it.
+    max_iter = options.get("max_iter")
+    budget = Budget(time_limit, max_iter=max_iter if isinstance(max_iter, (int, np.integer))
+                    and not isinstance(max_iter, bool) else None)
+    settings = SolveSettings(method=method, seed=seed, workers=workers, options=options,
+                             callback=callback, init=init, fairness=fairness)
+    session, own_session = _open_scheduler(scheduler, budget, reasons_found=any(
+        p.reasons for p in parts))
+    try:
+        res = _solve_parts(table, parts, A, settings, budget, session)
+    finally:
+        if own_session:
+            session.close()
+    timings["solve"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - t0
+    return MatchResult(**res, table=table, affinity=A, parts=parts, rules=rules,
+                       weights=weights, features=feats, seed=seed, timings=timings)
+
+
+def _compile(table, A, lo: int, hi: int, n_groups, rules: Rules, sizes_given, even_sizes,
+             target_size) -> list[Part]:
+    """The compiled parts, each with its group sizes shaped (even, target, per group)."""
+    from .sizes import apply_sizes
+
     sizes_used: set[str] = set()
 
     def shape_sizes(compiled, label: str) -> None:
@@ -210,21 +239,10 @@ def match(
         names = [g for p in parts if p.compiled is not None for g in p.compiled.group_names or []]
         raise ConfigError(f"{table.source}: group_sizes names unknown group(s) {unknown}; the "
                           f"groups are {names[:20]}{' ...' if len(names) > 20 else ''}.")
-    timings["rules"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    session, own_session = _open_scheduler(scheduler, time_limit, reasons_found=any(
-        p.reasons for p in parts))
-    try:
-        return _solve_parts(table, parts, A, feats, rules, weights, t0, t, timings, method,
-                            time_limit, seed, workers, options, callback, init, session,
-                            fairness)
-    finally:
-        if own_session:
-            session.close()
+    return parts
 
 
-def _open_scheduler(scheduler, time_limit, reasons_found: bool):
+def _open_scheduler(scheduler, budget: Budget, reasons_found: bool):
     """The Dask session of ``scheduler=`` (None: in process) and whether this call owns it."""
     if scheduler is None:
         return None, False
@@ -236,130 +254,157 @@ def _open_scheduler(scheduler, time_limit, reasons_found: bool):
     if reasons_found:  # nothing to solve: no cluster to start (the spec is still checked)
         return None, False
     # started in the background: the solver's construction and descent run meanwhile
-    return connect(spec, timeout=float(time_limit), wait=False), True
+    return connect(spec, timeout=budget.time_limit, wait=False), True
 
 
-def _solve_parts(table, parts, A, feats, rules, weights, t0, t, timings, method, time_limit,
-                 seed, workers, options, callback, init, session,
-                 fairness: float = 0.0) -> MatchResult:
-    """Solve the compiled parts (here, or on the cluster of ``session``) into a result."""
-    from .scoring import grouping_score
-    from .solve import solve
-
-    if session is not None:
-        # the time limit covers the cluster's start-up
-        time_limit = max(0.1, float(time_limit) - (time.perf_counter() - t))
-    labels = np.full(table.n, -1, dtype=np.int64)
+def _solve_parts(table, parts: list[Part], A, settings: SolveSettings, budget: Budget,
+                 session) -> dict[str, Any]:
+    """Solve the compiled parts (here, or on the cluster of ``session``): the fields of
+    the :class:`MatchResult` that the solve decides."""
+    if session is not None and budget.left() < 0.1:
+        # the cluster's start-up took the budget: the parts still get a moment
+        budget = Budget(0.1, max_iter=budget.max_iter)
     reasons: list[str] = list(dict.fromkeys(r for p in parts for r in p.reasons))
-    statuses, bound, solver_info, method_used = [], 0.0, {}, []
-    offset = 0
-    solver_interrupted = False
-    if init is not None and len(parts) > 1:
+    if settings.init is not None and len(parts) > 1:
         raise ConfigError("The 'init' parameter of match cannot be combined with rules that "
                           "split the candidates (separate_tiers, same_region).")
     remote = [None] * len(parts)
-    if not reasons and session is not None and len(parts) > 1:
-        from .solve.distributed import solve_parts
-
-        jobs = [{"problem": p.compiled.problem, "rows": p.rows,
-                 "kwargs": {"method": method, "seed": seed, "workers": workers,
-                            "options": options or None}} for p in parts]
-        remote = solve_parts(session, jobs, A, time.perf_counter() + float(time_limit))
+    interrupted = False
     if not reasons:
-        deadline = time.perf_counter() + float(time_limit)
-        left_rows = sum(len(p.rows) for p, done in zip(parts, remote, strict=True)
-                        if done is None)
-        for p, done in zip(parts, remote, strict=True):
-            if done is not None:  # solved on a worker
-                p.solve = done
-                continue
-            # In process (also a part whose task was lost): each part gets the share of
-            # the budget still left that its size is of the candidates still to place, so
-            # time a part does not need goes to the rest.
-            share = max(0.1, (deadline - time.perf_counter()) * len(p.rows) / left_rows)
-            left_rows -= len(p.rows)
-            if solver_interrupted:  # Ctrl-C in an earlier part: the rest only constructs
-                share = 0.1
-            p.solve = solve(p.compiled.problem, method=method, time_limit=share, seed=seed,
-                            workers=workers, options=options or None, callback=callback,
-                            init=init, scheduler=session if len(parts) == 1 else None,
-                            fairness=fairness)
-            solver_interrupted = solver_interrupted or bool(p.solve.get("interrupted"))
-        # A part that found nothing in its share gets the time the others left over.
-        for p in parts:
-            left = deadline - time.perf_counter()
-            if p.solve.status == "unknown" and left > 0.2 and not solver_interrupted:
-                again = solve(p.compiled.problem, method=method, time_limit=left, seed=seed,
-                              workers=workers, options=options or None, callback=callback,
-                              init=init, fairness=fairness)
-                if again.status != "unknown":
-                    p.solve = again
-        for p in parts:
-            res = p.solve
-            statuses.append(res.status)
-            method_used.append(res.method)
-            if not res.success:
-                prefix = f"{p.label}: " if p.label else ""
-                why = list(res.get("reasons", []) or []) or [res.message]
-                p.reasons = [prefix + w for w in why]
-                reasons.extend(p.reasons)
-                continue
-            lab = np.asarray(res.labels, dtype=np.int64)
-            labels[p.rows] = lab + offset
-            p.offset = offset
-            offset += int(lab.max()) + 1
-            b = res.get("bound", np.nan)
-            bound += b if b is not None else np.nan
-            # The solver's objective holds a constant from folded soft terms; the bound
-            # is reported against affinity minus penalties, so remove it.
-            bound -= res.objective - (grouping_score(p.compiled.problem.affinity, lab)
-                                      - sum(p.compiled.penalties(lab).values()))
-        solver_info = parts[0].solve if len(parts) == 1 else {
+        if session is not None and len(parts) > 1:
+            remote = _solve_remote(parts, A, settings, budget, session)
+        interrupted = _solve_here(parts, remote, settings, budget, session)
+    solved = not reasons
+    labels, bound, statuses, method_used = _collect(table, parts, reasons)
+    info = _solver_info(table, parts, remote, settings, session, interrupted, solved)
+    status, msg, score = _outcome(A, labels, statuses, reasons)
+    return {"status": status, "message": msg, "score": score,
+            "bound": bound if statuses and not reasons else np.nan, "labels": labels,
+            "method": "+".join(dict.fromkeys(method_used)) or "diagnose",
+            "reasons": reasons, "solver": info}
+
+
+def _solve_remote(parts: list[Part], A, settings: SolveSettings, budget: Budget, session):
+    """Each part as one task on the cluster: its SolveResult, or None when lost."""
+    from .solve.distributed import solve_parts
+
+    jobs = [{"problem": p.compiled.problem, "rows": p.rows,
+             "kwargs": {"method": settings.method, "seed": settings.seed,
+                        "workers": settings.workers, "options": settings.options or None}}
+            for p in parts]
+    return solve_parts(session, jobs, A, budget.deadline)
+
+
+def _solve_here(parts: list[Part], remote: list, settings: SolveSettings, budget: Budget,
+                session) -> bool:
+    """Solve in this process every part not solved on a worker; True on Ctrl-C."""
+    interrupted = False
+    left_rows = sum(len(p.rows) for p, done in zip(parts, remote, strict=True) if done is None)
+    for p, done in zip(parts, remote, strict=True):
+        if done is not None:  # solved on a worker
+            p.solve = done
+            continue
+        # In process (also a part whose task was lost): each part gets the share of the
+        # budget still left that its size is of the candidates still to place, so time a
+        # part does not need goes to the rest.
+        share = max(0.1, budget.left() * len(p.rows) / left_rows)
+        left_rows -= len(p.rows)
+        if interrupted:  # Ctrl-C in an earlier part: the rest only constructs
+            share = 0.1
+        p.solve = settings.solve(p.compiled.problem, share,
+                                 scheduler=session if len(parts) == 1 else None)
+        interrupted = interrupted or bool(p.solve.get("interrupted"))
+    # A part that found nothing in its share gets the time the others left over.
+    for p in parts:
+        left = budget.left()
+        if p.solve.status == "unknown" and left > 0.2 and not interrupted:
+            again = settings.solve(p.compiled.problem, left)
+            if again.status != "unknown":
+                p.solve = again
+    return interrupted
+
+
+def _collect(table, parts: list[Part], reasons: list[str]):
+    """Labels in table order, the summed bound, each part's status and method; the
+    reasons of parts without a grouping are added to ``reasons``."""
+    from .scoring import grouping_score
+
+    labels = np.full(table.n, -1, dtype=np.int64)
+    statuses, method_used, bound, offset = [], [], 0.0, 0
+    if reasons:
+        return labels, bound, statuses, method_used
+    for p in parts:
+        res = p.solve
+        statuses.append(res.status)
+        method_used.append(res.method)
+        if not res.success:
+            prefix = f"{p.label}: " if p.label else ""
+            why = list(res.get("reasons", []) or []) or [res.message]
+            p.reasons = [prefix + w for w in why]
+            reasons.extend(p.reasons)
+            continue
+        lab = np.asarray(res.labels, dtype=np.int64)
+        labels[p.rows] = lab + offset
+        p.offset = offset
+        offset += int(lab.max()) + 1
+        b = res.get("bound", np.nan)
+        bound += b if b is not None else np.nan
+        # The solver's objective holds a constant from folded soft terms; the bound
+        # is reported against affinity minus penalties, so remove it.
+        bound -= res.objective - (grouping_score(p.compiled.problem.affinity, lab)
+                                  - sum(p.compiled.penalties(lab).values()))
+    return labels, bound, statuses, method_used
+
+
+def _solver_info(table, parts: list[Part], remote: list, settings: SolveSettings, session,
+                 interrupted: bool, solved: bool) -> dict:
+    """What the solver reports: one part's SolveResult, or a line per part; the floor
+    phase's reference grouping, Ctrl-C and where the work ran (``solved``: the parts
+    were solved, no rule check stopped the match first)."""
+    info: dict = {}
+    if solved:
+        info = dict(parts[0].solve) if len(parts) == 1 else {
             "parts": [{"label": p.label, "n": len(p.rows), "status": p.solve.status,
                        "objective": p.solve.get("objective")} for p in parts]}
-        if fairness > 0 and all(p.solve.success for p in parts):
+        if settings.fairness > 0 and all(p.solve.success for p in parts):
             # the groupings before the floor phase, in table order: the summary measures
             # them as it measures the result
             ref = np.full(table.n, -1, dtype=np.int64)
             for p in parts:
                 ref[p.rows] = np.asarray(p.solve.get("reference_labels", p.solve.labels)) + p.offset
-            solver_info = {**dict(solver_info), "fairness": fairness, "reference_labels": ref}
-    if solver_interrupted:
-        solver_info = {**dict(solver_info), "interrupted": True}
+            info = {**info, "fairness": settings.fairness, "reference_labels": ref}
+    if interrupted:
+        info = {**info, "interrupted": True}
     if session is not None:
-        info = dict(solver_info.get("distributed") or session.describe())
+        where = dict(info.get("distributed") or session.describe())
         if len(parts) > 1:
-            info.update(parts=len(parts), parts_on_workers=sum(r is not None for r in remote),
-                        part_workers=sorted({r["worker"] for r in remote if r is not None}))
-        solver_info = {**dict(solver_info), "distributed": info}
-    timings["solve"] = time.perf_counter() - t
+            where.update(parts=len(parts), parts_on_workers=sum(r is not None for r in remote),
+                         part_workers=sorted({r["worker"] for r in remote if r is not None}))
+        info = {**info, "distributed": where}
+    return info
 
-    from .solve._result import STATUS_MESSAGES
 
-    if reasons:
-        # Infeasible when a check or a solver proved it; unknown when time ran out.
-        status = "unknown" if statuses and "infeasible" not in statuses else "infeasible"
-        head = ("No grouping can satisfy the hard rules" if status == "infeasible" else
-                "No grouping was found within the time limit")
-        generic = {STATUS_MESSAGES["unknown"], STATUS_MESSAGES["infeasible"]}
-        reasons = _plain_reasons(reasons, generic)
-        said = [r for r in reasons if r not in generic]
-        msg = head + (": " + " ".join(said) if said else ".")
-        if status == "unknown":
-            msg += " Infeasibility is not proved: a longer time limit may find one."
-        score = np.nan
-    else:
+def _outcome(A, labels: np.ndarray, statuses: list[str], reasons: list[str]):
+    """``(status, message, score)`` of the whole match; ``reasons`` is made plain in place."""
+    from .scoring import grouping_score
+    from .solve import STATUS_MESSAGES
+
+    if not reasons:
         status = "optimal" if all(s == "optimal" for s in statuses) else "feasible"
-        msg = STATUS_MESSAGES[status]
         # The score is the raw total affinity of the grouping, as group_stats and the
         # report compute it; soft penalties are their own figures (result.penalties).
-        score = grouping_score(A, labels)
-    timings["total"] = time.perf_counter() - t0
-    return MatchResult(status=status, message=msg, score=score,
-                       bound=bound if statuses and not reasons else np.nan, labels=labels,
-                       table=table, affinity=A, parts=parts, rules=rules, weights=weights,
-                       features=feats, method="+".join(dict.fromkeys(method_used)) or "diagnose",
-                       seed=seed, reasons=reasons, timings=timings, solver=dict(solver_info))
+        return status, STATUS_MESSAGES[status], grouping_score(A, labels)
+    # Infeasible when a check or a solver proved it; unknown when time ran out.
+    status = "unknown" if statuses and "infeasible" not in statuses else "infeasible"
+    head = ("No grouping can satisfy the hard rules" if status == "infeasible" else
+            "No grouping was found within the time limit")
+    generic = {STATUS_MESSAGES["unknown"], STATUS_MESSAGES["infeasible"]}
+    reasons[:] = _plain_reasons(reasons, generic)
+    said = [r for r in reasons if r not in generic]
+    msg = head + (": " + " ".join(said) if said else ".")
+    if status == "unknown":
+        msg += " Infeasibility is not proved: a longer time limit may find one."
+    return status, msg, np.nan
 
 
 def _plain_reasons(reasons: list[str], generic: set[str]) -> list[str]:
@@ -374,6 +419,7 @@ def _plain_reasons(reasons: list[str], generic: set[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-# Stage functions under their former private names (other modules may still use them).
+# Former names, kept for code that imported them from here.
 _load_table, _score_table, _check_sizes = load_table, score_table, check_sizes
 _Part, _partition = Part, partition
+__all__ += ["DENSE_MAX_N", "REPRESENTATIONS"]

@@ -287,18 +287,19 @@ def accountability_pairs(groups, history=None, *, weights=None, columns=None,
     >>> again.repeats, "every choice repeats" in again.notes[0]
     (2, True)
     """
-    from ._grouping import load_scored, natural_key
     from .affinity import block_of
     from .explain import TieReasons
+    from .grouping import read_grouping
 
-    table, feats, A, labels, names, weights = load_scored(groups, weights=weights,
-                                                          columns=columns)
+    G = read_grouping(groups, weights=weights, columns=columns)
+    table, feats, A, labels, names, weights = (G.table, G.features, G.affinity, G.labels,
+                                               G.names, G.weights)
     ids = [str(x) for x in table.ids]
     disp = [str(x) for x in feats.names] if feats is not None else ids
     met = read_pair_history(history)
     why = TieReasons(feats, weights) if feats is not None else None
     rows, notes, repeats = [], [], 0
-    for g in sorted(range(len(names)), key=lambda h: natural_key(names[h])):
+    for g in G.order:
         mem = np.flatnonzero(labels == g)
         if not len(mem):
             continue

@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 import math
 import os
-import re
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -20,9 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._compat import renamed_keywords
 from .affinity import block_of
 from .candidates import CandidateTable
-from .errors import CandidatesError, ConfigError
+from .errors import ConfigError
+from .grouping import natural_key
 from .result import MatchResult, atomic_write_text
 from .rules import Rules
 
@@ -48,13 +49,9 @@ N_WEAKEST = 10
 # An existing grouping as a MatchResult
 # --------------------------------------------------------------------------------------
 
-def _natural_key(name: str):
-    return [(0, int(t), "") if t.isdigit() else (1, 0, t.casefold())
-            for t in re.findall(r"\d+|\D+", str(name))] or [(2, 0, "")]
-
-
+@renamed_keywords(table_or_path="groups")
 def from_grouping(
-    table_or_path: str | os.PathLike | pd.DataFrame | CandidateTable,
+    groups: str | os.PathLike | pd.DataFrame | CandidateTable,
     *,
     weights: Any = None,
     rules: Rules | None = None,
@@ -70,9 +67,10 @@ def from_grouping(
 
     Parameters
     ----------
-    table_or_path : path, DataFrame or CandidateTable
+    groups : path, DataFrame or CandidateTable
         Candidates with a ``group`` column (any non-empty label per row), e.g. the CSV
-        written by ``peermatch match``.
+        written by ``peermatch match``; read by :func:`peermatch.grouping.read_grouping`.
+        (Formerly ``table_or_path``; that keyword still works, with a DeprecationWarning.)
     weights : Weights, optional
         Scoring weights (default ``Weights()``).
     rules : Rules, optional
@@ -108,63 +106,25 @@ def from_grouping(
     >>> round(res.score, 6) == round(float(res.group_stats["total"].sum()), 6)
     True
     """
-    from .match import load_table, score_table
-    from .rules import Part, keep_parts_apart
-    from .scoring import Weights, grouping_score
+    from .grouping import read_grouping
+    from .rules import Part
+    from .scoring import grouping_score
 
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    table = load_table(table_or_path, columns)
+    G = read_grouping(groups, weights=weights, rules=rules, group_size=group_size,
+                      columns=columns)
+    table = G.table
     timings["read"] = time.perf_counter() - t0
-    if table.group is None:
-        raise CandidatesError(
-            f"{table.source}: no 'group' column, so there is no grouping to report on. Use the "
-            "output of 'peermatch match', or name your column with --column group=YOURS "
-            "(columns={'group': 'YOURS'} in Python).")
-    groups = np.array([str(g).strip() for g in table.group], dtype=object)
-    empty = np.flatnonzero(groups == "")
-    if len(empty):
-        lines = ", ".join(str(x) for x in table.lines[empty][:10])
-        more = f" and {len(empty) - 10} more" if len(empty) > 10 else ""
-        raise CandidatesError(
-            f"{table.source}: {len(empty)} row(s) have an empty 'group' cell (line(s) "
-            f"{lines}{more}). Every candidate needs a group to re-score a grouping; fill "
-            "them in, or run 'peermatch match' to place new candidates.")
-    rules = rules or Rules()
-    weights = weights if weights is not None else Weights()
-    _, counts = np.unique(groups, return_counts=True)
-    gs = (None, None) if group_size is None else tuple(group_size)
-    if len(gs) != 2:
-        raise ConfigError("The 'group_size' parameter of from_grouping must be a (min, max) "
-                          f"pair or None. Got {group_size!r} instead.")
-    try:
-        lo = None if gs[0] is None else int(gs[0])
-        hi = None if gs[1] is None else int(gs[1])
-    except (TypeError, ValueError):
-        raise ConfigError("The 'group_size' parameter of from_grouping must be a (min, max) "
-                          f"pair of ints. Got {group_size!r} instead.") from None
-    if lo is None:
-        lo = int(counts.min()) if hi is None else min(int(counts.min()), hi)
-    if hi is None:
-        hi = max(int(counts.max()), lo)
-    if lo < 1 or lo > hi:
-        raise ConfigError(f"min_size={lo} and max_size={hi}: need 1 <= min_size <= max_size.")
-
     t = time.perf_counter()
-    feats, A = score_table(table, weights, rules)
+    feats, A = G.features, G.affinity
     timings["score"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    from .rules import build_problem
-
-    k = len(counts)
-    compiled = build_problem(table, A, min_size=lo, max_size=hi, n_groups=k, rules=rules)
+    # Re-scoring checks the sizes you state, also for groups that were already larger,
+    # and separate tiers / one region per group like every other rule.
+    compiled = G.compile(moves=False)
     labels = np.asarray(compiled.existing, dtype=np.int64)
-    p = compiled.problem
-    # Re-scoring checks the sizes you state, also for groups that were already larger.
-    p.bounds = np.tile(np.array([[lo, hi]], dtype=np.int64), (k, 1))
-    # Separate tiers / one region per group, checked like every other rule.
-    keep_parts_apart(compiled, table, rules, labels)
     timings["rules"] = time.perf_counter() - t
     # The raw total affinity, as match reports it (soft penalties are result.penalties).
     score = grouping_score(A, labels)
@@ -173,7 +133,7 @@ def from_grouping(
     return MatchResult(
         status="feasible", message="An existing grouping, re-scored (not solved).",
         score=float(score), bound=float("nan"), labels=labels, table=table, affinity=A,
-        parts=[part], rules=rules, weights=weights, features=feats, method="existing",
+        parts=[part], rules=G.rules, weights=G.weights, features=feats, method="existing",
         seed=None, timings=timings)
 
 
@@ -479,7 +439,7 @@ def _heatmap_group(result: MatchResult, stats: pd.DataFrame, heatmap_group) -> i
     key = str(heatmap_group).strip()
     if key not in names:
         raise ConfigError(f"heatmap_group {heatmap_group!r} is not a group of this grouping; "
-                          f"the groups are {sorted(names, key=_natural_key)[:20]}"
+                          f"the groups are {sorted(names, key=natural_key)[:20]}"
                           f"{', ...' if len(names) > 20 else ''}.")
     return names.index(key)
 
@@ -520,20 +480,38 @@ def render_report(result: MatchResult, *, title: str | None = None,
     >>> page.startswith("<!DOCTYPE html>"), "<script" in page, "http" in page
     (True, False, False)
     """
-    from .quality import member_scores
-
     t = result.table
     if title is None:
         src = str(t.source)
         title = "Peer groups" if src.startswith("<") else f"Peer groups — {os.path.basename(src)}"
-    s = result.summary()
     parts = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
              f"<title>{_E(title)}</title><style>{_CSS}</style></head><body>",
              f"<header><h1>{_E(title)}</h1><p class=\"muted\">{_E(result.message)}</p>"
              "</header>"]
+    parts += _summary_section(result)
+    parts += _rules_section(result)
+    if not result.success:
+        un = result.unplaced
+        parts.append('<section id="unplaced"><h2>Unplaced candidates</h2>')
+        parts.append(_table(["id", "line", "reason"], un.head(200).values.tolist(), num=[1]))
+        parts.append("</section></body></html>")
+        return "".join(parts) + "\n"
+    view = _GroupsView(result, heatmap_group)
+    parts += _charts_section(view)
+    parts += _weakest_section(view)
+    parts += _cards_section(view, pairs)
+    parts.append('<footer class="muted"><p>Made by peermatch. Member score: mean affinity to '
+                 "the rest of the group. Mean pair affinity: mean over all pairs of members. "
+                 "Industry variety (Blau): 1 − Σ share², 0 when everyone is in one industry."
+                 "</p></footer></body></html>")
+    return "".join(parts) + "\n"
 
-    # ---- summary
+
+def _summary_section(result: MatchResult) -> list[str]:
+    """The figures of the grouping: key numbers, then the run's details."""
+    t = result.table
+    s = result.summary()
     sizes = s["group_sizes"]
     kpis = [("candidates", f"{s['candidates']:,}"), ("groups", f"{s['groups']:,}"),
             ("group sizes", f"{min(sizes)}–{max(sizes)}" if sizes else "–"),
@@ -550,7 +528,7 @@ def render_report(result: MatchResult, *, title: str | None = None,
         fx = s["fairness"]
         kpis.append((f"fairness {fx['level']:g}: total vs before the floor phase",
                      f"{fx['score_change']:+.2%}"))
-    parts.append('<section id="summary"><h2>Summary</h2><div class="kpis">')
+    parts = ['<section id="summary"><h2>Summary</h2><div class="kpis">']
     parts.extend(f'<div class="kpi" data-kpi="{_E(k)}"><b>{_E(v)}</b><span>{_E(k)}</span>'
                  "</div>" for k, v in kpis)
     parts.append("</div>")
@@ -573,11 +551,14 @@ def render_report(result: MatchResult, *, title: str | None = None,
                                           if not (isinstance(v, (list, tuple)) and not v))))
     parts.append(_table(["", ""], meta))
     parts.append("</section>")
+    return parts
 
-    # ---- rules
+
+def _rules_section(result: MatchResult) -> list[str]:
+    """Each hard-rule family, held or broken, and the rule settings."""
     checks = rule_checks(result)
     all_ok = result.success and not any(bad for _, _, bad in checks)
-    parts.append('<section id="rules"><h2>Hard rules</h2>')
+    parts = ['<section id="rules"><h2>Hard rules</h2>']
     if result.success:
         parts.append(f'<p class="{"ok" if all_ok else "bad"}">'
                      f'{"✓ All hard rules are satisfied." if all_ok else "✗ Some hard rules are broken."}'  # noqa: E501
@@ -603,33 +584,34 @@ def render_report(result: MatchResult, *, title: str | None = None,
     parts.append(_table(["setting", "value", "default"],
                         [(k, _jsonish(v), _jsonish(defaults.get(k))) for k, v in rd.items()]))
     parts.append("</details></section>")
+    return parts
 
-    if not result.success:
-        un = result.unplaced
-        parts.append('<section id="unplaced"><h2>Unplaced candidates</h2>')
-        parts.append(_table(["id", "line", "reason"], un.head(200).values.tolist(), num=[1]))
-        parts.append("</section></body></html>")
-        return "".join(parts) + "\n"
 
-    # ---- data for groups
-    names = result.group_names
-    slots = _cycle_slots(result)
-    pair_cards = _cycle_pairs(result, pairs)
-    stats = result.group_stats
-    labels = result.labels
-    ms = member_scores(result.affinity, labels)
-    order = sorted(range(result.n_groups), key=lambda g: _natural_key(names[g]))
-    weak_g = _heatmap_group(result, stats, None)
-    hm_g = _heatmap_group(result, stats, heatmap_group)
-    n_weak = min(N_WEAKEST, t.n)
-    weakest = np.argsort(ms, kind="stable")[:n_weak]
-    weak_set = set(int(i) for i in weakest)
-    expl = _member_explanations(result, weakest)
+class _GroupsView:
+    """What the charts, the weakest members and the group cards share: member scores,
+    group statistics, the groups in natural order of their names, the weak group."""
 
-    # ---- charts
-    parts.append('<section id="charts"><h2>Charts</h2><div class="figs">')
+    def __init__(self, result: MatchResult, heatmap_group) -> None:
+        from .quality import member_scores
+
+        self.result, self.t = result, result.table
+        self.names = result.group_names
+        self.stats = result.group_stats
+        self.labels = result.labels
+        self.ms = member_scores(result.affinity, self.labels)
+        self.order = sorted(range(result.n_groups), key=lambda g: natural_key(self.names[g]))
+        self.weak_g = _heatmap_group(result, self.stats, None)
+        self.hm_g = _heatmap_group(result, self.stats, heatmap_group)
+        self.n_weak = min(N_WEAKEST, self.t.n)
+        self.weakest = np.argsort(self.ms, kind="stable")[:self.n_weak]
+
+
+def _charts_section(v: _GroupsView) -> list[str]:
+    """Sizes, group scores, industry mix, member satisfaction and one heatmap."""
+    result, names, stats, labels, ms = v.result, v.names, v.stats, v.labels, v.ms
+    parts = ['<section id="charts"><h2>Charts</h2><div class="figs">']
     size_vals, size_counts = np.unique(stats["size"].to_numpy(), return_counts=True)
-    parts.append("<figure>" + _bar_chart([str(v) for v in size_vals], size_counts.tolist(),
+    parts.append("<figure>" + _bar_chart([str(x) for x in size_vals], size_counts.tolist(),
                                          title="Group size distribution", xlabel="members",
                                          ylabel="groups")
                  + "<figcaption>Group size distribution: how many groups have each size."
@@ -641,59 +623,77 @@ def render_report(result: MatchResult, *, title: str | None = None,
         ylabel="mean pair affinity", highlight=0, digits=3)
         + "<figcaption>Group scores: mean pair affinity of every group, weakest first "
         "(highlighted).</figcaption></figure>")
-    f = result.features
-    if f is not None:
-        sec = np.asarray(f.sector)
-        cnt = np.bincount(sec, minlength=len(f.sector_labels))
-        top = np.argsort(-cnt, kind="stable")[:11]
-        cats = [str(f.sector_labels[c]) for c in top]
-        cat_of = np.full(len(f.sector_labels), len(top), dtype=np.int64)
-        cat_of[top] = np.arange(len(top))
-        if len(f.sector_labels) > len(top):
-            cats.append("Other")
-        ncat = len(cats)
-        M = np.zeros((result.n_groups, ncat))
-        np.add.at(M, (labels, cat_of[sec].clip(max=ncat - 1)), 1)
-        M = M[order]
-        parts.append("<figure>" + _stacked_bars([names[g] for g in order], cats, M,
-                                                title="Industry mix per group")
-                     + "<figcaption>Industry mix per group (the 11 most common industries; "
-                     "the rest as Other).</figcaption></figure>")
+    if result.features is not None:
+        parts.append(_industry_mix(v))
     parts.append("<figure>" + _histogram(ms, bins=20, title="Member satisfaction",
                                          xlabel="member score (mean affinity to own group)")
                  + "<figcaption>Member satisfaction: each member's mean affinity to the rest "
                  "of their group.</figcaption></figure>")
+    hm_g = v.hm_g
     hm_rows = np.flatnonzero(labels == hm_g)
     hm_rows = hm_rows[np.argsort(-ms[hm_rows], kind="stable")]
-    parts.append("<figure>" + _heatmap([str(x) for x in t.ids[hm_rows]],
+    parts.append("<figure>" + _heatmap([str(x) for x in v.t.ids[hm_rows]],
                                        block_of(result.affinity, hm_rows),
                                        title=f"Affinity heatmap of group {names[hm_g]}")
                  + f"<figcaption>Pair affinities inside group {_E(names[hm_g])}"
-                 f"{' (the weakest group)' if hm_g == weak_g else ''}; members ordered by "
+                 f"{' (the weakest group)' if hm_g == v.weak_g else ''}; members ordered by "
                  "their score, darker is a stronger tie.</figcaption></figure>")
     parts.append("</div></section>")
+    return parts
 
-    # ---- weakest-fit members
-    parts.append(f'<section id="weakest"><h2>Weakest-fit members</h2><p class="muted">The '
-                 f"{n_weak} members with the lowest mean affinity to their group, with why "
-                 "they are there.</p>")
-    for i in weakest:
+
+def _industry_mix(v: _GroupsView) -> str:
+    """The stacked bars of the 11 most common industries per group (the rest as Other)."""
+    f = v.result.features
+    sec = np.asarray(f.sector)
+    cnt = np.bincount(sec, minlength=len(f.sector_labels))
+    top = np.argsort(-cnt, kind="stable")[:11]
+    cats = [str(f.sector_labels[c]) for c in top]
+    cat_of = np.full(len(f.sector_labels), len(top), dtype=np.int64)
+    cat_of[top] = np.arange(len(top))
+    if len(f.sector_labels) > len(top):
+        cats.append("Other")
+    ncat = len(cats)
+    M = np.zeros((v.result.n_groups, ncat))
+    np.add.at(M, (v.labels, cat_of[sec].clip(max=ncat - 1)), 1)
+    M = M[v.order]
+    return ("<figure>" + _stacked_bars([v.names[g] for g in v.order], cats, M,
+                                       title="Industry mix per group")
+            + "<figcaption>Industry mix per group (the 11 most common industries; "
+            "the rest as Other).</figcaption></figure>")
+
+
+def _weakest_section(v: _GroupsView) -> list[str]:
+    """The members with the lowest fit, each with why they are where they are."""
+    t, ms = v.t, v.ms
+    expl = _member_explanations(v.result, v.weakest)
+    parts = [f'<section id="weakest"><h2>Weakest-fit members</h2><p class="muted">The '
+             f"{v.n_weak} members with the lowest mean affinity to their group, with why "
+             "they are there.</p>"]
+    for i in v.weakest:
         nm = _cell(t, "name", int(i))
         who = f"{t.ids[i]}" + (f" — {nm}" if nm else "")
         parts.append(f'<details class="member" data-id="{_E(str(t.ids[i]))}"><summary>'
-                     f"<b>{_E(who)}</b>, group {_E(names[labels[i]])}, score "
+                     f"<b>{_E(who)}</b>, group {_E(v.names[v.labels[i]])}, score "
                      f"{ms[i]:.3f}</summary><pre>{_E(expl[int(i)])}</pre></details>")
     parts.append("</section>")
+    return parts
 
-    # ---- group cards
-    parts.append('<section id="groups"><h2>Groups</h2><div class="cards">')
+
+def _cards_section(v: _GroupsView, pairs) -> list[str]:
+    """One card per group: its meeting slot, pairs, measures and members."""
+    t, ms, names, stats, labels = v.t, v.ms, v.names, v.stats, v.labels
+    slots = _cycle_slots(v.result)
+    pair_cards = _cycle_pairs(v.result, pairs)
+    weak_set = set(int(i) for i in v.weakest)
+    parts = ['<section id="groups"><h2>Groups</h2><div class="cards">']
     stat_cols = [c for c in STAT_LABELS if c in stats.columns]
-    for g in order:
+    for g in v.order:
         row = stats.loc[stats["label"] == g].iloc[0]
         mem = np.flatnonzero(labels == g)
         mem = mem[np.argsort(-ms[mem], kind="stable")]
         iso = int(mem[-1]) if len(mem) else -1
-        cls = "card weak" if g == weak_g else "card"
+        cls = "card weak" if g == v.weak_g else "card"
         parts.append(f'<article class="{cls}" data-group="{_E(names[g])}">'
                      f"<h3>Group {_E(names[g])}</h3>")
         if slots is not None:
@@ -716,11 +716,7 @@ def render_report(result: MatchResult, *, title: str | None = None,
                             num=[3, 5], flags=[int(i) in weak_set for i in mem]))
         parts.append("</article>")
     parts.append("</div></section>")
-    parts.append('<footer class="muted"><p>Made by peermatch. Member score: mean affinity to '
-                 "the rest of the group. Mean pair affinity: mean over all pairs of members. "
-                 "Industry variety (Blau): 1 − Σ share², 0 when everyone is in one industry."
-                 "</p></footer></body></html>")
-    return "".join(parts) + "\n"
+    return parts
 
 
 def _jsonish(v: Any) -> str:

@@ -261,6 +261,15 @@ class MatchResult:
             return f"{member} is not placed: {'; '.join(self.reasons) or self.message}"
         return explain_result(self, i).to_text()  # next-best group: one it may legally join
 
+    def as_grouping(self, *, group_size=None):
+        """This grouping as a :class:`~peermatch.grouping.Grouping`: what
+        :func:`peermatch.read_grouping` gives for a result (for checks, pairs, calendars).
+
+        ``group_size`` bounds the sizes a change may reach (default: the rules' own)."""
+        from .grouping import Grouping
+
+        return Grouping.from_result(self, group_size=group_size)
+
     # -- export ------------------------------------------------------------------------
     def to_csv(self, path: str | os.PathLike) -> None:
         """Write :attr:`groups` to ``path`` (UTF-8, written atomically)."""

@@ -1,34 +1,40 @@
-"""Weights, pairwise affinity, and the incremental gains a local search needs.
+"""Pairwise affinity, and the incremental gains a local search needs.
 
 The affinity of candidates ``i`` and ``j`` is ``A[i, j] = sum_k w_k * S_k[i, j]``, every
 component ``S_k`` an ``n x n`` matrix with values in ``[0, 1]`` and a zero diagonal
-(formulas in ``docs/scoring.md`` and in :func:`affinity_components`). The objective of a
-grouping ``p`` is ``F(p) = sum over i < j with p(i) == p(j) of A[i, j]``.
+(formulas in ``docs/scoring.md`` and in :func:`affinity_components`), weighted by
+:class:`~peermatch.weights.Weights`. The objective of a grouping ``p`` is
+``F(p) = sum over i < j with p(i) == p(j) of A[i, j]``.
 
 A solver never recomputes ``F``: it keeps ``W = A @ Z`` (``Z`` the one-hot assignment,
 self-pairs left out) and reads every move and swap gain from it in one array expression.
+
+The weights live in :mod:`peermatch.weights`, the component kernels in
+:mod:`peermatch.components`; both are re-exported here.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
-from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
 
 import numpy as np
 import scipy.sparse as sp
 
+from . import core
+from .components import CALIBER_UNKNOWN, COLUMN_UNKNOWN, ScoringPrep
 from .errors import ConfigError, DataWarning
-from .features import ColumnFeature, ColumnSpec, Features
+from .features import ColumnSpec, Features
+from .weights import BASE_COMPONENTS, Weights
 
 __all__ = [
     "check_labels",
+    "BASE_COMPONENTS",
     "CALIBER_UNKNOWN",
     "COLUMN_UNKNOWN",
     "ColumnSpec",
+    "ScoringPrep",
     "Weights",
     "affinity",
     "affinity_components",
@@ -40,206 +46,6 @@ __all__ = [
     "swap_gain",
     "swap_gains",
 ]
-
-#: Caliber of a pair where either size is unknown: neutral, neither close nor far.
-CALIBER_UNKNOWN: float = 0.5
-#: Score of a user column for a pair where either cell is empty: neutral.
-COLUMN_UNKNOWN: float = 0.5
-
-_BASE_COMPONENTS = ("goals", "inspiration", "caliber", "diversity")
-_WEIGHT_KEYS = ("goals", "inspiration", "caliber", "diversity", "caliber_scale", "columns")
-# Above this many cells (vocabulary x n), the right factor of co-occurrence products is sparse.
-_DENSE_CELLS_MAX = 50_000_000
-# Target bytes of one row block of temporaries: small enough to stay in cache.
-_BLOCK_BYTES = 1 << 21
-
-
-# --------------------------------------------------------------------------- weights
-
-
-@dataclass(frozen=True)
-class Weights:
-    """How much each affinity component counts.
-
-    Parameters
-    ----------
-    goals : float, default=1.0
-        Shared goals (Jaccard overlap of goal sets).
-    inspiration : float, default=1.0
-        Expertise of one meets goals of the other, both ways, mutual pairs first.
-    caliber : float, default=0.5
-        Similar company size.
-    diversity : float, default=0.3
-        Different sectors.
-    caliber_scale : float, default=1.0
-        ``tau`` of the caliber component: sizes ``tau`` decades apart score ``exp(-1)``.
-        Must be positive.
-    columns : tuple of ColumnSpec, default=()
-        User columns, each with its own mode and weight.
-
-    Notes
-    -----
-    Weights are "how much you care" and may be any finite float: 0 switches a component
-    off, a negative weight pushes such pairs apart (e.g. ``diversity=-1`` groups by
-    industry). Validation happens at construction; the dataclass is frozen.
-
-    Examples
-    --------
-    >>> w = Weights(caliber=0.0)
-    >>> w.to_dict()["caliber"], Weights.from_dict(w.to_dict()) == w
-    (0.0, True)
-    """
-
-    goals: float = 1.0
-    inspiration: float = 1.0
-    caliber: float = 0.5
-    diversity: float = 0.3
-    caliber_scale: float = 1.0
-    columns: tuple[ColumnSpec, ...] = ()
-
-    def __post_init__(self):
-        self.validate()
-
-    def validate(self) -> Weights:
-        """Check every field; raise :class:`~peermatch.errors.ConfigError` if one is bad.
-
-        Returns
-        -------
-        Weights
-            ``self``, so calls chain.
-        """
-        for name in _BASE_COMPONENTS + ("caliber_scale",):
-            v = getattr(self, name)
-            if (isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating)
-                    or not math.isfinite(float(v))):
-                raise ConfigError(f"The {name!r} parameter of Weights must be a finite number. "
-                                  f"Got {v!r} instead.")
-            object.__setattr__(self, name, float(v))
-        if self.caliber_scale <= 0:
-            raise ConfigError(f"The 'caliber_scale' parameter of Weights must be > 0 (decades "
-                              f"of company size). Got {self.caliber_scale!r} instead.")
-        cols = self.columns
-        if isinstance(cols, ColumnSpec | Mapping | str):
-            cols = (cols,)
-        specs = tuple(c if isinstance(c, ColumnSpec) else ColumnSpec.from_dict(c) for c in cols)
-        names = [c.name for c in specs]
-        dup = sorted({x for x in names if names.count(x) > 1})
-        if dup:
-            raise ConfigError(f"The 'columns' parameter of Weights names column(s) {dup} more "
-                              f"than once; give each column one entry.")
-        object.__setattr__(self, "columns", specs)
-        return self
-
-    @classmethod
-    def from_dict(cls, d: Mapping) -> Weights:
-        """Build weights from a mapping such as the ``[weights]`` table of a TOML file.
-
-        Parameters
-        ----------
-        d : mapping
-            Keys among ``goals, inspiration, caliber, diversity, caliber_scale, columns``;
-            ``columns`` is a list of mappings with keys of :class:`ColumnSpec`.
-
-        Raises
-        ------
-        ConfigError
-            An unknown key (the message lists the valid ones) or a bad value.
-
-        Examples
-        --------
-        >>> Weights.from_dict({"goals": 2, "columns": [{"name": "tenure"}]}).columns[0].name
-        'tenure'
-        """
-        if not isinstance(d, Mapping):
-            raise ConfigError(f"Weights must be given as a table (mapping). Got {d!r} instead.")
-        unknown = sorted(set(d) - set(_WEIGHT_KEYS))
-        if unknown:
-            raise ConfigError(f"Unknown weights key(s) {unknown}; valid keys are "
-                              f"{list(_WEIGHT_KEYS)}.")
-        kw = dict(d)
-        if "columns" in kw:
-            cols = kw["columns"]
-            if isinstance(cols, Mapping) or not isinstance(cols, Sequence) or isinstance(cols,
-                                                                                        str):
-                raise ConfigError("The 'columns' key of the weights must be a list of tables "
-                                  "([[weights.columns]] entries).")
-            kw["columns"] = tuple(ColumnSpec.from_dict(c) for c in cols)
-        return cls(**kw)
-
-    @classmethod
-    def from_toml(cls, path: str | os.PathLike) -> Weights:
-        """Read the ``[weights]`` table of a TOML file.
-
-        Format::
-
-            [weights]
-            goals = 1.0
-            inspiration = 1.0
-            caliber = 0.5
-            diversity = 0.3
-            caliber_scale = 1.0
-
-            [[weights.columns]]
-            name = "years_in_role"
-            kind = "numeric"        # or "categorical"
-            mode = "dissimilar"     # or "similar"
-            weight = 0.2
-
-        Raises
-        ------
-        ConfigError
-            Missing file, invalid TOML, no ``[weights]`` table, unknown key or bad value;
-            the message names the file.
-        """
-        from .config import read_toml
-
-        name = os.fspath(path)
-        doc = read_toml(path, "weights")
-        if "weights" not in doc:
-            raise ConfigError(f"{name}: no [weights] table; found tables {sorted(doc)}.")
-        try:
-            return cls.from_dict(doc["weights"])
-        except ConfigError as exc:
-            raise ConfigError(f"{name} [weights]: {exc}") from None
-
-    def to_dict(self) -> dict:
-        """Return the weights as plain types (what :meth:`from_dict` reads back)."""
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "columns"}
-        out["columns"] = [c.to_dict() for c in self.columns]
-        return out
-
-    def to_toml(self) -> str:
-        """Return the weights as a TOML ``[weights]`` table (what :meth:`from_toml` reads).
-
-        Examples
-        --------
-        >>> print(Weights(columns=(ColumnSpec("tenure"),)).to_toml(), end="")
-        [weights]
-        goals = 1.0
-        inspiration = 1.0
-        caliber = 0.5
-        diversity = 0.3
-        caliber_scale = 1.0
-        <BLANKLINE>
-        [[weights.columns]]
-        name = "tenure"
-        kind = "numeric"
-        mode = "similar"
-        weight = 1.0
-        """
-        d = self.to_dict()
-        lines = ["[weights]"]
-        lines += [f"{k} = {d[k]!r}" for k in _WEIGHT_KEYS if k != "columns"]
-        for col in d["columns"]:
-            lines += ["", "[[weights.columns]]"]
-            lines += [f"{k} = {_toml_value(v)}" for k, v in col.items()]
-        return "\n".join(lines) + "\n"
-
-
-def _toml_value(v) -> str:
-    if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return repr(float(v))
 
 
 # --------------------------------------------------------------------------- affinity
@@ -299,7 +105,7 @@ def affinity(features: Features, weights: Weights | None = None, *,
            [0.55 , 0.717, 0.   ]])
     """
     weights = Weights() if weights is None else weights
-    prep = _Prep(features, weights, dtype)
+    prep = ScoringPrep(features, weights, dtype)
     n = features.n
     A = np.empty((n, n), dtype=prep.dtype)
     terms = [(name, w) for name, w in prep.weighted() if w != 0.0]
@@ -375,7 +181,7 @@ def affinity_components(features: Features, weights: Weights | None = None, *,
     {'goals': 0.0, 'inspiration': 1.0, 'caliber': 0.368, 'diversity': 1.0}
     """
     weights = Weights() if weights is None else weights
-    prep = _Prep(features, weights, dtype)
+    prep = ScoringPrep(features, weights, dtype)
     n = features.n
     out = {}
     for name, _ in prep.weighted():
@@ -456,256 +262,6 @@ def check_affinity(A, n: int | None = None, *, rtol: float = 1e-6) -> np.ndarray
     return M
 
 
-class _Prep:
-    """Per-call precomputation shared by the row-block kernels (no validation of features).
-
-    Holds ``O(n d)`` arrays only: :meth:`component` writes a row band ``r0:r1`` of a
-    component against every column (what :func:`affinity` runs), :meth:`block` any block
-    ``rows x cols`` (what :class:`peermatch.affinity.FeatureAffinity` runs). Both share the
-    kernels below, so they give the same values.
-    """
-
-    def __init__(self, f: Features, w: Weights, dtype):
-        dt = np.dtype(dtype)
-        if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-            raise ConfigError(f"The 'dtype' parameter must be float32 or float64. Got {dtype!r}.")
-        self.dtype = dt
-        self.f = f
-        self.w = w
-        n = f.n
-        self.n = n
-        self.block_rows = max(8, min(max(n, 1), _BLOCK_BYTES // max(1, n * dt.itemsize)))
-        V = len(f.vocab)
-        # Co-occurrence counts are (sparse multi-hot rows) @ (dense transposed matrix): scipy's
-        # single-threaded sparse-dense product costs nnz(rows) * n, less than a dense GEMM
-        # (V * n per row), and unlike BLAS it cannot oversubscribe the block threads.
-        # Very large vocabularies fall back to sparse @ sparse.
-        self.dense = V * n <= _DENSE_CELLS_MAX
-        gsize = np.asarray(f.goals.sum(axis=1)).ravel().astype(dt)
-        # Jaccard denominators: an empty goal set counts as size 0.5 so that the union is
-        # never 0 (the intersection is then 0, hence the score too): no clamping pass.
-        self.gsize = np.where(gsize > 0, gsize, 0.5).astype(dt)
-        # Goals scaled by 1/|G_j| (0 rows for empty sets), so X_i . Gn_j = e_ij directly.
-        inv = np.divide(1, gsize, out=np.zeros_like(gsize), where=gsize > 0)
-        self.G = sp.csr_array(f.goals, dtype=dt)
-        self.X = sp.csr_array(f.expertise, dtype=dt)
-        self.Gn = sp.csr_array(sp.diags_array(inv) @ self.G, dtype=dt)
-
-        def right(M):
-            return np.ascontiguousarray(M.T.toarray()) if self.dense else M.T.tocsc()
-
-        self.GT, self.XT, self.GnT = right(self.G), right(self.X), right(self.Gn)
-        # Term sets as bit masks for blocks (FeatureAffinity.block): co-occurrence counts
-        # are popcounts of ANDed words, no sparse indexing and no BLAS call (whose thread
-        # start-up costs far more than a 160 x 160 product). Built on first use.
-        self._bits = None
-        self._inv = inv
-        self.logs = (f.log_size / w.caliber_scale).astype(dt)
-        self.size_known = np.asarray(f.size_known, dtype=bool)
-        self.size_unknown = np.flatnonzero(~self.size_known)
-        self.sector = f.sector
-        self.columns: list[tuple[ColumnSpec, ColumnFeature]] = []
-        # Per weighted column: (spec, values in dtype, known mask, unknown indices, scale).
-        self._cols: dict[str, tuple] = {}
-        for spec in w.columns:
-            col = f.columns.get(spec.name)
-            if col is None:
-                raise ConfigError(f"Column {spec.name!r} is weighted but was not encoded; pass "
-                                  f"columns=weights.columns to encode().")
-            if col.kind != spec.kind:
-                raise ConfigError(f"Column {spec.name!r} is weighted as {spec.kind} but was "
-                                  f"encoded as {col.kind}; encode with the same ColumnSpec.")
-            self.columns.append((spec, col))
-            known = np.asarray(col.known, dtype=bool)
-            scale = spec.scale if spec.scale is not None else col.span
-            self._cols["column:" + spec.name] = (spec, col.values.astype(dt), known,
-                                                 np.flatnonzero(~known), scale)
-
-    def weighted(self) -> list[tuple[str, float]]:
-        out = [(k, getattr(self.w, k)) for k in _BASE_COMPONENTS]
-        out += [("column:" + s.name, s.weight) for s, _ in self.columns]
-        return out
-
-    def nbytes(self) -> int:
-        """Bytes held by the precomputed arrays (roughly: scipy index arrays included)."""
-        total = 0
-        for M in (self.G, self.X, self.Gn, self.GT, self.XT, self.GnT):
-            if sp.issparse(M):
-                total += M.data.nbytes + M.indices.nbytes + M.indptr.nbytes
-            else:
-                total += M.nbytes
-        for a in (self.gsize, self.logs, self.size_known, self.size_unknown, self.sector):
-            total += a.nbytes
-        for _, x, known, unknown, _ in self._cols.values():
-            total += x.nbytes + known.nbytes + unknown.nbytes
-        return total
-
-    def _bit_masks(self):
-        """``(goal bits, expertise bits)``, ``(n, words)`` uint64, or None (huge vocabulary
-        or a numpy without ``bitwise_count``)."""
-        if self._bits is None:
-            V = self.G.shape[1]
-            words = max(1, -(-V // 64))
-            if words > 8 or not hasattr(np, "bitwise_count"):
-                self._bits = False
-            else:
-                def bits(M):
-                    coo = sp.coo_array(M)
-                    B = np.zeros((self.n, words), dtype=np.uint64)
-                    one = np.left_shift(np.uint64(1), (coo.col % 64).astype(np.uint64))
-                    np.bitwise_or.at(B, (coo.row, coo.col // 64), one)
-                    return B
-
-                self._bits = (bits(self.G), bits(self.X))
-        return self._bits or None
-
-    def _cooc(self, left, right_t, out: np.ndarray) -> None:
-        """``out = left @ right_t``: counts of shared terms (``left`` sparse rows)."""
-        prod = left @ right_t
-        out[...] = prod if self.dense else prod.toarray()
-
-    def component(self, name: str, r0: int, r1: int, out: np.ndarray,
-                  ws: list[np.ndarray]) -> None:
-        """Write rows ``r0:r1`` of component ``name`` into ``out`` (diagonal not cleared).
-
-        ``ws`` holds two scratch blocks of at least ``r1 - r0`` rows: reusing them avoids a
-        page-faulting allocation per block.
-        """
-        b = r1 - r0
-        if name == "goals":
-            self._cooc(self.G[r0:r1], self.GT, out)
-            _jaccard(out, self.gsize[r0:r1], self.gsize, ws[0][:b])
-        elif name == "inspiration":
-            self._cooc(self.X[r0:r1], self.GnT, out)
-            back = ws[0][:b]
-            self._cooc(self.Gn[r0:r1], self.XT, back)
-            _inspiration(out, back, ws[1][:b])
-        elif name == "caliber":
-            _caliber(self.logs[r0:r1], self.logs, out)
-            if self.size_unknown.size:
-                rows = self.size_unknown[(self.size_unknown >= r0) & (self.size_unknown < r1)]
-                _fill_unknown(out, rows - r0, self.size_unknown, CALIBER_UNKNOWN)
-        elif name == "diversity":
-            np.not_equal(self.sector[r0:r1, None], self.sector[None, :], out=out)
-        elif name.startswith("column:"):
-            spec, x, _, unknown, scale = self._cols[name]
-            _column_kernel(spec, scale, x[r0:r1], x, out)
-            if unknown.size:
-                rows = unknown[(unknown >= r0) & (unknown < r1)]
-                _fill_unknown(out, rows - r0, unknown, COLUMN_UNKNOWN)
-        else:  # pragma: no cover - names come from weighted()
-            raise KeyError(name)
-
-    def block(self, name: str, rows: np.ndarray, cols: np.ndarray, out: np.ndarray) -> None:
-        """Write component ``name`` of the block ``rows x cols`` into ``out`` (diagonal kept).
-
-        ``rows`` and ``cols`` are integer index arrays (any order, repeats allowed); ``out``
-        has shape ``(len(rows), len(cols))`` and this object's dtype. Sparse operands are
-        row-sliced (``csr[rows]``), the transposed right-hand ones column-selected
-        (``right_t[:, cols]``): time ``O(nnz(rows) * len(cols) + d)``, no ``n``-sized work.
-        """
-        if out.size == 0:
-            return
-        if name in ("goals", "inspiration") and self._bit_masks() is not None:
-            Gb, Xb = self._bits
-            if name == "goals":
-                out[...] = _popcount_and(Gb[rows], Gb[cols])
-                _jaccard(out, self.gsize[rows], self.gsize[cols], np.empty_like(out))
-            else:
-                # e_ij = |X_i & G_j| / |G_j|, e_ji = |G_i & X_j| / |G_i| (0 for empty sets)
-                out[...] = _popcount_and(Xb[rows], Gb[cols])
-                out *= self._inv[cols][None, :]
-                back = _popcount_and(Gb[rows], Xb[cols]).astype(out.dtype)
-                back *= self._inv[rows][:, None]
-                _inspiration(out, back, np.empty_like(out))
-            return
-        if name == "goals":
-            self._cooc(self.G[rows], self.GT[:, cols], out)
-            _jaccard(out, self.gsize[rows], self.gsize[cols], np.empty_like(out))
-        elif name == "inspiration":
-            self._cooc(self.X[rows], self.GnT[:, cols], out)
-            back = np.empty_like(out)
-            self._cooc(self.Gn[rows], self.XT[:, cols], back)
-            _inspiration(out, back, np.empty_like(out))
-        elif name == "caliber":
-            _caliber(self.logs[rows], self.logs[cols], out)
-            if self.size_unknown.size:
-                _fill_unknown(out, np.flatnonzero(~self.size_known[rows]),
-                              np.flatnonzero(~self.size_known[cols]), CALIBER_UNKNOWN)
-        elif name == "diversity":
-            np.not_equal(self.sector[rows, None], self.sector[None, cols], out=out)
-        elif name.startswith("column:"):
-            spec, x, known, unknown, scale = self._cols[name]
-            _column_kernel(spec, scale, x[rows], x[cols], out)
-            if unknown.size:
-                _fill_unknown(out, np.flatnonzero(~known[rows]), np.flatnonzero(~known[cols]),
-                              COLUMN_UNKNOWN)
-        else:
-            raise KeyError(name)
-
-
-# Kernels shared by _Prep.component (a row band against all columns) and _Prep.block (any
-# block): the left operands are the block's rows, the right ones its columns.
-
-
-def _popcount_and(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """``|L_a & R_b|`` for bit-mask rows ``left`` (r, words) and ``right`` (c, words)."""
-    acc = np.bitwise_count(left[:, None, 0] & right[None, :, 0])
-    for k in range(1, left.shape[1]):
-        acc += np.bitwise_count(left[:, None, k] & right[None, :, k])
-    return acc
-
-
-def _jaccard(out: np.ndarray, size_r: np.ndarray, size_c: np.ndarray, union: np.ndarray) -> None:
-    """``out`` holds ``|G_i & G_j|``; turn it into ``|G_i & G_j| / |G_i | G_j|``."""
-    np.add(size_r[:, None], size_c[None, :], out=union)
-    union -= out
-    out /= union
-
-
-def _inspiration(out: np.ndarray, back: np.ndarray, prod: np.ndarray) -> None:
-    """``out`` holds ``e_ij``, ``back`` holds ``e_ji``: ``out = (e_ij + e_ji + e_ij e_ji) / 3``."""
-    # (e_ij + e_ji + e_ij e_ji) / 3 = (e_ij + e_ji (1 + e_ij)) / 3
-    np.add(out, 1, out=prod)
-    prod *= back
-    out += prod
-    out *= 1 / 3
-
-
-def _caliber(logs_r: np.ndarray, logs_c: np.ndarray, out: np.ndarray) -> None:
-    """``exp(-|logs_r[a] - logs_c[b]|)`` (logs already divided by the caliber scale)."""
-    np.subtract(logs_r[:, None], logs_c[None, :], out=out)
-    np.abs(out, out=out)
-    np.negative(out, out=out)
-    np.exp(out, out=out)
-
-
-def _fill_unknown(out: np.ndarray, rows: np.ndarray, cols: np.ndarray, value: float) -> None:
-    """Set the block rows ``rows`` and columns ``cols`` (positions in ``out``) to ``value``."""
-    if cols.size:
-        out[:, cols] = value
-    if rows.size:
-        out[rows] = value
-
-
-def _column_kernel(spec: ColumnSpec, scale: float, x_r: np.ndarray, x_c: np.ndarray,
-                   out: np.ndarray) -> None:
-    """A user column's score for known cells (unknown ones are filled by the caller)."""
-    if spec.kind == "categorical":
-        op = np.equal if spec.mode == "similar" else np.not_equal
-        op(x_r[:, None], x_c[None, :], out=out)
-        return
-    np.subtract(x_r[:, None], x_c[None, :], out=out)
-    np.abs(out, out=out)
-    if scale > 0:
-        out *= 1 / scale
-        np.minimum(out, 1, out=out)
-    else:  # all equal: every pair is at distance 0
-        out.fill(0)
-    if spec.mode == "similar":
-        np.subtract(1, out, out=out)
-
-
 def _zero_diag(block: np.ndarray, r0: int) -> None:
     k = np.arange(block.shape[0])
     block[k, r0 + k] = 0
@@ -749,7 +305,8 @@ def check_labels(labels, n: int | None = None) -> np.ndarray:
     return lab.astype(np.int64, copy=False)
 
 
-_labels = check_labels  # the former private name
+#: The name under which other modules may import :func:`check_labels` (one function).
+label_codes = check_labels
 
 
 def group_affinity(A: np.ndarray, labels, m: int | None = None) -> np.ndarray:
@@ -946,36 +503,8 @@ def grouping_score(A: np.ndarray, labels) -> float:
     >>> grouping_score(A, [0, 0, 1]), grouping_score(A, [0, 0, 0])
     (1.0, 6.0)
     """
-    from .affinity import as_affinity, is_dense
-
-    A = as_affinity(A)
+    # A dense matrix as an array; an affinity object (with ``block``) as it is.
+    if isinstance(A, np.ndarray) or not hasattr(A, "block"):
+        A = np.asarray(A)
     lab = check_labels(labels, A.shape[0])
-    if not is_dense(A):
-        placed = lab >= 0
-        if not placed.any():
-            return 0.0
-        idx = np.flatnonzero(placed)
-        sub = lab[idx]
-        return float(sum(0.5 * A.block(idx[sub == g]).sum() for g in np.unique(sub)))
-    rows, cols = _same_group_pairs(lab)
-    return float(A[rows, cols].sum(dtype=np.float64))
-
-
-def _same_group_pairs(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All pairs ``i < j`` with ``lab[i] == lab[j] >= 0``, vectorised in ``O(sum size^2)``."""
-    order = np.flatnonzero(lab >= 0)
-    order = order[np.argsort(lab[order], kind="stable")]
-    if order.size == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    g = lab[order]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    sizes = np.diff(np.r_[starts, order.size])
-    # For sorted position k (group start s, size z): pair it with positions k+1 .. s+z-1.
-    ends = np.repeat(starts + sizes, sizes)
-    pos = np.arange(order.size)
-    count = ends - pos - 1
-    total = int(count.sum())
-    first = np.repeat(pos, count)
-    offset = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
-    second = first + 1 + offset
-    return order[first], order[second]
+    return core.pair_total(A, lab)

@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from ._compat import renamed_keywords
 from .affinity import block_of
 from .candidates import CandidateTable
 from .errors import ConfigError
@@ -22,8 +23,9 @@ from .rules import (
 __all__ = ["rank_groups"]
 
 
+@renamed_keywords(grouping="groups")
 def rank_groups(
-    grouping: str | os.PathLike | pd.DataFrame | CandidateTable,
+    groups: str | os.PathLike | pd.DataFrame | CandidateTable,
     prospect: str,
     *,
     max_size: int = 12,
@@ -33,9 +35,11 @@ def rank_groups(
 ) -> pd.DataFrame:
     """Rank the existing groups a prospect could join, with the reason each fits or not.
 
-    ``grouping`` is a table with a ``group`` column (e.g. a previous output of
-    ``peermatch match``) holding the prospect's row too (with an empty ``group`` cell,
-    or any group, which is then left out of the ranking).
+    ``groups`` is a table with a ``group`` column (e.g. a previous output of
+    ``peermatch match``, read by :func:`peermatch.grouping.read_grouping`) holding the
+    prospect's row too (with an empty ``group`` cell, or any group, which is then left
+    out of the ranking). (Formerly ``grouping``; that keyword still works, with a
+    DeprecationWarning.)
 
     A group *fits* when it has an open seat (fewer than ``max_size`` members), holds
     no competitor of the prospect, nobody in declared conflict with them, and, when the
@@ -60,32 +64,29 @@ def rank_groups(
     >>> print(r["reason"].iloc[0])
     competitor in the group: b (industry 'Retail')
     """
-    from .match import load_table, score_table
-    from .scoring import Weights
+    from .grouping import read_grouping
 
-    rules = rules or Rules()
-    table = load_table(grouping, columns)
-    if table.group is None:
-        raise ConfigError(f"{table.source}: ranking groups needs a 'group' column with the "
-                          "existing groups.")
     if isinstance(max_size, bool) or not isinstance(max_size, (int, np.integer)) or max_size < 1:
         raise ConfigError(f"The 'max_size' parameter of rank_groups must be a positive int. "
                           f"Got {max_size!r} instead.")
+    G = read_grouping(groups, weights=weights, rules=rules, columns=columns,
+                      allow_unplaced=True)
+    table, rules = G.table, G.rules
     ids = [str(x) for x in table.ids]
     if str(prospect) not in ids:
         raise ConfigError(f"{table.source}: no candidate with id {prospect!r}.")
     p = ids.index(str(prospect))
-    _, A = score_table(table, weights if weights is not None else Weights(), rules)
-    groups = np.array([str(g).strip() for g in table.group], dtype=object)
-    own = groups[p]
-    names = [g for g in dict.fromkeys(groups.tolist()) if g and g != own]
+    A = G.affinity
+    cells = np.array([str(g).strip() for g in table.group], dtype=object)
+    own = cells[p]
+    names = [G.names[g] for g in G.order if G.names[g] != own]
 
     # The existing members and the prospect (as a newcomer), checked by the rule engine:
     # the same checks as match and report --check, not a copy of them.
-    rows = np.array(sorted({p, *np.flatnonzero((groups != "") & (groups != own))}),
+    rows = np.array(sorted({p, *np.flatnonzero((cells != "") & (cells != own))}),
                     dtype=np.int64)
     sub = table.subset(rows)
-    sub_groups = groups[rows].copy()
+    sub_groups = cells[rows].copy()
     at = int(np.flatnonzero(rows == p)[0])
     sub_groups[at] = ""
     sub = replace(sub, group=sub_groups)
@@ -96,7 +97,7 @@ def rank_groups(
 
     out_rows = []
     for g in names:
-        mem = np.flatnonzero(groups == g)
+        mem = np.flatnonzero(cells == g)
         labels = base.copy()
         labels[at] = gindex[g]
         keep_parts_apart(compiled, sub, rules, labels)

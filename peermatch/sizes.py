@@ -13,8 +13,8 @@ Internal helpers of :func:`peermatch.match` (see ``docs/fairness.md``):
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 
@@ -132,7 +132,8 @@ def check_group_sizes(group_sizes) -> dict[str, tuple[int, int]]:
 def apply_sizes(compiled, *, group_sizes: Mapping[str, tuple[int, int]] | None = None,
                 even_sizes: bool = False, target_size: int | None = None,
                 label: str = "") -> set[str]:
-    """Tighten ``compiled.problem``'s group bounds in place; return the group names used.
+    """Tighten the group bounds of ``compiled.problem`` (replaced by a problem built with
+    the new bounds); return the group names used.
 
     ``group_sizes`` replaces the bounds of the named groups (a locked group keeps its
     exact size, which must lie in the range). ``even_sizes`` makes the sizes of the groups
@@ -159,8 +160,6 @@ def apply_sizes(compiled, *, group_sizes: Mapping[str, tuple[int, int]] | None =
         compiled.notes.append(f"{prefix}{m} groups"
                               + (f" (nearest {p.n / target_size:.1f} for target size "
                                  f"{target_size})" if target_size else " (even sizes)") + ".")
-    else:
-        p = copy.copy(p)
     m = p.n_groups
     b = p.bounds_for(m).copy()
     names = compiled.group_names or [str(g + 1) for g in range(m)]
@@ -192,6 +191,6 @@ def apply_sizes(compiled, *, group_sizes: Mapping[str, tuple[int, int]] | None =
                                   "of groups, the size range or group_sizes, or drop "
                                   "--even-sizes.")
             b[flex, 0], b[flex, 1] = lo_e, hi_e
-    p.bounds = b
-    compiled.problem = p
+    # a new problem with these bounds: the one the rules compiled is never changed
+    compiled.problem = replace(p, bounds=b)
     return used

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import peermatch
 from peermatch import affinity as fa_mod
-from peermatch import scoring
+from peermatch import components
 from peermatch.affinity import FeatureAffinity, block_of
 from peermatch.features import ColumnSpec, encode
 from peermatch.scoring import Weights, affinity
@@ -113,13 +113,13 @@ def test_block_matches_dense_small_tables(t, w, data, sparse):
     idx = st.lists(st.integers(0, f.n - 1), max_size=12)
     r = np.array(data.draw(idx), dtype=np.int64)
     c = np.array(data.draw(idx), dtype=np.int64)
-    old = scoring._DENSE_CELLS_MAX
+    old = components._DENSE_CELLS_MAX
     try:
         if sparse:
-            scoring._DENSE_CELLS_MAX = -1  # sparse @ sparse co-occurrence products
+            components._DENSE_CELLS_MAX = -1  # sparse @ sparse co-occurrence products
         F = FeatureAffinity(f, w)
     finally:
-        scoring._DENSE_CELLS_MAX = old
+        components._DENSE_CELLS_MAX = old
     A = affinity(f, w)
     np.testing.assert_allclose(F.block(r, c), A[np.ix_(r, c)], rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(F.to_dense(), A, rtol=RTOL, atol=ATOL)
@@ -291,3 +291,22 @@ def test_compiled_blocks_equal_the_numpy_path_bit_for_bit(case, monkeypatch):
         np.testing.assert_array_equal(B, F.block(r, c))
         np.testing.assert_allclose(B, _[np.ix_(r, c)] * (r[:, None] != c[None, :]),
                                    rtol=RTOL, atol=ATOL)
+
+
+def test_view_state_rebuilds_a_view_on_shared_features(case):
+    """What a worker that already holds the features needs to rebuild a view."""
+    f, w, _ = case
+    rng = np.random.default_rng(8)
+    F = FeatureAffinity(f, w)
+    rows = rng.permutation(f.n)[:40]
+    V = F.plus_pairs([1, 2], [3, 4], [0.5, -0.25]).plus_outer(rng.normal(size=f.n), 0.3)
+    V = V.subset(rows)
+    assert F.shares_features(V) and V.shares_features(F)
+    assert not F.shares_features(FeatureAffinity(f, w))  # same numbers, other features
+    assert not F.shares_features(np.zeros((f.n, f.n)))
+    index, pairs, Z, coef = V.view_state
+    assert index.tolist() == rows.tolist() and Z.shape == (40, 1) and coef.tolist() == [0.3]
+    B = F.with_view_state(V.view_state)
+    assert B.shape == V.shape and B.shares_features(F)
+    np.testing.assert_array_equal(B.to_dense(), V.to_dense())
+    assert F.view_state == (None, None, None, None)

@@ -234,3 +234,36 @@ def test_config_that_is_not_text(tmp_path, cands, capsys):
     cfg.write_bytes(b"\xff\xfe[match]\n")
     code, _, err = run(_match(cands, tmp_path / "g.csv", "--config", cfg), capsys)
     assert code == 2 and "job.toml" in err and "Traceback" not in err
+
+
+def test_crm_export_gzip_sep_line_long_notes_and_nfd_text(tmp_path, capsys):
+    """A gzip CSV with Excel's sep= line, 320 kB notes and NFD accents runs, unchanged."""
+    import gzip
+
+    df = pm.synth_candidates(30, seed=2)
+    forms = {1: "Cafe\u0301 Supply", 4: "Cafe\u0301 Supply", 2: "Caf\u00e9 Supply",
+             7: "Caf\u00e9 Supply", 9: "Caf\u00e9 Supply"}
+    df["industry"] = [forms.get(k, ind) for k, ind in enumerate(df["industry"])]
+    df["notes"] = [("Long call notes; \"quoted\", and\nmore. " * 9000)[:320_000] if k == 3
+                   else "" for k in range(len(df))]
+    src = tmp_path / "crm.csv.gz"
+    src.write_bytes(gzip.compress(("sep=;\n" + df.to_csv(index=False, sep=";")).encode()))
+    out = tmp_path / "g.csv"
+    code, _, err = run(_match(src, out, "--competitors", "industry"), capsys)
+    assert code == 0, err
+    assert "Traceback" not in err
+    got = pd.read_csv(out, dtype=str, keep_default_na=False)
+    # Every input cell passes through as read: accents in their own form, the long notes.
+    pd.testing.assert_frame_equal(got[list(df.columns)], df, check_dtype=False)
+    cafe = got[got["industry"].isin(["Cafe\u0301 Supply", "Caf\u00e9 Supply"])]
+    assert cafe["group"].is_unique  # one form or the other, they compete
+
+
+def test_damaged_gzip_is_named_without_a_traceback(tmp_path, capsys):
+    import gzip
+
+    src = tmp_path / "cands.csv.gz"
+    src.write_bytes(gzip.compress(pm.synth_candidates(30, seed=2).to_csv().encode())[:-40])
+    code, _, err = run(["validate", src], capsys)
+    assert code == 2 and "cands.csv.gz" in err and "gzip" in err
+    assert "NUL" not in err and "Traceback" not in err

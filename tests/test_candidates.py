@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import bz2
 import csv
+import gzip
 import io
+import lzma
 import math
+import tarfile
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from peermatch.candidates import CANONICAL_COLUMNS, CandidateTable, read_candidates
+from peermatch.candidates import CANONICAL_COLUMNS, CandidateTable, read_candidates, text_key
 from peermatch.errors import CandidatesError, ConfigError, DataWarning
 
 BAD = Path(__file__).parent / "data" / "bad"
@@ -628,8 +633,9 @@ def test_random_valid_tables(tmp_path_factory, table):
     assert t.lines.tolist() == expected_lines
     assert list(t.frame.columns) == header
     assert t.ids.tolist() == [r["id"].strip() for r in rows]
-    assert t.industry.tolist() == [r["industry"].strip() for r in rows]
-    assert t.region.tolist() == [r["region"].strip() for r in rows]
+    # Keys compared across rows are trimmed and in Unicode NFC; the frame keeps the cells.
+    assert t.industry.tolist() == [text_key(r["industry"]) for r in rows]
+    assert t.region.tolist() == [text_key(r["region"]) for r in rows]
     for c in ("employees", "revenue"):
         got = getattr(t, c)
         if c not in header:
@@ -642,7 +648,7 @@ def test_random_valid_tables(tmp_path_factory, table):
             else:
                 assert np.isnan(g)
     for c in ("goals", "availability", "conflicts"):
-        want = [[x.strip() for x in r[c].split(list_sep) if x.strip()] for r in rows]
+        want = [[text_key(x) for x in r[c].split(list_sep) if x.strip()] for r in rows]
         assert getattr(t, c) == want
     for c in header:
         got = t.frame[c].tolist()
@@ -651,3 +657,169 @@ def test_random_valid_tables(tmp_path_factory, table):
             assert got == want
         else:  # unquoted leading spaces may be skipped
             assert [g.lstrip(" ") for g in got] == [w.lstrip(" ") for w in want]
+
+
+# --------------------------------------------------------------------------------------
+# Compressed files, Excel's sep= line, long cells, Unicode forms
+# --------------------------------------------------------------------------------------
+
+SMALL = "id,industry,employees\nA1,Software,12\nA2,Retail,40\n"
+
+
+@pytest.mark.parametrize("name", ["cands.csv.gz", "cands.csv"])
+def test_gzip_file_is_read_whatever_its_name(tmp_path, name):
+    t = read_candidates(write(tmp_path, gzip.compress(SMALL.encode()), name))
+    assert t.ids.tolist() == ["A1", "A2"] and t.lines.tolist() == [2, 3]
+    assert t.source.endswith(name)
+
+
+@pytest.mark.parametrize("pack", [bz2.compress, lzma.compress])
+def test_bz2_and_xz_files_are_read(tmp_path, pack):
+    t = read_candidates(write(tmp_path, pack(SMALL.encode()), "cands.csv.x"))
+    assert t.industry.tolist() == ["Software", "Retail"]
+
+
+def test_gzip_of_a_cp1252_file_warns_like_the_plain_file(tmp_path):
+    data = gzip.compress("id,industry,employees\n1,Zürich,3\n".encode("cp1252"))
+    with pytest.warns(DataWarning, match="Windows-1252"):
+        t = read_candidates(write(tmp_path, data, "c.csv.gz"))
+    assert t.industry.tolist() == ["Zürich"]
+
+
+def test_zip_and_tar_archives_holding_one_csv(tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("export/cands.csv", SMALL)
+    assert len(read_candidates(write(tmp_path, buf.getvalue(), "c.zip"))) == 2
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        info = tarfile.TarInfo("cands.csv")
+        info.size = len(SMALL.encode())
+        tf.addfile(info, io.BytesIO(SMALL.encode()))
+    assert len(read_candidates(write(tmp_path, buf.getvalue(), "c.tar.gz"))) == 2
+
+
+def test_compressed_file_problems_are_named(tmp_path):
+    cut = gzip.compress(SMALL.encode() * 50)[:-20]
+    msg = error_of(write(tmp_path, cut, "cut.csv.gz"))
+    assert "cut.csv.gz" in msg and "gzip" in msg and "cut short or damaged" in msg
+    assert "NUL" not in msg
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("a.csv", SMALL)
+        zf.writestr("b.csv", SMALL)
+    msg = error_of(write(tmp_path, buf.getvalue(), "two.zip"))
+    assert "two.zip" in msg and "2 files ('a.csv', 'b.csv')" in msg and "extract" in msg
+    msg = error_of(write(tmp_path, b"\x28\xb5\x2f\xfd" + b"\x00" * 20, "c.csv.zst"))
+    assert "Zstandard" in msg and "zstd -d" in msg
+    msg = error_of(write(tmp_path, gzip.compress(b""), "empty.csv.gz"))
+    assert "empty.csv.gz" in msg and "empty file" in msg
+
+
+def test_gzip_errors_in_the_rows_name_the_line(tmp_path):
+    text = "id,industry,employees\nA1,Software,12\nA2,Retail,lots\n"
+    msg = error_of(write(tmp_path, gzip.compress(text.encode()), "c.csv.gz"))
+    assert "c.csv.gz, line 3, column 'employees': value 'lots' is not a number" in msg
+
+
+@pytest.mark.parametrize("hint", ["sep=;", "SEP=;", '"sep=;"', "sep=;;;", "\ufeffsep=;"])
+def test_excel_sep_line_sets_the_delimiter(tmp_path, hint):
+    text = f"{hint}\r\nid;name;industry;employees;goals\r\n1;Acme, Inc;X;5;a,b\r\n2;B;Y;z;\r\n"
+    msg = error_of(write(tmp_path, text))
+    # One problem, on the line of the file (the sep= line is line 1).
+    assert "line 4, column 'employees': value 'z'" in msg
+    assert "wrong number of fields" not in msg
+    t = read_candidates(write(tmp_path, text.replace(";z;", ";7;"), "ok.csv"))
+    assert t.frame["name"].tolist() == ["Acme, Inc", "B"]
+    assert t.goals == [["a", "b"], []] and t.lines.tolist() == [3, 4]
+
+
+def test_excel_sep_line_for_commas_and_tabs(tmp_path):
+    t = read_candidates(write(tmp_path, "sep=,\nid,industry,employees\n1,X;Y,3\n"))
+    assert t.industry.tolist() == ["X;Y"] and list(t.frame.columns) == [
+        "id", "industry", "employees"]
+    t = read_candidates(write(tmp_path, "sep=\t\nid\tindustry\temployees\n1\tX,Y\t3\n"))
+    assert t.industry.tolist() == ["X,Y"]
+
+
+def test_a_header_that_only_looks_like_a_hint_is_a_header(tmp_path):
+    # "sep=x" names no usable delimiter: it is a column name like any other.
+    msg = error_of(write(tmp_path, "sepa\n1\n"))
+    assert "required columns" in msg
+    msg = error_of(write(tmp_path, "sep=;\n"))
+    assert "only blank lines and separators" in msg
+
+
+def test_file_of_separators_only(tmp_path):
+    msg = error_of(write(tmp_path, ",,,\n\n , ,\n"))
+    assert "candidates.csv" in msg and "only blank lines and separators" in msg
+
+
+def test_long_quoted_cell_is_read(tmp_path):
+    notes = ("Call notes, with commas; quotes \"\" and\nline breaks. " * 6000)[:320_000]
+    text = f'id,industry,employees,notes\n1,X,3,"{notes}"\n2,Y,4,short\n'
+    t = read_candidates(write(tmp_path, text))
+    assert len(t.frame["notes"][0]) > 300_000
+    assert t.frame["notes"][0] == notes.replace('""', '"')
+    assert t.lines.tolist() == [2, 2 + notes.count("\n") + 1]
+    assert csv.field_size_limit() == 131072  # the process-wide limit is left as it was
+
+
+def test_overlong_cell_is_refused_with_its_line(tmp_path, monkeypatch):
+    # The bound is 16 Mi characters; a smaller one keeps the test fast.
+    import peermatch._csvfile as csvfile
+
+    monkeypatch.setattr(csvfile, "MAX_CELL_CHARS", 1000)
+    text = "id,industry,employees,notes\n1,X,3,ok\n2,Y,4,\"" + "n" * 2000 + "\"\n"
+    msg = error_of(write(tmp_path, text))
+    assert "candidates.csv, line 3" in msg and "longer than 1,000 characters" in msg
+    assert "never closed" in msg
+
+
+NFC, NFD = "Caf\u00e9 Supply", "Cafe\u0301 Supply"
+
+
+def test_text_keys_are_compared_in_nfc(tmp_path):
+    text = ("id,industry,employees,region,tier,goals,conflicts,notes\n"
+            f"Jos\u00e9,{NFC},3,Qu\u00e9bec,Pr\u00e9sident,{NFC},,{NFD}\n"
+            f"B2,{NFD},4,Que\u0301bec,Pre\u0301sident,{NFD}; x,Jose\u0301,{NFD}\n")
+    t = read_candidates(write(tmp_path, text))
+    assert t.industry.tolist() == [NFC, NFC]
+    assert t.region[0] == t.region[1] and t.tier[0] == t.tier[1]
+    assert t.goals == [[NFC], [NFC, "x"]]
+    # A conflict names the id as the table spells it.
+    assert t.conflicts == [[], ["Jos\u00e9"]]
+    # The frame keeps every cell as read: the output passes them through.
+    assert t.frame["industry"].tolist() == [NFC, NFD]
+    assert t.frame["notes"].tolist() == [NFD, NFD]
+    assert t.frame["region"][1] == "Que\u0301bec"
+
+
+def test_ids_in_two_unicode_forms_are_one_id(tmp_path):
+    text = "id,industry,employees\nJos\u00e9,X,3\nJose\u0301,Y,4\n"
+    msg = error_of(write(tmp_path, text))
+    assert "appears 2 times (written in different Unicode forms" in msg
+    assert "lines 2, 3" in msg
+
+
+def test_competitors_in_two_unicode_forms_are_one_class():
+    from peermatch.rules import Rules, competitor_classes
+
+    df = pd.DataFrame({"id": ["a", "b", "c"], "industry": [NFC, NFD, "Other"],
+                       "employees": ["1", "2", "3"]})
+    classes, _, _ = competitor_classes(read_candidates(df), Rules(competitors=("industry",)))
+    assert [sorted(c.tolist()) for c in classes] == [[0, 1]]
+
+
+def test_column_mapping_matches_headers_in_either_form(tmp_path):
+    text = "id,Secteur d'activite\u0301,employees\n1,X,3\n"
+    t = read_candidates(write(tmp_path, text), columns={"industry": "Secteur d'activit\u00e9"})
+    assert t.industry.tolist() == ["X"]
+
+
+def test_text_that_happens_to_spell_ustar_is_not_a_tar_archive(tmp_path):
+    head = "id,industry,employees,notes\n1,X,3,"
+    text = head + "n" * (257 - len(head)) + "ustard\n"
+    assert text.encode()[257:262] == b"ustar"
+    t = read_candidates(write(tmp_path, text))
+    assert t.frame["notes"][0].endswith("ustard")

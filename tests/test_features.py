@@ -129,3 +129,12 @@ def test_user_column_errors_name_column_and_line():
         ColumnSpec("c", kind="categorical", scale=2.0)
     with pytest.raises(ConfigError, match="Unknown key"):
         ColumnSpec.from_dict({"name": "c", "wieght": 1})
+
+
+def test_numeric_column_whose_range_overflows_is_refused():
+    # Its pair differences would be infinite, and the affinity NaN.
+    t = make_table(["x"] * 3, extra={"tenure": ["-1e308", "1e308", "0"]})
+    with pytest.raises(ConfigError, match="'tenure'.*spans more than the largest float"):
+        encode(t, columns=[ColumnSpec("tenure")])
+    t = make_table(["x"] * 2, extra={"tenure": ["-1e307", "1e307"]})
+    assert encode(t, columns=[ColumnSpec("tenure")]).columns["tenure"].span == 2e307

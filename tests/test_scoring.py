@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from peermatch import scoring
+from peermatch import components
 from peermatch.candidates import CandidateTable
 from peermatch.errors import ConfigError, DataWarning
 from peermatch.features import ColumnSpec, encode
@@ -206,14 +206,14 @@ def test_components_and_affinity_match_loops(t, w, depth):
 def test_blocked_threaded_sparse_paths_agree(t, w):
     f = encode(t, columns=w.columns, revenue_per_employee=RPE)
     ref = ref_affinity(t, w)
-    old = (scoring._BLOCK_BYTES, scoring._DENSE_CELLS_MAX)
+    old = (components._BLOCK_BYTES, components._DENSE_CELLS_MAX)
     try:
-        scoring._BLOCK_BYTES = 1  # 8-row blocks
-        scoring._DENSE_CELLS_MAX = -1  # sparse @ sparse co-occurrence products
+        components._BLOCK_BYTES = 1  # 8-row blocks
+        components._DENSE_CELLS_MAX = -1  # sparse @ sparse co-occurrence products
         for jobs in (1, 2):
             np.testing.assert_allclose(affinity(f, w, n_jobs=jobs), ref, atol=1e-10)
     finally:
-        scoring._BLOCK_BYTES, scoring._DENSE_CELLS_MAX = old
+        components._BLOCK_BYTES, components._DENSE_CELLS_MAX = old
     A32 = affinity(f, w, dtype=np.float32)
     assert A32.dtype == np.float32
     np.testing.assert_allclose(A32, ref, atol=1e-4)
@@ -300,6 +300,42 @@ def test_weights_unknown_key_lists_valid(tmp_path):
 def test_weights_validation(kw):
     with pytest.raises(ConfigError):
         Weights(**kw)
+
+
+@pytest.mark.parametrize("name", ["goals", "inspiration", "caliber", "diversity"])
+@pytest.mark.parametrize("value", [1e308, -1e300, 1e13, math.inf, 10**400])
+def test_huge_weights_are_refused_by_name(name, value):
+    # They would overflow the affinity to inf/NaN, and the error would then blame an
+    # affinity matrix the user never gave.
+    with pytest.raises(ConfigError, match=f"'{name}' parameter of Weights must be"):
+        Weights(**{name: value})
+
+
+def test_huge_column_weight_and_tiny_scales_are_refused():
+    with pytest.raises(ConfigError, match="'weight' parameter of ColumnSpec\\('tenure'\\)"
+                                          ".*magnitude at most"):
+        ColumnSpec("tenure", weight=1e300)
+    with pytest.raises(ConfigError, match="'scale' parameter"):
+        ColumnSpec("tenure", scale=1e-310)
+    with pytest.raises(ConfigError, match="'caliber_scale' parameter.*at least"):
+        Weights(caliber_scale=1e-310)
+    with pytest.raises(ConfigError, match="'caliber_scale' parameter.*finite"):
+        Weights(caliber_scale=10**400)
+    with pytest.raises(ConfigError, match="magnitude at most"):
+        Weights.from_dict({"goals": 1.0, "columns": [{"name": "tenure", "weight": -1e20}]})
+
+
+def test_largest_weights_keep_the_affinity_finite():
+    t = make_table(["x", "y", "x"], [1, 2000, math.nan], [math.nan] * 3,
+                   [["a"], ["a", "b"], []], [["b"], [], ["a"]], extra={"tenure": ["1", "9", ""]})
+    big = 1e12
+    spec = ColumnSpec("tenure", weight=-big)
+    w = Weights(goals=big, inspiration=big, caliber=big, diversity=big, columns=(spec,))
+    f = encode(t, columns=w.columns, revenue_per_employee=RPE)
+    for dtype in (np.float64, np.float32):
+        A = affinity(f, w, dtype=dtype)
+        assert np.isfinite(A).all()
+        assert np.isfinite(grouping_score(A, np.zeros(t.n, dtype=np.int64)))
 
 
 def test_weights_negative_allowed_and_duplicate_columns():

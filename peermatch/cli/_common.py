@@ -107,12 +107,17 @@ def load_settings(args) -> dict:
 
     cfg = load_config(args.config) if getattr(args, "config", None) else {
         "match": {}, "columns": {}, "weights": None, "rules": None}
+    from ..budget import check_time_limit
     from ..config import MATCH_KEYS, MATCH_OPTIONS, check_match_setting
 
     m = cfg["match"]
+    if "time_limit" in m:  # the accepted range, named in the message
+        m["time_limit"] = check_time_limit(m["time_limit"], "[match] time_limit")
     for key in MATCH_KEYS:
         v = getattr(args, "n_groups" if key == "groups" else key, None)
         if v is not None:
+            if key == "time_limit":
+                v = check_time_limit(v, MATCH_OPTIONS[key])
             m[key] = check_match_setting(key, v, MATCH_OPTIONS[key])
     cfg["columns"].update(parse_columns(getattr(args, "column", [])))
     cfg["rules"] = rules_with_options(cfg["rules"], args)

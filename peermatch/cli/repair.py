@@ -34,7 +34,7 @@ def register(sub) -> None:
     p.add_argument("--move-cost", type=float, default=None, metavar="X",
                    help="affinity one move is worth (default: move as few members as possible)")
     p.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
-                   help="solver time per repair tried (default 5)")
+                   help="seconds for the whole repair, every repair tried included (default 5)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
     p.add_argument("--moves", default=None, metavar="CSV",
                    help="also write who moved and joined (id,name,kind,from,to,why)")
