@@ -30,13 +30,12 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from dataclasses import fields
 from typing import Any
 
 import numpy as np
 
 from .errors import ConfigError
-from .rules import Rules
+from .rules.spec import Rules
 from .tomlfile import read_toml  # re-exported: config.read_toml keeps working
 
 __all__ = ["load_config", "rules_from_dict", "check_match_setting", "MATCH_KEYS"]
@@ -107,7 +106,8 @@ def rules_from_dict(d: dict[str, Any], where: str = "[rules]") -> Rules:
     >>> rules_from_dict({"competitors": ["industry"], "industry_depth": 3}).competitors
     ('industry',)
     """
-    valid = {f.name for f in fields(Rules)}
+    # The fields of Rules and the settings rule families declare (Setting).
+    valid = set(Rules.setting_names())
     bad = set(d) - valid
     if bad:
         raise _unknown(where, bad, valid)
