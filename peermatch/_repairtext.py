@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from .rules import Rules
 
 __all__ = ["plan_words", "attempt_sentence", "failure_message", "rules_in_force",
-           "solver_families"]
+           "solver_families", "diagnosis_words"]
 
 #: Rule families the solver names in its reasons (``"<family>: <remedy>"``).
 _FAMILIES = ("group sizes", "cannot-link pairs", "must-link pairs", "allowed groups",
@@ -71,6 +71,30 @@ def solver_families(reasons: Sequence[str]) -> list[str]:
             fam = r[: -len(_GENERIC)] if r.endswith(_GENERIC) else r.split(": ", 1)[0]
         out.append(fam)
     return list(dict.fromkeys(out))
+
+
+#: Words of the cheap diagnoses (:func:`peermatch.rules.diagnose`) -> their rule family.
+_DIAGNOSIS_WORDS = (("meeting slot", "common meeting slot"), ("compete", "cannot-link pairs"),
+                    ("conflict", "cannot-link pairs"), ("pinned", "allowed groups"),
+                    ("may join no group", "allowed groups"), ("together-pair", "must-link pairs"),
+                    ("no-isolated", "no isolated member"), ("--min-size", "group sizes"))
+
+
+def diagnosis_words(why: Sequence[str]) -> tuple[list[str], str]:
+    """The rule families of the cheap diagnoses ``why`` and their findings in one clause
+    (a finding's own advice is left out when its family is known: the message ends with
+    the fixes open to the user)."""
+    import re
+
+    families, found = [], []
+    for w in why:
+        fam = next((f for key, f in _DIAGNOSIS_WORDS if key in w), None)
+        text = w.strip().rstrip(".")
+        if fam is not None:
+            families.append(fam)
+            text = re.split(r"\.\s+(?=[A-Z])", text, maxsplit=1)[0]
+        found.append(text)
+    return list(dict.fromkeys(families)), "; ".join(found)
 
 
 def _conflict_sources(rules: Rules) -> list[str]:
@@ -154,6 +178,8 @@ def _fixes(families: Sequence[str], rules: Rules, small: Sequence[tuple[str, int
             out.append("relax the competitor rule (competitors; command line: --competitors)")
         if rules.conflicts:
             out.append("drop a declared conflict (the conflicts column or --conflict-file)")
+    if "group sizes" in fam:
+        out.append("widen the group sizes (group_size; command line: --min-size, --max-size)")
     if "allowed groups" in fam and (rules.pins or rules.allowed_groups or rules.locked_groups):
         out.append("pin or lock fewer members (pins, allowed_groups, locked_groups; command "
                    "line: the [rules] table of --config)")

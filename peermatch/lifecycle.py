@@ -32,6 +32,7 @@ import pandas as pd
 
 from ._repairtext import (
     attempt_sentence,
+    diagnosis_words,
     failure_message,
     plan_words,
     rules_in_force,
@@ -512,7 +513,9 @@ def _solve_plans(now: _Before, plans: list, reasons: list[str], move_cost, seed,
         compiled, k_ex = _compile_plan(now, kept, k_new)
         why = diagnose(compiled)
         if why:
-            failed(plan, detail="; ".join(w.strip().rstrip(".") for w in why))
+            fams, found = diagnosis_words(why)
+            failed(plan, detail=found)
+            now.families.extend(f for f in fams if f not in now.families)
             continue
         tried += 1
         res = _solve_one(compiled, now.budget, move_cost, min(_MAX_ATTEMPTS - tried + 1,
