@@ -20,8 +20,9 @@ from .features import Features
 from .grouping import find_member, read_grouping
 from .scoring import ScoringPrep, Weights, label_codes
 
-__all__ = ["who_is", "MemberExplanation", "PeerContribution", "explain_member", "explain_result",
-           "member_explanations", "TieReasons", "TogetherExplanation", "explain_together"]
+__all__ = ["who_is", "shown_change", "MemberExplanation", "PeerContribution", "explain_member",
+           "explain_result", "member_explanations", "TieReasons", "TogetherExplanation",
+           "explain_together"]
 
 # A caliber component at least this high reads as "similar company size" (about 0.5
 # decade apart at the default scale).
@@ -548,7 +549,7 @@ class TogetherExplanation:
             d = self.best["score_delta"]
             how = _option_words(self.best)
             word = "costs" if d < 0 else "gains"
-            before, after, diff = _shown_change(self.score, self.score + d)
+            before, after, diff = shown_change(self.score, self.score + d)
             lines.append(f"No hard rule keeps them apart. The cheapest way to put them together "
                          f"is to {how}: it keeps every hard rule and {word} {diff} of "
                          f"total affinity (score {before} -> {after}).")
@@ -570,15 +571,18 @@ class TogetherExplanation:
         return self.to_text()
 
 
-def _shown_change(before: float, after: float) -> tuple[str, str, str]:
+def shown_change(before: float, after: float, *, thousands: bool = False
+                 ) -> tuple[str, str, str]:
     """``before``, ``after`` and the size of the change as text, with the change exactly
     the difference of the two numbers shown: 2 decimals, more when the change would
     otherwise show as zero (up to 6).
 
-    >>> _shown_change(146.234, 143.594)
+    >>> shown_change(146.234, 143.594)
     ('146.23', '143.59', '2.64')
-    >>> _shown_change(10.0, 10.0004)
+    >>> shown_change(10.0, 10.0004)
     ('10.0000', '10.0004', '0.0004')
+    >>> shown_change(1234.567, 1230.0, thousands=True)
+    ('1,234.57', '1,230.00', '4.57')
     """
     digits = 2
     while True:
@@ -586,7 +590,8 @@ def _shown_change(before: float, after: float) -> tuple[str, str, str]:
         if a != b or before == after or digits >= 6:
             break
         digits += 1
-    return f"{a:.{digits}f}", f"{b:.{digits}f}", f"{abs(b - a):.{digits}f}"
+    sep = "," if thousands else ""
+    return f"{a:{sep}.{digits}f}", f"{b:{sep}.{digits}f}", f"{abs(b - a):{sep}.{digits}f}"
 
 
 def _option_words(o: dict) -> str:

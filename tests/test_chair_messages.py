@@ -298,3 +298,12 @@ def test_attrition_keeps_a_conflict_written_in_another_form():
     table, notes = read_after_attrition(df)
     assert notes == []
     assert [unicodedata.normalize("NFC", x) for x in table.conflicts[5]] == [NFC_ID]
+
+
+def test_move_shows_a_change_equal_to_the_difference_shown():
+    from peermatch.move import MoveCheck
+
+    mv = MoveCheck(member="a", name="a", from_group="1", to_group="2", breaks=[], fixes=[],
+                   score_before=1146.2349, score_after=1143.5851, member_before=0.5,
+                   member_after=0.4)
+    assert "score 1,146.23 -> 1,143.59 (-2.64)" in mv.to_text()
