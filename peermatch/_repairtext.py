@@ -173,11 +173,11 @@ def _fixes(families: Sequence[str], rules: Rules, small: Sequence[tuple[str, int
                        f"now {float(rules.slot_quorum):.0%}; command line: the [rules] table "
                        "of --config)")
         out.append("drop the common-slot rule (command line: leave out --common-slot)")
-    if "cannot-link pairs" in fam or any(f.startswith("competitors") for f in fam):
-        if rules.competitors:
-            out.append("relax the competitor rule (competitors; command line: --competitors)")
-        if rules.conflicts:
-            out.append("drop a declared conflict (the conflicts column or --conflict-file)")
+    pairs = "cannot-link pairs" in fam
+    if rules.competitors and (pairs or any(f.startswith("competitors") for f in fam)):
+        out.append("relax the competitor rule (competitors; command line: --competitors)")
+    if pairs and (rules.conflicts or rules.conflict_file is not None):
+        out.append("drop a declared conflict (the conflicts column or --conflict-file)")
     if "group sizes" in fam:
         out.append("widen the group sizes (group_size; command line: --min-size, --max-size)")
     if "allowed groups" in fam and (rules.pins or rules.allowed_groups or rules.locked_groups):

@@ -446,6 +446,7 @@ def _plans(now: _Before) -> tuple[list, list[str]]:
                 too_few += 1
     plans.sort(key=lambda x: (x[0], x[1]))
     if too_few:
+        now.families.append("competitors")
         big = class_labels[int(np.argmax([len(c) for c in classes]))]
         reasons.append(f"{largest} members compete ({big}) and need {largest} groups, so at "
                        f"most {len(now.healthy) + len(small) + len(now.over) - largest} "

@@ -307,3 +307,15 @@ def test_move_shows_a_change_equal_to_the_difference_shown():
                    score_before=1146.2349, score_after=1143.5851, member_before=0.5,
                    member_after=0.4)
     assert "score 1,146.23 -> 1,143.59 (-2.64)" in mv.to_text()
+
+
+def test_repair_blocked_by_competitors_suggests_their_rule_only():
+    df = grouping([6, 6, 2])
+    df.loc[[0, 6, 12], "industry"] = "Bakery"  # three competitors need three groups
+    df["region"] = "West"
+    fixed = pm.repair(df, group_size=(6, 10), rules=pm.Rules(), time_limit=5)
+    assert fixed.status == "infeasible"
+    assert "3 members compete (industry 'Bakery' in region 'West')" in fixed.message
+    assert "relax the competitor rule (competitors; command line: --competitors)" in (
+        fixed.message)
+    assert "declared conflict" not in fixed.message and "slot" not in fixed.message
