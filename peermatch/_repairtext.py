@@ -183,6 +183,8 @@ def _fixes(families: Sequence[str], rules: Rules, small: Sequence[tuple[str, int
     if "allowed groups" in fam and (rules.pins or rules.allowed_groups or rules.locked_groups):
         out.append("pin or lock fewer members (pins, allowed_groups, locked_groups; command "
                    "line: the [rules] table of --config)")
+    if "time limit" in fam:
+        out.append("allow more time for the search (time_limit; command line: --time-limit)")
     if small:
         least = min(s for _, s in small)
         out.append(f"keep {_groups([g for g, _ in small])} as "

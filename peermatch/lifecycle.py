@@ -523,6 +523,8 @@ def _solve_plans(now: _Before, plans: list, reasons: list[str], move_cost, seed,
                                                              len(plans) - k), seed, method)
         if not res.success:
             fams = solver_families(list(res.get("reasons", []) or []))
+            if res.status == "unknown":  # out of time: more time may find one
+                now.families.extend([] if "time limit" in now.families else ["time limit"])
             failed(plan, fams, "" if fams else res.message)
             continue
         lab = np.asarray(res.labels, dtype=np.int64)

@@ -319,3 +319,13 @@ def test_repair_blocked_by_competitors_suggests_their_rule_only():
     assert "relax the competitor rule (competitors; command line: --competitors)" in (
         fixed.message)
     assert "declared conflict" not in fixed.message and "slot" not in fixed.message
+
+
+def test_repair_out_of_time_suggests_more_time():
+    from peermatch._repairtext import failure_message
+
+    msg = failure_message(["Dissolving group C fails: no grouping was found within the time "
+                           "limit, and infeasibility is not proved."], ["time limit"],
+                          pm.Rules(), [("C", 2)], ["M1", "M2"])
+    assert "allow more time for the search (time_limit; command line: --time-limit)" in msg
+    assert "slot" not in msg and "competitor" not in msg
