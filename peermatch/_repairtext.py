@@ -196,7 +196,9 @@ def _fixes(families: Sequence[str], rules: Rules, small: Sequence[tuple[str, int
 
 def failure_message(sentences: Sequence[str], families: Sequence[str], rules: Rules,
                     small: Sequence[tuple[str, int]], movers: Sequence[str]) -> str:
-    """The whole message of a failed repair: what was tried, then what the user can do."""
+    """The whole message of a failed repair: a line, one line per repair tried, and a
+    line of what the user can do."""
     fixes = _fixes(families, rules, small, movers)
-    return ("No repair obeys every hard rule. " + " ".join(sentences)
-            + " To repair, " + "; or ".join(fixes) + ".")
+    return "\n".join(["No repair obeys every hard rule. Tried:"]
+                     + [f"  - {x}" for x in sentences] + ["To repair, any of:"]
+                     + [f"  - {x[0].upper()}{x[1:]}." for x in fixes])

@@ -60,7 +60,7 @@ def test_repair_failure_names_the_rules_in_force_in_sentences():
                                        "moving to groups with room) fails: ")
     # fixes with their command-line form
     assert "--common-slot" in msg and "--min-size 2" in msg and "peermatch move" in msg
-    assert "availability of M0017 and M0018" in msg
+    assert "Add meeting slots to the availability of M0017 and M0018." in msg
     assert "slot_quorum below 1; command line: slot_quorum in the [rules] table of --config" in msg
 
 
@@ -103,7 +103,10 @@ def test_repair_failure_on_the_command_line(tmp_path, capsys):
                              "--competitors", "none", "--common-slot", "--time-limit", 5],
                             capsys)
     assert code == 3 and not out.exists() and "Traceback" not in err
-    assert err.startswith("Error: No repair obeys every hard rule. Dissolving group C")
+    lines = err.splitlines()
+    assert lines[0] == "Error: No repair obeys every hard rule. Tried:"
+    assert lines[1].startswith("  - Dissolving group C") and lines[2] == "To repair, any of:"
+    assert all(x.startswith("  - ") and x.endswith(".") for x in lines[3:])
     assert "leave out --common-slot" in err and "pinned" not in err
 
 
@@ -316,7 +319,7 @@ def test_repair_blocked_by_competitors_suggests_their_rule_only():
     fixed = pm.repair(df, group_size=(6, 10), rules=pm.Rules(), time_limit=5)
     assert fixed.status == "infeasible"
     assert "3 members compete (industry 'Bakery' in region 'West')" in fixed.message
-    assert "relax the competitor rule (competitors; command line: --competitors)" in (
+    assert "Relax the competitor rule (competitors; command line: --competitors)." in (
         fixed.message)
     assert "declared conflict" not in fixed.message and "slot" not in fixed.message
 
@@ -327,5 +330,5 @@ def test_repair_out_of_time_suggests_more_time():
     msg = failure_message(["Dissolving group C fails: no grouping was found within the time "
                            "limit, and infeasibility is not proved."], ["time limit"],
                           pm.Rules(), [("C", 2)], ["M1", "M2"])
-    assert "allow more time for the search (time_limit; command line: --time-limit)" in msg
+    assert "Allow more time for the search (time_limit; command line: --time-limit)." in msg
     assert "slot" not in msg and "competitor" not in msg
