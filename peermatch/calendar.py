@@ -199,7 +199,7 @@ def _slug(name: str) -> str:
 
 
 def _members_and_slots(groups, columns, slot_column):
-    """``(names, {group: [(id, name)]}, {group: slot text}, source)``."""
+    """``(names, {group: [(id, name)]}, {group: (slot text, its lines)}, source)``."""
     from .grouping import read_grouping
 
     G = read_grouping(groups, columns=columns)
@@ -220,10 +220,12 @@ def _members_and_slots(groups, columns, slot_column):
     slots_col = [str(s).strip() for s in frame[scol]]
     members: dict[str, list[tuple[str, str]]] = {}
     votes: dict[str, list[str]] = {}
+    lines: dict[tuple[str, str], list[int]] = {}
     for i, g in enumerate(groups_col):
         members.setdefault(g, []).append((ids[i], names[i]))
         if slots_col[i] and slots_col[i].casefold() != "nan":
             votes.setdefault(g, []).append(slots_col[i])
+            lines.setdefault((g, slots_col[i]), []).append(int(table.lines[i]))
     order = [G.names[g] for g in G.order]
     missing = [g for g in order if g not in votes]
     if missing:
@@ -232,7 +234,28 @@ def _members_and_slots(groups, columns, slot_column):
                           "match --common-slot', or fill in a slot such as 'Tue-AM' for each "
                           "group (see docs/input.md).")
     slot = {g: max(dict.fromkeys(votes[g]), key=votes[g].count) for g in order}
-    return order, members, slot, source
+    return order, members, {g: (slot[g], lines[(g, slot[g])]) for g in order}, source
+
+
+def _parse_slots(slot_text: dict, time, source: str, slot_column: str) -> dict:
+    """Group -> its :class:`MeetingSlot`; every slot that cannot be read is reported at
+    once, with the lines it is written on."""
+    if time is not None and not isinstance(time, dt.time):
+        time = _time_option(time)
+    out, bad = {}, []
+    for g, (text, at) in slot_text.items():
+        try:
+            out[g] = parse_slot(text, time=time)
+        except ConfigError as exc:
+            shown = ", ".join(str(x) for x in at[:10]) + (" ..." if len(at) > 10 else "")
+            bad.append(f"group {g}, line{'s' if len(at) > 1 else ''} {shown}: {exc}")
+    if len(bad) == 1:
+        raise ConfigError(f"{source}, {bad[0]}")
+    if bad:
+        raise ConfigError(f"{source}: {len(bad)} meeting slots in column {slot_column!r} "
+                          "cannot be read; fix them and try again:\n"
+                          + "\n".join(f"  - {b}" for b in bad))
+    return out
 
 
 def group_calendars(groups, *, start, every: str = "month", count: int | None = None,
@@ -317,13 +340,11 @@ def group_calendars(groups, *, start, every: str = "month", count: int | None = 
                               "'Europe/Paris' or 'America/New_York'.") from None
     stamp = stamp or dt.datetime.now(dt.UTC)
     order, members, slot_text, source = _members_and_slots(groups, columns, slot_column)
-    pair_lists = _pair_lists(pairs, members)
+    slots = _parse_slots(slot_text, time, source, slot_column)
+    pair_lists = _pair_lists(pairs, members, source)
     out = {}
     for g in order:
-        try:
-            slot = parse_slot(slot_text[g], time=time)
-        except ConfigError as exc:
-            raise ConfigError(f"{source}, group {g}: {exc}") from None
+        slot = slots[g]
         day = _first_on(first_day, slot.weekday)
         begin = dt.datetime.combine(day, slot.time)
         if zone is not None:
@@ -372,13 +393,17 @@ def group_calendars(groups, *, start, every: str = "month", count: int | None = 
     return out
 
 
-def _pair_lists(pairs, members) -> dict[str, list[str]]:
+def _pair_lists(pairs, members, source) -> dict[str, list[str]]:
+    """Group -> its pairs as text (``Name (id) & Name (id)``); pairs made for another
+    grouping are refused."""
     if pairs is None:
         return {}
-    from .pairs import read_pairs_table
+    from .explain import who_is
+    from .pairs import pairs_for_grouping
 
-    pairs = read_pairs_table(pairs)
-    name = {i: nm for mem in members.values() for i, nm in mem}
+    pairs = pairs_for_grouping(pairs, {i: g for g, mem in members.items() for i, _ in mem},
+                               f"the grouping of {source}")
+    name = {i: who_is(nm, i) for mem in members.values() for i, nm in mem}
     return {g: [" & ".join(name.get(x, x) for x in unit) for unit in units]
             for g, units in pairs.by_group().items()}
 

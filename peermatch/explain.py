@@ -20,8 +20,9 @@ from .features import Features
 from .grouping import find_member, read_grouping
 from .scoring import ScoringPrep, Weights, label_codes
 
-__all__ = ["MemberExplanation", "PeerContribution", "explain_member", "explain_result",
-           "member_explanations", "TieReasons", "TogetherExplanation", "explain_together"]
+__all__ = ["who_is", "shown_change", "MemberExplanation", "PeerContribution", "explain_member",
+           "explain_result", "member_explanations", "TieReasons", "TogetherExplanation",
+           "explain_together"]
 
 # A caliber component at least this high reads as "similar company size" (about 0.5
 # decade apart at the default scale).
@@ -153,7 +154,8 @@ class MemberExplanation:
                 lines.append("Strongest ties:" if len(shown) > 1 else "Strongest tie:")
             for p in shown:
                 why = "; ".join(p.reasons) if p.reasons else "no shared goals or expertise"
-                lines.append(textwrap.fill(f"- {p.name} (affinity {p.affinity:.2f}): {why}.",
+                lines.append(textwrap.fill(f"- {who_is(p.name, p.id, f'affinity {p.affinity:.2f}')}"
+                                           f": {why}.",
                                            width=_WIDTH, initial_indent="  ",
                                            subsequent_indent="    "))
         if self.next_label is None:
@@ -246,9 +248,9 @@ def explain_member(i: int, A: np.ndarray, labels, features: Features | None = No
     >>> print(explain_member(0, A, [0, 0, 1, 1], f).to_text())
     Ana (a) is in group 1 with 1 other member; mean affinity to them 1.50.
     Strongest tie:
-      - Ben (affinity 1.50): similar company size: 120 vs 150 employees; Ben's expertise in
-        pricing meets Ana's goal; Ana's expertise in hiring meets Ben's goal; shares 1 goal
-        with Ben (growth); different industry: retail vs software.
+      - Ben (b, affinity 1.50): similar company size: 120 vs 150 employees; Ben's expertise
+        in pricing meets Ana's goal; Ana's expertise in hiring meets Ben's goal; shares 1
+        goal with Ben (growth); different industry: retail vs software.
     Next-best group: 2, mean affinity 0.70 (0.80 lower than here).
     """
     from .affinity import as_affinity
@@ -326,6 +328,19 @@ def explain_member(i: int, A: np.ndarray, labels, features: Features | None = No
         next_has_seat=seat, blocked=blocked, legal_checked=legal is not None,
         legal_capped=capped,
     )
+
+
+def who_is(name: str, key: str, extra: str = "") -> str:
+    """A member as a reader tells them apart: ``"Quinn Rossi (M0042)"``, with ``extra``
+    inside the brackets (``"Quinn Rossi (M0042, affinity 1.76)"``); the id alone when the
+    name is the id. Names repeat in real lists; ids do not.
+
+    >>> who_is("Quinn Rossi", "M0042", "affinity 1.76"), who_is("M7", "M7")
+    ('Quinn Rossi (M0042, affinity 1.76)', 'M7')
+    """
+    inside = ", ".join(x for x in ((key if name != key else ""), extra) if x)
+    head = name if name != key else key
+    return f"{head} ({inside})" if inside else head
 
 
 def _terms(labels: list[str]) -> str:
@@ -534,9 +549,10 @@ class TogetherExplanation:
             d = self.best["score_delta"]
             how = _option_words(self.best)
             word = "costs" if d < 0 else "gains"
+            before, after, diff = shown_change(self.score, self.score + d)
             lines.append(f"No hard rule keeps them apart. The cheapest way to put them together "
-                         f"is to {how}: it keeps every hard rule and {word} {abs(d):.2f} of "
-                         f"total affinity (score {self.score:.2f} -> {self.score + d:.2f}).")
+                         f"is to {how}: it keeps every hard rule and {word} {diff} of "
+                         f"total affinity (score {before} -> {after}).")
         elif not self.pair_rules:
             lines.append("Every way of putting them together breaks a hard rule:")
         if self.best is None and not self.pair_rules:
@@ -553,6 +569,29 @@ class TogetherExplanation:
 
     def __str__(self) -> str:
         return self.to_text()
+
+
+def shown_change(before: float, after: float, *, thousands: bool = False
+                 ) -> tuple[str, str, str]:
+    """``before``, ``after`` and the size of the change as text, with the change exactly
+    the difference of the two numbers shown: 2 decimals, more when the change would
+    otherwise show as zero (up to 6).
+
+    >>> shown_change(146.234, 143.594)
+    ('146.23', '143.59', '2.64')
+    >>> shown_change(10.0, 10.0004)
+    ('10.0000', '10.0004', '0.0004')
+    >>> shown_change(1234.567, 1230.0, thousands=True)
+    ('1,234.57', '1,230.00', '4.57')
+    """
+    digits = 2
+    while True:
+        a, b = round(before, digits), round(after, digits)
+        if a != b or before == after or digits >= 6:
+            break
+        digits += 1
+    sep = "," if thousands else ""
+    return f"{a:{sep}.{digits}f}", f"{b:{sep}.{digits}f}", f"{abs(b - a):{sep}.{digits}f}"
 
 
 def _option_words(o: dict) -> str:

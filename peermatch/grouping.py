@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .candidates import CandidateTable
+from .candidates import CandidateTable, text_key
 from .errors import CandidatesError, ConfigError
 from .rules import Compiled, Rules
 from .scored import load_table, score_table
@@ -59,13 +59,16 @@ def with_groups(table: CandidateTable, names: Sequence[str]) -> CandidateTable:
 
 
 def find_member(ids: Sequence[str], key: str, source: str = "") -> int:
-    """Position of member ``key`` in ``ids``, or a ConfigError that suggests close ids."""
+    """Position of member ``key`` in ``ids``, or a ConfigError that suggests close ids.
+
+    Ids are compared by :func:`peermatch.candidates.text_key` (trimmed, NFC), so an id
+    typed in another Unicode form finds its member."""
     ids = [str(x) for x in ids]
-    key = str(key).strip()
-    pos = {x: i for i, x in enumerate(ids)}
+    key = text_key(str(key))
+    pos = {text_key(x): i for i, x in enumerate(ids)}
     if key in pos:
         return pos[key]
-    folded = [x for x in ids if x.casefold() == key.casefold()]
+    folded = [x for x in ids if text_key(x).casefold() == key.casefold()]
     near = folded or difflib.get_close_matches(key, ids, n=3)
     hint = (f" Did you mean {', '.join(repr(x) for x in near)}?" if near
             else f" Ids look like {', '.join(ids[:3])}.")

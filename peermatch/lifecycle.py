@@ -30,8 +30,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._repairtext import (
+    attempt_sentence,
+    diagnosis_words,
+    failure_message,
+    plan_words,
+    rules_in_force,
+    solver_families,
+)
 from .budget import Budget, check_time_limit
-from .candidates import split_list
+from .candidates import split_list, text_key
 from .errors import CandidatesError, ConfigError
 from .move import MoveCheck, check_move
 from .rules import Rules
@@ -153,11 +161,12 @@ def read_after_attrition(source, columns=None, *, sep=None, encoding=None):
     raw = _raw_table(source, columns, sep, encoding)
     if raw is not None:
         frame, lines, name, id_col, conf_col, list_sep = raw
-        known = {str(x).strip() for x in frame[id_col]}
+        known = {text_key(str(x)) for x in frame[id_col]}
         cells = [[] if _blank(v) else split_list(str(v), list_sep) for v in frame[conf_col]]
-        dropped = [t for toks in cells for t in toks if t not in known]
+        dropped = [t for toks in cells for t in toks if text_key(t) not in known]
         if dropped:  # ids of members who left: dropped, the rest read as usual
-            frame[conf_col] = ["; ".join(t for t in toks if t in known) for toks in cells]
+            frame[conf_col] = ["; ".join(t for t in toks if text_key(t) in known)
+                               for toks in cells]
             table = read_candidates(frame, columns=dict(columns) if columns else None)
             table = replace(table, source=name,
                             lines=lines if lines is not None else table.lines)
@@ -308,13 +317,14 @@ def repair(groups, *, group_size=(8, 12), weights=None, rules: Rules | None = No
     best = _solve_plans(now, plans, reasons, move_cost, seed, method)
     now.timings["solve"] = budget.elapsed() - now.timings["score"]
     if best is None:
-        msg = ("No repair obeys every hard rule. "
-               + (" ".join(reasons) if reasons else
-                  f"{len(now.joiners)} new and {sum(s for _, s in now.small)} displaced "
-                  f"members cannot fill groups of {lo}-{hi} around the healthy groups. Change "
-                  "the sizes, or merge groups by hand ('peermatch move')."))
+        if not reasons:
+            reasons = [f"{len(now.joiners)} new and {sum(s for _, s in now.small)} displaced "
+                       f"members cannot fill groups of {lo}-{hi} around the healthy groups."]
+        free = np.isin(now.old, [g for g, _ in now.small]) | (now.old == "")
+        msg = failure_message(reasons, now.families, now.rules, now.small,
+                              [str(now.table.ids[i]) for i in np.flatnonzero(free)])
         return now.finish("infeasible", msg, None, np.full(now.n, -1, dtype=np.int64), [],
-                          reasons=reasons or [msg])
+                          reasons=reasons)
     return _repaired(now, best)
 
 
@@ -351,6 +361,7 @@ class _Before:
         self.healthy = [g for g in self.names if lo <= size[g] <= hi or g in self.locked]
         self.small = [(g, size[g]) for g in self.names if size[g] < lo and g not in self.locked]
         self.over = [g for g in self.names if size[g] > hi and g not in self.locked]
+        self.families: list[str] = []  # rule families that failed repairs ran into
         self.notes = list(cleaned) + [
             f"locked group {g} has {size[g]} members, outside {lo}-{hi}: kept as it is."
             for g in self.names if g in self.locked and not lo <= size[g] <= hi]
@@ -435,6 +446,7 @@ def _plans(now: _Before) -> tuple[list, list[str]]:
                 too_few += 1
     plans.sort(key=lambda x: (x[0], x[1]))
     if too_few:
+        now.families.append("competitors")
         big = class_labels[int(np.argmax([len(c) for c in classes]))]
         reasons.append(f"{largest} members compete ({big}) and need {largest} groups, so at "
                        f"most {len(now.healthy) + len(small) + len(now.over) - largest} "
@@ -481,32 +493,44 @@ def _solve_plans(now: _Before, plans: list, reasons: list[str], move_cost, seed,
     eligible = _eligibility(now.table, now.A, now.feats, now.weights, now.rules, now.old, free,
                             now.lo, now.hi, receivers=[g for g, _ in now.small])
     best, tried = None, 0
+    ids = [str(x) for x in now.table.ids]
+
+    def failed(plan: str, families=(), detail: str = "") -> None:
+        now.families.extend(f for f in families if f not in now.families)
+        reasons.append(attempt_sentence(plan, families, detail, rules=now.rules, lo=now.lo,
+                                        hi=now.hi))
+
     for k, (_, k_new, kept, dissolved) in enumerate(plans):
         if tried >= _MAX_ATTEMPTS:
             break
-        short = _short_survivors(eligible, now.old, kept, dissolved, now.size, now.lo)
+        plan = plan_words(kept, dissolved, k_new,
+                          [ids[i] for i in np.flatnonzero(np.isin(now.old, dissolved))],
+                          len(now.joiners))
+        short = _short_survivors(eligible, now.old, kept, dissolved, now.size, now.lo,
+                                 rules_in_force(now.rules))
         if short:
-            reasons.append(f"keeping {', '.join(kept)}: " + "; ".join(short))
+            failed(plan, detail="; ".join(short))
             continue
         compiled, k_ex = _compile_plan(now, kept, k_new)
-        label = (f"keeping {', '.join(kept) or 'no small group'}"
-                 f"{'; dissolving ' + ', '.join(dissolved) if dissolved else ''}"
-                 f"{f'; {k_new} new group(s)' if k_new else ''}")
         why = diagnose(compiled)
         if why:
-            reasons.append(f"{label}: " + " ".join(why))
+            fams, found = diagnosis_words(why)
+            failed(plan, detail=found)
+            now.families.extend(f for f in fams if f not in now.families)
             continue
         tried += 1
         res = _solve_one(compiled, now.budget, move_cost, min(_MAX_ATTEMPTS - tried + 1,
                                                              len(plans) - k), seed, method)
         if not res.success:
-            why = list(res.get("reasons", []) or []) or [res.message]
-            reasons.append(f"{label}: " + " ".join(why))
+            fams = solver_families(list(res.get("reasons", []) or []))
+            if res.status == "unknown":  # out of time: more time may find one
+                now.families.extend([] if "time limit" in now.families else ["time limit"])
+            failed(plan, fams, "" if fams else res.message)
             continue
         lab = np.asarray(res.labels, dtype=np.int64)
         bad = check_grouping(compiled, lab)
         if bad:  # pragma: no cover - the solver only returns valid groupings
-            reasons.append(f"{label}: " + "; ".join(bad))
+            failed(plan, detail="; ".join(bad))
             continue
         gnames = _name_groups(compiled.group_names[:k_ex + k_new], k_ex, lab, now.old,
                               dissolved, now.names)
@@ -603,10 +627,10 @@ def _eligibility(table, A, feats, weights, rules, old, free, lo, hi, receivers):
     return out
 
 
-def _short_survivors(eligible, old, kept, dissolved, size, lo) -> list[str]:
+def _short_survivors(eligible, old, kept, dissolved, size, lo, in_force: str) -> list[str]:
     """Why the kept small groups cannot all be filled from the free members (empty when a
     matching of free members to the seats they need exists, rules between free members
-    aside)."""
+    aside); ``in_force`` names the rules that can keep a member out."""
     if eligible is None or not kept:
         return []
     import networkx as nx
@@ -629,7 +653,7 @@ def _short_survivors(eligible, old, kept, dissolved, size, lo) -> list[str]:
         n_ok = sum(bool(eligible.get((i, g))) for i in pool)
         if n_ok < need[g]:
             out.append(f"group {g} needs {need[g]} more member(s) but only {n_ok} of the free "
-                       "members may join it (competitors, conflicts, meeting slot, ...)")
+                       f"members may join it ({in_force})")
     return out or [f"the free members cannot fill the {sum(need.values())} seats the kept "
                    "groups need without breaking a hard rule"]
 

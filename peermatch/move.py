@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .errors import ConfigError
+from .explain import shown_change
 from .rules import Rules
 
 __all__ = ["MoveCheck", "check_move"]
@@ -86,9 +87,10 @@ class MoveCheck:
                          f"{'s' if len(self.fixes) != 1 else ''}:")
             lines.extend(f"    - {v}" for v in self.fixes)
         d = self.score_delta
-        lines.append(f"  score {self.score_before:,.2f} -> {self.score_after:,.2f} "
-                     f"({'+' if d >= 0 else '-'}{abs(d):,.2f}); {self.name}'s mean affinity to "
-                     f"the group {self.member_before:.2f} -> {self.member_after:.2f}.")
+        before, after, diff = shown_change(self.score_before, self.score_after, thousands=True)
+        lines.append(f"  score {before} -> {after} ({'+' if d >= 0 else '-'}{diff}); "
+                     f"{self.name}'s mean affinity to the group {self.member_before:.2f} -> "
+                     f"{self.member_after:.2f}.")
         return "\n".join(lines)
 
     def __str__(self) -> str:

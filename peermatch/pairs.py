@@ -34,7 +34,7 @@ import pandas as pd
 from .errors import ConfigError
 
 __all__ = ["AccountabilityPairs", "accountability_pairs", "best_pairing", "read_pair_history",
-           "read_pairs_table", "PAIR_COLUMNS"]
+           "read_pairs_table", "check_pairs_fit", "pairs_for_grouping", "PAIR_COLUMNS"]
 
 #: The columns of a pairs table, in order.
 PAIR_COLUMNS = ("group", "member_1", "member_2", "member_3", "names", "affinity", "met_before",
@@ -53,7 +53,8 @@ class AccountabilityPairs:
     ----------
     frame : pandas.DataFrame
         One row per pair or triad: ``group, member_1, member_2, member_3`` (ids;
-        ``member_3`` empty for a pair), ``names``, ``affinity`` (sum of the ties),
+        ``member_3`` empty for a pair), ``names`` (each as ``Name (id)``, names repeat),
+        ``affinity`` (sum of the ties),
         ``met_before`` (ties that were pairs in the history) and ``reason`` (why they
         fit: shared goals, expertise that meets a goal, ...).
     notes : list of str
@@ -113,6 +114,68 @@ def read_pairs_table(source) -> AccountabilityPairs:
     if "member_3" not in frame.columns:
         frame = frame.assign(member_3="")
     return AccountabilityPairs(frame=frame)
+
+
+def pairs_for_grouping(source, group_of: dict[str, str], where: str) -> AccountabilityPairs:
+    """:func:`read_pairs_table` of ``source``, checked by :func:`check_pairs_fit` against
+    the grouping ``group_of`` (member id -> group) called ``where``."""
+    name = ("the pairs table" if isinstance(source, (pd.DataFrame, AccountabilityPairs))
+            else str(source))
+    pairs = read_pairs_table(source)
+    check_pairs_fit(pairs, group_of, name=name, where=where)
+    return pairs
+
+
+def check_pairs_fit(pairs: AccountabilityPairs, group_of: dict[str, str], *,
+                    name: str = "the pairs table", where: str = "the grouping") -> None:
+    """Refuse pairs made for another grouping: a ConfigError that lists every id the
+    grouping does not hold, every pair in a group it does not have, and every pair whose
+    members are in different groups of it. ``group_of`` maps each member id of the
+    grouping to its group; ids are compared in the form of
+    :func:`peermatch.candidates.text_key`.
+
+    >>> import pandas as pd
+    >>> pairs = read_pairs_table(pd.DataFrame({"group": ["1", "7"], "member_1": ["a", "x"],
+    ...                                        "member_2": ["b", "y"]}))
+    >>> try:
+    ...     check_pairs_fit(pairs, {"a": "1", "b": "1"})
+    ... except ConfigError as exc:
+    ...     print(exc)
+    the pairs table does not fit the grouping: 2 id(s) are not members of it (x, y); 1
+    pair(s) are in a group it does not have (group 7: x & y). Make the pairs from this
+    grouping (accountability_pairs; command line: peermatch pairs GROUPS.csv --out
+    PAIRS.csv).
+    """
+    from .candidates import text_key
+
+    of = {text_key(str(k)): str(g).strip() for k, g in group_of.items()}
+    groups = set(of.values())
+    unknown: list[str] = []
+    no_group: list[str] = []
+    across: list[str] = []
+    for r in pairs.frame.to_dict("records"):
+        units = [str(r.get(c, "") or "").strip() for c in ("member_1", "member_2", "member_3")]
+        units = [x for x in units if x and x != "nan"]
+        g = str(r.get("group", "")).strip()
+        unknown += [x for x in units if text_key(x) not in of]
+        if g not in groups:
+            no_group.append(f"group {g}: " + " & ".join(units))
+        elif any(of.get(text_key(x), g) != g for x in units):
+            across.append(f"group {g}: " + " & ".join(
+                f"{x} ({'in group ' + of[text_key(x)] if text_key(x) in of else 'unknown'})"
+                for x in units))
+    unknown = list(dict.fromkeys(unknown))
+    problems = []
+    for items, words in ((unknown, "id(s) are not members of it"),
+                         (no_group, "pair(s) are in a group it does not have"),
+                         (across, "pair(s) join members of different groups of it")):
+        if items:
+            problems.append(f"{len(items)} {words} ({', '.join(items[:10])}"
+                            f"{' ...' if len(items) > 10 else ''})")
+    if problems:
+        raise ConfigError(f"{name} does not fit {where}: " + "; ".join(problems)
+                          + ". Make the pairs from this grouping (accountability_pairs; "
+                          "command line: peermatch pairs GROUPS.csv --out PAIRS.csv).")
 
 
 def read_pair_history(history) -> set[frozenset[str]]:
@@ -288,14 +351,15 @@ def accountability_pairs(groups, history=None, *, weights=None, columns=None,
     (2, True)
     """
     from .affinity import block_of
-    from .explain import TieReasons
+    from .explain import TieReasons, who_is
     from .grouping import read_grouping
 
     G = read_grouping(groups, weights=weights, columns=columns)
     table, feats, A, labels, names, weights = (G.table, G.features, G.affinity, G.labels,
                                                G.names, G.weights)
     ids = [str(x) for x in table.ids]
-    disp = [str(x) for x in feats.names] if feats is not None else ids
+    disp = ([who_is(str(x), ids[k]) for k, x in enumerate(feats.names)]
+            if feats is not None else ids)
     met = read_pair_history(history)
     why = TieReasons(feats, weights) if feats is not None else None
     rows, notes, repeats = [], [], 0

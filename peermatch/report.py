@@ -773,11 +773,15 @@ def _cycle_pairs(result: MatchResult, pairs: Any) -> dict[str, str]:
     """Group name -> the HTML list of its accountability pairs ("" when none given)."""
     if pairs is None:
         return {}
-    from .pairs import read_pairs_table
+    from .explain import who_is
+    from .pairs import pairs_for_grouping
 
-    pairs = read_pairs_table(pairs)
-    t = result.table
-    name = {str(t.ids[i]): (_cell(t, "name", i) or str(t.ids[i])) for i in range(t.n)}
+    t, lab = result.table, result.labels
+    pairs = pairs_for_grouping(pairs, {str(t.ids[i]): result.group_names[int(lab[i])]
+                                       for i in range(t.n) if lab[i] >= 0},
+                               f"the grouping of {t.source}")
+    name = {str(t.ids[i]): who_is(_cell(t, "name", i) or str(t.ids[i]), str(t.ids[i]))
+            for i in range(t.n)}
     f = pairs.frame
     out: dict[str, list[str]] = {}
     for r in f.to_dict("records"):

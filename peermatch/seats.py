@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import os
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -12,6 +14,7 @@ from ._compat import renamed_keywords
 from .affinity import block_of
 from .candidates import CandidateTable
 from .errors import ConfigError
+from .explain import who_is
 from .rules import (
     Rules,
     Violation,
@@ -37,9 +40,14 @@ def rank_groups(
 
     ``groups`` is a table with a ``group`` column (e.g. a previous output of
     ``peermatch match``, read by :func:`peermatch.grouping.read_grouping`) holding the
-    prospect's row too (with an empty ``group`` cell, or any group, which is then left
-    out of the ranking). (Formerly ``grouping``; that keyword still works, with a
-    DeprecationWarning.)
+    prospect's row too, with an empty ``group`` cell. (Formerly ``grouping``; that
+    keyword still works, with a DeprecationWarning.)
+
+    A member who already has a group is ranked like a prospect against the *other*
+    groups (where could they move?); their own group is left out of the ranking and
+    named in ``attrs["seated_in"]`` of the result (None for a prospect), and
+    ``peermatch seats`` says so before the ranking. A move is checked with
+    :func:`peermatch.move.check_move` (``peermatch move``).
 
     A group *fits* when it has an open seat (fewer than ``max_size`` members), holds
     no competitor of the prospect, nobody in declared conflict with them, and, when the
@@ -49,7 +57,9 @@ def rank_groups(
     Returns
     -------
     pandas.DataFrame
-        ``rank, group, size, fits, mean_affinity, best_match, reason``.
+        ``rank, group, size, fits, mean_affinity, best_match, reason``; the reason of a
+        group with room reads ``"8 of 12 seats taken, 4 open; strongest tie with Name
+        (id)"``, of a full one ``"full: 12 of 12 seats taken, none open"``.
 
     Examples
     --------
@@ -63,6 +73,11 @@ def rank_groups(
     [['1', False], ['2', False]]
     >>> print(r["reason"].iloc[0])
     competitor in the group: b (industry 'Retail')
+    >>> other = df.assign(industry=["Law", "Retail", "Food", "Retail", "Tech"])
+    >>> print(rank_groups(other, "p", max_size=4)["reason"].iloc[0])
+    2 of 4 seats taken, 2 open; strongest tie with ...
+    >>> rank_groups(df, "a", max_size=4).attrs["seated_in"]
+    '1'
     """
     from .grouping import read_grouping
 
@@ -73,13 +88,15 @@ def rank_groups(
                       allow_unplaced=True)
     table, rules = G.table, G.rules
     ids = [str(x) for x in table.ids]
-    if str(prospect) not in ids:
-        raise ConfigError(f"{table.source}: no candidate with id {prospect!r}.")
-    p = ids.index(str(prospect))
+    p = _prospect_row(ids, prospect, str(table.source))
     A = G.affinity
     cells = np.array([str(g).strip() for g in table.group], dtype=object)
     own = cells[p]
     names = [G.names[g] for g in G.order if G.names[g] != own]
+    by_id = {x: G.name_of(k) for k, x in enumerate(ids)}
+
+    def who(x: str, extra: str = "") -> str:
+        return who_is(by_id.get(x, x), x, extra)
 
     # The existing members and the prospect (as a newcomer), checked by the rule engine:
     # the same checks as match and report --check, not a copy of them.
@@ -103,38 +120,65 @@ def rank_groups(
         keep_parts_apart(compiled, sub, rules, labels)
         found = [v for v in check_violations(compiled, labels)
                  if v.group == g and (v.rule == "sizes" or ids[p] in v.members)]
-        why = _seat_reasons(found, ids[p], len(mem), max_size, sub, at, labels == gindex[g])
+        seats = _seats_words(len(mem), max_size)
+        why = _seat_reasons(found, ids[p], seats, sub, at, labels == gindex[g], who)
         aff = block_of(A, [p], mem)[0]
         best = int(mem[np.argmax(aff)])
         out_rows.append({"group": g, "size": len(mem), "fits": not why,
                          "mean_affinity": float(aff.mean()), "best_match": ids[best],
                          "reason": "; ".join(why) if why else
-                         f"open seat ({len(mem)} of {max_size}); strongest tie with {ids[best]}"})
+                         f"{seats}; strongest tie with {who(ids[best])}"})
     out = pd.DataFrame(out_rows, columns=["group", "size", "fits", "mean_affinity", "best_match",
                                           "reason"])
     out = out.sort_values(["fits", "mean_affinity"], ascending=[False, False], kind="stable")
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    out.attrs["seated_in"] = own or None
+    return out
 
 
-def _seat_reasons(found: list[Violation], me: str, size: int, max_size: int, sub, at: int,
-                  in_group: np.ndarray) -> list[str]:
-    """The violations of joining a group, in the words of a chair filling a seat."""
+def _prospect_row(ids: list[str], prospect, source: str) -> int:
+    """The row of ``prospect`` (ids compared by :func:`~peermatch.candidates.text_key`), or
+    a ConfigError saying how to add the prospect."""
+    from .candidates import text_key
+
+    key = text_key(str(prospect))
+    for k, x in enumerate(ids):
+        if text_key(x) == key:
+            return k
+    folded = [x for x in ids if text_key(x).casefold() == key.casefold()]
+    near = folded or difflib.get_close_matches(key, ids, n=3)
+    hint = f" (close ids: {', '.join(repr(x) for x in near)})" if near else ""
+    raise ConfigError(f"{source}: no candidate with id {key!r} ({len(ids)} rows). For a new "
+                      "prospect, add their row to this table first, with the same columns as "
+                      f"the others and an empty 'group' cell; otherwise check the id{hint}.")
+
+
+def _seats_words(size: int, max_size: int) -> str:
+    """``"8 of 12 seats taken, 4 open"`` (``"none open"`` when full)."""
+    free = max_size - size
+    return f"{size} of {max_size} seats taken, {free if free > 0 else 'none'} open"
+
+
+def _seat_reasons(found: list[Violation], me: str, seats: str, sub, at: int,
+                  in_group: np.ndarray, who: Callable[..., str]) -> list[str]:
+    """The violations of joining a group, in the words of a chair filling a seat
+    (members named ``Name (id)`` by ``who``)."""
     by: dict[str, list[Violation]] = {}
     for v in found:
         by.setdefault(v.rule, []).append(v)
     why = []
     if "sizes" in by:
-        why.append(f"full ({size} of {max_size} seats taken)")
+        why.append(f"full: {seats}")
     if "competitors" in by:
         rivals = [(x, v.detail) for v in by["competitors"] for x in v.members if x != me]
         why.append("competitor in the group: " + ", ".join(
-            f"{x} ({d})" for x, d in list(dict.fromkeys(rivals))[:3]))
+            who(x, d) for x, d in list(dict.fromkeys(rivals))[:3]))
     for rule, words in (("conflicts", "declared conflict with "),
                         ("max_repeats", "met before: ")):
         if rule in by:
-            who = [x for v in by[rule] for x in v.members if x != me]
-            why.append(words + ", ".join(list(dict.fromkeys(who))[:3]))
+            names = [who(x) for v in by[rule] for x in v.members if x != me]
+            why.append(words + ", ".join(list(dict.fromkeys(names))[:3]))
     if "separate_tiers" in by:
         other = next(i for i in np.flatnonzero(in_group) if i != at)
         why.append(f"other tier ({sub.tier[other]})")

@@ -83,7 +83,7 @@ def test_group_without_slot_is_a_clear_error():
         group_calendars(table(("Tue-AM", "Tue-AM", "", "")), start="2025-01-01")
     with pytest.raises(pm.ConfigError, match="no 'meeting_slot' column.*--common-slot"):
         group_calendars(table().drop(columns="meeting_slot"), start="2025-01-01")
-    with pytest.raises(pm.ConfigError, match="group 2: meeting slot 'Someday'"):
+    with pytest.raises(pm.ConfigError, match="group 2, line 4: meeting slot 'Someday'"):
         group_calendars(table(("Tue-AM", "Tue-AM", "Someday", "")), start="2025-01-01")
     with pytest.raises(pm.ConfigError, match="YYYY-MM-DD"):
         group_calendars(table(), start="next week")

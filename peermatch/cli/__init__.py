@@ -40,14 +40,14 @@ exit codes:
 
 examples:
   peermatch synth 500 --seed 1 --out candidates.csv
-  peermatch match candidates.csv --out groups.csv --min-size 8 --max-size 12 --time-limit 30
-  peermatch validate candidates.csv --min-size 8 --max-size 12
-  peermatch seats groups.csv M0501
+  peermatch validate candidates.csv --min-size 8 --max-size 12 --common-slot
+  peermatch match candidates.csv --out groups.csv --min-size 8 --max-size 12 --common-slot
+  peermatch seats groups.csv P001     # after adding prospect P001's row, its group empty
   peermatch report groups.csv --out report.html
   peermatch explain groups.csv M0042
   peermatch pairs groups.csv --out pairs.csv
   peermatch calendar groups.csv --start 2025-01-06 --every month --out calendars
-  peermatch repair groups-now.csv --out groups-repaired.csv
+  peermatch repair groups-now.csv --out groups-repaired.csv --common-slot
   peermatch move groups.csv M0042 7
 """
 

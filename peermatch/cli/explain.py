@@ -55,22 +55,24 @@ def _unknown(key: str, ids: list[str], source) -> str:
 def run(args) -> int:
     import sys
 
+    from ..candidates import text_key
     from ..explain import explain_result, explain_together
 
     res = load_grouping(args)
     ids = [str(x) for x in res.table.ids]
-    keys = [str(args.member).strip()]
+    row = {text_key(x): k for k, x in enumerate(ids)}
+    keys = [text_key(str(args.member))]
     if args.other is not None:
-        keys.append(str(args.other).strip())
+        keys.append(text_key(str(args.other)))
     for key in keys:
-        if key not in ids:
+        if key not in row:
             print(_unknown(key, ids, res.table.source), file=sys.stderr)
             return EXIT_INPUT
     if args.other is not None:
-        tog = explain_together(res, keys[0], keys[1])
+        tog = explain_together(res, ids[row[keys[0]]], ids[row[keys[1]]])
         print(json.dumps(tog.to_dict(), indent=2) if args.json else tog.to_text())
         return EXIT_OK
-    ex = explain_result(res, ids.index(keys[0]))
+    ex = explain_result(res, row[keys[0]])
     if args.json:
         out = ex.to_dict(top=args.top)
         out["text"] = ex.to_text(top=args.top)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ._common import (
     add_input_options,
@@ -14,9 +15,10 @@ from ._common import (
 
 DESCRIPTION = """\
 For one prospect, rank the existing groups they could join, with the reason each
-fits or not (open seat, competitors, conflicts, tier, region, meeting slot). The
+fits or not (open seats, competitors, conflicts, tier, region, meeting slot). The
 table holds the existing members with their 'group' and the prospect's row (with
-an empty group cell).
+an empty group cell): add that row first. For a member who already has a group,
+it says so and ranks the other groups.
 
 example:
   peermatch seats groups.csv M0501 --max-size 12
@@ -47,10 +49,15 @@ def run(args) -> int:
     ranked = rank_groups(read_table(args.groups, args, cfg), args.prospect,
                          max_size=cfg["match"].get("max_size", 12), weights=cfg["weights"],
                          rules=cfg["rules"]).head(args.top)
+    seated = ranked.attrs.get("seated_in")
+    if seated:
+        note = (f"{args.prospect} is already in group {seated}; the ranking is of the other "
+                "groups (check a move with 'peermatch move').")
+        print(f"Note: {note}", file=sys.stderr if args.json else sys.stdout)
     if args.json:
         print(dumps_json(ranked.to_dict(orient="records")))
         return 0
-    print(f"Groups for {args.prospect}, best first:")
+    print(f"{'Other groups' if seated else 'Groups'} for {args.prospect}, best first:")
     for r in ranked.itertuples():
         mark = "fits" if r.fits else "no  "
         print(f"{r.rank:3d}. group {r.group:<8} {mark} affinity {r.mean_affinity:6.3f}  "
