@@ -78,6 +78,8 @@ SHARES: dict[str, float] = {
     # highest total at the target floor)
     "fairness.exact_total": 1 / 3,
     "fairness.exact_floor": 0.5,
+    # diagnosis of an infeasible model: each trial of the deletion filter (at least 1 s)
+    "diagnose.deletion": 0.25,
 }
 
 

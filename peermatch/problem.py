@@ -301,6 +301,16 @@ class Problem:
         new.min_groups = None
         return new
 
+    def with_affinity(self, affinity) -> Problem:
+        """A copy of this problem with another affinity of the same elements, unchecked.
+
+        For solvers that reweigh the affinity (it stays symmetric with a zero diagonal by
+        their construction) or ship it in another form; nothing else is copied.
+        """
+        new = copy.copy(self)
+        new.affinity = affinity
+        return new
+
     def objective(self, labels: np.ndarray) -> float:
         """``sum over i < j in the same group of A[i, j]`` for a labelling.
 

@@ -27,6 +27,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..budget import SHARES
 from ..problem import CONSTRAINT_NAMES, Problem
 
 __all__ = ["cpsat_status", "solve_exact", "diagnose", "repair", "build_seconds", "REMEDIES",
@@ -476,7 +477,8 @@ def diagnose(problem: Problem, m: int, *, time_limit: float, seed: int, workers:
             trial = [k for k in keep if k != fam]
             model.clear_assumptions()
             model.add_assumptions([lits[k] for k in trial])
-            s2 = make_solver(min(left, max(1.0, time_limit / 4)), seed, 1, False)
+            s2 = make_solver(min(left, max(1.0, time_limit * SHARES["diagnose.deletion"])),
+                             seed, 1, False)
             if _run(s2, model) == cp_model.INFEASIBLE:
                 keep = trial
         core = keep

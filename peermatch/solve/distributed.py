@@ -27,7 +27,6 @@ dropped: the grouping is only ever changed by complete, validated write-backs.
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
 import threading
@@ -637,8 +636,7 @@ def _detached(problem, base):
     prep = getattr(A, "_prep", None)
     if prep is None or prep is not getattr(base, "_prep", None):
         return problem, False
-    p = copy.copy(problem)
-    p.affinity = (A._index, A._pairs, A._Z, A._coef)
+    p = problem.with_affinity((A._index, A._pairs, A._Z, A._coef))
     return p, True
 
 
@@ -650,8 +648,7 @@ def _solve_part(problem, whole, kwargs: dict):
     from . import solve
 
     if whole is not None:
-        problem = copy.copy(problem)
-        problem.affinity = whole._view(*problem.affinity)
+        problem = problem.with_affinity(whole._view(*problem.affinity))
     res = solve(problem, **kwargs)
     res["worker"] = get_worker().address
     return dict(res)

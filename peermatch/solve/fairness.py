@@ -30,7 +30,6 @@ to the floor target.
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from numbers import Real
@@ -445,8 +444,7 @@ def reweighted_start(problem: Problem, labels: np.ndarray, deadline: float, reso
         f_best = best[0]
         tau = f_best + 0.1 * max(float(np.median(fits)) - f_best, 0.05 * scale)
         mu = np.maximum(0.0, mu + eta * (tau - fits) / scale)
-        q = copy.copy(problem)
-        q.affinity = A * (1.0 + mu[:, None] + mu[None, :])
+        q = problem.with_affinity(A * (1.0 + mu[:, None] + mu[None, :]))
         until = deadline if reproducible else time.perf_counter() + left / (rounds - r)
         cur = np.asarray(resolve(q, cur, until), dtype=np.int64)
         fits = member_fits(A, cur, m)
@@ -493,8 +491,7 @@ def reweighted_recovery(problem: Problem, labels: np.ndarray, target: float, dea
         fits = member_fits(A, best, m)
         scale = max(float(np.median(fits)) - target, tol)
         mu = np.maximum(0.0, mu + 0.5 * np.clip(0.3 - (fits - target) / scale, -1.0, 1.0))
-        q = copy.copy(problem)
-        q.affinity = A * (1.0 + weight * (mu[:, None] + mu[None, :]))
+        q = problem.with_affinity(A * (1.0 + weight * (mu[:, None] + mu[None, :])))
         mid = end if reproducible else time.perf_counter() + SHARES["fairness.rerun"] * (
             end - time.perf_counter())
         cur = np.asarray(resolve(q, best, mid), dtype=np.int64)
