@@ -6,11 +6,11 @@ import math
 
 import numpy as np
 
-from ..budget import SHARES
 from ..problem import Problem
 from ._context import Context
 from ._engines import solve_fixed
 from .outcome import Outcome
+from .plan import setting
 
 __all__ = ["solve_free_count", "value_of", "candidate_counts"]
 
@@ -53,7 +53,7 @@ def solve_free_count(problem: Problem, meth: str, ctx: Context) -> Outcome:
     cand, mixed = candidate_counts(problem, counts, ctx.plan.at_scale)
     if len(cand) == 1:
         return solve_fixed(problem.with_groups(cand[0]), cand[0], ctx)
-    share = float(ctx.options.get("screen_share", SHARES["solve.screen"]))
+    share = float(setting(ctx.options, "screen_share"))
     max_iter = ctx.options.get("max_iter")
     n_screen = len(cand) + (2 if mixed else 0)
     slot = share * ctx.left() / n_screen

@@ -15,7 +15,7 @@ from ._hybrid import hybrid_loop
 from ._prep import prepare, violations
 from ._start import feasible_start, infeasible, scale_start
 from .outcome import Outcome
-from .plan import POPULATION
+from .plan import setting
 
 __all__ = ["solve_fixed", "solve_exact", "solve_local", "solve_decomposed"]
 
@@ -42,7 +42,7 @@ def solve_exact(problem: Problem, m: int, ctx: Context, budget: Budget) -> Outco
     """CP-SAT on the complete model; on infeasibility, a diagnosis names the rules."""
     from . import cpsat
 
-    verbose = bool(ctx.options.get("verbose", False))
+    verbose = bool(setting(ctx.options, "verbose"))
     if ctx.fairness > 0:
         from .fairness import solve_exact_fair
 
@@ -139,7 +139,7 @@ def solve_local(problem: Problem, m: int, ctx: Context, budget: Budget, *,
     if hybrid:
         hybrid_loop(problem, prep, ts, ctx, budget, max_iter, on_slice)
     else:
-        pop = int(ctx.options.get("population", POPULATION))
+        pop = int(setting(ctx.options, "population"))
         if pop >= 2 and prep.nu >= 4 * prep.m and prep.m >= 2:
             from .population import PopulationSearch
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import time
 
-from ..budget import SHARES, Budget
+from ..budget import Budget
 from ..problem import Problem
 from ._context import Context
+from .plan import setting
 
 __all__ = ["hybrid_loop", "ITER_SECONDS", "MIN_DET_TIME"]
 
@@ -24,9 +25,9 @@ def hybrid_loop(problem: Problem, prep, ts, ctx: Context, budget: Budget, max_it
 
     deadline = budget.deadline
     m = prep.m
-    share = float(ctx.options.get("lns_share", SHARES["hybrid.repair"]))
-    k = min(int(ctx.options.get("lns_groups", 3)), m)
-    t_rep = float(ctx.options.get("lns_time", 1.0))
+    share = float(setting(ctx.options, "lns_share"))
+    k = min(int(setting(ctx.options, "lns_groups")), m)
+    t_rep = float(setting(ctx.options, "lns_time"))
     if k < 2:
         ts.run_until(deadline, max_iter, on_slice)
         return

@@ -15,7 +15,7 @@ from numbers import Integral
 
 import numpy as np
 
-from ..budget import SHARES, Budget
+from ..budget import Budget
 from ..errors import ConfigError
 from ..problem import Problem
 from ._context import Context
@@ -24,7 +24,7 @@ from ._engines import solve_fixed
 from ._prep import violations
 from ._result import STATUS_MESSAGES, SolveResult, SolverOptionWarning
 from .outcome import Outcome
-from .plan import METHODS, plan, warn_unused
+from .plan import METHODS, plan, setting, warn_unused
 
 __all__ = ["solve", "solve_affinity", "METHODS"]
 
@@ -171,7 +171,7 @@ def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, s
     ctx = Context(budget, _check_seed(seed), workers, options, callback, the_plan, t0=t0)
     ctx.fairness = fair
     if the_plan.floor_phase:  # the total-maximising search leaves the floor phase its share
-        ctx.search = budget.head(1 - float(options.get("fairness_share", SHARES["solve.floor"])))
+        ctx.search = budget.head(1 - float(setting(options, "fairness_share")))
     own_session = False
     if scheduler is not None:
         from .distributed import Session, connect
@@ -215,14 +215,14 @@ def _solve_with(problem: Problem, meth: str, ctx: Context, init) -> SolveResult:
 
 def _floor_phase(problem: Problem, out: Outcome, ctx: Context) -> Outcome:
     """The fairness floor phase (:mod:`peermatch.solve.fairness`) on a search's grouping."""
-    from .fairness import RECOVERY_ROUNDS, raise_floor
+    from .fairness import raise_floor
 
     m = int(out.n_groups)
     p_m = problem if problem.n_groups is not None else problem.with_groups(m)
     rounds_iter = ctx.options.get("max_iter")
     opts = {k: v for k, v in ctx.options.items()
             if k not in ("fairness_share", "fairness_rounds")}
-    rounds = ctx.options.get("fairness_rounds", RECOVERY_ROUNDS)
+    rounds = setting(ctx.options, "fairness_rounds")
     if rounds_iter is not None:
         opts["max_iter"] = max(1, int(rounds_iter) // 8)
 

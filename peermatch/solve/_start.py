@@ -11,6 +11,7 @@ from ..problem import Problem
 from ._context import Context
 from ._prep import prepare, violations
 from .outcome import Outcome
+from .plan import setting
 
 __all__ = ["feasible_start", "scale_start", "sizes_broken", "infeasible"]
 
@@ -75,7 +76,7 @@ def feasible_start(problem: Problem, prep, ctx: Context, budget: Budget):
             return None, infeasible(prep.contradictions, m, "")
         return None, Outcome("unknown", n_groups=m)
     diag = cpsat.diagnose(problem, m, time_limit=left, seed=ctx.seed_int(),
-                          workers=ctx.workers, verbose=bool(ctx.options.get("verbose", False)))
+                          workers=ctx.workers, verbose=bool(setting(ctx.options, "verbose")))
     if diag["status"] == "feasible":
         return prep.to_units(diag["labels"]), None
     if diag["status"] == "infeasible":

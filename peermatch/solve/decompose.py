@@ -33,10 +33,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ..budget import SHARES
 from ..problem import GroupSum, Problem
 from ._prep import group_sum_matrix, pair_adjacency
-from .plan import default_threads
+from .plan import default_threads, setting
 
 __all__ = ["SubProblem", "SubOutcome", "Outcome", "DecompositionSearch", "subproblem", "write_back",
            "outcome", "default_sub_size", "affinity_block", "RuleIndex"]
@@ -305,7 +304,7 @@ class DecompositionSearch:
         self.iterations = 0
         self.n_sub = 0
         self.n_improved = 0
-        self.descended = bool(self.options.get("skip_descent", False))
+        self.descended = bool(setting(self.options, "skip_descent"))
         #: "compiled" (the numba tabu kernel) or "numpy" (while the kernels compile)
         self.engine = "compiled"
         self.numpy_slice = 0.05
@@ -314,7 +313,7 @@ class DecompositionSearch:
         self._since_profiles = 0
         #: sub-problems per step (fixed: results never depend on the thread count) and
         #: threads that solve them
-        self.batch = max(1, int(self.options.get("batch", 4)))
+        self.batch = max(1, int(setting(self.options, "batch")))
         self.threads = max(1, int(self.options.get("threads", default_threads())))
         self._pool = None
         #: one position buffer per sub-problem of a batch (``pos`` is the first)
@@ -322,7 +321,7 @@ class DecompositionSearch:
         self._bounds = problem.bounds_for(m)
         # lean sub-problems once their kernel is compiled (they give the same arrays, so
         # switching never changes a result); options={"lean": False} turns them off
-        self.lean = self.index.lean and bool(self.options.get("lean", True))
+        self.lean = self.index.lean and bool(setting(self.options, "lean"))
         self.executor = executor
 
     # -- bookkeeping ---------------------------------------------------------------
@@ -363,13 +362,13 @@ class DecompositionSearch:
             return free
         p = self._weights()[free]
         p /= p.sum()
-        near = float(self.options.get("near_share", 0.9))
+        near = float(setting(self.options, "near_share"))
         if rng.random() >= near:
             return np.sort(rng.choice(free, size=k, replace=False, p=p))
         at = int(rng.choice(len(free), p=p))
         seed = int(free[at])
         others = np.delete(free, at)
-        if self.options.get("pool_mode", "random") == "profile" and len(free) > 8 * k:
+        if setting(self.options, "pool_mode") == "profile" and len(free) > 8 * k:
             # the pool: the groups nearest to the seed in affinity-profile space (groups
             # whose members fit the seed's members), refreshed about once per pass
             if self._profiles is None or self._since_profiles >= max(m // k, 1):
@@ -378,11 +377,11 @@ class DecompositionSearch:
             self._since_profiles += 1
             P = self._profiles
             d = ((P[others] - P[seed]) ** 2).sum(axis=1)
-            size = min(len(others), int(self.options.get("profile_pool", 4)) * k)
+            size = min(len(others), int(setting(self.options, "profile_pool")) * k)
             pool = others[np.argpartition(d, size - 1)[:size]]
             pool = pool[rng.permutation(len(pool))]
             return self._top_neighbours(seed, pool)
-        if self.options.get("pool_mode", "random") == "all":
+        if setting(self.options, "pool_mode") == "all":
             # every group scored, then k - 1 drawn from the 2 (k - 1) best: the best
             # partners, with enough randomness that a seed's sub-problems differ
             score = self._cross_scores(seed, others)
@@ -391,8 +390,8 @@ class DecompositionSearch:
             return np.sort(np.concatenate([[seed], best]))
         # a random pool, never all groups: a seed's fixed top neighbours would come back
         # every time (less diversity, measured worse)
-        pool_size = min(len(others), int(self.options.get("pool", 12)) * k,
-                        max(2 * k, int(self.options.get("pool_share", 1.0) * (m - 1))))
+        pool_size = min(len(others), int(setting(self.options, "pool")) * k,
+                        max(2 * k, int(setting(self.options, "pool_share") * (m - 1))))
         pool = rng.choice(others, size=pool_size, replace=False)
         return self._top_neighbours(seed, pool)
 
@@ -488,7 +487,7 @@ class DecompositionSearch:
         if self.problem.n <= 1.5 * size:
             return [np.arange(m)]
         self._passes = getattr(self, "_passes", 0) + 1
-        if self.options.get("chunk_order", "similar") == "similar" and self._passes > 1:
+        if setting(self.options, "chunk_order") == "similar" and self._passes > 1:
             # contiguous chunks of the similarity order, cut at a random offset each pass
             order = np.roll(self._group_order(), -int(rng.integers(m)))
             sizes = np.array([len(self.members[g]) for g in order])
@@ -728,10 +727,10 @@ class DecompositionSearch:
                 self.descended = True
                 # construction and descent get at most 60 % (descent_share) of the time left: the
                 # sub-problem search after them is where the last per cent comes from
-                share = self.options.get("descent_share", SHARES["decompose.descent"])
+                share = setting(self.options, "descent_share")
                 early = time.perf_counter() + float(share) * max(
                     deadline - time.perf_counter(), 0.0)
-                if not self.reconstructed and self.options.get("reconstruct", False):
+                if not self.reconstructed and setting(self.options, "reconstruct"):
                     self.reconstruct(early)
                 if on_improve is not None:
                     on_improve(self.value)

@@ -41,12 +41,11 @@ from ..errors import ConfigError
 from ..problem import Problem
 from ._prep import violations
 from .decompose import RuleIndex, affinity_block, subproblem
+from .plan import RECOVERY_ROUNDS  # rounds of phase 3 (reweighted_recovery) by default
 
 __all__ = ["check_fairness", "member_fits", "FloorSearch", "raise_floor", "solve_exact_fair"]
 
 _EPS = 1e-9
-#: rounds of phase 3 (:func:`reweighted_recovery`) unless ``options["fairness_rounds"]`` says
-RECOVERY_ROUNDS = 3
 #: phase 0's share of the time left, with (True) and without phase 3 after it
 _START = {True: SHARES["fairness.start"], False: SHARES["fairness.start_alone"]}
 #: phase 1's share of the time left, with (True) and without phase 3 after it

@@ -30,10 +30,12 @@ from typing import Any
 
 import numpy as np
 
+from ..budget import SHARES
 from ..errors import ConfigError
 from ._result import SolverOptionWarning
 
 __all__ = ["METHODS", "OPTIONS", "Setting", "Plan", "plan", "check_options", "warn_unused",
+           "setting", "RECOVERY_ROUNDS",
            "has_side_rules", "EXACT_MAX_N", "DECOMPOSE_N", "POPULATION", "default_threads"]
 
 #: Valid values of ``method``.
@@ -46,6 +48,9 @@ EXACT_MAX_N = 16
 #: From this many candidates on, the local search works on sub-problems of a few groups
 #: (:mod:`peermatch.solve.decompose`); below it, on the whole problem at once.
 DECOMPOSE_N = 1000
+
+#: Rounds of the floor phase's reweighted recovery (``options["fairness_rounds"]``).
+RECOVERY_ROUNDS = 3
 
 #: Pool size of the population phase of ``method="local"`` (``options["population"]``).
 POPULATION = 8
@@ -95,6 +100,7 @@ class Setting:
 
 _TABU = ("tabu", "population", "hybrid", "decomposition")
 _DEC = ("decomposition",)
+_SHARE = ("a number in [0, 1]", _number(0, 1))
 
 #: Every option of :func:`peermatch.solve.solve`, validated once, in one table.
 OPTIONS: dict[str, Setting] = {
@@ -104,11 +110,11 @@ OPTIONS: dict[str, Setting] = {
     "tenure": Setting(_TABU, "from the units per group", "a (min, max) pair", _pair),
     "depth": Setting(_TABU, "max(50, 2 * units)", "an int >= 1", _number(1)),
     "strength": Setting(_TABU, "from the units", "a (min, max) pair", _pair),
-    "lns_share": Setting(("hybrid",), 0.3, "a number in [0, 1]", _number(0, 1)),
+    "lns_share": Setting(("hybrid",), SHARES["hybrid.repair"], *_SHARE),
     "lns_groups": Setting(("hybrid",), 3, "an int >= 0", _number(0)),
     "lns_time": Setting(("hybrid",), 1.0, "a number > 0", _number(0)),
     "exact_max_n": Setting(("auto",), EXACT_MAX_N, "an int >= 0", _number(0)),
-    "screen_share": Setting(("count",), 0.3, "a number in [0, 1]", _number(0, 1)),
+    "screen_share": Setting(("count",), SHARES["solve.screen"], *_SHARE),
     "population": Setting(("population", "tabu"), POPULATION, "an int >= 0", _number(0)),
     "child_iter": Setting(("population",), "2.5 * depth", "a number >= 1", _number(1)),
     "decompose": Setting(("any",), f"n >= {DECOMPOSE_N} or a feature affinity", "a bool"),
@@ -118,7 +124,7 @@ OPTIONS: dict[str, Setting] = {
     "chunk_order": Setting(_DEC, "similar", "'similar' or 'random'",
                            _choice("similar", "random")),
     "reconstruct": Setting(_DEC, False, "a bool"),
-    "near_share": Setting(_DEC, 0.9, "a number in [0, 1]", _number(0, 1)),
+    "near_share": Setting(_DEC, 0.9, *_SHARE),
     "pool": Setting(_DEC, 12, "an int >= 1", _number(1)),
     "pool_share": Setting(_DEC, 1.0, "a number > 0", _number(0)),
     "pool_mode": Setting(_DEC, "random", "'random', 'profile' or 'all'",
@@ -127,12 +133,23 @@ OPTIONS: dict[str, Setting] = {
     "threads": Setting(_DEC, "min(2, cores)", "an int >= 1", _number(1)),
     "profile_pool": Setting(_DEC, 4, "an int >= 1", _number(1)),
     "lean": Setting(_DEC, True, "a bool"),
-    "descent_share": Setting(_DEC, 0.6, "a number in [0, 1]", _number(0, 1)),
+    "descent_share": Setting(_DEC, SHARES["decompose.descent"], *_SHARE),
     "iter_share": Setting(_DEC, "0.65 (one chunk) or 0.45", "a number > 0", _number(0)),
     "skip_descent": Setting(_DEC, False, "a bool"),
-    "fairness_share": Setting(("floor",), 0.5, "a number in [0, 1)", _number(0, 1)),
-    "fairness_rounds": Setting(("floor",), 3, "an int >= 0", _number(0, integer=True)),
+    "fairness_share": Setting(("floor",), SHARES["solve.floor"], *_SHARE),
+    "fairness_rounds": Setting(("floor",), RECOVERY_ROUNDS, "an int >= 0",
+                               _number(0, integer=True)),
 }
+
+
+def setting(options: Mapping[str, Any], name: str) -> Any:
+    """The value of option ``name``: the one given, else its default in :data:`OPTIONS`
+    (for options whose default depends on the problem, engines compute it themselves).
+
+    >>> setting({}, "lns_groups"), setting({"lns_groups": 2}, "lns_groups")
+    (3, 2)
+    """
+    return options.get(name, OPTIONS[name].default)
 
 
 def check_options(options: Mapping[str, Any] | None) -> dict:
@@ -264,7 +281,7 @@ def has_side_rules(problem) -> bool:
 def _engine(problem, method: str, options: Mapping) -> tuple[str, str]:
     if method != "auto":
         return method, f"method {method!r} asked for"
-    exact_max = int(options.get("exact_max_n", EXACT_MAX_N))
+    exact_max = int(setting(options, "exact_max_n"))
     if problem.n <= exact_max:
         return "exact", f"n = {_n(problem.n)} <= {exact_max}: proves optimality"
     if has_side_rules(problem):
@@ -305,8 +322,8 @@ def _search(engine: str, decompose: bool, why_dec: str, options: Mapping) -> tup
         return "decomposition", why_dec + ", descent then tabu search"
     if engine == "hybrid":
         return "hybrid LNS", (f"{why_dec}; tabu slices, CP-SAT repairs of "
-                              f"{options.get('lns_groups', 3)} groups")
-    pop = int(options.get("population", POPULATION))
+                              f"{setting(options, 'lns_groups')} groups")
+    pop = int(setting(options, "population"))
     if pop >= 2:
         return "population", (f"population = {pop} >= 2: crossover of tabu searches "
                                "(one tabu search under 4 units per group)")
@@ -319,11 +336,12 @@ def _start(engine: str, decompose: bool, problem, init) -> tuple[str, str]:
     if engine == "exact":
         return "CP-SAT", "the exact model finds its own first grouping"
     if decompose:
-        how = ("then a min-conflicts repair (no n x n matrix)"
+        how = ("a min-conflicts repair when a rule breaks (no n x n matrix)"
                if not isinstance(problem.affinity, np.ndarray) else
-               "else greedy + repair, else CP-SAT")
+               "greedy + repair when a rule breaks, CP-SAT when that fails")
         return "streaming construction", how
-    return "greedy construction", "else a min-conflicts repair, else CP-SAT"
+    return "greedy construction", ("a min-conflicts repair when a rule breaks, CP-SAT when "
+                                   "that fails")
 
 
 def _floor(engine: str, fairness: float, options: Mapping) -> tuple[str, str]:
@@ -331,7 +349,7 @@ def _floor(engine: str, fairness: float, options: Mapping) -> tuple[str, str]:
         return "none", "fairness = 0: the total only"
     if engine == "exact":
         return "in the CP-SAT model", f"fairness = {fairness:g}: a floor variable"
-    share = options.get("fairness_share", 0.5)
+    share = setting(options, "fairness_share")
     return "floor phase", f"fairness = {fairness:g}: {share:.0%} of the time after the search"
 
 
