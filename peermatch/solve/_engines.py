@@ -1,5 +1,11 @@
 """The engines one plan runs on a fixed number of groups: exact CP-SAT, the local search
-(tabu, population, hybrid) and the decomposition into sub-problems."""
+(tabu, population, hybrid) and the decomposition into sub-problems.
+
+Every engine has one signature, ``engine(problem, m, ctx, budget, *, start=None,
+max_iter=None) -> Outcome``: the problem with ``m`` groups, the call's
+:class:`~peermatch.solve._context.Context` (plan, options, randomness, progress), the
+:class:`~peermatch.budget.Budget` it may spend, an optional warm start and iteration bound.
+"""
 
 from __future__ import annotations
 
@@ -29,17 +35,18 @@ def solve_fixed(problem: Problem, m: int, ctx: Context, *, budget: Budget | None
     if max_iter is None:
         max_iter = ctx.options.get("max_iter")
     if ctx.plan.engine == "exact":
-        return solve_exact(problem, m, ctx, budget)
-    name = ctx.plan.engine
-    if ctx.plan.decompose:
-        return solve_decomposed(problem, m, ctx, budget, start=start, max_iter=max_iter,
-                                name=name)
-    return solve_local(problem, m, ctx, budget, start=start, max_iter=max_iter,
-                       hybrid=name == "hybrid")
+        engine = solve_exact
+    elif ctx.plan.decompose:
+        engine = solve_decomposed
+    else:
+        engine = solve_local
+    return engine(problem, m, ctx, budget, start=start, max_iter=max_iter)
 
 
-def solve_exact(problem: Problem, m: int, ctx: Context, budget: Budget) -> Outcome:
-    """CP-SAT on the complete model; on infeasibility, a diagnosis names the rules."""
+def solve_exact(problem: Problem, m: int, ctx: Context, budget: Budget, *,
+                start=None, max_iter=None) -> Outcome:
+    """CP-SAT on the complete model; on infeasibility, a diagnosis names the rules
+    (``start`` and ``max_iter`` are not used)."""
     from . import cpsat
 
     verbose = bool(setting(ctx.options, "verbose"))
@@ -99,12 +106,14 @@ def _checked(problem: Problem, labels: np.ndarray, m: int) -> np.ndarray:
 
 
 def solve_local(problem: Problem, m: int, ctx: Context, budget: Budget, *,
-                start=None, max_iter=None, hybrid=False) -> Outcome:
-    """Construction + compiled iterated tabu search (+ CP-SAT repairs when ``hybrid``)."""
+                start=None, max_iter=None) -> Outcome:
+    """Construction + compiled iterated tabu search (+ CP-SAT repairs when the plan's
+    engine is ``"hybrid"``)."""
     from .local import TabuSearch, kernels_ready, needs_rules
 
     deadline = budget.deadline
-    name = "hybrid" if hybrid else "local"
+    name = ctx.plan.engine
+    hybrid = name == "hybrid"
     prep = prepare(problem, m)
     rules = needs_rules(prep)
     kernels_ready(rules, 0.0)  # start compiling / loading in the background now
@@ -185,12 +194,13 @@ def _sub_problems_while_compiling(ds, out: Outcome, ctx: Context, deadline: floa
 
 
 def solve_decomposed(problem: Problem, m: int, ctx: Context, budget: Budget, *,
-                     start=None, max_iter=None, name="local") -> Outcome:
+                     start=None, max_iter=None) -> Outcome:
     """Large problems: construction, then descent + tabu on sub-problems of a few groups."""
     from .decompose import DecompositionSearch
     from .local import kernels_ready
 
     deadline = budget.deadline
+    name = ctx.plan.engine
     kernels_ready(True, 0.0)  # sub-problems with cannot-link pairs use the rules kernel
     kernels_ready(False, 0.0)
     if start is not None:
