@@ -168,3 +168,36 @@ def test_with_bounds_does_not_mutate():
     assert q.n_groups == 3 and q.affinity is p.affinity
     with pytest.raises(ConfigError):
         p.with_bounds([(3, 2)])
+
+
+def test_solve_warns_about_an_option_its_plan_does_not_read():
+    from peermatch.solve import solve
+
+    p = Problem(np.ones((20, 20)), min_size=4, max_size=6, n_groups=4)
+    with pytest.warns(SolverOptionWarning, match="not used by this plan.*lns_share"):
+        res = solve(p, "local", time_limit=5, options={"lns_share": 0.2, "max_iter": 50})
+    assert res.plan.unused == ("lns_share",)
+
+
+def test_outcome_reports_only_what_is_set():
+    from peermatch.solve import Outcome
+
+    o = Outcome("feasible", labels=np.zeros(3, dtype=np.int64), n_groups=1, method="local")
+    assert o.found and o.extras() == {}
+    o = o.replace(compile_wait=0.5, interrupted=False, not_a_field=1)
+    assert o.extras() == {"compile_wait": 0.5, "interrupted": False}
+
+
+def test_setting_defaults_come_from_the_table():
+    from peermatch.solve.plan import setting
+
+    assert setting({}, "lns_share") == SHARES["hybrid.repair"]
+    assert setting({}, "screen_share") == SHARES["solve.screen"]
+    assert setting({"pool": 3}, "pool") == 3
+
+
+def test_with_affinity_shares_the_rules():
+    p = _p(12, n_groups=3, cannot_link=[(0, 1)])
+    q = p.with_affinity(np.ones((12, 12)) - np.eye(12))
+    assert q.cannot_link is p.cannot_link and q.objective(np.repeat(np.arange(3), 4)) == 18.0
+    assert float(p.affinity.sum()) == 0.0
