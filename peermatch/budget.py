@@ -38,6 +38,48 @@ MAX_TIME_LIMIT = 7 * 24 * 3600.0
 SHARES: dict[str, float] = {
     # solve: construction of a first valid grouping, before the search proper
     "start": 0.1,
+    # solve: the screening of candidate group counts, all counts together
+    # (default of options["screen_share"])
+    "solve.screen": 0.3,
+    # solve with fairness > 0: the floor phase, after the total-maximising search
+    # (default of options["fairness_share"]; a share of the whole call)
+    "solve.floor": 0.5,
+    # start: the min-conflicts repair of a greedy grouping, leaving CP-SAT the rest to
+    # prove infeasibility (and the repair of a large construction)
+    "start.repair": 0.6,
+    # start: CP-SAT is tried after the repair only when its model builds in this share
+    # of the time left
+    "start.cpsat_build": 0.4,
+    # start: once less than this share of the start's span is left, the greedy
+    # construction forces its way through
+    "start.force": 0.5,
+    # hybrid: CP-SAT repairs of a few groups, the rest tabu search
+    # (default of options["lns_share"])
+    "hybrid.repair": 0.3,
+    # decomposition: construction and descent, before the sub-problem search
+    # (default of options["descent_share"])
+    "decompose.descent": 0.6,
+    # decomposition, first use: the numpy reconstruction while the kernels compile
+    "decompose.compile": 0.4,
+    # fairness floor phase (shares of the time left at each stage): phase 0, the
+    # reweighted start, with and without the phase 3 recovery after it
+    "fairness.start": 0.25,
+    "fairness.start_alone": 0.5,
+    # phase 1, raising the floor (fairness < 1), with and without phase 3
+    "fairness.raise": 0.35,
+    "fairness.raise_alone": 0.5,
+    # phase 2, taking total back at the target (fairness < 1, before phase 3)
+    "fairness.recover": 0.4,
+    # fairness = 1 before phase 3: the lexicographic rounds
+    "fairness.lexicographic": 1 / 3,
+    # phase 3: the re-run of the search in each round (the rest repairs and polishes)
+    "fairness.rerun": 0.25,
+    # exact fairness (CP-SAT): the highest total, then the highest floor (the rest: the
+    # highest total at the target floor)
+    "fairness.exact_total": 1 / 3,
+    "fairness.exact_floor": 0.5,
+    # diagnosis of an infeasible model: each trial of the deletion filter (at least 1 s)
+    "diagnose.deletion": 0.25,
 }
 
 
@@ -119,6 +161,22 @@ class Budget:
         left = max(self.deadline - now, 0.0)
         span = left * float(fraction) if fraction is not None else float(seconds or 0.0)
         return Budget(0.0, max_iter=self.max_iter, deadline=min(self.deadline, now + span))
+
+    def head(self, fraction: float) -> Budget:
+        """A child budget ending once ``fraction`` of this budget's whole time, counted
+        from its start, has passed (``share`` counts from now).
+
+        >>> b = Budget(10.0)
+        >>> abs(b.head(0.5).deadline - (b.t0 + 5.0)) < 1e-9
+        True
+        """
+        return Budget(0.0, max_iter=self.max_iter,
+                      deadline=min(self.deadline, self.t0 + float(fraction) * self.time_limit))
+
+    def until(self, fraction: float) -> float:
+        """The instant (``time.perf_counter()``) ``fraction`` of the time left from now."""
+        now = time.perf_counter()
+        return now + float(fraction) * max(self.deadline - now, 0.0)
 
     def share(self, name: str) -> Budget:
         """A child budget of ``SHARES[name]`` of the time left."""

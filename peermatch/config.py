@@ -88,7 +88,7 @@ def check_match_setting(key: str, value: Any, where: str | None = None) -> Any:
                               f"Got {value!r} instead.")
         value = float(value)
     if key == "method":
-        from .solve import METHODS
+        from .solve.plan import METHODS
 
         if value.lower() not in METHODS:
             raise ConfigError(f"{where}: unknown method {value!r}; valid methods are "

@@ -34,7 +34,8 @@ import numpy as np
 
 from .errors import ConfigError
 
-__all__ = ["GroupSum", "Problem", "Breach", "breaches", "CONSTRAINTS"]
+__all__ = ["GroupSum", "Problem", "Breach", "breaches", "CONSTRAINTS", "CONSTRAINT_NAMES",
+           "pair_sum"]
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,21 @@ def _check_matrix(A: np.ndarray, block: int = 256) -> None:
                                   "replace them with finite numbers (e.g. 0).")
             if worst > tol * (1.0 + float(np.abs(upper).max())):
                 raise ConfigError("The affinity matrix must be symmetric; use (A + A.T) / 2.")
+
+
+def _check_bounds(bounds, n_groups: int | None) -> np.ndarray:
+    """Per-group ``(lo, hi)`` sizes as an ``(m, 2)`` int array, checked."""
+    b = np.asarray(bounds, dtype=np.int64)
+    if b.ndim != 2 or b.shape[1] != 2 or len(b) == 0:
+        raise ConfigError("The 'bounds' parameter must be a list of (lo, hi) pairs. "
+                          f"Got shape {b.shape} instead.")
+    if np.any(b[:, 0] > b[:, 1]) or np.any(b[:, 0] < 0):
+        g = int(np.flatnonzero((b[:, 0] > b[:, 1]) | (b[:, 0] < 0))[0])
+        raise ConfigError(f"Group {g} has bounds ({b[g, 0]}, {b[g, 1]}); "
+                          "need 0 <= lo <= hi.")
+    if n_groups is not None and n_groups != len(b):
+        raise ConfigError(f"n_groups={n_groups} disagrees with len(bounds)={len(b)}.")
+    return b
 
 
 @dataclass
@@ -192,16 +208,7 @@ class Problem:
         self.affinity = A
         n = A.shape[0]
         if self.bounds is not None:
-            b = np.asarray(self.bounds, dtype=np.int64)
-            if b.ndim != 2 or b.shape[1] != 2 or len(b) == 0:
-                raise ConfigError("The 'bounds' parameter must be a list of (lo, hi) pairs. "
-                                  f"Got shape {b.shape} instead.")
-            if np.any(b[:, 0] > b[:, 1]) or np.any(b[:, 0] < 0):
-                g = int(np.flatnonzero((b[:, 0] > b[:, 1]) | (b[:, 0] < 0))[0])
-                raise ConfigError(f"Group {g} has bounds ({b[g, 0]}, {b[g, 1]}); "
-                                  "need 0 <= lo <= hi.")
-            if self.n_groups is not None and self.n_groups != len(b):
-                raise ConfigError(f"n_groups={self.n_groups} disagrees with len(bounds)={len(b)}.")
+            b = _check_bounds(self.bounds, self.n_groups)
             self.bounds = b
             self.n_groups = len(b)
         else:
@@ -272,6 +279,38 @@ class Problem:
         new.min_groups = None
         return new
 
+    def with_bounds(self, bounds) -> Problem:
+        """A copy of this problem with per-group size ``bounds`` (which fix the group count).
+
+        Cheap: the affinity (shared, not copied) and the other rules are not checked again,
+        only the new bounds. The way to change a problem's sizes without writing to it.
+
+        >>> import numpy as np
+        >>> p = Problem(np.ones((4, 4)), min_size=1, max_size=4)
+        >>> q = p.with_bounds([(1, 3), (1, 3)])
+        >>> q.n_groups, q.bounds.tolist(), p.n_groups
+        (2, [[1, 3], [1, 3]], None)
+        """
+        b = _check_bounds(bounds, None)
+        if self.allowed is not None and self.allowed.shape[1] != len(b):
+            raise ConfigError(f"'allowed' has {self.allowed.shape[1]} groups but the new "
+                              f"bounds have {len(b)}; give one (lo, hi) pair per group.")
+        new = copy.copy(self)
+        new.bounds = b
+        new.n_groups = len(b)
+        new.min_groups = None
+        return new
+
+    def with_affinity(self, affinity) -> Problem:
+        """A copy of this problem with another affinity of the same elements, unchecked.
+
+        For solvers that reweigh the affinity (it stays symmetric with a zero diagonal by
+        their construction) or ship it in another form; nothing else is copied.
+        """
+        new = copy.copy(self)
+        new.affinity = affinity
+        return new
+
     def objective(self, labels: np.ndarray) -> float:
         """``sum over i < j in the same group of A[i, j]`` for a labelling.
 
@@ -280,9 +319,61 @@ class Problem:
         1.0
         """
         # One objective for the solvers, the result's score and the report.
-        from .scoring import grouping_score
+        return pair_sum(self.affinity, labels)
 
-        return grouping_score(self.affinity, labels)
+
+def _check_labels(labels, n: int) -> np.ndarray:
+    lab = np.asarray(labels)
+    if lab.ndim != 1 or (lab.size and not np.issubdtype(lab.dtype, np.integer)):
+        raise ConfigError(f"The 'labels' parameter must be a 1-D array of integer group "
+                          f"indices. Got an array of shape {lab.shape} and dtype {lab.dtype}.")
+    if lab.shape[0] != n:
+        raise ConfigError(f"The 'labels' parameter has {lab.shape[0]} entries but A has n={n} "
+                          f"rows; give one label per candidate.")
+    return lab.astype(np.int64, copy=False)
+
+
+def _same_group_pairs(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All pairs ``i < j`` with ``lab[i] == lab[j] >= 0``, vectorised in ``O(sum size^2)``."""
+    order = np.flatnonzero(lab >= 0)
+    order = order[np.argsort(lab[order], kind="stable")]
+    if order.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    g = lab[order]
+    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+    sizes = np.diff(np.r_[starts, order.size])
+    # For sorted position k (group start s, size z): pair it with positions k+1 .. s+z-1.
+    ends = np.repeat(starts + sizes, sizes)
+    pos = np.arange(order.size)
+    count = ends - pos - 1
+    total = int(count.sum())
+    first = np.repeat(pos, count)
+    offset = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
+    second = first + 1 + offset
+    return order[first], order[second]
+
+
+def pair_sum(A, labels) -> float:
+    """``sum over pairs i < j in the same group of A[i, j]`` (``-1`` labels pair with nobody).
+
+    ``A`` is an ``n x n`` array or an affinity object computing blocks (``A.block(rows)``).
+    The same arithmetic as :func:`peermatch.scoring.grouping_score`, kept here so that the
+    model layer needs no scoring import.
+
+    >>> import numpy as np
+    >>> pair_sum(np.array([[0, 1, 2], [1, 0, 3], [2, 3, 0]], dtype=float), [0, 0, 1])
+    1.0
+    """
+    lab = _check_labels(labels, A.shape[0])
+    if not isinstance(A, np.ndarray):
+        placed = lab >= 0
+        if not placed.any():
+            return 0.0
+        idx = np.flatnonzero(placed)
+        sub = lab[idx]
+        return float(sum(0.5 * A.block(idx[sub == g]).sum() for g in np.unique(sub)))
+    rows, cols = _same_group_pairs(lab)
+    return float(A[rows, cols].sum(dtype=np.float64))
 
 
 _EPS = 1e-9
@@ -290,6 +381,17 @@ _EPS = 1e-9
 #: The constraint arrays of a :class:`Problem`, in the order :func:`breaches` checks them.
 CONSTRAINTS = ("sizes", "cannot_link", "must_link", "allowed", "group_sums", "slots",
                "no_singleton")
+
+#: Plain names of the constraints, as the solver reports them in ``SolveResult.reasons``
+#: ("group sizes" ...). Group sums are named by their own :attr:`GroupSum.name`.
+CONSTRAINT_NAMES: dict[str, str] = {
+    "sizes": "group sizes",
+    "cannot_link": "cannot-link pairs",
+    "must_link": "must-link pairs",
+    "allowed": "allowed groups",
+    "slots": "common meeting slot",
+    "no_singleton": "no isolated member",
+}
 
 
 @dataclass(frozen=True)

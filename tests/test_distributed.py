@@ -117,7 +117,7 @@ class _Sequential:
 
         self.batches += 1
         pos = np.full(search.problem.n, -1, dtype=np.int64)
-        return [outcome(g, *search._compute(g, s, pos, deadline, max_iter)) for g, s in batch]
+        return [outcome(g, *search.compute(g, s, pos, deadline, max_iter)) for g, s in batch]
 
 
 def test_executor_hook_gives_the_thread_results_and_replicas_catch_up():

@@ -402,7 +402,7 @@ def test_cpsat_models_stop_building_at_the_deadline():
     problem = _crowded_problem(20)
     everything = np.arange(problem.n)
     with pytest.raises(cpsat.BuildTimeout):
-        cpsat._build(problem, 20, everything, np.arange(20), objective=None, diagnose=True,
+        cpsat.build(problem, 20, everything, np.arange(20), objective=None, diagnose=True,
                      deadline=time.perf_counter() - 1)
     assert cpsat.diagnose(problem, 20, time_limit=1e-4, seed=1, workers=1)["status"] == "unknown"
     assert cpsat.solve_exact(problem, 20, time_limit=1e-4, seed=1, workers=1)["status"] == "unknown"

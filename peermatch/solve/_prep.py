@@ -19,20 +19,10 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from ..problem import Problem, breaches
+from ..problem import CONSTRAINT_NAMES, Problem, breaches
 
-__all__ = ["Prepared", "prepare", "violations", "RULE_FAMILIES", "F_ALLOWED", "F_CANNOT_LINK",
+__all__ = ["Prepared", "prepare", "violations", "F_ALLOWED", "F_CANNOT_LINK",
            "F_GROUP_SUMS", "F_SLOTS", "F_NO_SINGLETON", "F_UNIT_WEIGHTS", "F_FREE"]
-
-#: Plain names of the rule families, as reported in ``SolveResult.reasons``.
-RULE_FAMILIES = {
-    "sizes": "group sizes",
-    "cannot_link": "cannot-link pairs",
-    "must_link": "must-link pairs",
-    "allowed": "allowed groups",
-    "slots": "common meeting slot",
-    "no_singleton": "no isolated member",
-}
 
 _EPS = 1e-9
 
@@ -141,16 +131,9 @@ def group_sum_matrix(sums) -> object:
     return sp.csr_array(sp.hstack(cols, format="csr"))
 
 
-def prepare(problem: Problem, m: int, *, affinity: bool = True) -> Prepared:
-    """Contract must-link components and build the rule arrays for ``m`` groups.
-
-    ``affinity=False`` leaves the contracted affinity out (an empty ``A``): enough for the
-    min-conflicts repair, which reads the rules only, at sizes where no ``n x n`` matrix
-    exists.
-    """
+def _units(problem: Problem) -> tuple[np.ndarray, list]:
+    """The must-link units: the unit of each element and the members of each unit."""
     n = problem.n
-    A = problem.affinity
-    bounds = problem.bounds_for(m)
     ml = problem.must_link
     if len(ml):
         g = coo_matrix((np.ones(len(ml)), (ml[:, 0], ml[:, 1])), shape=(n, n))
@@ -170,6 +153,58 @@ def prepare(problem: Problem, m: int, *, affinity: bool = True) -> Prepared:
         members = list(np.arange(n, dtype=np.int64).reshape(-1, 1))
     else:
         members = np.split(order, cuts) if n else []
+    return unit_of, members
+
+
+def _group_sum_arrays(problem: Problem, unit_of: np.ndarray, nu: int, m: int):
+    """Per-unit sparse (rule, coefficient) lists of the group sums and their bounds."""
+    R = len(problem.group_sums)
+    if not R:
+        return (np.zeros(nu + 1, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0),
+                np.zeros((0, m)), np.zeros((0, m)))
+    coef = np.zeros((nu, R))
+    gs_lo = np.empty((R, m))
+    gs_hi = np.empty((R, m))
+    for r, s in enumerate(problem.group_sums):
+        c = np.asarray(s.coef, dtype=float)
+        np.add.at(coef[:, r], unit_of, c)
+        gs_lo[r], gs_hi[r] = s.bounds(m)
+    uu, rr = np.nonzero(coef)
+    gs_ptr, gs_row, gs_coef = _csr(uu, rr, coef[uu, rr], nu)
+    return gs_ptr, gs_row, gs_coef, gs_lo, gs_hi
+
+
+def _no_singleton_arrays(problem: Problem, unit_of: np.ndarray, nu: int):
+    """Per-unit sparse (label key, count) lists of the no-singleton rules, and the number
+    of keys."""
+    if not problem.no_singleton:
+        return (np.zeros(nu + 1, dtype=np.int64), np.zeros(0, dtype=np.int64),
+                np.zeros(0, dtype=np.int64), 0)
+    keys, offset = [], 0
+    for c in problem.no_singleton:
+        k = np.where(c >= 0, c + offset, -1)
+        keys.append(k)
+        offset += int(c.max()) + 1 if len(c) and c.max() >= 0 else 0
+    K = np.stack(keys, 1)  # (n, L)
+    e_idx, col = np.nonzero(K >= 0)
+    uk = np.stack([unit_of[e_idx], K[e_idx, col]], 1)
+    pairs, cnt = np.unique(uk, axis=0, return_counts=True)
+    ns_ptr, ns_idx, ns_cnt = _csr(pairs[:, 0], pairs[:, 1], cnt.astype(np.int64), nu)
+    return ns_ptr, ns_idx, ns_cnt, offset
+
+
+def prepare(problem: Problem, m: int, *, affinity: bool = True) -> Prepared:
+    """Contract must-link components and build the rule arrays for ``m`` groups.
+
+    ``affinity=False`` leaves the contracted affinity out (an empty ``A``): enough for the
+    min-conflicts repair, which reads the rules only, at sizes where no ``n x n`` matrix
+    exists.
+    """
+    n = problem.n
+    A = problem.affinity
+    bounds = problem.bounds_for(m)
+    unit_of, members = _units(problem)
+    nu = len(members)
     w = np.bincount(unit_of, minlength=nu).astype(np.int64)
     contradictions: list[str] = []
 
@@ -192,7 +227,7 @@ def prepare(problem: Problem, m: int, *, affinity: bool = True) -> Prepared:
     if len(cl):
         ua, ub = unit_of[cl[:, 0]], unit_of[cl[:, 1]]
         if np.any(ua == ub):
-            contradictions += [RULE_FAMILIES["must_link"], RULE_FAMILIES["cannot_link"]]
+            contradictions += [CONSTRAINT_NAMES["must_link"], CONSTRAINT_NAMES["cannot_link"]]
         keep = ua != ub
         pairs = np.unique(np.sort(np.stack([ua[keep], ub[keep]], 1), axis=1), axis=0)
         rows = np.concatenate([pairs[:, 0], pairs[:, 1]])
@@ -205,24 +240,12 @@ def prepare(problem: Problem, m: int, *, affinity: bool = True) -> Prepared:
         allowed = np.ones((nu, m), dtype=bool)
         np.logical_and.at(allowed, unit_of, problem.allowed)
         if np.any(~allowed.any(axis=1)):
-            contradictions.append(RULE_FAMILIES["allowed"])
+            contradictions.append(CONSTRAINT_NAMES["allowed"])
     else:
         allowed = np.ones((nu, m), dtype=bool)
 
     R = len(problem.group_sums)
-    if R:
-        coef = np.zeros((nu, R))
-        gs_lo = np.empty((R, m))
-        gs_hi = np.empty((R, m))
-        for r, s in enumerate(problem.group_sums):
-            c = np.asarray(s.coef, dtype=float)
-            np.add.at(coef[:, r], unit_of, c)
-            gs_lo[r], gs_hi[r] = s.bounds(m)
-        uu, rr = np.nonzero(coef)
-        gs_ptr, gs_row, gs_coef = _csr(uu, rr, coef[uu, rr], nu)
-    else:
-        gs_ptr, gs_row = np.zeros(nu + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        gs_coef, gs_lo, gs_hi = np.zeros(0), np.zeros((0, m)), np.zeros((0, m))
+    gs_ptr, gs_row, gs_coef, gs_lo, gs_hi = _group_sum_arrays(problem, unit_of, nu, m)
 
     if problem.slots is not None:
         S = problem.slots.shape[1]
@@ -231,21 +254,7 @@ def prepare(problem: Problem, m: int, *, affinity: bool = True) -> Prepared:
     else:
         slot_av = np.zeros((nu, 0), dtype=np.int64)
 
-    if problem.no_singleton:
-        keys, offset = [], 0
-        for c in problem.no_singleton:
-            k = np.where(c >= 0, c + offset, -1)
-            keys.append(k)
-            offset += int(c.max()) + 1 if len(c) and c.max() >= 0 else 0
-        K = np.stack(keys, 1)  # (n, L)
-        e_idx, col = np.nonzero(K >= 0)
-        uk = np.stack([unit_of[e_idx], K[e_idx, col]], 1)
-        pairs, cnt = np.unique(uk, axis=0, return_counts=True)
-        ns_ptr, ns_idx, ns_cnt = _csr(pairs[:, 0], pairs[:, 1], cnt.astype(np.int64), nu)
-        n_keys = offset
-    else:
-        ns_ptr, ns_idx = np.zeros(nu + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        ns_cnt, n_keys = np.zeros(0, dtype=np.int64), 0
+    ns_ptr, ns_idx, ns_cnt, n_keys = _no_singleton_arrays(problem, unit_of, nu)
 
     # Free-label mode: when groups differ by their size bounds only, the local search
     # treats groups as unlabelled (any size multiset matchable to the bounds is feasible)

@@ -46,6 +46,8 @@ class SolveResult(dict):
         Seconds from the call to the return, model building included.
     reasons : list of str
         For ``"infeasible"``: the rules responsible, in plain words.
+    plan : peermatch.solve.plan.Plan
+        Which engines ran and why (``print(res.plan)``).
     """
 
     def __getattr__(self, name: str) -> Any:

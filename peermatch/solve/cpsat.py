@@ -27,11 +27,11 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..problem import Problem
-from ._prep import RULE_FAMILIES
+from ..budget import SHARES
+from ..problem import CONSTRAINT_NAMES, Problem
 
 __all__ = ["cpsat_status", "solve_exact", "diagnose", "repair", "build_seconds", "REMEDIES",
-           "BuildTimeout"]
+           "BuildTimeout", "build", "make_solver", "read_labels"]
 
 #: What to relax, per rule family (group sums get a generic sentence with their name).
 REMEDIES = {
@@ -103,7 +103,8 @@ def _left(deadline: float) -> float:
     return deadline - time.perf_counter()
 
 
-def _solver(time_limit: float, seed: int, workers: int, verbose: bool):
+def make_solver(time_limit: float, seed: int, workers: int, verbose: bool):
+    """A CP-SAT solver with this time limit, seed, worker count and log setting."""
     from ortools.sat.python import cp_model
 
     solver = cp_model.CpSolver()
@@ -165,198 +166,234 @@ def _group_classes(problem: Problem, m: int) -> list[list[int]]:
     return [c for c in keys.values() if len(c) > 1]
 
 
-def _build(problem: Problem, m: int, elements: np.ndarray, groups: np.ndarray, *,
-           objective: str | None, diagnose: bool = False, symmetry: bool = False,
-           deadline: float | None = None):
-    """Build the CP-SAT model. ``objective`` in (None, "full", "upper").
+class _Builder:
+    """One CP-SAT model under construction: the data, the variables ``x[(i, g)]`` and the
+    steps that add each rule family, in a fixed order (so one input gives one model)."""
 
-    Raises :class:`BuildTimeout` when ``deadline`` (``time.perf_counter()`` clock) passes:
-    the clock is read in every outer loop, so a large model never outlasts the budget.
-    """
-    from ortools.sat.python import cp_model
+    def __init__(self, problem: Problem, m: int, elements: np.ndarray, groups: np.ndarray,
+                 diagnose: bool, deadline: float | None):
+        from ortools.sat.python import cp_model
 
-    LE = cp_model.LinearExpr
-    stop = math.inf if deadline is None else float(deadline)
+        self.LE = cp_model.LinearExpr
+        self.stop = math.inf if deadline is None else float(deadline)
+        self.problem, self.m, self.elements, self.diagnose = problem, m, elements, diagnose
+        n = problem.n
+        self.bounds = problem.bounds_for(m)
+        self.names = problem.names or tuple(str(i) for i in range(n))
+        in_e = np.zeros(n, dtype=bool)
+        in_e[elements] = True
+        self.items = [int(i) for i in elements]
+        self.groups = [int(g) for g in groups]
+        self.cl = [(int(i), int(j)) for i, j in problem.cannot_link if in_e[i] and in_e[j]]
+        self.ml = [(int(i), int(j)) for i, j in problem.must_link if in_e[i] and in_e[j]]
+        self.model = cp_model.CpModel()
+        self.lits: dict[str, object] = {}
+        self.x = {(i, g): self.model.new_bool_var(f"cand {self.names[i]} in group {g}")
+                  for i in self.items for g in self.groups}
 
-    def check():
-        if time.perf_counter() > stop:
+    def check(self) -> None:
+        if time.perf_counter() > self.stop:
             raise BuildTimeout
 
-    # Data.
-    n = problem.n
-    A = problem.affinity
-    bounds = problem.bounds_for(m)
-    names = problem.names or tuple(str(i) for i in range(n))
-    in_e = np.zeros(n, dtype=bool)
-    in_e[elements] = True
-    all_items = [int(i) for i in elements]
-    all_groups = [int(g) for g in groups]
-    cl = [(int(i), int(j)) for i, j in problem.cannot_link if in_e[i] and in_e[j]]
-    ml = [(int(i), int(j)) for i, j in problem.must_link if in_e[i] and in_e[j]]
-
-    model = cp_model.CpModel()
-    lits: dict[str, object] = {}
-
-    def family(name: str):
+    def family(self, name: str):
         """Enforcement literal of a rule family (None: the rule is hard)."""
-        if not diagnose:
+        if not self.diagnose:
             return None
-        if name not in lits:
-            lits[name] = model.new_bool_var(f"enforce {name}")
-        return lits[name]
+        if name not in self.lits:
+            self.lits[name] = self.model.new_bool_var(f"enforce {name}")
+        return self.lits[name]
 
+    @staticmethod
     def enforce(ct, lit):
         if lit is not None:
             ct.only_enforce_if(lit)
         return ct
 
-    x = {(i, g): model.new_bool_var(f"cand {names[i]} in group {g}")
-         for i in all_items for g in all_groups}
+    def sizes_and_links(self) -> None:
+        """One group per element, group sizes, cannot-link and must-link pairs."""
+        model, x, items, groups, enforce = (self.model, self.x, self.items, self.groups,
+                                            self.enforce)
+        self.check()
+        # Every element is in exactly one group (structure, never relaxed).
+        for i in items:
+            model.add_exactly_one([x[(i, g)] for g in groups])
+        self.check()
+        # Group sizes: bounds[g, 0] <= |g| <= bounds[g, 1].
+        lit = self.family(CONSTRAINT_NAMES["sizes"])
+        for g in groups:
+            self.check()
+            enforce(model.add_linear_constraint(self.LE.sum([x[(i, g)] for i in items]),
+                                                int(self.bounds[g, 0]),
+                                                int(self.bounds[g, 1])), lit)
+        # Cannot-link: the two members of a pair never share a group.
+        lit = self.family(CONSTRAINT_NAMES["cannot_link"])
+        for i, j in self.cl:
+            self.check()
+            for g in groups:
+                enforce(model.add_bool_or([x[(i, g)].Not(), x[(j, g)].Not()]), lit)
+        # Must-link: the two members of a pair are in the same group.
+        lit = self.family(CONSTRAINT_NAMES["must_link"])
+        for i, j in self.ml:
+            self.check()
+            for g in groups:
+                enforce(model.add(x[(i, g)] == x[(j, g)]), lit)
 
-    check()
-    # Every element is in exactly one group (structure, never relaxed).
-    for i in all_items:
-        model.add_exactly_one([x[(i, g)] for g in all_groups])
-    check()
+    def allowed_and_sums(self) -> None:
+        """Allowed groups and group sums (scaled to integers)."""
+        problem, model, x, enforce = self.problem, self.model, self.x, self.enforce
+        # Allowed groups: allowed[i, g] false forbids i in g.
+        if problem.allowed is not None:
+            lit = self.family(CONSTRAINT_NAMES["allowed"])
+            for i in self.items:
+                self.check()
+                for g in self.groups:
+                    if not problem.allowed[i, g]:
+                        enforce(model.add(x[(i, g)] == 0), lit)
+        # Group sums: lo[g] <= sum of coef_i over members of g <= hi[g].
+        for s in problem.group_sums:
+            lit = self.family(s.name)
+            coef = np.asarray(s.coef, dtype=float)
+            sc = _int_scale(coef[self.elements])
+            ic = np.round(coef * sc).astype(np.int64)
+            lo, hi = s.bounds(self.m)
+            nz = [i for i in self.items if ic[i] != 0]  # once per rule, not once per group
+            w = [int(ic[i]) for i in nz]
+            for g in self.groups:
+                self.check()
+                expr = self.LE.weighted_sum([x[(i, g)] for i in nz], w)
+                if np.isfinite(lo[g]):
+                    enforce(model.add(expr >= math.ceil(lo[g] * sc - 1e-6)), lit)
+                if np.isfinite(hi[g]):
+                    enforce(model.add(expr <= math.floor(hi[g] * sc + 1e-6)), lit)
 
-    # Group sizes: bounds[g, 0] <= |g| <= bounds[g, 1].
-    lit = family(RULE_FAMILIES["sizes"])
-    for g in all_groups:
-        check()
-        enforce(model.add_linear_constraint(LE.sum([x[(i, g)] for i in all_items]),
-                                            int(bounds[g, 0]), int(bounds[g, 1])), lit)
+    def slots_and_singletons(self) -> None:
+        """The common meeting slot and the no-singleton rules."""
+        problem, model, x, items, enforce = (self.problem, self.model, self.x, self.items,
+                                             self.enforce)
+        # Common slot: some slot s has at least quorum * |g| members of g available.
+        if problem.slots is not None:
+            lit = self.family(CONSTRAINT_NAMES["slots"])
+            q = Fraction(problem.slot_quorum).limit_denominator(1000)
+            av = problem.slots
+            w = [[q.denominator * int(av[i, t]) - q.numerator for i in items]
+                 for t in range(av.shape[1])]
+            for g in self.groups:
+                self.check()
+                z = [model.new_bool_var(f"group {g} meets at slot {t}")
+                     for t in range(av.shape[1])]
+                enforce(model.add_bool_or(z), lit)
+                xg = [x[(i, g)] for i in items]
+                for t, zt in enumerate(z):
+                    model.add(self.LE.weighted_sum(xg, w[t]) >= 0).only_enforce_if(zt)
+        # No singleton: no group holds exactly one member of a protected label, i.e. the
+        # count is 0 (b = 0) or at least 2 (b = 1): 2 b <= count <= |L| b. Linear in |L| m,
+        # where one clause per (member, group) would be quadratic in |L|.
+        if problem.no_singleton:
+            lit = self.family(CONSTRAINT_NAMES["no_singleton"])
+            el = self.elements
+            for k, c in enumerate(problem.no_singleton):
+                for label in np.unique(c[el][c[el] >= 0]):
+                    self.check()
+                    L = [i for i in items if c[i] == label]
+                    for g in self.groups:
+                        b = model.new_bool_var(f"label {k}:{label} present in group {g}")
+                        count = self.LE.sum([x[(i, g)] for i in L])
+                        enforce(model.add(count >= 2 * b), lit)
+                        enforce(model.add(count <= len(L) * b), lit)
 
-    # Cannot-link: the two members of a pair never share a group.
-    lit = family(RULE_FAMILIES["cannot_link"])
-    for i, j in cl:
-        check()
-        for g in all_groups:
-            enforce(model.add_bool_or([x[(i, g)].Not(), x[(j, g)].Not()]), lit)
-
-    # Must-link: the two members of a pair are in the same group.
-    lit = family(RULE_FAMILIES["must_link"])
-    for i, j in ml:
-        check()
-        for g in all_groups:
-            enforce(model.add(x[(i, g)] == x[(j, g)]), lit)
-
-    # Allowed groups: allowed[i, g] false forbids i in g.
-    if problem.allowed is not None:
-        lit = family(RULE_FAMILIES["allowed"])
-        for i in all_items:
-            check()
-            for g in all_groups:
-                if not problem.allowed[i, g]:
-                    enforce(model.add(x[(i, g)] == 0), lit)
-
-    # Group sums: lo[g] <= sum of coef_i over members of g <= hi[g] (scaled to integers).
-    for s in problem.group_sums:
-        lit = family(s.name)
-        coef = np.asarray(s.coef, dtype=float)
-        sc = _int_scale(coef[elements])
-        ic = np.round(coef * sc).astype(np.int64)
-        lo, hi = s.bounds(m)
-        nz = [i for i in all_items if ic[i] != 0]  # once per rule, not once per group
-        w = [int(ic[i]) for i in nz]
-        for g in all_groups:
-            check()
-            expr = LE.weighted_sum([x[(i, g)] for i in nz], w)
-            if np.isfinite(lo[g]):
-                enforce(model.add(expr >= math.ceil(lo[g] * sc - 1e-6)), lit)
-            if np.isfinite(hi[g]):
-                enforce(model.add(expr <= math.floor(hi[g] * sc + 1e-6)), lit)
-
-    # Common slot: some slot s has at least quorum * |g| members of g available.
-    if problem.slots is not None:
-        lit = family(RULE_FAMILIES["slots"])
-        q = Fraction(problem.slot_quorum).limit_denominator(1000)
-        av = problem.slots
-        w = [[q.denominator * int(av[i, t]) - q.numerator for i in all_items]
-             for t in range(av.shape[1])]
-        for g in all_groups:
-            check()
-            z = [model.new_bool_var(f"group {g} meets at slot {t}") for t in range(av.shape[1])]
-            enforce(model.add_bool_or(z), lit)
-            xg = [x[(i, g)] for i in all_items]
-            for t, zt in enumerate(z):
-                model.add(LE.weighted_sum(xg, w[t]) >= 0).only_enforce_if(zt)
-
-    # No singleton: no group holds exactly one member of a protected label, i.e. the
-    # count is 0 (b = 0) or at least 2 (b = 1): 2 b <= count <= |L| b. Linear in |L| m,
-    # where one clause per (member, group) would be quadratic in |L|.
-    if problem.no_singleton:
-        lit = family(RULE_FAMILIES["no_singleton"])
-        for k, c in enumerate(problem.no_singleton):
-            for label in np.unique(c[elements][c[elements] >= 0]):
-                check()
-                L = [i for i in all_items if c[i] == label]
-                for g in all_groups:
-                    b = model.new_bool_var(f"label {k}:{label} present in group {g}")
-                    count = LE.sum([x[(i, g)] for i in L])
-                    enforce(model.add(count >= 2 * b), lit)
-                    enforce(model.add(count <= len(L) * b), lit)
-
-    # Objective: sum of A_ij over pairs that share a group.
-    y = {}
-    scale = 1
-    if objective is not None:
-        sub = A[np.ix_(elements, elements)]
-        scale = _int_scale(sub[np.triu_indices(len(elements), 1)])
+    def pair_variables(self, objective: str):
+        """``y[(i, j)]`` for the pairs the objective needs, linked to ``x``; returns
+        ``(y, scale, terms, coefs)``."""
+        model, x, items = self.model, self.x, self.items
+        sub = self.problem.affinity[np.ix_(self.elements, self.elements)]
+        scale = _int_scale(sub[np.triu_indices(len(self.elements), 1)])
         # Integer affinities of the freed elements only (never an n x n copy).
         ia_sub = np.round(sub * scale).astype(np.int64)
-        loc = {i: k for k, i in enumerate(all_items)}
+        loc = {i: k for k, i in enumerate(items)}
 
         def ia_at(i, j):
             return ia_sub[loc[i], loc[j]]
 
-        banned = set(cl) if not diagnose else set()
-        tv, tc = [], []
-        for a_idx, i in enumerate(all_items):
-            check()
-            for j in all_items[a_idx + 1:]:
+        banned = set(self.cl) if not self.diagnose else set()
+        y, tv, tc = {}, [], []
+        for a_idx, i in enumerate(items):
+            self.check()
+            for j in items[a_idx + 1:]:
                 if objective != "full" and (ia_at(i, j) == 0 or (i, j) in banned):
                     continue
-                y[(i, j)] = model.new_bool_var(f"cand {names[i]} with cand {names[j]}")
+                y[(i, j)] = model.new_bool_var(
+                    f"cand {self.names[i]} with cand {self.names[j]}")
                 if ia_at(i, j) != 0:
                     tv.append(y[(i, j)])
                     tc.append(int(ia_at(i, j)))
         for (i, j), yij in y.items():
-            check()
-            for g in all_groups:
+            self.check()
+            for g in self.groups:
                 # Pair link: y_ij <= 1 + x_ig - x_jg (apart -> 0), y_ij >= x_ig + x_jg - 1.
                 if objective == "full" or ia_at(i, j) > 0:
                     model.add(yij <= 1 + x[(i, g)] - x[(j, g)])
                 if objective == "full" or ia_at(i, j) < 0:
                     model.add(yij >= x[(i, g)] + x[(j, g)] - 1)
-        if objective == "full":
-            # Redundant: i has (size of its group - 1) partners.
-            size = {g: model.new_int_var(int(bounds[g, 0]), int(bounds[g, 1]), f"size {g}")
-                    for g in all_groups}
-            for g in all_groups:
-                model.add(size[g] == LE.sum([x[(i, g)] for i in all_items]))
-            for i in all_items:
-                check()
-                lab = model.new_int_var(0, len(all_groups) - 1, f"group of {names[i]}")
-                model.add(lab == sum(k * x[(i, g)] for k, g in enumerate(all_groups)))
-                t = model.new_int_var(0, len(all_items), f"size of group of {names[i]}")
-                model.add_element(lab, [size[g] for g in all_groups], t)
-                model.add(LE.sum([y[(min(i, j), max(i, j))] for j in all_items if j != i]) + 1
-                          == t)
-        model.maximize(LE.weighted_sum(tv, tc))
+        return y, scale, tv, tc
 
-    # Symmetry breaking: groups of one class (identical rules) are ordered by their
-    # smallest member: element i may join the next group of the class only when an
-    # earlier element is in the previous one. Any grouping can be relabelled to comply.
-    if symmetry and len(all_groups) == m:
-        for cls in _group_classes(problem, m):
+    def partner_counts(self, y) -> None:
+        """Redundant: ``i`` has (size of its group - 1) partners."""
+        model, x, items, groups, LE = self.model, self.x, self.items, self.groups, self.LE
+        size = {g: model.new_int_var(int(self.bounds[g, 0]), int(self.bounds[g, 1]),
+                                     f"size {g}") for g in groups}
+        for g in groups:
+            model.add(size[g] == LE.sum([x[(i, g)] for i in items]))
+        for i in items:
+            self.check()
+            lab = model.new_int_var(0, len(groups) - 1, f"group of {self.names[i]}")
+            model.add(lab == sum(k * x[(i, g)] for k, g in enumerate(groups)))
+            t = model.new_int_var(0, len(items), f"size of group of {self.names[i]}")
+            model.add_element(lab, [size[g] for g in groups], t)
+            model.add(LE.sum([y[(min(i, j), max(i, j))] for j in items if j != i]) + 1 == t)
+
+    def symmetry(self) -> None:
+        """Groups of one class (identical rules) are ordered by their smallest member:
+        element i may join the next group of the class only when an earlier element is
+        in the previous one. Any grouping can be relabelled to comply."""
+        items, x = self.items, self.x
+        for cls in _group_classes(self.problem, self.m):
             for ga, gb in zip(cls[:-1], cls[1:], strict=True):
-                check()
-                for k, i in enumerate(all_items):
-                    model.add_bool_or([x[(j, ga)] for j in all_items[:k]] + [x[(i, gb)].Not()])
-    return model, x, y, lits, scale
+                self.check()
+                for k, i in enumerate(items):
+                    self.model.add_bool_or([x[(j, ga)] for j in items[:k]] + [x[(i, gb)].Not()])
 
 
-def _labels(solver, x, elements, groups, n) -> np.ndarray:
+def build(problem: Problem, m: int, elements: np.ndarray, groups: np.ndarray, *,
+          objective: str | None, diagnose: bool = False, symmetry: bool = False,
+          deadline: float | None = None):
+    """Build the CP-SAT model. ``objective`` in (None, "full", "upper").
+
+    Returns ``(model, x, y, lits, scale)``: the model, the element-in-group variables,
+    the pair variables, the enforcement literal of each rule family (``diagnose``) and
+    the integer scale of the affinities. Raises :class:`BuildTimeout` when ``deadline``
+    (``time.perf_counter()`` clock) passes: the clock is read in every outer loop, so a
+    large model never outlasts the budget.
+    """
+    b = _Builder(problem, m, elements, groups, diagnose, deadline)
+    b.sizes_and_links()
+    b.allowed_and_sums()
+    b.slots_and_singletons()
+    y, scale = {}, 1
+    if objective is not None:
+        y, scale, tv, tc = b.pair_variables(objective)
+        if objective == "full":
+            b.partner_counts(y)
+        b.model.maximize(b.LE.weighted_sum(tv, tc))
+    if symmetry and len(b.groups) == m:
+        b.symmetry()
+    return b.model, b.x, y, b.lits, scale
+
+
+_build = build  # the former private name
+
+
+def read_labels(solver, x, elements, groups, n) -> np.ndarray:
+    """The labels of a solved model (``-1`` for elements outside ``elements``)."""
     labels = np.full(n, -1, dtype=np.int64)
     for i in elements:
         for g in groups:
@@ -376,7 +413,7 @@ def solve_exact(problem: Problem, m: int, *, time_limit: float, seed: int, worke
     elements, groups = np.arange(n), np.arange(m)
     out = {"status": "unknown", "labels": None, "bound": math.nan}
     try:
-        model, x, _, _, scale = _build(problem, m, elements, groups, objective="full",
+        model, x, _, _, scale = build(problem, m, elements, groups, objective="full",
                                        symmetry=hint is None, deadline=deadline)
     except BuildTimeout:
         return out
@@ -385,12 +422,12 @@ def solve_exact(problem: Problem, m: int, *, time_limit: float, seed: int, worke
             model.add_hint(var, int(hint[i] == g))
     if _left(deadline) <= 0.01:
         return out
-    solver = _solver(_left(deadline), seed, workers, verbose)
+    solver = make_solver(_left(deadline), seed, workers, verbose)
     code = _run(solver, model)
     status = cpsat_status(code)
     out["status"] = status
     if status in ("optimal", "feasible"):
-        out["labels"] = _labels(solver, x, elements, groups, n)
+        out["labels"] = read_labels(solver, x, elements, groups, n)
         out["bound"] = solver.best_objective_bound / scale
     return out
 
@@ -412,18 +449,18 @@ def diagnose(problem: Problem, m: int, *, time_limit: float, seed: int, workers:
     elements, groups = np.arange(n), np.arange(m)
     unknown = {"status": "unknown", "labels": None, "families": []}
     try:
-        model, x, _, lits, _ = _build(problem, m, elements, groups, objective=None,
+        model, x, _, lits, _ = build(problem, m, elements, groups, objective=None,
                                       diagnose=True, deadline=deadline)
     except BuildTimeout:
         return unknown
     if _left(deadline) <= 0.01:
         return unknown
     model.add_assumptions(list(lits.values()))
-    solver = _solver(_left(deadline), seed, 1, verbose)  # cores need a single worker
+    solver = make_solver(_left(deadline), seed, 1, verbose)  # cores need a single worker
     code = _run(solver, model)
     status = cpsat_status(code)
     if status == "feasible" or status == "optimal":
-        return {"status": "feasible", "labels": _labels(solver, x, elements, groups, n),
+        return {"status": "feasible", "labels": read_labels(solver, x, elements, groups, n),
                 "families": []}
     if status != "infeasible":
         return {"status": status, "labels": None, "families": []}
@@ -440,7 +477,8 @@ def diagnose(problem: Problem, m: int, *, time_limit: float, seed: int, workers:
             trial = [k for k in keep if k != fam]
             model.clear_assumptions()
             model.add_assumptions([lits[k] for k in trial])
-            s2 = _solver(min(left, max(1.0, time_limit / 4)), seed, 1, False)
+            s2 = make_solver(min(left, max(1.0, time_limit * SHARES["diagnose.deletion"])),
+                             seed, 1, False)
             if _run(s2, model) == cp_model.INFEASIBLE:
                 keep = trial
         core = keep
@@ -463,7 +501,7 @@ def repair(problem: Problem, m: int, labels: np.ndarray, groups, *, time_limit: 
     if len(elements) < 2:
         return None
     try:
-        model, x, y, _, scale = _build(problem, m, elements, groups, objective="upper",
+        model, x, y, _, scale = build(problem, m, elements, groups, objective="upper",
                                        deadline=deadline)
     except BuildTimeout:
         return None
@@ -476,16 +514,16 @@ def repair(problem: Problem, m: int, labels: np.ndarray, groups, *, time_limit: 
     if _left(deadline) <= 0.01:
         return None
     if deterministic:
-        solver = _solver(_left(deadline), seed, 1, False)
+        solver = make_solver(_left(deadline), seed, 1, False)
         solver.parameters.max_deterministic_time = float(det_time if det_time is not None
                                                          else time_limit)
     else:
-        solver = _solver(_left(deadline), seed, workers, False)
+        solver = make_solver(_left(deadline), seed, workers, False)
     status = cpsat_status(_run(solver, model))
     if status not in ("optimal", "feasible"):
         return None
     new = labels.copy()
-    new[elements] = _labels(solver, x, elements, groups, problem.n)[elements]
+    new[elements] = read_labels(solver, x, elements, groups, problem.n)[elements]
     same = new[elements][:, None] == new[elements][None, :]
     value = 0.5 * float(sub[same].sum())
     if value > current + 1e-9 * (1 + abs(current)):

@@ -35,14 +35,15 @@ import scipy.sparse as sp
 
 from ..problem import GroupSum, Problem
 from ._prep import group_sum_matrix, pair_adjacency
+from .plan import default_threads, setting
 
-__all__ = ["SubProblem", "Outcome", "DecompositionSearch", "subproblem", "write_back",
-           "outcome", "default_sub_size"]
+__all__ = ["SubProblem", "SubOutcome", "Outcome", "DecompositionSearch", "subproblem", "write_back",
+           "outcome", "default_sub_size", "affinity_block", "RuleIndex"]
 
 _EPS = 1e-9
 
 
-def _block(A, rows, cols=None):
+def affinity_block(A, rows, cols=None):
     """``A[rows][:, cols]`` of a dense matrix or an affinity object with ``block``."""
     if isinstance(A, np.ndarray):
         return A[np.ix_(rows, rows if cols is None else cols)]
@@ -68,7 +69,7 @@ class SubProblem:
     block: np.ndarray | None = None  # (s, s) affinity block of ``rows``
 
 
-class _RuleIndex:
+class RuleIndex:
     """Rules of the whole problem in forms that restrict fast to a set of rows."""
 
     def __init__(self, problem: Problem):
@@ -124,7 +125,7 @@ class _RuleIndex:
 
 
 def subproblem(problem: Problem, labels: np.ndarray, groups: np.ndarray, *,
-               members: list[np.ndarray] | None = None, index: _RuleIndex | None = None,
+               members: list[np.ndarray] | None = None, index: RuleIndex | None = None,
                pos: np.ndarray | None = None) -> SubProblem:
     """The sub-problem of re-assigning the members of ``groups`` among those groups.
 
@@ -160,7 +161,7 @@ def subproblem(problem: Problem, labels: np.ndarray, groups: np.ndarray, *,
     else:
         rows = np.sort(np.concatenate([members[g] for g in groups]))
     if index is None:
-        index = _RuleIndex(problem)
+        index = RuleIndex(problem)
     own_pos = pos is None
     if own_pos:
         pos = np.full(problem.n, -1, dtype=np.int64)
@@ -199,7 +200,7 @@ def subproblem(problem: Problem, labels: np.ndarray, groups: np.ndarray, *,
             allowed = problem.allowed[np.ix_(rows, groups)]
         slots = problem.slots[rows] if problem.slots is not None else None
         ns = tuple(np.asarray(c)[rows] for c in problem.no_singleton)
-        A = np.asarray(_block(problem.affinity, rows), dtype=np.float64)
+        A = np.asarray(affinity_block(problem.affinity, rows), dtype=np.float64)
         sub = Problem(A, bounds=bounds, cannot_link=cl, must_link=ml, allowed=allowed,
                       group_sums=tuple(sums), slots=slots, slot_quorum=problem.slot_quorum,
                       no_singleton=ns)
@@ -221,8 +222,9 @@ def write_back(labels: np.ndarray, sub: SubProblem, new_local: np.ndarray) -> No
 
 
 @dataclass
-class Outcome:
-    """What a solved sub-problem changes: all the driver needs, small enough to travel."""
+class SubOutcome:
+    """What a solved sub-problem changes: all the driver needs, small enough to travel
+    (the whole search's result is a :class:`peermatch.solve.outcome.Outcome`)."""
 
     groups: np.ndarray              # (k,) global group ids
     gain: float                     # > 0 only when new_local is set
@@ -232,15 +234,18 @@ class Outcome:
     values: np.ndarray | None = None      # (k,) objective of each group after, when improved
 
 
-def outcome(groups, sub: SubProblem, prep, best_units, best_value, iters) -> Outcome:
-    """The :class:`Outcome` of a solved sub-problem: a gain above rounding, or nothing.
+Outcome = SubOutcome  # the former name
+
+
+def outcome(groups, sub: SubProblem, prep, best_units, best_value, iters) -> SubOutcome:
+    """The :class:`SubOutcome` of a solved sub-problem: a gain above rounding, or nothing.
 
     Pure (reads only its arguments), so it runs next to the kernel: on a thread, or on a
     Dask worker (:mod:`peermatch.solve.distributed`).
     """
     gain = best_value + prep.const - sub.value
     if not gain > _EPS * (1.0 + abs(sub.value)):
-        return Outcome(np.asarray(groups), 0.0, int(iters))
+        return SubOutcome(np.asarray(groups), 0.0, int(iters))
     new_local = np.asarray(prep.to_elements(best_units), dtype=np.int64)
     B = sub.block if sub.block is not None else sub.problem.affinity
     # group values from the sub-problem's own block (no new affinity work), all groups in
@@ -248,7 +253,7 @@ def outcome(groups, sub: SubProblem, prep, best_units, best_value, iters) -> Out
     same = new_local[:, None] == new_local[None, :]
     inside = np.einsum("ij,ij->i", B, same)
     values = 0.5 * np.bincount(new_local, weights=inside, minlength=len(groups))
-    return Outcome(np.asarray(groups), float(gain), int(iters), sub.rows, new_local, values)
+    return SubOutcome(np.asarray(groups), float(gain), int(iters), sub.rows, new_local, values)
 
 
 class DecompositionSearch:
@@ -267,8 +272,8 @@ class DecompositionSearch:
         sub-problem), ``tenure``/``depth``/``strength`` for the kernel.
     executor : object, optional
         Solves each batch of :meth:`step` elsewhere: ``executor.map(search, batch,
-        deadline, max_iter)`` returns one :class:`Outcome` (or None: dropped, e.g. a lost
-        worker) per ``(groups, seed)`` of the batch, as :meth:`_compute` + :func:`outcome`
+        deadline, max_iter)`` returns one :class:`SubOutcome` (or None: dropped, e.g. a lost
+        worker) per ``(groups, seed)`` of the batch, as :meth:`compute` + :func:`outcome`
         would (:class:`peermatch.solve.distributed.DaskMap`). None: in this process.
     """
 
@@ -280,9 +285,9 @@ class DecompositionSearch:
         self.rng = rng
         self.options = dict(options or {})
         n, m = problem.n, self.m
-        self.index = _RuleIndex(problem)
+        self.index = RuleIndex(problem)
         self.pos = np.full(n, -1, dtype=np.int64)
-        self._members_from_labels()
+        self.members_from_labels()
         mean_size = n / max(m, 1)
         self.sub_size = int(self.options.get("sub_size", default_sub_size(n, m)))
         self.k = int(np.clip(round(self.sub_size / max(mean_size, 1.0)), 2, max(m, 2)))
@@ -299,7 +304,7 @@ class DecompositionSearch:
         self.iterations = 0
         self.n_sub = 0
         self.n_improved = 0
-        self.descended = bool(self.options.get("skip_descent", False))
+        self.descended = bool(setting(self.options, "skip_descent"))
         #: "compiled" (the numba tabu kernel) or "numpy" (while the kernels compile)
         self.engine = "compiled"
         self.numpy_slice = 0.05
@@ -308,20 +313,20 @@ class DecompositionSearch:
         self._since_profiles = 0
         #: sub-problems per step (fixed: results never depend on the thread count) and
         #: threads that solve them
-        self.batch = max(1, int(self.options.get("batch", 4)))
-        import os
-
-        self.threads = max(1, int(self.options.get("threads", min(2, os.cpu_count() or 1))))
+        self.batch = max(1, int(setting(self.options, "batch")))
+        self.threads = max(1, int(self.options.get("threads", default_threads())))
         self._pool = None
-        self._pos = [self.pos]
+        #: one position buffer per sub-problem of a batch (``pos`` is the first)
+        self.scratch = [self.pos]
         self._bounds = problem.bounds_for(m)
         # lean sub-problems once their kernel is compiled (they give the same arrays, so
         # switching never changes a result); options={"lean": False} turns them off
-        self.lean = self.index.lean and bool(self.options.get("lean", True))
+        self.lean = self.index.lean and bool(setting(self.options, "lean"))
         self.executor = executor
 
     # -- bookkeeping ---------------------------------------------------------------
-    def _members_from_labels(self) -> None:
+    def members_from_labels(self) -> None:
+        """Rebuild ``members`` and ``sizes`` from ``labels``."""
         order = np.argsort(self.labels, kind="stable")
         cuts = np.searchsorted(self.labels[order], np.arange(1, self.m))
         self.members = [np.asarray(x, dtype=np.int64) for x in np.split(order, cuts)]
@@ -341,7 +346,7 @@ class DecompositionSearch:
         mem = self.members[g]
         if len(mem) < 2:
             return 0.0
-        return 0.5 * float(_block(self.problem.affinity, mem).sum())
+        return 0.5 * float(affinity_block(self.problem.affinity, mem).sum())
 
     # -- choosing sub-problems ---------------------------------------------------------
     def _weights(self) -> np.ndarray:
@@ -357,13 +362,13 @@ class DecompositionSearch:
             return free
         p = self._weights()[free]
         p /= p.sum()
-        near = float(self.options.get("near_share", 0.9))
+        near = float(setting(self.options, "near_share"))
         if rng.random() >= near:
             return np.sort(rng.choice(free, size=k, replace=False, p=p))
         at = int(rng.choice(len(free), p=p))
         seed = int(free[at])
         others = np.delete(free, at)
-        if self.options.get("pool_mode", "random") == "profile" and len(free) > 8 * k:
+        if setting(self.options, "pool_mode") == "profile" and len(free) > 8 * k:
             # the pool: the groups nearest to the seed in affinity-profile space (groups
             # whose members fit the seed's members), refreshed about once per pass
             if self._profiles is None or self._since_profiles >= max(m // k, 1):
@@ -372,11 +377,11 @@ class DecompositionSearch:
             self._since_profiles += 1
             P = self._profiles
             d = ((P[others] - P[seed]) ** 2).sum(axis=1)
-            size = min(len(others), int(self.options.get("profile_pool", 4)) * k)
+            size = min(len(others), int(setting(self.options, "profile_pool")) * k)
             pool = others[np.argpartition(d, size - 1)[:size]]
             pool = pool[rng.permutation(len(pool))]
             return self._top_neighbours(seed, pool)
-        if self.options.get("pool_mode", "random") == "all":
+        if setting(self.options, "pool_mode") == "all":
             # every group scored, then k - 1 drawn from the 2 (k - 1) best: the best
             # partners, with enough randomness that a seed's sub-problems differ
             score = self._cross_scores(seed, others)
@@ -385,8 +390,8 @@ class DecompositionSearch:
             return np.sort(np.concatenate([[seed], best]))
         # a random pool, never all groups: a seed's fixed top neighbours would come back
         # every time (less diversity, measured worse)
-        pool_size = min(len(others), int(self.options.get("pool", 12)) * k,
-                        max(2 * k, int(self.options.get("pool_share", 1.0) * (m - 1))))
+        pool_size = min(len(others), int(setting(self.options, "pool")) * k,
+                        max(2 * k, int(setting(self.options, "pool_share") * (m - 1))))
         pool = rng.choice(others, size=pool_size, replace=False)
         return self._top_neighbours(seed, pool)
 
@@ -397,7 +402,7 @@ class DecompositionSearch:
         if len(mem) == 0 or sizes.sum() == 0:
             return np.zeros(len(pool))
         cols = np.concatenate([self.members[g] for g in pool])
-        B = _block(self.problem.affinity, mem, cols).sum(axis=0)
+        B = affinity_block(self.problem.affinity, mem, cols).sum(axis=0)
         owner = np.repeat(np.arange(len(pool)), sizes)
         return np.bincount(owner, weights=B, minlength=len(pool)) / np.maximum(sizes, 1)
 
@@ -409,7 +414,7 @@ class DecompositionSearch:
         cols = np.concatenate([self.members[g] for g in pool])
         if len(mem) == 0 or len(cols) == 0:
             return np.sort(np.concatenate([[seed], pool[:k - 1]]))
-        B = _block(self.problem.affinity, mem, cols).sum(axis=0)
+        B = affinity_block(self.problem.affinity, mem, cols).sum(axis=0)
         sizes = self.sizes[pool]
         owner = np.repeat(np.arange(pool_size), sizes)
         score = np.bincount(owner, weights=B, minlength=pool_size)
@@ -457,7 +462,7 @@ class DecompositionSearch:
         """Each group's mean affinity to 32 random landmark members, centred: ``(m, 32)``."""
         n, m = self.problem.n, self.m
         marks = np.sort(self.rng.choice(n, size=min(32, n), replace=False))
-        prof = np.asarray(_block(self.problem.affinity, np.arange(n), marks), dtype=float)
+        prof = np.asarray(affinity_block(self.problem.affinity, np.arange(n), marks), dtype=float)
         G = np.zeros((m, len(marks)))
         np.add.at(G, self.labels, prof)
         G /= np.maximum(np.bincount(self.labels, minlength=m), 1)[:, None]
@@ -482,7 +487,7 @@ class DecompositionSearch:
         if self.problem.n <= 1.5 * size:
             return [np.arange(m)]
         self._passes = getattr(self, "_passes", 0) + 1
-        if self.options.get("chunk_order", "similar") == "similar" and self._passes > 1:
+        if setting(self.options, "chunk_order") == "similar" and self._passes > 1:
             # contiguous chunks of the similarity order, cut at a random offset each pass
             order = np.roll(self._group_order(), -int(rng.integers(m)))
             sizes = np.array([len(self.members[g]) for g in order])
@@ -540,8 +545,8 @@ class DecompositionSearch:
                 return
 
     # -- one step ------------------------------------------------------------------
-    def _compute(self, groups: np.ndarray, seed: int, pos: np.ndarray, deadline: float,
-                 max_iter: int | None):
+    def compute(self, groups: np.ndarray, seed: int, pos: np.ndarray, deadline: float,
+                max_iter: int | None):
         """Build and solve one sub-problem; reads the grouping, writes nothing shared (so
         disjoint sub-problems can run on threads: the kernels release the GIL)."""
         from ._prep import prepare
@@ -563,7 +568,7 @@ class DecompositionSearch:
     def _lean(self, groups: np.ndarray, pos: np.ndarray):
         """The sub-problem of ``groups`` and its prepared arrays, built directly (no
         Problem, no scipy): the same arrays :func:`subproblem` + ``prepare`` give when the
-        rules are sizes, cannot-link pairs and clique sets (``_RuleIndex.lean``)."""
+        rules are sizes, cannot-link pairs and clique sets (``RuleIndex.lean``)."""
         from ._kernels_sub import sub_conflicts
         from ._prep import Prepared
 
@@ -573,7 +578,7 @@ class DecompositionSearch:
         gpos = np.full(self.m, -1, dtype=np.int64)
         gpos[groups] = np.arange(k)
         local = gpos[self.labels[rows]]
-        A = np.ascontiguousarray(_block(self.problem.affinity, rows), dtype=np.float64)
+        A = np.ascontiguousarray(affinity_block(self.problem.affinity, rows), dtype=np.float64)
         pos[rows] = np.arange(s)
         try:
             conf_ptr, conf_idx = sub_conflicts(rows, pos, ix.cl_ptr, ix.cl_idx, ix.cq_ptr,
@@ -612,8 +617,8 @@ class DecompositionSearch:
         """Write a solved sub-problem back when it gained; returns the gain (>= 0)."""
         return self._commit(outcome(groups, sub, prep, best_units, best_value, iters))
 
-    def _commit(self, o: Outcome) -> float:
-        """Write an :class:`Outcome` back (when it gained); returns the gain (>= 0)."""
+    def _commit(self, o: SubOutcome) -> float:
+        """Write an :class:`SubOutcome` back (when it gained); returns the gain (>= 0)."""
         self.iterations += o.iterations
         self.n_sub += 1
         self.stale[o.groups] += 1
@@ -675,22 +680,22 @@ class DecompositionSearch:
             outs = self.executor.map(self, batch, deadline, max_iter)
             self._next = self._choose_batch()
             return sum(self._commit(o) for o in outs if o is not None)
-        while len(self._pos) < len(batch):
-            self._pos.append(np.full(self.problem.n, -1, dtype=np.int64))
+        while len(self.scratch) < len(batch):
+            self.scratch.append(np.full(self.problem.n, -1, dtype=np.int64))
         if self.threads > 1 and len(batch) > 1:
             if self._pool is None:
                 from concurrent.futures import ThreadPoolExecutor
 
                 self._pool = ThreadPoolExecutor(max_workers=self.threads,
                                                 thread_name_prefix="peermatch-sub")
-            futures = [self._pool.submit(self._compute, g, s, self._pos[t], deadline, max_iter)
+            futures = [self._pool.submit(self.compute, g, s, self.scratch[t], deadline, max_iter)
                        for t, (g, s) in enumerate(batch)]
             try:
                 self._next = self._choose_batch()   # while the kernels run
             finally:
                 results = [f.result() for f in futures]
         else:
-            results = [self._compute(g, s, self._pos[t], deadline, max_iter)
+            results = [self.compute(g, s, self.scratch[t], deadline, max_iter)
                        for t, (g, s) in enumerate(batch)]
             self._next = self._choose_batch()
         return sum(self._apply(g, *r) for (g, _), r in zip(batch, results, strict=True))
@@ -722,9 +727,10 @@ class DecompositionSearch:
                 self.descended = True
                 # construction and descent get at most 60 % (descent_share) of the time left: the
                 # sub-problem search after them is where the last per cent comes from
-                early = time.perf_counter() + float(self.options.get("descent_share", 0.6)) * max(
+                share = setting(self.options, "descent_share")
+                early = time.perf_counter() + float(share) * max(
                     deadline - time.perf_counter(), 0.0)
-                if not self.reconstructed and self.options.get("reconstruct", False):
+                if not self.reconstructed and setting(self.options, "reconstruct"):
                     self.reconstruct(early)
                 if on_improve is not None:
                     on_improve(self.value)
@@ -756,5 +762,5 @@ def objective_by_groups(A, labels: np.ndarray, m: int) -> float:
     total = 0.0
     for mem in np.split(order, cuts):
         if len(mem) > 1:
-            total += float(_block(A, mem).sum())
+            total += float(affinity_block(A, mem).sum())
     return 0.5 * total if math.isfinite(total) else total

@@ -15,7 +15,7 @@ How the work is split (see ``docs/distributed.md``):
   sub-problems on disjoint groups goes to :class:`DaskMap`, which solves them on the
   workers. The problem (features, rules) is scattered once; each worker keeps a replica of
   the grouping and receives, per task, only the labels changed since its last task. A
-  worker returns an :class:`~peermatch.solve.decompose.Outcome` (the new labels of the
+  worker returns an :class:`~peermatch.solve.decompose.SubOutcome` (the new labels of the
   sub-problem's members when it gained); the driver writes them back in batch order, so
   the reproducible mode gives exactly the in-process groups.
 * *Independent parts* (tiers, regions): one task per part (:func:`solve_parts`).
@@ -27,7 +27,6 @@ dropped: the grouping is only ever changed by complete, validated write-backs.
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
 import threading
@@ -334,7 +333,7 @@ class _Replica:
 
     def reset(self, labels: np.ndarray, version: int) -> None:
         self.search.labels = np.asarray(labels, dtype=np.int64).copy()
-        self.search._members_from_labels()
+        self.search.members_from_labels()
         self.version = version
 
     def take_pos(self) -> np.ndarray:
@@ -372,7 +371,7 @@ def _solve_remote(token: str, problem, options: dict, v_from: int, v_to: int,
     t0 = time.perf_counter()
     try:
         deadline = t0 + (deadline_wall - time.time())
-        res = rep.search._compute(np.asarray(groups, dtype=np.int64), int(seed), pos, deadline,
+        res = rep.search.compute(np.asarray(groups, dtype=np.int64), int(seed), pos, deadline,
                                   max_iter)
         out = outcome(groups, *res)
     finally:
@@ -529,12 +528,12 @@ class DaskMap:
         from .decompose import outcome
 
         self.stats["local_rounds"] += 1
-        while len(search._pos) < len(batch):
-            search._pos.append(np.full(self.n, -1, dtype=np.int64))
+        while len(search.scratch) < len(batch):
+            search.scratch.append(np.full(self.n, -1, dtype=np.int64))
 
         def one(t):
             g, seed = batch[t]
-            return outcome(g, *search._compute(g, seed, search._pos[t], deadline, max_iter))
+            return outcome(g, *search.compute(g, seed, search.scratch[t], deadline, max_iter))
 
         if search.threads > 1 and len(batch) > 1:
             if self._pool is None:
@@ -559,7 +558,7 @@ class DaskMap:
             search.batch = max(search.batch, _PER_THREAD * self.session.nthreads)
 
     def map(self, search, batch, deadline: float, max_iter: int | None) -> list:
-        """One :class:`~peermatch.solve.decompose.Outcome` (None: dropped) per sub-problem."""
+        """One :class:`~peermatch.solve.decompose.SubOutcome` (None: dropped) per sub-problem."""
         if self.client is None and max_iter is None and not self.session.is_ready():
             # (not in the reproducible mode, which waits for the cluster as it waits for
             # the kernels to compile: where the work runs should not depend on the clock)
@@ -637,8 +636,7 @@ def _detached(problem, base):
     prep = getattr(A, "_prep", None)
     if prep is None or prep is not getattr(base, "_prep", None):
         return problem, False
-    p = copy.copy(problem)
-    p.affinity = (A._index, A._pairs, A._Z, A._coef)
+    p = problem.with_affinity((A._index, A._pairs, A._Z, A._coef))
     return p, True
 
 
@@ -650,8 +648,7 @@ def _solve_part(problem, whole, kwargs: dict):
     from . import solve
 
     if whole is not None:
-        problem = copy.copy(problem)
-        problem.affinity = whole._view(*problem.affinity)
+        problem = problem.with_affinity(whole._view(*problem.affinity))
     res = solve(problem, **kwargs)
     res["worker"] = get_worker().address
     return dict(res)

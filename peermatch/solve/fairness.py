@@ -30,23 +30,26 @@ to the floor target.
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from numbers import Real
 
 import numpy as np
 
+from ..budget import SHARES
 from ..errors import ConfigError
 from ..problem import Problem
 from ._prep import violations
-from .decompose import _block, _RuleIndex, subproblem
+from .decompose import RuleIndex, affinity_block, subproblem
+from .plan import RECOVERY_ROUNDS  # rounds of phase 3 (reweighted_recovery) by default
 
 __all__ = ["check_fairness", "member_fits", "FloorSearch", "raise_floor", "solve_exact_fair"]
 
 _EPS = 1e-9
-#: rounds of phase 3 (:func:`reweighted_recovery`) unless ``options["fairness_rounds"]`` says
-RECOVERY_ROUNDS = 3
+#: phase 0's share of the time left, with (True) and without phase 3 after it
+_START = {True: SHARES["fairness.start"], False: SHARES["fairness.start_alone"]}
+#: phase 1's share of the time left, with (True) and without phase 3 after it
+_RAISE = {True: SHARES["fairness.raise"], False: SHARES["fairness.raise_alone"]}
 #: With more groups than this, partner groups are sampled instead of all tried.
 ALL_PARTNERS_M = 60
 
@@ -86,7 +89,8 @@ def member_fits(A, labels: np.ndarray, m: int) -> np.ndarray:
     for g in range(m):
         mem = np.flatnonzero(labels == g)
         if len(mem) > 1:
-            fits[mem] = np.asarray(_block(A, mem), dtype=np.float64).sum(axis=1) / (len(mem) - 1)
+            B = np.asarray(affinity_block(A, mem), dtype=np.float64)
+            fits[mem] = B.sum(axis=1) / (len(mem) - 1)
     return fits
 
 
@@ -179,7 +183,7 @@ class FloorSearch:
         self.labels = np.asarray(labels, dtype=np.int64).copy()
         self.rng = rng
         self.bounds = problem.bounds_for(self.m)
-        self.index = _RuleIndex(problem)
+        self.index = RuleIndex(problem)
         self.pos = np.full(problem.n, -1, dtype=np.int64)
         self._members()
         self.fits = member_fits(problem.affinity, self.labels, self.m)
@@ -205,7 +209,7 @@ class FloorSearch:
     def _pair(self, g: int, h: int, tau: float = -np.inf):
         rows = np.sort(np.concatenate([self.members[g], self.members[h]]))
         lab = (self.labels[rows] == h).astype(np.int64)
-        B = np.asarray(_block(self.problem.affinity, rows), dtype=np.float64)
+        B = np.asarray(affinity_block(self.problem.affinity, rows), dtype=np.float64)
         sg, sh = len(self.members[g]), len(self.members[h])
         can_gh = sg - 1 >= self.bounds[g, 0] and sh + 1 <= self.bounds[h, 1]
         can_hg = sh - 1 >= self.bounds[h, 0] and sg + 1 <= self.bounds[g, 1]
@@ -250,7 +254,7 @@ class FloorSearch:
         picks = [self.rng.choice(others, size=min(8, len(others)), replace=False)]
         if who is not None:
             # the groups of the candidates the member likes most
-            row = np.asarray(_block(self.problem.affinity, np.array([who]),
+            row = np.asarray(affinity_block(self.problem.affinity, np.array([who]),
                                     np.arange(self.problem.n)), dtype=np.float64)[0]
             top = np.argpartition(-row, min(40, len(row) - 1))[:40]
             picks.append(self.labels[top])
@@ -439,8 +443,7 @@ def reweighted_start(problem: Problem, labels: np.ndarray, deadline: float, reso
         f_best = best[0]
         tau = f_best + 0.1 * max(float(np.median(fits)) - f_best, 0.05 * scale)
         mu = np.maximum(0.0, mu + eta * (tau - fits) / scale)
-        q = copy.copy(problem)
-        q.affinity = A * (1.0 + mu[:, None] + mu[None, :])
+        q = problem.with_affinity(A * (1.0 + mu[:, None] + mu[None, :]))
         until = deadline if reproducible else time.perf_counter() + left / (rounds - r)
         cur = np.asarray(resolve(q, cur, until), dtype=np.int64)
         fits = member_fits(A, cur, m)
@@ -487,9 +490,9 @@ def reweighted_recovery(problem: Problem, labels: np.ndarray, target: float, dea
         fits = member_fits(A, best, m)
         scale = max(float(np.median(fits)) - target, tol)
         mu = np.maximum(0.0, mu + 0.5 * np.clip(0.3 - (fits - target) / scale, -1.0, 1.0))
-        q = copy.copy(problem)
-        q.affinity = A * (1.0 + weight * (mu[:, None] + mu[None, :]))
-        mid = end if reproducible else time.perf_counter() + 0.25 * (end - time.perf_counter())
+        q = problem.with_affinity(A * (1.0 + weight * (mu[:, None] + mu[None, :])))
+        mid = end if reproducible else time.perf_counter() + SHARES["fairness.rerun"] * (
+            end - time.perf_counter())
         cur = np.asarray(resolve(q, best, mid), dtype=np.int64)
         # members the re-run left under the target weigh more in the next round
         mu += np.clip((target - member_fits(A, cur, m)) / scale, 0.0, 1.0)
@@ -546,13 +549,13 @@ def raise_floor(problem: Problem, labels: np.ndarray, fairness: float, deadline:
     dense = resolve is not None and isinstance(problem.affinity, np.ndarray)
     recover = dense and recovery_rounds > 0
     if dense:
-        start = reweighted_start(problem, labels, until(0.25 if recover else 0.5), resolve,
+        start = reweighted_start(problem, labels, until(_START[recover]), resolve,
                                  reproducible=reproducible)
     fs = FloorSearch(problem, start, rng)
     if fairness >= 1.0:
         # lexicographic: raise the floor, take back total at that floor, again while the
         # floor still rises
-        stop = until(1 / 3) if recover else deadline
+        stop = until(SHARES["fairness.lexicographic"]) if recover else deadline
         while time.perf_counter() < stop:
             if not fs.raise_floor(stop):
                 break
@@ -561,15 +564,15 @@ def raise_floor(problem: Problem, labels: np.ndarray, fairness: float, deadline:
         if fs.n_moves == 0:
             fs.recover_total(fs.floor, stop)
     else:
-        fs.raise_floor(until(0.35 if recover else 0.5))
+        fs.raise_floor(until(_RAISE[recover]))
         f1 = max(fs.floor, f0)
         target = f0 + fairness * (f1 - f0)
         # from the reference grouping, only as far as the target: less total given up
         near = FloorSearch(problem, labels, rng)
-        near.raise_floor(until(0.35 if recover else 0.5), cap=target)
+        near.raise_floor(until(_RAISE[recover]), cap=target)
         if near.floor >= target - _EPS * (1 + abs(target)):
             fs = near
-        fs.recover_total(target, until(0.4) if recover else deadline)
+        fs.recover_total(target, until(SHARES["fairness.recover"]) if recover else deadline)
     extra = (0, 0)
     if recover:
         lab, *extra = reweighted_recovery(problem, fs.labels, target, deadline, resolve, rng,
@@ -588,7 +591,7 @@ def raise_floor(problem: Problem, labels: np.ndarray, fairness: float, deadline:
 
 # -- CP-SAT ----------------------------------------------------------------------------
 def _floor_model(model, x, y, problem: Problem, m: int, scale: int):
-    """Add the scaled floor ``t`` to a complete model of :func:`cpsat._build`.
+    """Add the scaled floor ``t`` to a complete model of :func:`cpsat.build`.
 
     ``t * (|g| - 1) <= sum_j a_ij y_ij`` for every member ``i`` of every group ``g``.
     Returns ``(t, total)``, the floor variable and the total as a linear expression.
@@ -634,7 +637,7 @@ def solve_exact_fair(problem: Problem, m: int, fairness: float, *, time_limit: f
     elements, groups = np.arange(n), np.arange(m)
     out = {"status": "unknown", "labels": None, "bound": math.nan}
     try:
-        model, x, y, _, scale = cpsat._build(problem, m, elements, groups, objective="full",
+        model, x, y, _, scale = cpsat.build(problem, m, elements, groups, objective="full",
                                              symmetry=True, deadline=deadline)
     except cpsat.BuildTimeout:
         return out
@@ -643,18 +646,18 @@ def solve_exact_fair(problem: Problem, m: int, fairness: float, *, time_limit: f
 
     def run(share: float):
         left = deadline - time.perf_counter()
-        solver = cpsat._solver(max(left * share, 0.01), seed, workers, verbose)
+        solver = cpsat.make_solver(max(left * share, 0.01), seed, workers, verbose)
         code = solver.solve(model)
         return solver, cpsat.cpsat_status(code)
 
     statuses = []
     model.maximize(total)
-    s1, st = run(1 / 3)
+    s1, st = run(SHARES["fairness.exact_total"])
     statuses.append(st)
     if st not in ("optimal", "feasible"):
         out["status"] = st
         return out
-    ref = cpsat._labels(s1, x, elements, groups, n)
+    ref = cpsat.read_labels(s1, x, elements, groups, n)
     bound = s1.best_objective_bound / scale
     f0 = float(member_fits(A, ref, m).min())
     ref_t = int(s1.value(t))
@@ -666,17 +669,19 @@ def solve_exact_fair(problem: Problem, m: int, fairness: float, *, time_limit: f
 
     hint(ref)
     model.maximize(t)
-    s2, st = run(0.5)
+    s2, st = run(SHARES["fairness.exact_floor"])
     statuses.append(st)
     best_t = int(s2.value(t)) if st in ("optimal", "feasible") else ref_t
-    lab2 = cpsat._labels(s2, x, elements, groups, n) if st in ("optimal", "feasible") else ref
+    ok = st in ("optimal", "feasible")
+    lab2 = cpsat.read_labels(s2, x, elements, groups, n) if ok else ref
     need = math.ceil(ref_t + fairness * (best_t - ref_t) - 1e-9)
     model.add(t >= need)
     hint(lab2)
     model.maximize(total)
     s3, st = run(1.0)
     statuses.append(st)
-    labels = cpsat._labels(s3, x, elements, groups, n) if st in ("optimal", "feasible") else lab2
+    ok = st in ("optimal", "feasible")
+    labels = cpsat.read_labels(s3, x, elements, groups, n) if ok else lab2
     out.update(status="optimal" if all(s == "optimal" for s in statuses) else "feasible",
                labels=labels, bound=bound, floor=float(member_fits(A, labels, m).min()),
                floor_reference=f0, objective_reference=problem.objective(ref),

@@ -34,10 +34,16 @@ def crossover(prep: Prepared, pa: np.ndarray, pb: np.ndarray,
     Returns feasible-by-sizes / cannot-link / allowed unit labels, or None when the
     greedy completion gets stuck. Other rules are checked by the caller.
     """
+    child, size = _inherit(prep, (pa, pb), rng)
+    return _complete(prep, child, size, rng)
+
+
+def _inherit(prep: Prepared, parents: tuple, rng: np.random.Generator):
+    """The parents' groups, taken in turn, each the best mean affinity left: the partial
+    child (``-1`` unplaced) and its group sizes."""
     nu, m = prep.nu, prep.m
-    A, w, lo, hi = prep.A, prep.w, prep.lo, prep.hi
+    A, w = prep.A, prep.w
     child = np.full(nu, -1, dtype=np.int64)
-    parents = (pa, pb)
     # intra[k][g]: affinity inside parent k's group g restricted to unplaced units;
     # cnt[k][g]: their total weight.
     intra, cnt, AZ = [], [], []
@@ -69,7 +75,15 @@ def crossover(prep: Prepared, pa: np.ndarray, pb: np.ndarray,
                 AZ[j][:, h] -= A[:, u]
                 cnt[j][h] -= w[u]
         k = 1 - k
-    # Complete greedily: lower bounds first, then best affinity gain among open groups.
+    return child, size
+
+
+def _complete(prep: Prepared, child: np.ndarray, size: np.ndarray,
+              rng: np.random.Generator) -> np.ndarray | None:
+    """Place the units the parents' groups left out: lower bounds first, then the best
+    affinity gain among open groups; then fill the remaining deficits by moves."""
+    nu, m = prep.nu, prep.m
+    A, w, lo, hi = prep.A, prep.w, prep.lo, prep.hi
     rest = np.flatnonzero(child < 0)
     rng.shuffle(rest)
     Zc = np.zeros((nu, m))

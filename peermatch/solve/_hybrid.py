@@ -1,0 +1,70 @@
+"""The hybrid search: tabu search slices alternating with CP-SAT repairs of a few groups
+(large neighbourhood search)."""
+
+from __future__ import annotations
+
+import time
+
+from ..budget import Budget
+from ..problem import Problem
+from ._context import Context
+from .plan import setting
+
+__all__ = ["hybrid_loop", "ITER_SECONDS", "MIN_DET_TIME"]
+
+#: Rough seconds per tabu iteration per ``nu * (nu + m)`` (measured ~4e-9 at n = 60).
+ITER_SECONDS = 4e-9
+#: Smallest deterministic time of one CP-SAT repair under ``max_iter``.
+MIN_DET_TIME = 0.01
+
+
+def hybrid_loop(problem: Problem, prep, ts, ctx: Context, budget: Budget, max_iter,
+                on_slice) -> None:
+    """Alternate tabu search slices of ``ts`` with CP-SAT repairs of a few groups."""
+    from . import cpsat
+
+    deadline = budget.deadline
+    m = prep.m
+    share = float(setting(ctx.options, "lns_share"))
+    k = min(int(setting(ctx.options, "lns_groups")), m)
+    t_rep = float(setting(ctx.options, "lns_time"))
+    if k < 2:
+        ts.run_until(deadline, max_iter, on_slice)
+        return
+    total = max(deadline - time.perf_counter(), 0.0)
+    cycle = max(0.3, total / 20)
+    det_time = None
+    if max_iter is not None:
+        # Iterations, not seconds, drive the search: ten slices of max_iter / 10 tabu
+        # iterations, each followed by two repairs whose deterministic time matches the
+        # share of the work given to CP-SAT (iterations priced at ITER_SECONDS * nu (nu + m)),
+        # so a small max_iter gives a short run (the time limit is only a safety net).
+        step = max(1, int(max_iter) // 10)
+        slice_s = step * ITER_SECONDS * prep.nu * (prep.nu + m)
+        det_time = min(t_rep, max(MIN_DET_TIME, share / max(1 - share, 0.05) * slice_s / 2))
+    try:
+        while time.perf_counter() < deadline:
+            if max_iter is not None:
+                if ts.iterations >= max_iter:
+                    break
+                ts.run_until(deadline, min(ts.iterations + step, max_iter), on_slice)
+            else:
+                ts.run_until(min(deadline, time.perf_counter() + (1 - share) * cycle),
+                             None, on_slice)
+            t_end = time.perf_counter() + share * cycle
+            for _ in range(2 if max_iter is not None else 1000):
+                left = deadline - time.perf_counter()
+                if left < 0.05 or (max_iter is None and time.perf_counter() >= t_end):
+                    break
+                groups = ctx.rng.choice(m, size=k, replace=False)
+                labels = prep.to_elements(ts.best_labels)
+                new = cpsat.repair(problem, m, labels, groups,
+                                   time_limit=left if det_time is not None else min(t_rep, left),
+                                   seed=ctx.seed_int(), workers=ctx.workers,
+                                   deterministic=det_time is not None, det_time=det_time)
+                if new is not None:
+                    ts.load(prep.to_units(new))
+                    on_slice()
+    except KeyboardInterrupt:
+        on_slice()
+        raise

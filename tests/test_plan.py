@@ -1,0 +1,203 @@
+"""The solve plan: which engines run, decided from the problem, method and options alone.
+
+Nothing here solves anything: the plan is a pure function.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from peermatch.budget import SHARES, Budget
+from peermatch.errors import ConfigError
+from peermatch.problem import GroupSum, Problem
+from peermatch.solve import METHODS, Plan, SolverOptionWarning
+from peermatch.solve.plan import DECOMPOSE_N, EXACT_MAX_N, OPTIONS, check_options, plan, warn_unused
+
+
+def _p(n, **kw):
+    kw.setdefault("min_size", 4)
+    kw.setdefault("max_size", 6)
+    return Problem(np.zeros((n, n)), **kw)
+
+
+def test_auto_small_is_exact():
+    p = plan(_p(EXACT_MAX_N, n_groups=3), "auto")
+    assert (p.engine, p.search, p.start, p.floor) == ("exact", "exact CP-SAT", "CP-SAT", "none")
+    assert not p.decompose and not p.compile_fallback
+    assert f"n = {EXACT_MAX_N} <= {EXACT_MAX_N}" in p.reasons["search"]
+
+
+def test_auto_exact_cutoff_is_an_option():
+    assert plan(_p(20, n_groups=4), "auto", {"exact_max_n": 20}).engine == "exact"
+    assert plan(_p(20, n_groups=4), "auto").engine == "local"
+
+
+def test_auto_side_rules_go_hybrid():
+    gs = GroupSum(coef=np.ones(40), hi=5, name="cap")
+    p = plan(_p(40, n_groups=8, group_sums=[gs]), "auto")
+    assert (p.engine, p.search) == ("hybrid", "hybrid LNS")
+    p = plan(_p(40, n_groups=8, must_link=[(0, 1)]), "auto")
+    assert p.engine == "hybrid"
+
+
+def test_local_population_or_tabu():
+    assert plan(_p(40, n_groups=8), "local").search == "population"
+    p = plan(_p(40, n_groups=8), "local", {"population": 1})
+    assert p.search == "tabu" and "population = 1 < 2" in p.reasons["search"]
+
+
+def test_decomposition_from_size_and_option():
+    big = _p(DECOMPOSE_N, n_groups=DECOMPOSE_N // 5)
+    p = plan(big, "local")
+    assert p.decompose and p.at_scale and p.start == "streaming construction"
+    assert f"n = {DECOMPOSE_N:,} >= {DECOMPOSE_N:,}" in p.reasons["search"]
+    assert not plan(big, "local", {"decompose": False}).decompose
+    assert plan(_p(40, n_groups=8), "hybrid", {"decompose": True}).search == "decomposition"
+    # exact never decomposes, but the count screening still sees the size
+    p = plan(_p(DECOMPOSE_N), "exact")
+    assert not p.decompose and p.at_scale
+
+
+def test_executor():
+    big = _p(DECOMPOSE_N, n_groups=DECOMPOSE_N // 5)
+    assert plan(big, "local", {"threads": 1}).executor == "serial"
+    assert plan(big, "local", {"threads": 3}).executor == "threads (3)"
+    assert plan(big, "local", scheduler="local:2").executor == "dask"
+    small = plan(_p(40, n_groups=8), "local", scheduler="local:2")
+    assert small.executor == "serial" and "driver" in small.reasons["executor"]
+
+
+def test_count():
+    assert plan(_p(40, n_groups=8), "local").count == "fixed, 8"
+    assert plan(_p(40), "local").count == "screened in 7..10"
+    assert plan(_p(40), "local", init=np.zeros(40, dtype=int)).count == "from the warm start"
+    assert plan(_p(40), "local", init=np.zeros(40, dtype=int)).start == "warm start"
+    assert plan(_p(9, min_size=5, max_size=6), "local").count == "none fits"
+
+
+def test_floor_phase():
+    p = plan(_p(40, n_groups=8), "local", fairness=0.5)
+    assert p.floor_phase and "50%" in p.reasons["floor"]
+    p = plan(_p(12, n_groups=3), "auto", fairness=0.5)
+    assert p.floor == "in the CP-SAT model" and not p.floor_phase
+
+
+def test_compile_fallback_only_when_timed():
+    assert plan(_p(40, n_groups=8), "local").compile_fallback
+    assert not plan(_p(40, n_groups=8), "local", {"max_iter": 100}).compile_fallback
+
+
+def test_unused_options_are_named():
+    p = plan(_p(40, n_groups=8), "local", {"lns_share": 0.2, "max_iter": 10})
+    assert p.unused == ("lns_share",)
+    assert plan(_p(40, n_groups=8), "hybrid", {"lns_share": 0.2}).unused == ()
+    assert plan(_p(12, n_groups=3), "exact", {"sub_size": 50, "max_iter": 9}).unused == (
+        "sub_size",)
+    # the floor phase re-runs the local search: population options are read
+    assert plan(_p(40, n_groups=8), "hybrid", {"population": 4}, fairness=0.5).unused == ()
+    with pytest.warns(SolverOptionWarning, match="lns_share"):
+        warn_unused(plan(_p(40, n_groups=8), "local", {"lns_share": 0.2}), {"lns_share": 0.2})
+
+
+def test_used_options_do_not_warn():
+    p = plan(_p(40, n_groups=8), "local", {"population": 4, "max_iter": 10})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_unused(p, {"population": 4, "max_iter": 10})
+
+
+def test_options_are_validated():
+    with pytest.raises(ConfigError, match="'lns_share' option must be a number in"):
+        check_options({"lns_share": "a lot"})
+    with pytest.raises(ConfigError, match="pool_mode"):
+        plan(_p(40, n_groups=8), "local", {"pool_mode": "nearest"})
+    with pytest.raises(ConfigError, match="fairness_rounds"):
+        check_options({"fairness_rounds": -1})
+    assert "skip_descent" in OPTIONS  # read by the decomposition: declared
+
+
+def test_unknown_method():
+    with pytest.raises(ConfigError, match="Valid methods"):
+        plan(_p(40), "simplex")
+    assert METHODS == ("auto", "exact", "local", "hybrid")
+
+
+def test_plan_prints_each_part():
+    text = str(plan(_p(40, n_groups=8), "auto", {"lns_share": 0.3}))
+    assert text.splitlines()[0] == "plan: method 'auto' -> 'local'"
+    for part in ("count:", "start:", "search:", "floor:", "executor:"):
+        assert part in text
+    assert "not used by this plan: lns_share" in text
+
+
+def test_plan_is_pure_and_comparable():
+    a = plan(_p(40, n_groups=8), "local")
+    b = plan(_p(40, n_groups=8), "local")
+    assert isinstance(a, Plan) and a == b
+
+
+def test_shares_are_fractions():
+    assert all(0 < v <= 1 for v in SHARES.values())
+    b = Budget(10.0)
+    assert b.head(0.5).deadline <= b.deadline
+    assert b.until(0.5) <= b.deadline
+
+
+def test_result_keeps_the_plan():
+    from peermatch.solve import solve
+
+    A = np.array([[0, 5, 1, 1], [5, 0, 1, 1], [1, 1, 0, 5], [1, 1, 5, 0]], dtype=float)
+    res = solve(Problem(A, min_size=2, max_size=2, n_groups=2), "exact", time_limit=5)
+    assert res.plan.search == "exact CP-SAT" and "search:" in str(res.plan)
+
+
+def test_solve_takes_a_budget():
+    from peermatch.solve import solve
+
+    A = np.array([[0, 5, 1, 1], [5, 0, 1, 1], [1, 1, 0, 5], [1, 1, 5, 0]], dtype=float)
+    res = solve(Problem(A, min_size=2, max_size=2, n_groups=2), "exact",
+                budget=Budget(5.0))
+    assert res.status == "optimal"
+
+
+def test_with_bounds_does_not_mutate():
+    p = _p(12)
+    q = p.with_bounds([(4, 4), (4, 4), (4, 4)])
+    assert p.bounds is None and p.n_groups is None
+    assert q.n_groups == 3 and q.affinity is p.affinity
+    with pytest.raises(ConfigError):
+        p.with_bounds([(3, 2)])
+
+
+def test_solve_warns_about_an_option_its_plan_does_not_read():
+    from peermatch.solve import solve
+
+    p = Problem(np.ones((20, 20)), min_size=4, max_size=6, n_groups=4)
+    with pytest.warns(SolverOptionWarning, match="not used by this plan.*lns_share"):
+        res = solve(p, "local", time_limit=5, options={"lns_share": 0.2, "max_iter": 50})
+    assert res.plan.unused == ("lns_share",)
+
+
+def test_outcome_reports_only_what_is_set():
+    from peermatch.solve import Outcome
+
+    o = Outcome("feasible", labels=np.zeros(3, dtype=np.int64), n_groups=1, method="local")
+    assert o.found and o.extras() == {}
+    o = o.replace(compile_wait=0.5, interrupted=False, not_a_field=1)
+    assert o.extras() == {"compile_wait": 0.5, "interrupted": False}
+
+
+def test_setting_defaults_come_from_the_table():
+    from peermatch.solve.plan import setting
+
+    assert setting({}, "lns_share") == SHARES["hybrid.repair"]
+    assert setting({}, "screen_share") == SHARES["solve.screen"]
+    assert setting({"pool": 3}, "pool") == 3
+
+
+def test_with_affinity_shares_the_rules():
+    p = _p(12, n_groups=3, cannot_link=[(0, 1)])
+    q = p.with_affinity(np.ones((12, 12)) - np.eye(12))
+    assert q.cannot_link is p.cannot_link and q.objective(np.repeat(np.arange(3), 4)) == 18.0
+    assert float(p.affinity.sum()) == 0.0
