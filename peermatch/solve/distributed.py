@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from ..affinity import FeatureAffinity
 from ..errors import ConfigError
 
 __all__ = ["SchedulerSpec", "parse_scheduler", "connect", "Session", "DaskMap", "solve_parts",
@@ -633,11 +634,9 @@ def _detached(problem, base):
     map, soft-rule corrections) when it shares ``base``'s features, else as it is: a view
     pickles every candidate's features, which the workers hold once (scattered)."""
     A = problem.affinity
-    prep = getattr(A, "_prep", None)
-    if prep is None or prep is not getattr(base, "_prep", None):
+    if not (isinstance(A, FeatureAffinity) and A.shares_features(base)):
         return problem, False
-    p = problem.with_affinity((A._index, A._pairs, A._Z, A._coef))
-    return p, True
+    return problem.with_affinity(A.view_state), True
 
 
 def _solve_part(problem, whole, kwargs: dict):
@@ -648,7 +647,7 @@ def _solve_part(problem, whole, kwargs: dict):
     from . import solve
 
     if whole is not None:
-        problem = problem.with_affinity(whole._view(*problem.affinity))
+        problem = problem.with_affinity(whole.with_view_state(problem.affinity))
     res = solve(problem, **kwargs)
     res["worker"] = get_worker().address
     return dict(res)
@@ -686,7 +685,7 @@ def solve_parts(session: Session, jobs: list[dict], affinity, deadline: float) -
     slots = max(1, session.nthreads)
     total = sum(len(j["rows"]) for j in jobs) or 1
     whole = None
-    if getattr(affinity, "_prep", None) is not None:
+    if isinstance(affinity, FeatureAffinity):
         whole = client.scatter(affinity, broadcast=True, hash=False)
     order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i]["rows"]))  # largest first
     futures = {}
