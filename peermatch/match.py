@@ -160,8 +160,8 @@ def match(
     >>> res = pm.match(df, group_size=(4, 6), time_limit=2, seed=0)
     >>> res.status in ("optimal", "feasible"), res.validate()
     (True, [])
-    >>> sorted(res.groups["group"].value_counts())  # even sizes by default
-    [5, 5, 5, 5, 5, 5, 5, 5]
+    >>> sorted(res.groups["group"].value_counts())  # even sizes, the fewest groups
+    [5, 5, 6, 6, 6, 6, 6]
     """
     from .config import check_match_setting
     from .scoring import Weights
