@@ -127,8 +127,9 @@ def match(
         such as locked groups, keep it; the others share the remaining candidates
         evenly), and a free number of groups is the fewest that hold the candidates.
         False: free sizes, anywhere within ``group_size`` (the solver then favours
-        larger groups, which hold more pairs). Left out, sizes are even unless
-        ``group_sizes`` or ``init`` is given: their sizes are kept.
+        larger groups, which hold more pairs). Left out, sizes are even unless the
+        candidates have existing groups (a filled ``group`` column), or ``group_sizes``
+        or ``init`` is given: the sizes these bring are kept.
     target_size : int, optional
         Preferred group size: the number of groups nearest ``n / target_size`` within the
         size range (per part when rules split the candidates). With ``n_groups`` too,
@@ -190,8 +191,11 @@ def match(
             target_size, (int, np.integer)) or not lo <= target_size <= hi):
         raise ConfigError(f"The 'target_size' parameter of match must be an int within the "
                           f"size range {lo}-{hi}. Got {target_size!r} instead.")
-    even_sizes = _even_sizes(even_sizes, table.n, (lo, hi), n_groups, target_size, sizes_given,
-                             init)
+    # existing groups (a filled ``group`` column), per-group bounds and a warm start bring
+    # sizes of their own: left out, even sizes then do not apply
+    own_sizes = bool(sizes_given) or init is not None or (
+        table.group is not None and bool(np.any(table.group != "")))
+    even_sizes = _even_sizes(even_sizes, table.n, (lo, hi), n_groups, target_size, own_sizes)
 
     t = time.perf_counter()
     if affinity is not None:
@@ -230,10 +234,10 @@ def match(
 
 
 def _even_sizes(even_sizes, n: int, size_range: tuple[int, int], n_groups, target_size,
-                sizes_given, init) -> bool:
-    """Whether sizes are even: the ``even_sizes`` given, else even unless per-group
-    bounds or a warm start bring sizes of their own; checks that ``target_size`` agrees
-    with ``n_groups`` (the two together mean even sizes)."""
+                own_sizes: bool) -> bool:
+    """Whether sizes are even: the ``even_sizes`` given, else even unless the call
+    brings sizes of its own (``own_sizes``); checks that ``target_size`` agrees with
+    ``n_groups`` (the two together mean even sizes)."""
     if target_size is not None and n_groups is not None:
         from .sizes import choose_count
 
@@ -254,7 +258,7 @@ def _even_sizes(even_sizes, n: int, size_range: tuple[int, int], n_groups, targe
                 "given. Drop target_size, or allow even sizes.")
         return True
     if even_sizes is None:
-        return not sizes_given and init is None
+        return not own_sizes
     return bool(even_sizes)
 
 

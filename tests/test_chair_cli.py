@@ -89,6 +89,16 @@ def test_python_match_is_even_by_default():
     assert free.success and sum(free.group_stats["size"]) == 50
 
 
+def test_existing_groups_keep_their_sizes_by_default():
+    """A full existing group of 12 among 62 candidates: even sizes (10-11) would not hold
+    it, so sizes are free unless asked for."""
+    df = distinct_candidates(62, seed=4)
+    df["group"] = ["A"] * 12 + ["B"] * 8 + [""] * 42
+    res = pm.match(df, group_size=(8, 12), time_limit=1, seed=0)
+    assert res.success and res.validate() == []
+    assert not pm.match(df, group_size=(8, 12), time_limit=1, seed=0, even_sizes=True).success
+
+
 def test_the_summary_line_counts_groups_of_each_size():
     from peermatch.result import describe_sizes
 
