@@ -229,6 +229,11 @@ def match(
             session.close()
     timings["solve"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
+    if even_sizes and res["reasons"]:
+        hint = ("Group sizes were made even (differing by at most one): free sizes within "
+                "the size range (even_sizes=False, --free-sizes) may allow a grouping.")
+        res["reasons"].append(hint)
+        res["message"] += " " + hint
     return MatchResult(**res, table=table, affinity=A, parts=parts, rules=rules,
                        weights=weights, features=feats, seed=seed, timings=timings)
 

@@ -99,6 +99,16 @@ def test_existing_groups_keep_their_sizes_by_default():
     assert not pm.match(df, group_size=(8, 12), time_limit=1, seed=0, even_sizes=True).success
 
 
+def test_no_grouping_with_even_sizes_points_to_free_sizes():
+    df = distinct_candidates(12, seed=1)
+    df["availability"] = ["Mon AM", "Tue AM", "Wed AM", "Thu AM"] * 3
+    rules = pm.Rules(common_slot=True)
+    res = pm.match(df, group_size=(4, 6), rules=rules, time_limit=1)
+    assert res.status == "infeasible" and "--free-sizes" in res.reasons[-1]
+    free = pm.match(df, group_size=(4, 6), rules=rules, time_limit=1, even_sizes=False)
+    assert not any("free sizes" in r for r in free.reasons)
+
+
 def test_the_summary_line_counts_groups_of_each_size():
     from peermatch.result import describe_sizes
 
