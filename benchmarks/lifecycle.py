@@ -206,7 +206,7 @@ def figures(n: int = 200, seed: int = SEED, time_limit: float = 5.0,
     # The same candidates in groups of 9 and 11: every group odd, so every group has a
     # triad, checked against the brute force over all its triads.
     odd = pm.match(df, group_size=(9, 11), n_groups=n_groups, rules=rules,
-                   time_limit=time_limit, seed=0)
+                   time_limit=time_limit, seed=0, even_sizes=False)
     assert odd.success and not odd.validate(), odd.message
     out["round_odd"] = check_pairs(odd, pm.accountability_pairs(odd).frame)
     out["round_odd"]["odd_groups"] = int(np.sum(np.bincount(odd.labels) % 2))

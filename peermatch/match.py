@@ -63,7 +63,7 @@ def match(
     init: Any = None,
     scheduler: Any = None,
     fairness: float = 0.0,
-    even_sizes: bool = False,
+    even_sizes: bool | None = None,
     target_size: int | None = None,
     group_sizes: Mapping[str, Any] | None = None,
 ) -> MatchResult:
@@ -122,12 +122,20 @@ def match(
         with that floor. Between: the floor target ``f0 + fairness * (f1 - f0)`` (``f0``
         the floor of the total-maximising grouping, ``f1`` the highest floor reached), the
         total maximised subject to it. See ``docs/fairness.md``.
-    even_sizes : bool, default=False
-        Group sizes differ by at most one (groups with a fixed size, such as locked
-        groups, keep it; the others share the remaining candidates evenly).
+    even_sizes : bool, optional
+        True (the default): group sizes differ by at most one (groups with a fixed size,
+        such as locked groups, keep it; the others share the remaining candidates
+        evenly), and a free number of groups is the fewest that hold the candidates.
+        False: free sizes, anywhere within ``group_size`` (the solver then favours
+        larger groups, which hold more pairs). Left out, sizes are even unless the
+        candidates have existing groups (a filled ``group`` column), or ``group_sizes``
+        or ``init`` is given: the sizes these bring are kept.
     target_size : int, optional
         Preferred group size: the number of groups nearest ``n / target_size`` within the
-        size range (per part when rules split the candidates).
+        size range (per part when rules split the candidates). With ``n_groups`` too,
+        it must be one of the sizes that count gives (``n // n_groups`` or one more);
+        the groups then have even sizes. Else a ``ConfigError`` says so: the number
+        of groups fixes the sizes, so give one of the two.
     group_sizes : dict of str to int or (int, int), optional
         Per-group bounds by group name (e.g. an existing group with its own capacity):
         an int is a capacity, a pair ``(min, max)``. Needs a fixed number of groups
@@ -153,8 +161,8 @@ def match(
     >>> res = pm.match(df, group_size=(4, 6), time_limit=2, seed=0)
     >>> res.status in ("optimal", "feasible"), res.validate()
     (True, [])
-    >>> sorted(res.groups["group"].astype(int).value_counts())[0] >= 4
-    True
+    >>> sorted(res.groups["group"].value_counts())  # even sizes, the fewest groups
+    [5, 5, 6, 6, 6, 6, 6]
     """
     from .config import check_match_setting
     from .scoring import Weights
@@ -183,6 +191,11 @@ def match(
             target_size, (int, np.integer)) or not lo <= target_size <= hi):
         raise ConfigError(f"The 'target_size' parameter of match must be an int within the "
                           f"size range {lo}-{hi}. Got {target_size!r} instead.")
+    # existing groups (a filled ``group`` column), per-group bounds and a warm start bring
+    # sizes of their own: left out, even sizes then do not apply
+    own_sizes = bool(sizes_given) or init is not None or (
+        table.group is not None and bool(np.any(table.group != "")))
+    even_sizes = _even_sizes(even_sizes, table.n, (lo, hi), n_groups, target_size, own_sizes)
 
     t = time.perf_counter()
     if affinity is not None:
@@ -216,8 +229,42 @@ def match(
             session.close()
     timings["solve"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
+    if even_sizes and res["reasons"]:
+        hint = ("Group sizes were made even (differing by at most one): free sizes within "
+                "the size range (even_sizes=False, --free-sizes) may allow a grouping.")
+        res["reasons"].append(hint)
+        res["message"] += " " + hint
     return MatchResult(**res, table=table, affinity=A, parts=parts, rules=rules,
                        weights=weights, features=feats, seed=seed, timings=timings)
+
+
+def _even_sizes(even_sizes, n: int, size_range: tuple[int, int], n_groups, target_size,
+                own_sizes: bool) -> bool:
+    """Whether sizes are even: the ``even_sizes`` given, else even unless the call
+    brings sizes of its own (``own_sizes``); checks that ``target_size`` agrees with
+    ``n_groups`` (the two together mean even sizes)."""
+    if target_size is not None and n_groups is not None:
+        from .sizes import choose_count
+
+        q, r = divmod(n, n_groups)
+        if target_size not in (q, q + (r > 0)):
+            held, ok = (f"{q}-{q + 1}", f"{q} or {q + 1}") if r else (f"{q}", f"{q}")
+            raise ConfigError(
+                f"n_groups={n_groups} (--groups) and target_size={target_size} "
+                f"(--target-size) disagree: {n} candidates in {n_groups} groups make groups "
+                f"of {held}, not {target_size}. The number of groups wins, as it fixes the "
+                f"sizes: give target_size {ok} with it, or only one of the two (target size "
+                f"{target_size} alone gives "
+                f"{choose_count(n, *size_range, target_size=target_size)} groups).")
+        if even_sizes is False:
+            raise ConfigError(
+                f"target_size={target_size} (--target-size) with n_groups={n_groups} "
+                "(--groups) asks for even sizes, but even_sizes=False (--free-sizes) was "
+                "given. Drop target_size, or allow even sizes.")
+        return True
+    if even_sizes is None:
+        return not own_sizes
+    return bool(even_sizes)
 
 
 def _compile(table, A, lo: int, hi: int, n_groups, rules: Rules, sizes_given, even_sizes,

@@ -7,20 +7,27 @@ what to do, never a bare ``OSError``.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import OutputError
 
-__all__ = ["check_writable", "write_all"]
+__all__ = ["check_writable", "write_all", "STDOUT"]
+
+#: The output name that means standard output (``--out -``), where a command allows it.
+STDOUT = "-"
 
 
-def check_writable(paths: Sequence[str | os.PathLike], *, inputs: Sequence = ()) -> None:
+def check_writable(paths: Sequence[str | os.PathLike], *, inputs: Sequence = (),
+                   stdout_ok: bool = False) -> None:
     """Fail now, before any solving, if an output could not be written later.
 
     Each path must not be a folder, its folder must exist and be writable, two
     outputs must not share a path, and no output may overwrite an input file.
+    ``-`` means standard output: allowed once when ``stdout_ok``, else refused (it is
+    never taken for a file named ``-``; write ``./-`` for that).
 
     Raises
     ------
@@ -40,7 +47,16 @@ def check_writable(paths: Sequence[str | os.PathLike], *, inputs: Sequence = ())
     """
     seen: dict[str, str] = {}
     ins = {os.path.realpath(os.fspath(p)) for p in inputs if p is not None}
+    to_stdout = [raw for raw in paths if os.fspath(raw) == STDOUT]
+    if to_stdout and not stdout_ok:
+        raise OutputError("cannot write '-': standard output is not available for this "
+                          "output. Name a file (./- for a file named '-').")
+    if len(to_stdout) > 1:
+        raise OutputError("cannot write '-' twice: only one output can go to standard "
+                          "output. Name a file for the others.")
     for raw in paths:
+        if os.fspath(raw) == STDOUT:
+            continue
         path = Path(raw)
         real = os.path.realpath(path)
         if real in seen:
@@ -65,12 +81,15 @@ def check_writable(paths: Sequence[str | os.PathLike], *, inputs: Sequence = ())
                               "another path or make it writable.")
 
 
-def write_all(items: Sequence[tuple[str | os.PathLike, str]]) -> None:
+def write_all(items: Sequence[tuple[str | os.PathLike, str]], *,
+              stdout_ok: bool = False) -> None:
     """Write every ``(path, text)`` pair, all or nothing.
 
     Each text goes to a temporary file beside its path first; only when all of them
     are written are they renamed into place, so a failure leaves no partial set of
-    outputs behind (and a reader never sees half a file).
+    outputs behind (and a reader never sees half a file). With ``stdout_ok``, a path
+    ``-`` is standard output, written last, once every file is in place (else refused,
+    as by :func:`check_writable`).
 
     Raises
     ------
@@ -85,7 +104,9 @@ def write_all(items: Sequence[tuple[str | os.PathLike, str]]) -> None:
     >>> sorted(os.listdir(d))
     ['a.txt', 'b.txt']
     """
-    check_writable([p for p, _ in items])
+    check_writable([p for p, _ in items], stdout_ok=stdout_ok)
+    to_stdout = [text for p, text in items if os.fspath(p) == STDOUT]
+    items = [(p, text) for p, text in items if os.fspath(p) != STDOUT]
     tmps: list[tuple[str, Path]] = []
     try:
         umask = os.umask(0)
@@ -115,3 +136,6 @@ def write_all(items: Sequence[tuple[str | os.PathLike, str]]) -> None:
         for tmp, _ in tmps:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+    for text in to_stdout:
+        sys.stdout.write(text)
+        sys.stdout.flush()

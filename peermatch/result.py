@@ -12,7 +12,35 @@ import pandas as pd
 from .candidates import CandidateTable
 from .rules import Compiled, Rules, Violation, check_violations, meeting_slots
 
-__all__ = ["MatchResult", "atomic_write_text"]
+__all__ = ["MatchResult", "atomic_write_text", "size_counts", "describe_sizes"]
+
+
+def size_counts(sizes) -> dict[int, int]:
+    """How many groups there are of each size, largest size first.
+
+    >>> size_counts([12, 11, 12, 12])
+    {12: 3, 11: 1}
+    """
+    counts: dict[int, int] = {}
+    for s in sorted((int(x) for x in sizes), reverse=True):
+        counts[s] = counts.get(s, 0) + 1
+    return counts
+
+
+def describe_sizes(sizes) -> str:
+    """The groups and their sizes in words, as the summary line says them.
+
+    >>> describe_sizes([12] * 38 + [11] * 4)
+    '42 groups: 38 of 12, 4 of 11'
+    >>> describe_sizes([10, 10, 10, 10])
+    '4 groups of 10'
+    """
+    counts = size_counts(sizes)
+    total = sum(counts.values())
+    noun = "group" if total == 1 else "groups"
+    if len(counts) == 1:
+        return f"{total} {noun} of {next(iter(counts))}"
+    return f"{total} {noun}: " + ", ".join(f"{k} of {s}" for s, k in counts.items())
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
@@ -304,7 +332,9 @@ class MatchResult:
             "penalties": {k: round(v, 6) for k, v in self.penalties.items()},
             "objective": (None if not np.isfinite(self.score) else
                           round(float(self.objective), 6)),
-            "group_sizes": sizes, "method": self.method, "seed": self.seed,
+            "group_sizes": sizes,
+            "size_counts": {str(k): v for k, v in size_counts(sizes).items()},
+            "method": self.method, "seed": self.seed,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "reasons": list(self.reasons),
         }

@@ -188,8 +188,8 @@ def apply_sizes(compiled, *, group_sizes: Mapping[str, tuple[int, int]] | None =
                 raise ConfigError(f"{prefix}even sizes give each of the {k} groups {q}"
                                   f"{f'-{q + 1}' if extra else ''} members, but group "
                                   f"{names[g]!r} holds {b[g, 0]}-{b[g, 1]}. Change the number "
-                                  "of groups, the size range or group_sizes, or drop "
-                                  "--even-sizes.")
+                                  "of groups, the size range or group_sizes, or allow "
+                                  "free sizes (--free-sizes, even_sizes=False).")
             b[flex, 0], b[flex, 1] = lo_e, hi_e
     # a new problem with these bounds: the one the rules compiled is never changed
     compiled.problem = replace(p, bounds=b)

@@ -74,7 +74,7 @@ def test_ctrl_c_during_match_writes_the_best_grouping(tmp_path):
     time.sleep(10.0)  # start-up and reading take a few seconds: the solve is under way
     proc.send_signal(signal.SIGINT)
     text, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 0, text[-2000:]
+    assert proc.returncode == 130, text[-2000:]  # interrupted, as command-line tools say
     s = json.loads(summary.read_text())
     assert s["solver"]["interrupted"] is True
     # it stopped where it was told to: its own record shows most of the budget unused

@@ -105,7 +105,7 @@ def test_rules_listed_and_all_satisfied(example_result, example_page):
     for _, desc, bad in rule_checks(example_result):
         assert bad == []
         assert f'<span class="ok">✓</span> {html.escape(desc)}' in example_page
-    assert "Group sizes within 8-12" in example_page
+    assert "Group sizes within 11-12" in example_page  # even: 500 in 42 groups of 8-12
     assert "competitors" in example_page and "separate_tiers" in example_page  # settings table
 
 

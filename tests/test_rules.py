@@ -207,7 +207,8 @@ def test_conflict_file_reasons_flow_into_diagnosis(tmp_path):
 def test_slot_rule_no_group_can_meet():
     df = _table(12)
     df["availability"] = ["Mon AM", "Tue AM", "Wed AM", "Thu AM"] * 3
-    res = pm.match(df, group_size=(4, 6), rules=pm.Rules(common_slot=True), time_limit=1)
+    res = pm.match(df, group_size=(4, 6), rules=pm.Rules(common_slot=True), time_limit=1,
+                   even_sizes=False)
     assert res.status == "infeasible"
     assert any("No meeting slot is shared by 4 candidates" in r for r in res.reasons)
 

@@ -5,6 +5,11 @@ Exit codes (also in ``peermatch --help`` and ``docs/cli.md``):
 * ``0`` success (a grouping was written, or the requested output was produced);
 * ``2`` usage or input error: bad option, unreadable or invalid CSV, invalid setting;
 * ``3`` no grouping satisfies the hard rules (proved infeasible, or nothing found in time);
+* ``130`` interrupted (Ctrl-C); ``match`` has then written the best valid grouping found
+  so far, as a normal run would;
+* ``141`` standard output was closed early (``peermatch explain ... | head -3``): the
+  reader took what it wanted; the command stops quietly, with the status ``head``'s other
+  writers (``cat``, ``grep``) report, 128 + SIGPIPE;
 * ``1`` an unexpected crash, which is a bug: please report it with ``--debug`` output.
 
 Adding a command
@@ -28,15 +33,19 @@ from collections.abc import Sequence
 
 from ..errors import InfeasibleError, PeermatchError
 
-__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_INPUT", "EXIT_INFEASIBLE"]
+__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_INPUT", "EXIT_INFEASIBLE",
+           "EXIT_INTERRUPTED", "EXIT_PIPE"]
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE = 0, 2, 3
+EXIT_INTERRUPTED, EXIT_PIPE = 130, 141
 
 _EPILOG = """\
 exit codes:
   0  success
   2  usage or input error (bad option, unreadable CSV, missing column, invalid setting)
   3  no grouping can satisfy the hard rules (or none was found within the time limit)
+  130  interrupted (Ctrl-C); match writes the best grouping found so far first
+  141  standard output closed early (e.g. piped into head): output stops quietly
 
 examples:
   peermatch synth 500 --seed 1 --out candidates.csv
@@ -132,7 +141,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("default")
             warnings.showwarning = _show_warning
-            return int(args.func(args) or 0)
+            code = int(args.func(args) or 0)
+            sys.stdout.flush()  # a closed pipe shows here, not at exit
+            return code
+    except BrokenPipeError:
+        return _stdout_closed()
     except PeermatchError as exc:
         if getattr(args, "debug", False):
             traceback.print_exc()
@@ -140,7 +153,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INFEASIBLE if isinstance(exc, InfeasibleError) else EXIT_INPUT
     except KeyboardInterrupt:
         print("Aborted!", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+
+
+def _stdout_closed() -> int:
+    """The reader of standard output went away (``| head``): the rest of the output
+    goes nowhere, and Python's own flush at exit must not fail on it (the recipe of
+    the Python docs, "Note on SIGPIPE")."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # pragma: no cover - stdout has no file descriptor
+        pass
+    return EXIT_PIPE
 
 
 def run() -> None:  # pragma: no cover - console-script shim

@@ -82,9 +82,13 @@ def add_size_options(p: argparse.ArgumentParser) -> None:
 def add_fairness_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("fair and even groups (see docs/fairness.md)")
     g.add_argument("--even-sizes", action="store_true", default=None,
-                   help="group sizes differ by at most one")
+                   help="group sizes differ by at most one (the default)")
+    g.add_argument("--free-sizes", action="store_false", dest="even_sizes",
+                   help="sizes anywhere within --min-size/--max-size (larger groups hold more "
+                   "pairs, so the search favours them)")
     g.add_argument("--target-size", type=int, default=None, metavar="K",
-                   help="preferred group size: the group count nearest n / K")
+                   help="preferred group size: the group count nearest n / K (with --groups: "
+                   "one of the sizes that count gives)")
     g.add_argument("--fairness", type=float, default=None, metavar="F",
                    help="0 (default): highest total affinity; 1: raise the worst member's "
                    "fit first; between: a trade-off (see docs/fairness.md)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import EXIT_INFEASIBLE, EXIT_OK
+from . import EXIT_INFEASIBLE, EXIT_INTERRUPTED, EXIT_OK
 from ._common import (
     Progress,
     add_fairness_options,
@@ -22,7 +22,10 @@ DESCRIPTION = """\
 Split the candidates into groups that obey every hard rule (sizes, no competitors,
 no conflicts) and are as mutually inspiring as possible. The output CSV holds every
 input row and column plus a 'group' column (1, 2, ...). Nothing is written unless
-a valid grouping was found.
+a valid grouping was found. Group sizes differ by at most one unless --free-sizes.
+With --out - the CSV goes to standard output and the summary to standard error.
+Ctrl-C stops the search: the best valid grouping found so far is written and the
+command exits 130.
 
 example:
   peermatch match candidates.csv --out groups.csv --min-size 8 --max-size 12 \\
@@ -34,7 +37,9 @@ def register(sub) -> None:
     p = sub.add_parser("match", help="form groups from a candidates CSV", description=DESCRIPTION,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("candidates", help="candidates CSV file")
-    p.add_argument("--out", "-o", required=True, help="groups CSV to write")
+    p.add_argument("--out", "-o", required=True,
+                   help="groups CSV to write ('-': standard output; the summary then goes to "
+                   "standard error)")
     add_size_options(p)
     p.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
                    help="solver time budget in seconds (default 10)")
@@ -57,15 +62,21 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from ..errors import ConfigError
     from ..match import match
-    from ..output import check_writable, write_all
+    from ..output import STDOUT, check_writable, write_all
 
     cfg = load_settings(args)
     m = cfg["match"]
+    to_stdout = [o for o, v in (("--out", args.out), ("--summary", args.summary),
+                                ("--report", args.report)) if v == STDOUT]
+    if to_stdout and args.json:
+        raise ConfigError(f"{to_stdout[0]} - and --json both write to standard output. Name "
+                          f"a file for {to_stdout[0]}, or leave out --json.")
     # Every output is checked before solving: a bad path fails in a second, not after
     # the whole time budget, and nothing is written unless all outputs can be.
     paths = [p for p in (args.out, args.summary, args.report) if p]
-    check_writable(paths, inputs=input_paths(args))
+    check_writable(paths, inputs=input_paths(args), stdout_ok=True)
     time_limit = float(m.get("time_limit", 10.0))
     progress = Progress(time_limit, enabled=not (args.quiet or args.json))
     try:
@@ -75,23 +86,15 @@ def run(args) -> int:
                     method=m.get("method", "auto"), time_limit=time_limit,
                     seed=m.get("seed", 0), workers=m.get("workers", 1),
                     callback=progress, scheduler=m.get("scheduler"),
-                    fairness=m.get("fairness", 0.0), even_sizes=bool(m.get("even_sizes", False)),
+                    fairness=m.get("fairness", 0.0), even_sizes=m.get("even_sizes"),
                     target_size=m.get("target_size"), group_sizes=m.get("group_sizes"))
     finally:
         progress.close()
     summary = res.summary()
+    interrupted = bool(res.solver.get("interrupted"))
     if not res.success:
-        # The message already holds the reasons: list them once, one a line.
-        # The message repeats the reasons: print its head and each reason once.
-        head = res.message.split(": ", 1)[0].rstrip(".") if res.reasons else res.message
-        print(f"Error: no valid grouping ({res.status}). {head}{':' if res.reasons else ''}",
-              file=sys.stderr)
-        for r in res.reasons:
-            print(f"  - {r}", file=sys.stderr)
-        print(f"{summary['unplaced']} candidates unplaced; nothing was written.", file=sys.stderr)
-        if args.json:
-            print(dumps_json(summary))
-        return EXIT_INFEASIBLE
+        _print_failure(res, summary, args.json)
+        return EXIT_INTERRUPTED if interrupted else EXIT_INFEASIBLE
     # Render every output first, then write them all at once: a failure leaves no
     # partial set behind.
     outputs = [(args.out, res.groups.to_csv(index=False, lineterminator="\n"))]
@@ -101,21 +104,46 @@ def run(args) -> int:
         from ..report import render_report
 
         outputs.append((args.report, render_report(res)))
-    write_all(outputs)
+    write_all(outputs, stdout_ok=True)
     if args.json:
         print(dumps_json(summary))
     elif not args.quiet:
-        print(format_summary(res, ", ".join(str(p) for p, _ in outputs)))
-    return EXIT_OK
+        names = ", ".join("standard output" if p == STDOUT else str(p) for p, _ in outputs)
+        print(format_summary(res, names), file=sys.stderr if to_stdout else sys.stdout)
+    return EXIT_INTERRUPTED if interrupted else EXIT_OK
+
+
+def _print_failure(res, summary: dict, as_json: bool) -> None:
+    """No valid grouping: the message's head and each reason once, on stderr."""
+    head = res.message.split(": ", 1)[0].rstrip(".") if res.reasons else res.message
+    if res.solver.get("interrupted"):
+        head = f"interrupted (Ctrl-C) before a valid grouping was found. {head}"
+    print(f"Error: no valid grouping ({res.status}). {head}{':' if res.reasons else ''}",
+          file=sys.stderr)
+    for r in res.reasons:
+        print(f"  - {r}", file=sys.stderr)
+    print(f"{summary['unplaced']} candidates unplaced; nothing was written.", file=sys.stderr)
+    if as_json:
+        print(dumps_json(summary))
 
 
 def format_summary(res, out: str) -> str:
     """The short human summary printed after a successful match."""
+    from ..result import describe_sizes
+
     s = res.summary()
-    sizes = s["group_sizes"]
+    solver = s.get("solver", {})
+    t = s["timings"]
+    if solver.get("interrupted"):  # the method is the one asked for: the search was cut
+        ran = (f"interrupted after {t.get('total', 0):.1f} s (Ctrl-C; solve "
+               f"{t.get('solve', 0):.1f}s), seed {s['seed']}: the best valid grouping "
+               "found so far")
+    else:
+        ran = (f"time {t.get('total', 0):.1f}s (solve {t.get('solve', 0):.1f}s), "
+               f"seed {s['seed']}, method {s['method']}")
     lines = [
-        f"{s['candidates']} candidates -> {s['groups']} groups "
-        f"(sizes {min(sizes)}-{max(sizes)}), status {s['status']}",
+        f"{s['candidates']} candidates -> {describe_sizes(s['group_sizes'])}; "
+        f"status {s['status']}",
         f"score {s['score']:,.2f}"
         + (f", soft penalties {sum(s['penalties'].values()):,.2f}, objective "
            f"{s['objective']:,.2f}" if s.get("penalties") else "")
@@ -126,14 +154,10 @@ def format_summary(res, out: str) -> str:
            f", total {fx['score_change']:+.2%} vs the grouping before the floor phase"
            if (fx := s.get("fairness")) else ""),
         f"hard rules: {'all satisfied' if not s['violations'] else s['violations']}",
-        f"time {s['timings'].get('total', 0):.1f}s (solve {s['timings'].get('solve', 0):.1f}s), "
-        f"seed {s['seed']}, method {s['method']}",
+        ran,
         *_distributed_line(s),
         f"wrote {out}",
     ]
-    solver = s.get("solver", {})
-    if solver.get("interrupted"):
-        lines.insert(0, "interrupted (Ctrl-C): the best valid grouping found so far is written")
     if solver.get("compile_wait") and not solver.get("compile_cut"):
         lines.insert(0, f"note: the first {solver['compile_wait']:.1f}s ran the numpy search "
                         "while the solver's kernels compiled (first run on this install)")

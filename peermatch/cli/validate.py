@@ -57,7 +57,8 @@ def run(args) -> int:
             print(f"note: {note}")
     reasons = list(dict.fromkeys(r for p in parts for r in p.reasons))
     classes = [c for comp in compiled for c in comp.classes]
-    print(f"{table.source}: {table.n} candidates, columns {sorted(table.columns)}")
+    for line in describe_columns(table, cfg["weights"]):
+        print(line)
     if len(parts) > 1:
         print(f"parts (grouped separately): {len(parts)} ("
               + ", ".join(f"{p.label}: {len(p.rows)}" for p in parts) + ")")
@@ -69,3 +70,19 @@ def run(args) -> int:
         return EXIT_INFEASIBLE
     print("OK: no rule clash found by the quick checks.")
     return EXIT_OK
+
+
+def describe_columns(table, weights=None) -> list[str]:
+    """The table's columns in file order (a column read under another name says which;
+    a user column of the weights is "scored"), then the ones peermatch does not read:
+    they pass through to the output unchanged."""
+    canonical = {actual: canon for canon, actual in table.columns.items()}
+    canonical.update({c.name: "scored" for c in getattr(weights, "columns", ())
+                      if c.name in table.frame.columns and c.name not in canonical})
+    known = [c if canonical[c] == c else f"{c} ({canonical[c]})"
+             for c in table.frame.columns if c in canonical]
+    other = [c for c in table.frame.columns if c not in canonical]
+    lines = [f"{table.source}: {table.n} candidates, columns {known}"]
+    if other:
+        lines.append(f"other columns, passed through unchanged: {other}")
+    return lines
