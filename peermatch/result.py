@@ -303,6 +303,14 @@ class MatchResult:
         """Write :attr:`groups` to ``path`` (UTF-8, written atomically)."""
         atomic_write_text(path, self.groups.to_csv(index=False, lineterminator="\n"))
 
+    @property
+    def plans(self) -> list[tuple[str, Any]]:
+        """``(part label, plan)`` of every part the solver ran: which engines solved it and
+        why (:class:`peermatch.solve.Plan`; ``print(plan)`` shows it). One entry when the
+        rules do not split the table; none when a rule check stopped the match first."""
+        return [(p.label, p.solve["plan"]) for p in self.parts
+                if p.solve is not None and p.solve.get("plan") is not None]
+
     def size_bounds(self) -> tuple[int, int] | None:
         """``(smallest, largest)`` group size the compiled rules allowed, over all parts
         (None when nothing was compiled)."""

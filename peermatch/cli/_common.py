@@ -43,6 +43,9 @@ def add_rule_options(p: argparse.ArgumentParser) -> None:
                    help="in-person groups: every group within one region")
     g.add_argument("--common-slot", action="store_true", default=None,
                    help="every group shares a meeting slot (availability column)")
+    g.add_argument("--rule", metavar="NAME=VALUE", action="append", default=None,
+                   help="any setting of the [rules] table, e.g. --rule slot_quorum=0.75 "
+                        "(repeatable; the value is read as in TOML, else as text)")
 
 
 def rules_with_options(rules, args):
@@ -68,7 +71,36 @@ def rules_with_options(rules, args):
             rules.max_repeats if rules.max_repeats is not None else 0)
     elif getattr(args, "max_repeats", None) is not None:
         changes["max_repeats"] = args.max_repeats
+    changes.update(rule_settings(getattr(args, "rule", None) or ()))
     return replace(rules, **changes) if changes else rules
+
+
+def rule_settings(items) -> dict:
+    """``--rule NAME=VALUE`` settings as a dict: NAME must be a setting of ``Rules`` (a
+    field, or one a rule family declares); VALUE is read as a TOML value (``0.75``,
+    ``true``, ``["a", "b"]``), else taken as text."""
+    import tomllib
+
+    from ..errors import ConfigError
+    from ..rules import Rules
+
+    known = Rules.setting_names()
+    out = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or not name:
+            raise ConfigError(f"--rule {item!r}: write it as NAME=VALUE, e.g. "
+                              "--rule slot_quorum=0.75.")
+        if name not in known:
+            raise ConfigError(f"--rule {item!r}: {name!r} is not a rule setting. Known "
+                              f"settings: {', '.join(known)}.")
+        try:
+            value = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw.strip()
+        out[name] = tuple(value) if isinstance(value, list) else value
+    return out
 
 
 def add_size_options(p: argparse.ArgumentParser) -> None:

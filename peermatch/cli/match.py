@@ -55,6 +55,9 @@ def register(sub) -> None:
     p.add_argument("--report", metavar="HTML", help="also write a self-contained HTML report")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help="also print the solver's plan (which engines ran, and why) on "
+                        "standard error")
     add_fairness_options(p)
     add_rule_options(p)
     add_input_options(p)
@@ -92,6 +95,8 @@ def run(args) -> int:
         progress.close()
     summary = res.summary()
     interrupted = bool(res.solver.get("interrupted"))
+    if args.verbose:
+        print_plans(res)
     if not res.success:
         _print_failure(res, summary, args.json)
         return EXIT_INTERRUPTED if interrupted else EXIT_INFEASIBLE
@@ -111,6 +116,14 @@ def run(args) -> int:
         names = ", ".join("standard output" if p == STDOUT else str(p) for p, _ in outputs)
         print(format_summary(res, names), file=sys.stderr if to_stdout else sys.stdout)
     return EXIT_INTERRUPTED if interrupted else EXIT_OK
+
+
+def print_plans(res) -> None:
+    """The solver's plan of every part, on standard error (``--verbose``)."""
+    plans = res.plans
+    for label, plan in plans:
+        head = f"{label}: " if len(plans) > 1 else ""
+        print(f"{head}{plan}", file=sys.stderr)
 
 
 def _print_failure(res, summary: dict, as_json: bool) -> None:
