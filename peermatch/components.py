@@ -10,11 +10,14 @@ any block; both share the kernels, so they give the same values. Formulas: see
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import scipy.sparse as sp
 
 from .errors import ConfigError
 from .features import ColumnFeature, ColumnSpec, Features
+from .text import TextFeature
 from .weights import BASE_COMPONENTS, Weights
 
 __all__ = ["CALIBER_UNKNOWN", "COLUMN_UNKNOWN", "ScoringPrep"]
@@ -81,7 +84,10 @@ class ScoringPrep:
         self.columns: list[tuple[ColumnSpec, ColumnFeature]] = []
         # Per weighted column: (spec, values in dtype, known mask, unknown indices, scale).
         self._cols: dict[str, tuple] = {}
+        self.texts = TextPrep(f, w, dt)
         for spec in w.columns:
+            if spec.kind == "text":
+                continue
             col = f.columns.get(spec.name)
             if col is None:
                 raise ConfigError(f"Column {spec.name!r} is weighted but was not encoded; pass "
@@ -98,6 +104,7 @@ class ScoringPrep:
     def weighted(self) -> list[tuple[str, float]]:
         out = [(k, getattr(self.w, k)) for k in BASE_COMPONENTS]
         out += [("column:" + s.name, s.weight) for s, _ in self.columns]
+        out += self.texts.weighted()
         return out
 
     def nbytes(self) -> int:
@@ -112,7 +119,7 @@ class ScoringPrep:
             total += a.nbytes
         for _, x, known, unknown, _ in self._cols.values():
             total += x.nbytes + known.nbytes + unknown.nbytes
-        return total
+        return total + self.texts.nbytes()
 
     def bit_masks(self):
         """``(goal bits, expertise bits)``, ``(n, words)`` uint64, or None (huge vocabulary
@@ -167,6 +174,8 @@ class ScoringPrep:
             if unknown.size:
                 rows = unknown[(unknown >= r0) & (unknown < r1)]
                 _fill_unknown(out, rows - r0, unknown, COLUMN_UNKNOWN)
+        elif name.startswith("text:"):
+            self.texts.band(name, r0, r1, out, ws[0][:b], ws[1][:b])
         else:  # pragma: no cover - names come from weighted()
             raise KeyError(name)
 
@@ -214,8 +223,143 @@ class ScoringPrep:
             if unknown.size:
                 _fill_unknown(out, np.flatnonzero(~known[rows]), np.flatnonzero(~known[cols]),
                               COLUMN_UNKNOWN)
+        elif name.startswith("text:"):
+            self.texts.block(name, rows, cols, out)
         else:
             raise KeyError(name)
+
+
+class TextPrep:
+    """The text components of the affinity (no validation of features).
+
+    For each weighted text column ``c`` (rows ``T_c``: unit TF-IDF vectors, or the user's
+    unit vectors), the component ``"text:<c>"`` is
+
+    * side "wants" or "own": ``cos(T_c[i], T_c[j])``;
+    * side "offers": ``(e_ij + e_ji + e_ij * e_ji) / 3`` with ``e_ij = cos(T_c[i], W[j])``,
+      ``W`` the member's wants (the unit sum of their wants-side rows): the inspiration
+      formula of the tag goals, mutual bonus included.
+
+    A cosine of user vectors is clipped to ``[0, 1]`` (opposite directions count as
+    unrelated); TF-IDF cosines are ``>= 0`` already. An empty answer is a zero row and
+    scores 0 with everyone. Blocks cost ``O(nnz(rows) * mean df)`` for sparse rows (a
+    sparse product, output as a dense block) and ``O(k * l * d)`` for dense vectors.
+    """
+
+    def __init__(self, f: Features, w: Weights, dt: np.dtype):
+        self.dtype = dt
+        texts = getattr(f, "texts", {})
+        specs = [s for s in w.columns if s.kind == "text"]
+        absent = [s.name for s in specs if s.name not in texts]
+        if absent:
+            raise ConfigError(f"Text column(s) {absent} are weighted but were not encoded; pass "
+                              f"columns=weights.columns to encode().")
+        self.specs = specs
+        # "text:<name>" -> (side, rows of the column)
+        self._rows = {"text:" + s.name: (s.side, _as_rows(texts[s.name], dt)) for s in specs}
+        self._wants = None
+        wants = [texts[s.name] for s in specs if s.side == "wants"]
+        offers = [texts[s.name] for s in specs if s.side == "offers"]
+        if offers:
+            self._wants = _combined_wants(wants, offers, dt)
+        # transposed right-hand factors of the dense path, built on first use
+        self._right: dict[int, object] = {}
+        self._lock = threading.Lock()
+
+    def weighted(self) -> list[tuple[str, float]]:
+        return [("text:" + s.name, s.weight) for s in self.specs]
+
+    def nbytes(self) -> int:
+        mats = [M for _, M in self._rows.values()] + list(self._right.values())
+        if self._wants is not None:
+            mats.append(self._wants)
+        return sum(_nbytes(M) for M in mats)
+
+    def _transposed(self, M):
+        """``M.T`` ready as the right factor of a row band (CSR for sparse rows)."""
+        key = id(M)
+        with self._lock:
+            if key not in self._right:
+                self._right[key] = M.T.tocsr() if sp.issparse(M) else np.ascontiguousarray(M.T)
+            return self._right[key]
+
+    def band(self, name: str, r0: int, r1: int, out: np.ndarray, back: np.ndarray,
+             prod: np.ndarray) -> None:
+        """Rows ``r0:r1`` of component ``name`` against every column (the dense path);
+        ``back`` and ``prod`` are scratch blocks of ``out``'s shape."""
+        side, M = self._rows[name]
+        if side != "offers":
+            _text_dot(M[r0:r1], self._transposed(M), out)
+            return
+        W = self._wants
+        _text_dot(M[r0:r1], self._transposed(W), out)
+        _text_dot(W[r0:r1], self._transposed(M), back)
+        _inspiration(out, back, prod)
+
+    def block(self, name: str, rows, cols, out: np.ndarray) -> None:
+        """Component ``name`` of the block ``rows x cols`` (index arrays or slices)."""
+        side, M = self._rows[name]
+        if side != "offers":
+            _text_dot(M[rows], M[cols].T, out)
+            return
+        W = self._wants
+        _text_dot(M[rows], W[cols].T, out)
+        back = np.empty_like(out)
+        _text_dot(W[rows], M[cols].T, back)
+        _inspiration(out, back, np.empty_like(out))
+
+
+def _as_rows(tf: TextFeature, dt: np.dtype):
+    """The rows a text column is scored with, in ``dt``: sparse CSR or a dense array."""
+    M = tf.matrix
+    if sp.issparse(M):
+        return sp.csr_array(M, dtype=dt)
+    return np.ascontiguousarray(M, dtype=dt)
+
+
+def _combined_wants(wants: list[TextFeature], offers: list[TextFeature], dt: np.dtype):
+    """Unit sum of each member's wants-side rows: what an offer is compared with."""
+    if not wants:
+        raise ConfigError(f"Text column(s) {[t.name for t in offers]} are declared "
+                          f"side='offers' but no text column is side='wants': offers are "
+                          f"scored against wants; declare the answers about goals "
+                          f"side='wants'.")
+    kinds = {t.name: ("tfidf" if t.vectors is None else f"vectors of {t.vectors.shape[1]} "
+                      f"dimensions") for t in wants + offers}
+    if len(set(kinds.values())) > 1:
+        raise ConfigError(f"Offers are scored against wants, so all text columns of both sides "
+                          f"need vectors of one space; got {kinds}. Give vectors for all of "
+                          f"them (of one model) or for none.")
+    if len(wants) == 1:
+        return _as_rows(wants[0], dt)
+    if wants[0].vectors is None:
+        S = sp.csr_array(sum(t.tfidf for t in wants[1:]) + wants[0].tfidf)
+        norms = np.sqrt(np.asarray(S.multiply(S).sum(axis=1)).ravel())
+        inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+        return sp.csr_array(sp.diags_array(inv) @ S, dtype=dt)
+    V = np.sum([t.vectors for t in wants], axis=0)
+    norms = np.linalg.norm(V, axis=1)
+    return (V / np.where(norms > 0, norms, 1.0)[:, None]).astype(dt)
+
+
+def _text_dot(left, right_t, out: np.ndarray) -> None:
+    """``out = left @ right_t`` (cosines of unit rows), dense vectors clipped to ``[0, 1]``."""
+    if sp.issparse(left):
+        prod = sp.csr_array(left @ right_t)
+        if out.flags.c_contiguous and out.dtype == prod.dtype:
+            out.fill(0)
+            prod.toarray(out=out)
+        else:
+            out[...] = prod.toarray()
+        return
+    np.matmul(left, right_t, out=out)
+    np.clip(out, 0, 1, out=out)
+
+
+def _nbytes(M) -> int:
+    if sp.issparse(M):
+        return M.data.nbytes + M.indices.nbytes + M.indptr.nbytes
+    return M.nbytes
 
 
 # Kernels shared by ScoringPrep.component (a row band against all columns) and

@@ -41,7 +41,8 @@ class Weights:
         ``tau`` of the caliber component: sizes ``tau`` decades apart score ``exp(-1)``.
         Must be positive.
     columns : tuple of ColumnSpec, default=()
-        User columns, each with its own mode and weight.
+        User columns, each with its own mode and weight; free-text columns
+        (:func:`~peermatch.features.TextColumn`) too.
 
     Notes
     -----
@@ -162,6 +163,15 @@ class Weights:
             mode = "dissimilar"     # or "similar"
             weight = 0.2
 
+            [[weights.columns]]
+            name = "intake_goals"
+            kind = "text"
+            side = "wants"          # or "offers", "own"
+            weight = 1.0
+            # vectors = "goals.npy" # optional: vectors made elsewhere replace TF-IDF
+
+        A relative ``vectors`` path is read from the TOML file's folder.
+
         Raises
         ------
         ConfigError
@@ -173,7 +183,7 @@ class Weights:
         if "weights" not in doc:
             raise ConfigError(f"{name}: no [weights] table; found tables {sorted(doc)}.")
         try:
-            return cls.from_dict(doc["weights"])
+            return cls.from_dict(_vectors_beside(doc["weights"], os.path.dirname(name)))
         except ConfigError as exc:
             raise ConfigError(f"{name} [weights]: {exc}") from None
 
@@ -209,3 +219,17 @@ class Weights:
             lines += ["", "[[weights.columns]]"]
             lines += [f"{k} = {toml_value(v)}" for k, v in col.items()]
         return "\n".join(lines) + "\n"
+
+
+def _vectors_beside(table, folder: str):
+    """The ``[weights]`` table with relative ``vectors`` file paths joined to ``folder``."""
+    cols = table.get("columns") if isinstance(table, Mapping) else None
+    if not isinstance(cols, list):
+        return table
+    fixed = []
+    for c in cols:
+        v = c.get("vectors") if isinstance(c, Mapping) else None
+        if isinstance(v, str) and v and not os.path.isabs(v):
+            c = {**c, "vectors": os.path.join(folder, v)}
+        fixed.append(c)
+    return {**table, "columns": fixed}
