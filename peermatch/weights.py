@@ -109,7 +109,7 @@ class Weights:
         return self
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> Weights:
+    def from_dict(cls, d: Mapping, *, folder: str | os.PathLike | None = None) -> Weights:
         """Build weights from a mapping such as the ``[weights]`` table of a TOML file.
 
         Parameters
@@ -117,6 +117,9 @@ class Weights:
         d : mapping
             Keys among ``goals, inspiration, caliber, diversity, caliber_scale, columns``;
             ``columns`` is a list of mappings with keys of :class:`ColumnSpec`.
+        folder : str, os.PathLike or None, default=None
+            The folder of the file ``d`` was read from: a relative ``vectors`` path of a
+            text column is read from there. None: from the current directory.
 
         Raises
         ------
@@ -134,7 +137,7 @@ class Weights:
         if unknown:
             raise ConfigError(f"Unknown weights key(s) {unknown}; valid keys are "
                               f"{list(WEIGHT_KEYS)}.")
-        kw = dict(d)
+        kw = dict(d if folder is None else _vectors_beside(d, os.fspath(folder)))
         if "columns" in kw:
             cols = kw["columns"]
             if isinstance(cols, Mapping) or not isinstance(cols, Sequence) or isinstance(cols,
@@ -183,7 +186,7 @@ class Weights:
         if "weights" not in doc:
             raise ConfigError(f"{name}: no [weights] table; found tables {sorted(doc)}.")
         try:
-            return cls.from_dict(_vectors_beside(doc["weights"], os.path.dirname(name)))
+            return cls.from_dict(doc["weights"], folder=os.path.dirname(name))
         except ConfigError as exc:
             raise ConfigError(f"{name} [weights]: {exc}") from None
 
@@ -221,9 +224,9 @@ class Weights:
         return "\n".join(lines) + "\n"
 
 
-def _vectors_beside(table, folder: str):
+def _vectors_beside(table: Mapping, folder: str):
     """The ``[weights]`` table with relative ``vectors`` file paths joined to ``folder``."""
-    cols = table.get("columns") if isinstance(table, Mapping) else None
+    cols = table.get("columns")
     if not isinstance(cols, list):
         return table
     fixed = []

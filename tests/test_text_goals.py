@@ -314,3 +314,39 @@ def test_shared_terms_and_offers_meeting_wants_match_plain_loop():
     assert shared_terms(encode(t), 0, 1) == []  # no text declared: nothing to name
     with pytest.raises(ConfigError, match="'side' parameter"):
         shared_terms(f, 0, 1, side="goals")
+
+
+# --------------------------------------------------------------------------- example data
+
+
+def test_generated_intake_keeps_other_columns_and_follows_topics():
+    import peermatch as pm
+    from peermatch.datasets import INTAKE_TOPICS, synth_intake
+
+    plain = pm.synth_candidates(300, seed=4)
+    with_text = pm.synth_candidates(300, seed=4, intake=True)
+    assert plain.equals(with_text[plain.columns])
+    assert list(with_text.columns[-2:]) == ["intake_goals", "intake_offers"]
+    df = synth_intake(2000, seed=2)
+    empty = df["text"] == ""
+    assert (empty == (df["topics"] == "")).all() and 0.07 < empty.mean() < 0.13
+    words = [len(t.split()) for t in df["text"][~empty]]
+    assert 30 < np.mean(words) < 50
+    for text, topics in zip(df["text"][~empty][:200], df["topics"][~empty][:200], strict=True):
+        low = text.lower()
+        for topic in topics.split("; "):
+            assert any(w.lower() in low for w in INTAKE_TOPICS[topic])
+
+
+def test_bundled_example_declares_its_intake_columns_only_on_request():
+    import peermatch as pm
+    from peermatch.datasets import example_path
+
+    t = pm.read_candidates(pm.example_path())
+    assert "intake_goals" in t.frame.columns and not encode(t).texts
+    w = Weights.from_toml(example_path().with_name("weights_text.toml"))
+    f = encode(t, columns=w.columns)
+    assert sorted(f.texts) == ["intake_goals", "intake_offers"]
+    assert 0.05 < 1 - f.texts["intake_goals"].answered.mean() < 0.15
+    S = FeatureAffinity(f, w).block(np.arange(20), np.arange(500))
+    assert np.isfinite(S).all()
