@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from .errors import ConfigError
 from .features import ColumnFeature, ColumnSpec, Features
 from .text import TextFeature
+from .textkernel import add_sparse_block, add_sparse_product
 from .weights import BASE_COMPONENTS, Weights
 
 __all__ = ["CALIBER_UNKNOWN", "COLUMN_UNKNOWN", "ScoringPrep"]
@@ -31,6 +32,11 @@ COLUMN_UNKNOWN: float = 0.5
 _DENSE_CELLS_MAX = 50_000_000
 # Target bytes of one row block of temporaries: small enough to stay in cache.
 _BLOCK_BYTES = 1 << 21
+# Text terms used by at least this share of the rows are multiplied as dense columns
+# (BLAS); the rest, most terms, as sparse rows. At most _DENSE_TERMS_MAX dense terms.
+_DENSE_DF_SHARE = 0.2
+_DENSE_DF_MIN = 32
+_DENSE_TERMS_MAX = 1024
 
 
 class ScoringPrep:
@@ -242,8 +248,15 @@ class TextPrep:
 
     A cosine of user vectors is clipped to ``[0, 1]`` (opposite directions count as
     unrelated); TF-IDF cosines are ``>= 0`` already. An empty answer is a zero row and
-    scores 0 with everyone. Blocks cost ``O(nnz(rows) * mean df)`` for sparse rows (a
-    sparse product, output as a dense block) and ``O(k * l * d)`` for dense vectors.
+    scores 0 with everyone.
+
+    TF-IDF rows are split by term: the few terms used by many answers (by about
+    ``_DENSE_DF_SHARE`` of the rows on both sides of a product) are held as dense columns
+    and multiplied with BLAS,
+    the many rare terms stay sparse and are joined term by term. A block ``k x l`` then
+    costs ``O(k l f + nnz(rare rows) * mean rare df)`` (``f``: frequent terms, a few
+    hundred at most), an exact product without any ``n``-sized work; memory is
+    ``O(n f + nnz)``.
     """
 
     def __init__(self, f: Features, w: Weights, dt: np.dtype):
@@ -255,58 +268,115 @@ class TextPrep:
             raise ConfigError(f"Text column(s) {absent} are weighted but were not encoded; pass "
                               f"columns=weights.columns to encode().")
         self.specs = specs
-        # "text:<name>" -> (side, rows of the column)
-        self._rows = {"text:" + s.name: (s.side, _as_rows(texts[s.name], dt)) for s in specs}
-        self._wants = None
+        rows = {s.name: _as_rows(texts[s.name], dt) for s in specs}
         wants = [texts[s.name] for s in specs if s.side == "wants"]
         offers = [texts[s.name] for s in specs if s.side == "offers"]
-        if offers:
-            self._wants = _combined_wants(wants, offers, dt)
-        # transposed right-hand factors of the dense path, built on first use
-        self._right: dict[int, object] = {}
+        W = _combined_wants(wants, offers, dt) if offers else None
+        # the products taken: each column with itself, offers with the wants both ways
+        pairs = [(rows[s.name], W if s.side == "offers" else rows[s.name]) for s in specs]
+        dense_terms = _frequent_terms([(L, R) for L, R in pairs if sp.issparse(L)], f.n)
+        # "text:<name>" -> (side, rows of the column); rows split as above when sparse
+        self._rows = {"text:" + s.name: (s.side, _split(rows[s.name], dense_terms, dt))
+                      for s in specs}
+        self._wants = None if W is None else _split(W, dense_terms, dt)
         self._lock = threading.Lock()
 
     def weighted(self) -> list[tuple[str, float]]:
         return [("text:" + s.name, s.weight) for s in self.specs]
 
     def nbytes(self) -> int:
-        mats = [M for _, M in self._rows.values()] + list(self._right.values())
+        mats = [M for _, M in self._rows.values()]
         if self._wants is not None:
             mats.append(self._wants)
-        return sum(_nbytes(M) for M in mats)
-
-    def _transposed(self, M):
-        """``M.T`` ready as the right factor of a row band (CSR for sparse rows)."""
-        key = id(M)
-        with self._lock:
-            if key not in self._right:
-                self._right[key] = M.T.tocsr() if sp.issparse(M) else np.ascontiguousarray(M.T)
-            return self._right[key]
+        return sum(M.nbytes() if isinstance(M, _SplitRows) else M.nbytes for M in mats)
 
     def band(self, name: str, r0: int, r1: int, out: np.ndarray, back: np.ndarray,
              prod: np.ndarray) -> None:
         """Rows ``r0:r1`` of component ``name`` against every column (the dense path);
         ``back`` and ``prod`` are scratch blocks of ``out``'s shape."""
         side, M = self._rows[name]
+        rows, cols = slice(r0, r1), slice(None)
         if side != "offers":
-            _text_dot(M[r0:r1], self._transposed(M), out)
+            self._dot(M, rows, M, cols, out)
             return
-        W = self._wants
-        _text_dot(M[r0:r1], self._transposed(W), out)
-        _text_dot(W[r0:r1], self._transposed(M), back)
+        self._dot(M, rows, self._wants, cols, out)
+        self._dot(self._wants, rows, M, cols, back)
         _inspiration(out, back, prod)
 
     def block(self, name: str, rows, cols, out: np.ndarray) -> None:
         """Component ``name`` of the block ``rows x cols`` (index arrays or slices)."""
         side, M = self._rows[name]
         if side != "offers":
-            _text_dot(M[rows], M[cols].T, out)
+            self._dot(M, rows, M, cols, out)
             return
-        W = self._wants
-        _text_dot(M[rows], W[cols].T, out)
+        self._dot(M, rows, self._wants, cols, out)
         back = np.empty_like(out)
-        _text_dot(W[rows], M[cols].T, back)
+        self._dot(self._wants, rows, M, cols, back)
         _inspiration(out, back, np.empty_like(out))
+
+    def _dot(self, L, rows, R, cols, out: np.ndarray) -> None:
+        """``out = L[rows] @ R[cols].T``: cosines of unit rows (dense vectors clipped)."""
+        if not isinstance(L, _SplitRows):
+            np.matmul(L[rows], R[cols].T, out=out)
+            np.clip(out, 0, 1, out=out)
+            return
+        np.matmul(L.F[rows], R.F[cols].T, out=out)
+        if isinstance(cols, slice) and cols == slice(None):
+            # a band against every column: one sparse product with R's transposed rare part
+            add_sparse_product(L.R, rows.start, rows.stop, R.rare_t(self._lock), out)
+            return
+        n = L.R.shape[0]
+        add_sparse_block(L.R, _positions(rows, n), R.R, _positions(cols, n), out)
+
+
+class _SplitRows:
+    """Rows of a TF-IDF matrix split by term: ``F`` dense (frequent terms), ``R`` sparse."""
+
+    def __init__(self, M: sp.csr_array, dense_terms: np.ndarray, dt: np.dtype):
+        rare = np.setdiff1d(np.arange(M.shape[1]), dense_terms)
+        self.F = np.ascontiguousarray(M[:, dense_terms].toarray(), dtype=dt)
+        self.R = sp.csr_array(M[:, rare], dtype=dt)
+        self.R.sort_indices()
+        self._rt = None
+
+    def rare_t(self, lock: threading.Lock) -> sp.csr_array:
+        """The rare part transposed (terms x rows), CSR: built on first use."""
+        with lock:
+            if self._rt is None:
+                self._rt = sp.csr_array(self.R.T.tocsr())
+            return self._rt
+
+    def nbytes(self) -> int:
+        mats = [self.R] + ([self._rt] if self._rt is not None else [])
+        return self.F.nbytes + sum(_nbytes(M) for M in mats)
+
+
+def _frequent_terms(pairs: list[tuple[sp.csr_array, sp.csr_array]], n: int) -> np.ndarray:
+    """The terms to multiply densely: those whose share of the product terms of some
+    product ``L @ R.T`` (``df_L(t) * df_R(t)``) reaches ``_DENSE_DF_SHARE**2 * n**2``; at
+    most ``_DENSE_TERMS_MAX`` of them (the costliest), sorted."""
+    if not pairs or n == 0:
+        return np.zeros(0, dtype=np.intp)
+    V = pairs[0][0].shape[1]
+
+    def df(M):
+        return np.bincount(M.indices, minlength=V).astype(np.float64)
+
+    cost = np.max([df(L) * df(R) for L, R in pairs], axis=0)
+    need = max(_DENSE_DF_MIN, _DENSE_DF_SHARE * n) ** 2
+    terms = np.flatnonzero(cost >= need)
+    if terms.size > _DENSE_TERMS_MAX:
+        terms = np.sort(terms[np.argsort(-cost[terms], kind="stable")[:_DENSE_TERMS_MAX]])
+    return terms
+
+
+def _split(M, dense_terms: np.ndarray, dt: np.dtype):
+    return _SplitRows(M, dense_terms, dt) if sp.issparse(M) else M
+
+
+def _positions(idx, n: int) -> np.ndarray:
+    """Row positions of an index array or a slice."""
+    return np.arange(n)[idx] if isinstance(idx, slice) else np.asarray(idx)
 
 
 def _as_rows(tf: TextFeature, dt: np.dtype):
@@ -340,20 +410,6 @@ def _combined_wants(wants: list[TextFeature], offers: list[TextFeature], dt: np.
     V = np.sum([t.vectors for t in wants], axis=0)
     norms = np.linalg.norm(V, axis=1)
     return (V / np.where(norms > 0, norms, 1.0)[:, None]).astype(dt)
-
-
-def _text_dot(left, right_t, out: np.ndarray) -> None:
-    """``out = left @ right_t`` (cosines of unit rows), dense vectors clipped to ``[0, 1]``."""
-    if sp.issparse(left):
-        prod = sp.csr_array(left @ right_t)
-        if out.flags.c_contiguous and out.dtype == prod.dtype:
-            out.fill(0)
-            prod.toarray(out=out)
-        else:
-            out[...] = prod.toarray()
-        return
-    np.matmul(left, right_t, out=out)
-    np.clip(out, 0, 1, out=out)
 
 
 def _nbytes(M) -> int:
