@@ -217,6 +217,25 @@ _FILLERS = (
     "We have grown every year since we started.",
 )
 _VERBS = ("improve", "fix", "grow", "rethink", "build", "scale", "strengthen")
+# Sentences built from parts, so that no phrasing dominates: opener, subject, action,
+# the topic words, tail (an empty part is left out).
+_PARTS = {
+    "wants": (("", "", "In the next two years", "This year", "Over the next 18 months",
+               "Longer term", "Right now", "Before I retire", "By next spring"),
+              ("I want to", "we need to", "my plan is to", "I hope to", "we have to",
+               "the goal is to", "I would love to"),
+              ("improve", "fix", "sort out", "rethink", "get serious about", "invest in",
+               "learn about", "figure out", "get better at"),
+              ("", "", "", "before we can grow", "without burning out", "with a small team",
+               "so the business runs without me", "in a smarter way")),
+    "offers": (("", "", "At my last company", "Over the years", "Since we started",
+                "In my previous role", "Last year"),
+               ("I have", "we have", "my team has", "I personally have"),
+               ("worked on", "dealt with", "built up", "fixed", "learned a lot about",
+                "spent years on", "led", "solved"),
+               ("", "", "", "and can share what worked", "the hard way", "and am happy to help",
+                "at scale", "on a tight budget")),
+}
 # Seeds ``[seed, _INTAKE_STREAM]``: the intake answers of synth_candidates.
 _INTAKE_STREAM = 0x7E47
 
@@ -226,8 +245,9 @@ def synth_intake(n: int, *, seed=0, side: str = "wants", topics: tuple[int, int]
     """Generate free-text intake answers from hidden topics, with the topics.
 
     Each member gets 1-2 topics of :data:`INTAKE_TOPICS`; the answer is two or three
-    sentences per topic, each a random phrasing of two of the topic's words, with
-    sentences about nothing in particular mixed in (about 40 words in all). Words of
+    sentences about a single topic (one or two per topic for two), each a random phrasing
+    of two of the topic's words (a fixed frame, or one built from random parts), with a
+    sentence about nothing in particular mixed in (about 40 words in all). Words of
     more than three letters get a typo (a dropped, doubled or swapped letter) with
     probability ``typo_rate``; an answer is empty with probability ``empty_rate`` (and
     then has no topic).
@@ -279,11 +299,9 @@ def synth_intake(n: int, *, seed=0, side: str = "wants", topics: tuple[int, int]
         sentences = []
         for t in mine:
             words = INTAKE_TOPICS[names[t]]
-            for _ in range(int(rng.integers(2, 4))):
+            for _ in range(int(rng.integers(2, 4) if k == 1 else rng.integers(1, 3))):
                 a, b = rng.choice(len(words), size=2, replace=False)
-                frame = frames[int(rng.integers(len(frames)))]
-                sentences.append(frame.format(a=words[a], b=words[b],
-                                              verb=_VERBS[int(rng.integers(len(_VERBS)))]))
+                sentences.append(_sentence(rng, side, frames, words[a], words[b]))
         if rng.random() < 0.7:
             sentences.append(_FILLERS[int(rng.integers(len(_FILLERS)))])
         order = rng.permutation(len(sentences))
@@ -291,6 +309,20 @@ def synth_intake(n: int, *, seed=0, side: str = "wants", topics: tuple[int, int]
         texts.append(_typos(text, rng, typo_rate))
         hidden.append("; ".join(names[t] for t in mine))
     return pd.DataFrame({"text": texts, "topics": hidden})
+
+
+def _sentence(rng: np.random.Generator, side: str, frames: tuple[str, ...], a: str,
+              b: str) -> str:
+    """One sentence about the topic words ``a`` and ``b``: a fixed frame (a third of the
+    time) or one built from parts."""
+    if rng.random() < 1 / 3:
+        frame = frames[int(rng.integers(len(frames)))]
+        return frame.format(a=a, b=b, verb=_VERBS[int(rng.integers(len(_VERBS)))])
+    opener, subject, action, tail = (p[int(rng.integers(len(p)))] for p in _PARTS[side])
+    obj = (a, f"{a} and {b}", f"our {a}, mostly {b}")[int(rng.integers(3))]
+    text = " ".join(x for x in (subject, action, obj, tail) if x)
+    text = f"{opener}, {text}" if opener else text[0].upper() + text[1:]
+    return text + "."
 
 
 def _typos(text: str, rng: np.random.Generator, rate: float) -> str:

@@ -717,7 +717,7 @@ def _encode_texts(table: CandidateTable, specs: list[ColumnSpec]) -> dict[str, T
                           f"{table.source}; available columns: {list(frame.columns)}.")
     docs = [[text_cell(v) for v in frame[s.name].to_numpy(dtype=object)]
             if s.name in frame.columns else [""] * n for s in specs]
-    mats, terms = tfidf_rows(docs)
+    mats, terms, share = tfidf_rows(docs)
     ids = [str(x) for x in table.ids]
     out = {}
     for spec, M in zip(specs, mats, strict=True):
@@ -733,5 +733,5 @@ def _encode_texts(table: CandidateTable, specs: list[ColumnSpec]) -> dict[str, T
             cells = {c: frame[c].to_numpy(dtype=object) for c in spec.vectors}
             vectors = vectors_from_columns(cells, table.lines, n, ids, spec.name, table.source)
             source = f"columns {list(spec.vectors)}"
-        out[spec.name] = TextFeature(spec.name, spec.side, M, terms, vectors, source)
+        out[spec.name] = TextFeature(spec.name, spec.side, M, terms, vectors, source, share)
     return out

@@ -51,6 +51,10 @@ TFIDF_OPTIONS: dict = {"sublinear_tf": True, "stop_words": "english", "ngram_ran
 
 # Rows and ids spelled out in a vectors error message.
 _SHOWN = 5
+# Two shared words are named as their two-word term when it is used by at least this
+# share of the answers that use the rarer word (they are one phrase: "seed round").
+_PHRASE = 0.8
+
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,8 @@ class TextFeature:
         (``tfidf`` still names the shared words in explanations).
     source : str
         ``"tfidf"``, or where the vectors came from (a file, or columns).
+    term_share : ndarray of shape (len(terms),) of float64 or None
+        Share of the non-empty answers (of all text columns) that use each term.
     """
 
     name: str
@@ -82,6 +88,7 @@ class TextFeature:
     terms: list[str]
     vectors: np.ndarray | None = None
     source: str = "tfidf"
+    term_share: np.ndarray | None = None
 
     @property
     def matrix(self):
@@ -108,7 +115,8 @@ def text_cell(v) -> str:
     return s if s.isascii() else unicodedata.normalize("NFC", s)
 
 
-def tfidf_rows(columns: Sequence[Sequence[str]]) -> tuple[list[sp.csr_array], list[str]]:
+def tfidf_rows(columns: Sequence[Sequence[str]],
+               ) -> tuple[list[sp.csr_array], list[str], np.ndarray]:
     """TF-IDF rows of several text columns over one shared vocabulary.
 
     Parameters
@@ -122,6 +130,8 @@ def tfidf_rows(columns: Sequence[Sequence[str]]) -> tuple[list[sp.csr_array], li
         One per column, shape ``(n, len(terms))``, sorted indices.
     terms : list of str
         The vocabulary: the terms used by at least two answers (of any column).
+    share : ndarray of shape (len(terms),) of float64
+        Share of the non-empty answers that use each term.
 
     Notes
     -----
@@ -134,9 +144,9 @@ def tfidf_rows(columns: Sequence[Sequence[str]]) -> tuple[list[sp.csr_array], li
 
     Examples
     --------
-    >>> (a, b), terms = tfidf_rows([["export to Mexico", ""], ["", "exports; Mexico"]])
-    >>> terms, a.shape, b.nnz
-    (['mexico'], (2, 1), 1)
+    >>> (a, b), terms, share = tfidf_rows([["export to Mexico", ""], ["", "exports; Mexico"]])
+    >>> terms, a.shape, b.nnz, share.tolist()
+    (['mexico'], (2, 1), 1, [1.0])
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -147,7 +157,7 @@ def tfidf_rows(columns: Sequence[Sequence[str]]) -> tuple[list[sp.csr_array], li
     try:
         vec.fit(docs)
     except ValueError:  # nothing but empty answers and stop words: no vocabulary
-        return [sp.csr_array((k, 0)) for k in lengths], []
+        return [sp.csr_array((k, 0)) for k in lengths], [], np.zeros(0)
     mats = [sp.csr_array(vec.transform(list(col))) for col in columns]
     df = np.zeros(len(vec.vocabulary_), dtype=np.int64)
     for M in mats:
@@ -159,7 +169,7 @@ def tfidf_rows(columns: Sequence[Sequence[str]]) -> tuple[list[sp.csr_array], li
         M = sp.csr_array(mats[k][:, keep])
         M.sort_indices()
         out.append(M)
-    return out, [str(names[t]) for t in keep]
+    return out, [str(names[t]) for t in keep], df[keep] / max(1, len(docs))
 
 
 # --------------------------------------------------------------------------- vectors
@@ -284,7 +294,8 @@ def _rows(mask: np.ndarray, ids: Sequence[str]) -> str:
 # --------------------------------------------------------------------------- explanations
 
 
-def shared_terms(features, i: int, j: int, k: int = 5, *, side: str = "wants") -> list[str]:
+def shared_terms(features, i: int, j: int, k: int = 5, *, side: str = "wants",
+                 max_share: float = 0.2) -> list[str]:
     """The distinctive terms two members both wrote, most telling first.
 
     Parameters
@@ -297,14 +308,18 @@ def shared_terms(features, i: int, j: int, k: int = 5, *, side: str = "wants") -
         At most this many terms.
     side : {"wants", "offers", "own"}, default="wants"
         Which text columns to read (their TF-IDF rows are summed per member).
+    max_share : float, default=0.2
+        Terms used by more than this share of the answers ("business", "next year") say
+        nothing about these two and are not named.
 
     Returns
     -------
     list of str
-        Terms of the shared vocabulary ranked by the product of the two members' TF-IDF
-        weights (common words weigh little, words both stress weigh most); a term with a
-        word already said by a term ranked above it is left out. Empty when they share
-        nothing, or no text column of that side was declared.
+        Words of the shared vocabulary ranked by the product of the two members' TF-IDF
+        weights (common words weigh little, words both stress weigh most); two listed
+        words that are one phrase ("seed round": a shared two-word term used by nearly
+        every answer that uses the rarer word) are named as the phrase. Empty when they
+        share nothing, or no text column of that side was declared.
 
     See Also
     --------
@@ -323,20 +338,23 @@ def shared_terms(features, i: int, j: int, k: int = 5, *, side: str = "wants") -
     ...     industry=np.array(["x"] * 4, dtype=object), employees=np.ones(4),
     ...     revenue=np.full(4, np.nan))
     >>> f = encode(t, columns=[TextColumn("plans", side="wants")])
-    >>> shared_terms(f, 0, 1), shared_terms(f, 0, 2)
-    (['distributors', 'mexico'], [])
+    >>> shared_terms(f, 0, 1, max_share=1), shared_terms(f, 0, 2, max_share=1)
+    (['mexico distributors'], [])
+
+    (In so small a table every word is used by many answers: ``max_share=1`` keeps them.)
     """
     a = _side_row(features, i, side)
     b = _side_row(features, j, side)
-    return _ranked(a, b, features, k)
+    return _ranked(a, b, features, k, max_share)
 
 
-def offers_meeting_wants(features, i: int, j: int, k: int = 5) -> list[str]:
+def offers_meeting_wants(features, i: int, j: int, k: int = 5, *,
+                         max_share: float = 0.2) -> list[str]:
     """Terms of member ``i``'s offers that meet member ``j``'s wants, most telling first.
 
     The offers-side TF-IDF rows of ``i`` against the wants-side rows of ``j`` (one shared
-    vocabulary), ranked as in :func:`shared_terms`. Call it both ways for the two
-    directions of the inspiration component.
+    vocabulary), ranked and filtered as in :func:`shared_terms`. Call it both ways for
+    the two directions of the inspiration component.
 
     Examples
     --------
@@ -354,12 +372,12 @@ def offers_meeting_wants(features, i: int, j: int, k: int = 5) -> list[str]:
     ...     employees=np.ones(3), revenue=np.full(3, np.nan))
     >>> f = encode(t, columns=[TextColumn("want", side="wants"),
     ...                        TextColumn("offer", side="offers")])
-    >>> offers_meeting_wants(f, 1, 0), offers_meeting_wants(f, 0, 1)
-    (['distributors', 'mexico'], [])
+    >>> offers_meeting_wants(f, 1, 0, max_share=1), offers_meeting_wants(f, 0, 1, max_share=1)
+    (['distributors mexico'], [])
     """
     a = _side_row(features, i, "offers")
     b = _side_row(features, j, "wants")
-    return _ranked(a, b, features, k)
+    return _ranked(a, b, features, k, max_share)
 
 
 def _side_row(features, i: int, side: str) -> dict[int, float]:
@@ -378,25 +396,38 @@ def _side_row(features, i: int, side: str) -> dict[int, float]:
     return row
 
 
-def _ranked(a: dict[int, float], b: dict[int, float], features, k: int) -> list[str]:
-    terms = _terms_of(features)
-    scored = sorted(((a[t] * b[t], terms[t]) for t in a.keys() & b.keys()),
-                    key=lambda x: (-x[0], x[1]))
+def _ranked(a: dict[int, float], b: dict[int, float], features, k: int,
+            max_share: float) -> list[str]:
+    """Shared words by the product of weights; two listed words that form a phrase (a
+    shared two-word term used by nearly every answer using the rarer word, such as
+    "seed round") are named as the phrase."""
+    terms, share = _terms_of(features)
+    shared = [t for t in a.keys() & b.keys() if share is None or share[t] <= max_share]
+    words = sorted(((a[t] * b[t], terms[t]) for t in shared if " " not in terms[t]),
+                   key=lambda x: (-x[0], x[1]))
+    listed = {terms[t]: t for t in shared if " " not in terms[t]}
+    phrases: dict[str, list[str]] = {}
+    for t in sorted(shared, key=lambda t: (-a[t] * b[t], terms[t])):
+        x, _, y = terms[t].partition(" ")
+        if y and x in listed and y in listed and (
+                share is None
+                or share[t] >= _PHRASE * min(share[listed[x]], share[listed[y]])):
+            phrases.setdefault(x, []).append(terms[t])
+            phrases.setdefault(y, []).append(terms[t])
     out: list[str] = []
-    said: set[str] = set()
-    for _, term in scored:
-        words = term.split()
-        # "mexico" after "distributors mexico", or "export sales" after "export", repeats
-        if any(w in said for w in words):
+    used: set[str] = set()
+    for _, w in words:
+        if w in used:
             continue
-        out.append(term)
-        said.update(words)
+        phrase = next((p for p in phrases.get(w, ()) if not used & set(p.split())), w)
+        out.append(phrase)
+        used.update(phrase.split())
         if len(out) == k:
             break
     return out
 
 
-def _terms_of(features) -> list[str]:
+def _terms_of(features) -> tuple[list[str], np.ndarray | None]:
     for tf in getattr(features, "texts", {}).values():
-        return tf.terms
-    return []
+        return tf.terms, tf.term_share
+    return [], None
