@@ -253,10 +253,12 @@ class TextPrep:
     TF-IDF rows are split by term: the few terms used by many answers (by about
     ``_DENSE_DF_SHARE`` of the rows on both sides of a product) are held as dense columns
     and multiplied with BLAS,
-    the many rare terms stay sparse and are joined term by term. A block ``k x l`` then
-    costs ``O(k l f + nnz(rare rows) * mean rare df)`` (``f``: frequent terms, a few
-    hundred at most), an exact product without any ``n``-sized work; memory is
-    ``O(n f + nnz)``.
+    the many rare terms stay sparse and go through the compiled kernels of
+    :mod:`peermatch.textkernel`, which add each product term into the block. A block
+    ``k x l`` then costs ``O(k l f + V + e + p)`` (``f`` frequent terms: tens in practice,
+    at most ``_DENSE_TERMS_MAX``; ``V`` terms; ``e`` stored rare entries of its rows and
+    columns; ``p`` their shared-term products), an exact product without any ``n``-sized
+    work; memory is ``O(n f + nnz)``.
     """
 
     def __init__(self, f: Features, w: Weights, dt: np.dtype):
@@ -279,6 +281,17 @@ class TextPrep:
         self._rows = {"text:" + s.name: (s.side, _split(rows[s.name], dense_terms, dt))
                       for s in specs}
         self._wants = None if W is None else _split(W, dense_terms, dt)
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        # a lock cannot be pickled (a FeatureAffinity is shipped to the workers of a
+        # distributed solve); each copy gets its own
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
         self._lock = threading.Lock()
 
     def weighted(self) -> list[tuple[str, float]]:

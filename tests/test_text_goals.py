@@ -178,6 +178,16 @@ def test_dense_and_block_paths_agree(dtype, term_split):
                                ref[np.ix_([4, 2, 9], [4, 2, 9])], atol=tol)
 
 
+def test_feature_affinity_with_text_pickles():
+    import pickle
+
+    t = text_table(n=30, seed=2)
+    FA = FeatureAffinity(encode(t, columns=WEIGHTS.columns), WEIGHTS)
+    FA.to_dense()  # builds the lazily transposed factors, which travel too
+    back = pickle.loads(pickle.dumps(FA))
+    np.testing.assert_array_equal(back.to_dense(), FA.to_dense())
+
+
 def test_feature_path_memory_is_linear():
     from peermatch.datasets import synth_intake
 
