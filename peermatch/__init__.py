@@ -32,7 +32,7 @@ _LAZY = {
     "GroupSum": "problem", "Problem": "problem",
     "MatchResult": "result",
     "Rules": "rules", "Violation": "rules",
-    "Weights": "scoring",
+    "Weights": "scoring", "TextColumn": "features",
     "solve": "solve", "solve_affinity": "solve",
     "accountability_pairs": "pairs",
     "group_calendars": "calendar", "write_calendars": "calendar",
@@ -45,7 +45,7 @@ __all__ = [
     "CandidateTable", "read_candidates", "example_path", "load_example", "synth_candidates",
     "CandidatesError", "ConfigError", "DataWarning", "InfeasibleError", "PeermatchError",
     "PeermatchWarning", "match", "GroupSum", "Problem", "MatchResult", "Rules", "Violation",
-    "Weights", "solve", "solve_affinity", "__version__",
+    "Weights", "TextColumn", "solve", "solve_affinity", "__version__",
     "accountability_pairs", "group_calendars", "write_calendars", "repair", "check_move",
     "explain_together", "read_grouping", "Grouping",
 ]

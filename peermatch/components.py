@@ -10,11 +10,15 @@ any block; both share the kernels, so they give the same values. Formulas: see
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import scipy.sparse as sp
 
 from .errors import ConfigError
 from .features import ColumnFeature, ColumnSpec, Features
+from .text import TextFeature
+from .textkernel import add_sparse_block, add_sparse_product
 from .weights import BASE_COMPONENTS, Weights
 
 __all__ = ["CALIBER_UNKNOWN", "COLUMN_UNKNOWN", "ScoringPrep"]
@@ -28,6 +32,11 @@ COLUMN_UNKNOWN: float = 0.5
 _DENSE_CELLS_MAX = 50_000_000
 # Target bytes of one row block of temporaries: small enough to stay in cache.
 _BLOCK_BYTES = 1 << 21
+# Text terms used by at least this share of the rows are multiplied as dense columns
+# (BLAS); the rest, most terms, as sparse rows. At most _DENSE_TERMS_MAX dense terms.
+_DENSE_DF_SHARE = 0.2
+_DENSE_DF_MIN = 32
+_DENSE_TERMS_MAX = 1024
 
 
 class ScoringPrep:
@@ -81,7 +90,10 @@ class ScoringPrep:
         self.columns: list[tuple[ColumnSpec, ColumnFeature]] = []
         # Per weighted column: (spec, values in dtype, known mask, unknown indices, scale).
         self._cols: dict[str, tuple] = {}
+        self.texts = TextPrep(f, w, dt)
         for spec in w.columns:
+            if spec.kind == "text":
+                continue
             col = f.columns.get(spec.name)
             if col is None:
                 raise ConfigError(f"Column {spec.name!r} is weighted but was not encoded; pass "
@@ -98,6 +110,7 @@ class ScoringPrep:
     def weighted(self) -> list[tuple[str, float]]:
         out = [(k, getattr(self.w, k)) for k in BASE_COMPONENTS]
         out += [("column:" + s.name, s.weight) for s, _ in self.columns]
+        out += self.texts.weighted()
         return out
 
     def nbytes(self) -> int:
@@ -112,7 +125,7 @@ class ScoringPrep:
             total += a.nbytes
         for _, x, known, unknown, _ in self._cols.values():
             total += x.nbytes + known.nbytes + unknown.nbytes
-        return total
+        return total + self.texts.nbytes()
 
     def bit_masks(self):
         """``(goal bits, expertise bits)``, ``(n, words)`` uint64, or None (huge vocabulary
@@ -167,6 +180,8 @@ class ScoringPrep:
             if unknown.size:
                 rows = unknown[(unknown >= r0) & (unknown < r1)]
                 _fill_unknown(out, rows - r0, unknown, COLUMN_UNKNOWN)
+        elif name.startswith("text:"):
+            self.texts.band(name, r0, r1, out, ws[0][:b], ws[1][:b])
         else:  # pragma: no cover - names come from weighted()
             raise KeyError(name)
 
@@ -214,8 +229,206 @@ class ScoringPrep:
             if unknown.size:
                 _fill_unknown(out, np.flatnonzero(~known[rows]), np.flatnonzero(~known[cols]),
                               COLUMN_UNKNOWN)
+        elif name.startswith("text:"):
+            self.texts.block(name, rows, cols, out)
         else:
             raise KeyError(name)
+
+
+class TextPrep:
+    """The text components of the affinity (no validation of features).
+
+    For each weighted text column ``c`` (rows ``T_c``: unit TF-IDF vectors, or the user's
+    unit vectors), the component ``"text:<c>"`` is
+
+    * side "wants" or "own": ``cos(T_c[i], T_c[j])``;
+    * side "offers": ``(e_ij + e_ji + e_ij * e_ji) / 3`` with ``e_ij = cos(T_c[i], W[j])``,
+      ``W`` the member's wants (the unit sum of their wants-side rows): the inspiration
+      formula of the tag goals, mutual bonus included.
+
+    A cosine of user vectors is clipped to ``[0, 1]`` (opposite directions count as
+    unrelated); TF-IDF cosines are ``>= 0`` already. An empty answer is a zero row and
+    scores 0 with everyone.
+
+    TF-IDF rows are split by term: the few terms used by many answers (by about
+    ``_DENSE_DF_SHARE`` of the rows on both sides of a product) are held as dense columns
+    and multiplied with BLAS,
+    the many rare terms stay sparse and go through the compiled kernels of
+    :mod:`peermatch.textkernel`, which add each product term into the block. A block
+    ``k x l`` then costs ``O(k l f + V + e + p)`` (``f`` frequent terms: tens in practice,
+    at most ``_DENSE_TERMS_MAX``; ``V`` terms; ``e`` stored rare entries of its rows and
+    columns; ``p`` their shared-term products), an exact product without any ``n``-sized
+    work; memory is ``O(n f + nnz)``.
+    """
+
+    def __init__(self, f: Features, w: Weights, dt: np.dtype):
+        self.dtype = dt
+        texts = getattr(f, "texts", {})
+        specs = [s for s in w.columns if s.kind == "text"]
+        absent = [s.name for s in specs if s.name not in texts]
+        if absent:
+            raise ConfigError(f"Text column(s) {absent} are weighted but were not encoded; pass "
+                              f"columns=weights.columns to encode().")
+        self.specs = specs
+        rows = {s.name: _as_rows(texts[s.name], dt) for s in specs}
+        wants = [texts[s.name] for s in specs if s.side == "wants"]
+        offers = [texts[s.name] for s in specs if s.side == "offers"]
+        W = _combined_wants(wants, offers, dt) if offers else None
+        # the products taken: each column with itself, offers with the wants both ways
+        pairs = [(rows[s.name], W if s.side == "offers" else rows[s.name]) for s in specs]
+        dense_terms = _frequent_terms([(L, R) for L, R in pairs if sp.issparse(L)], f.n)
+        # "text:<name>" -> (side, rows of the column); rows split as above when sparse
+        self._rows = {"text:" + s.name: (s.side, _split(rows[s.name], dense_terms, dt))
+                      for s in specs}
+        self._wants = None if W is None else _split(W, dense_terms, dt)
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        # a lock cannot be pickled (a FeatureAffinity is shipped to the workers of a
+        # distributed solve); each copy gets its own
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def weighted(self) -> list[tuple[str, float]]:
+        return [("text:" + s.name, s.weight) for s in self.specs]
+
+    def nbytes(self) -> int:
+        mats = [M for _, M in self._rows.values()]
+        if self._wants is not None:
+            mats.append(self._wants)
+        return sum(M.nbytes() if isinstance(M, _SplitRows) else M.nbytes for M in mats)
+
+    def band(self, name: str, r0: int, r1: int, out: np.ndarray, back: np.ndarray,
+             prod: np.ndarray) -> None:
+        """Rows ``r0:r1`` of component ``name`` against every column (the dense path);
+        ``back`` and ``prod`` are scratch blocks of ``out``'s shape."""
+        side, M = self._rows[name]
+        rows, cols = slice(r0, r1), slice(None)
+        if side != "offers":
+            self._dot(M, rows, M, cols, out)
+            return
+        self._dot(M, rows, self._wants, cols, out)
+        self._dot(self._wants, rows, M, cols, back)
+        _inspiration(out, back, prod)
+
+    def block(self, name: str, rows, cols, out: np.ndarray) -> None:
+        """Component ``name`` of the block ``rows x cols`` (index arrays or slices)."""
+        side, M = self._rows[name]
+        if side != "offers":
+            self._dot(M, rows, M, cols, out)
+            return
+        self._dot(M, rows, self._wants, cols, out)
+        back = np.empty_like(out)
+        self._dot(self._wants, rows, M, cols, back)
+        _inspiration(out, back, np.empty_like(out))
+
+    def _dot(self, L, rows, R, cols, out: np.ndarray) -> None:
+        """``out = L[rows] @ R[cols].T``: cosines of unit rows (dense vectors clipped)."""
+        if not isinstance(L, _SplitRows):
+            np.matmul(L[rows], R[cols].T, out=out)
+            np.clip(out, 0, 1, out=out)
+            return
+        np.matmul(L.F[rows], R.F[cols].T, out=out)
+        if isinstance(cols, slice) and cols == slice(None):
+            # a band against every column: one sparse product with R's transposed rare part
+            add_sparse_product(L.R, rows.start, rows.stop, R.rare_t(self._lock), out)
+            return
+        n = L.R.shape[0]
+        add_sparse_block(L.R, _positions(rows, n), R.R, _positions(cols, n), out)
+
+
+class _SplitRows:
+    """Rows of a TF-IDF matrix split by term: ``F`` dense (frequent terms), ``R`` sparse."""
+
+    def __init__(self, M: sp.csr_array, dense_terms: np.ndarray, dt: np.dtype):
+        rare = np.setdiff1d(np.arange(M.shape[1]), dense_terms)
+        self.F = np.ascontiguousarray(M[:, dense_terms].toarray(), dtype=dt)
+        self.R = sp.csr_array(M[:, rare], dtype=dt)
+        self.R.sort_indices()
+        self._rt = None
+
+    def rare_t(self, lock: threading.Lock) -> sp.csr_array:
+        """The rare part transposed (terms x rows), CSR: built on first use."""
+        with lock:
+            if self._rt is None:
+                self._rt = sp.csr_array(self.R.T.tocsr())
+            return self._rt
+
+    def nbytes(self) -> int:
+        mats = [self.R] + ([self._rt] if self._rt is not None else [])
+        return self.F.nbytes + sum(_nbytes(M) for M in mats)
+
+
+def _frequent_terms(pairs: list[tuple[sp.csr_array, sp.csr_array]], n: int) -> np.ndarray:
+    """The terms to multiply densely: those whose share of the product terms of some
+    product ``L @ R.T`` (``df_L(t) * df_R(t)``) reaches ``_DENSE_DF_SHARE**2 * n**2``; at
+    most ``_DENSE_TERMS_MAX`` of them (the costliest), sorted."""
+    if not pairs or n == 0:
+        return np.zeros(0, dtype=np.intp)
+    V = pairs[0][0].shape[1]
+
+    def df(M):
+        return np.bincount(M.indices, minlength=V).astype(np.float64)
+
+    cost = np.max([df(L) * df(R) for L, R in pairs], axis=0)
+    need = max(_DENSE_DF_MIN, _DENSE_DF_SHARE * n) ** 2
+    terms = np.flatnonzero(cost >= need)
+    if terms.size > _DENSE_TERMS_MAX:
+        terms = np.sort(terms[np.argsort(-cost[terms], kind="stable")[:_DENSE_TERMS_MAX]])
+    return terms
+
+
+def _split(M, dense_terms: np.ndarray, dt: np.dtype):
+    return _SplitRows(M, dense_terms, dt) if sp.issparse(M) else M
+
+
+def _positions(idx, n: int) -> np.ndarray:
+    """Row positions of an index array or a slice."""
+    return np.arange(n)[idx] if isinstance(idx, slice) else np.asarray(idx)
+
+
+def _as_rows(tf: TextFeature, dt: np.dtype):
+    """The rows a text column is scored with, in ``dt``: sparse CSR or a dense array."""
+    M = tf.matrix
+    if sp.issparse(M):
+        return sp.csr_array(M, dtype=dt)
+    return np.ascontiguousarray(M, dtype=dt)
+
+
+def _combined_wants(wants: list[TextFeature], offers: list[TextFeature], dt: np.dtype):
+    """Unit sum of each member's wants-side rows: what an offer is compared with."""
+    if not wants:
+        raise ConfigError(f"Text column(s) {[t.name for t in offers]} are declared "
+                          f"side='offers' but no text column is side='wants': offers are "
+                          f"scored against wants; declare the answers about goals "
+                          f"side='wants'.")
+    kinds = {t.name: ("tfidf" if t.vectors is None else f"vectors of {t.vectors.shape[1]} "
+                      f"dimensions") for t in wants + offers}
+    if len(set(kinds.values())) > 1:
+        raise ConfigError(f"Offers are scored against wants, so all text columns of both sides "
+                          f"need vectors of one space; got {kinds}. Give vectors for all of "
+                          f"them (of one model) or for none.")
+    if len(wants) == 1:
+        return _as_rows(wants[0], dt)
+    if wants[0].vectors is None:
+        S = sp.csr_array(sum(t.tfidf for t in wants[1:]) + wants[0].tfidf)
+        norms = np.sqrt(np.asarray(S.multiply(S).sum(axis=1)).ravel())
+        inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+        return sp.csr_array(sp.diags_array(inv) @ S, dtype=dt)
+    V = np.sum([t.vectors for t in wants], axis=0)
+    norms = np.linalg.norm(V, axis=1)
+    return (V / np.where(norms > 0, norms, 1.0)[:, None]).astype(dt)
+
+
+def _nbytes(M) -> int:
+    if sp.issparse(M):
+        return M.data.nbytes + M.indices.nbytes + M.indptr.nbytes
+    return M.nbytes
 
 
 # Kernels shared by ScoringPrep.component (a row band against all columns) and

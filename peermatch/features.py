@@ -9,6 +9,7 @@ row per candidate, in table order, and holds no NaN: missing values are explicit
 from __future__ import annotations
 
 import math
+import os
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -20,6 +21,14 @@ import scipy.sparse as sp
 
 from .candidates import CandidateTable
 from .errors import ConfigError
+from .text import (
+    TEXT_SIDES,
+    TextFeature,
+    load_vectors,
+    text_cell,
+    tfidf_rows,
+    vectors_from_columns,
+)
 
 __all__ = [
     "DEFAULT_REVENUE_PER_EMPLOYEE",
@@ -28,6 +37,7 @@ __all__ = [
     "ColumnFeature",
     "ColumnSpec",
     "Features",
+    "TextColumn",
     "encode",
     "normalize_term",
 ]
@@ -43,7 +53,7 @@ MAX_WEIGHT: float = 1e12
 #: and a smaller one would overflow them to infinity.
 MIN_SCALE: float = 1e-300
 
-_KINDS = ("numeric", "categorical")
+_KINDS = ("numeric", "categorical", "text")
 _MODES = ("similar", "dissimilar")
 _LEADING_DIGITS = re.compile(r"^(\d+)")
 # Rows giving both employees and revenue needed before their ratio replaces the default.
@@ -86,21 +96,35 @@ class ColumnSpec:
     ----------
     name : str
         Column name in ``table.frame``.
-    kind : {"numeric", "categorical"}, default="numeric"
-        How cells are read: numbers, or labels compared for equality.
+    kind : {"numeric", "categorical", "text"}, default="numeric"
+        How cells are read: numbers, labels compared for equality, or free text (answers of
+        an intake form, turned into TF-IDF vectors; see :func:`TextColumn`).
     mode : {"similar", "dissimilar"}, default="similar"
         Whether pairs score high when their values are close (same) or far (different).
+        Text columns are "similar" only.
     weight : float, default=1.0
         Weight of the column's component in the affinity (any float of magnitude at most
         :data:`MAX_WEIGHT`).
     scale : float or None, default=None
         Numeric columns only: the difference at which similarity reaches 0; None uses the
         range (max - min) of the column.
+    side : {"wants", "offers", "own"} or None, default=None
+        Text columns only (None means "own"): the answer states what the member wants
+        (compared with the others' wants: shared goals), what they offer (compared with
+        the others' wants: inspiration), or is a component of its own (compared with the
+        same column of the others).
+    vectors : str, or tuple of str, or None, default=None
+        Text columns only: vectors computed elsewhere (any embedding model) that replace
+        the TF-IDF vectors in the affinity: the path of a ``.npy`` matrix with one row per
+        candidate in table order, or the names of numeric columns holding them. The text
+        column itself may then be absent (its words are only used in explanations).
 
     Examples
     --------
     >>> ColumnSpec("years_in_role", mode="dissimilar", weight=0.2).mode
     'dissimilar'
+    >>> ColumnSpec("intake_goals", kind="text", side="wants").side
+    'wants'
     """
 
     name: str
@@ -108,6 +132,8 @@ class ColumnSpec:
     mode: str = "similar"
     weight: float = 1.0
     scale: float | None = None
+    side: str | None = None
+    vectors: str | tuple[str, ...] | None = None
 
     def __post_init__(self):
         where = f"ColumnSpec({self.name!r})"
@@ -134,6 +160,38 @@ class ColumnSpec:
                                   f"number (at least {MIN_SCALE:g}) or None. Got {self.scale!r} "
                                   f"instead.")
             object.__setattr__(self, "scale", float(self.scale))
+        self._check_text(where)
+
+    def _check_text(self, where: str) -> None:
+        """The text-only fields: ``side`` and ``vectors`` (normalised in place)."""
+        if self.kind != "text":
+            for key in ("side", "vectors"):
+                if getattr(self, key) is not None:
+                    raise ConfigError(f"The {key!r} parameter of {where} applies to text "
+                                      f"columns only; remove it or set kind='text'.")
+            return
+        if self.mode != "similar":
+            raise ConfigError(f"The 'mode' parameter of {where} must be 'similar' for a text "
+                              f"column (answers are compared for closeness). Got "
+                              f"{self.mode!r} instead.")
+        side = "own" if self.side is None else self.side
+        if side not in TEXT_SIDES:
+            raise ConfigError(f"The 'side' parameter of {where} must be one of "
+                              f"{list(TEXT_SIDES)}. Got {self.side!r} instead.")
+        object.__setattr__(self, "side", side)
+        v = self.vectors
+        if v is None:
+            return
+        if isinstance(v, str | os.PathLike):
+            v = os.fspath(v)
+            ok = bool(v)
+        else:
+            v = tuple(v) if isinstance(v, Sequence) else v
+            ok = isinstance(v, tuple) and bool(v) and all(isinstance(c, str) and c for c in v)
+        if not ok:
+            raise ConfigError(f"The 'vectors' parameter of {where} must be the path of a .npy "
+                              f"file or a list of column names. Got {self.vectors!r} instead.")
+        object.__setattr__(self, "vectors", v)
 
     @classmethod
     def from_dict(cls, d: Mapping) -> ColumnSpec:
@@ -144,7 +202,7 @@ class ColumnSpec:
         >>> ColumnSpec.from_dict({"name": "tenure", "weight": 0.5}).weight
         0.5
         """
-        valid = ("name", "kind", "mode", "weight", "scale")
+        valid = ("name", "kind", "mode", "weight", "scale", "side", "vectors")
         if not isinstance(d, Mapping):
             raise ConfigError(f"A weights column entry must be a table with keys {list(valid)}. "
                               f"Got {d!r} instead.")
@@ -159,9 +217,47 @@ class ColumnSpec:
     def to_dict(self) -> dict:
         """Return the spec as a plain dict (``scale`` left out when None)."""
         out = asdict(self)
-        if out["scale"] is None:
-            del out["scale"]
+        for key in ("scale", "side", "vectors"):
+            if out[key] is None:
+                del out[key]
+        if isinstance(out.get("vectors"), tuple):
+            out["vectors"] = list(out["vectors"])
         return out
+
+
+def TextColumn(name: str, side: str = "own", weight: float = 1.0, *,  # noqa: N802
+               vectors: str | os.PathLike | Sequence[str] | None = None) -> ColumnSpec:
+    """Declare a free-text column (an intake answer) as part of the affinity.
+
+    Shorthand for ``ColumnSpec(name, kind="text", side=side, weight=weight,
+    vectors=vectors)``: put it in ``Weights(columns=...)``.
+
+    Parameters
+    ----------
+    name : str
+        The column of the candidates table.
+    side : {"wants", "offers", "own"}, default="own"
+        ``"wants"``: what the member wants to achieve; pairs who want the same things score
+        high ("shared goals", the cosine of their answers). ``"offers"``: what they can help
+        with; it scores against the others' wants, both ways, with a bonus for mutual pairs
+        ("inspiration"). ``"own"``: a component of its own, the cosine of two members'
+        answers in this column.
+    weight : float, default=1.0
+        Weight of the column's component.
+    vectors : str, os.PathLike, sequence of str or None, default=None
+        Vectors computed elsewhere that replace TF-IDF: a ``.npy`` file or column names.
+
+    Returns
+    -------
+    ColumnSpec
+
+    Examples
+    --------
+    >>> TextColumn("intake_goals", side="wants", weight=2.0)
+    ColumnSpec(name='intake_goals', kind='text', mode='similar', weight=2.0, scale=None, \
+side='wants', vectors=None)
+    """
+    return ColumnSpec(name, kind="text", side=side, weight=weight, vectors=vectors)
 
 
 @dataclass(frozen=True)
@@ -232,6 +328,8 @@ class Features:
         Encoded user columns, by name.
     industry_depth : int or None
         The depth used for ``sector``.
+    texts : dict of str to TextFeature
+        Encoded text columns (``ColumnSpec(kind="text")``), by name.
     """
 
     ids: np.ndarray
@@ -256,6 +354,7 @@ class Features:
     slot_labels: list[str]
     columns: dict[str, ColumnFeature] = field(default_factory=dict)
     industry_depth: int | None = None
+    texts: dict[str, TextFeature] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -295,7 +394,8 @@ def encode(
         leading digits that define the sector; e.g. 2 makes ``541511`` and ``541211`` the same
         sector ``54``. Non-numeric labels are their own sector. None: sector = industry.
     columns : sequence of ColumnSpec, default=()
-        User columns to read from ``table.frame`` (usually ``weights.columns``).
+        User columns to read from ``table.frame`` (usually ``weights.columns``). Text
+        columns are vectorised together (one TF-IDF vocabulary) into ``texts``.
     revenue_per_employee : float or None, default=None
         Factor turning revenue into an employee-equivalent size for rows without employees.
         None estimates it as the geometric median ratio over rows giving both (at least 3),
@@ -308,8 +408,9 @@ def encode(
     Raises
     ------
     ConfigError
-        A bad parameter, a missing user column, or a cell of a numeric user column that is
-        not a number (the message names the column, the line and the value).
+        A bad parameter, a missing user column, a cell of a numeric user column that is
+        not a number (the message names the column, the line and the value), or bad
+        vectors of a text column (the message names the file).
 
     Notes
     -----
@@ -389,7 +490,9 @@ def encode(
         if not isinstance(spec, ColumnSpec):
             raise ConfigError(f"The 'columns' parameter of encode must hold ColumnSpec objects. "
                               f"Got {spec!r} instead.")
-        encoded[spec.name] = _encode_column(table, spec)
+        if spec.kind != "text":
+            encoded[spec.name] = _encode_column(table, spec)
+    texts = _encode_texts(table, [s for s in columns if s.kind == "text"])
 
     return Features(
         ids=ids, names=names,
@@ -400,7 +503,7 @@ def encode(
         goals=goals, expertise=expertise, vocab=vocab,
         region=region, region_labels=region_labels, tier=tier, tier_labels=tier_labels,
         availability=availability, slot_labels=slot_labels,
-        columns=encoded, industry_depth=industry_depth,
+        columns=encoded, industry_depth=industry_depth, texts=texts,
     )
 
 
@@ -601,3 +704,34 @@ def _encode_column(table: CandidateTable, spec: ColumnSpec) -> ColumnFeature:
                           f"float (from {lo:g} to {hi:g}); rescale it (e.g. divide it by a "
                           f"power of ten).")
     return ColumnFeature(spec.name, "numeric", values, known, [], span)
+
+
+def _encode_texts(table: CandidateTable, specs: list[ColumnSpec]) -> dict[str, TextFeature]:
+    """TF-IDF rows of every text column over one vocabulary, and the vectors given."""
+    if not specs:
+        return {}
+    frame, n = table.frame, table.n
+    missing = [s.name for s in specs if s.name not in frame.columns and s.vectors is None]
+    if missing:
+        raise ConfigError(f"Text column(s) {missing} declared in the weights are not in "
+                          f"{table.source}; available columns: {list(frame.columns)}.")
+    docs = [[text_cell(v) for v in frame[s.name].to_numpy(dtype=object)]
+            if s.name in frame.columns else [""] * n for s in specs]
+    mats, terms, share = tfidf_rows(docs)
+    ids = [str(x) for x in table.ids]
+    out = {}
+    for spec, M in zip(specs, mats, strict=True):
+        vectors, source = None, "tfidf"
+        if isinstance(spec.vectors, str):
+            vectors, source = load_vectors(spec.vectors, n, ids, spec.name)
+        elif spec.vectors is not None:
+            absent = [c for c in spec.vectors if c not in frame.columns]
+            if absent:
+                raise ConfigError(f"Vector column(s) {absent} of text column {spec.name!r} are "
+                                  f"not in {table.source}; available columns: "
+                                  f"{list(frame.columns)}.")
+            cells = {c: frame[c].to_numpy(dtype=object) for c in spec.vectors}
+            vectors = vectors_from_columns(cells, table.lines, n, ids, spec.name, table.source)
+            source = f"columns {list(spec.vectors)}"
+        out[spec.name] = TextFeature(spec.name, spec.side, M, terms, vectors, source, share)
+    return out

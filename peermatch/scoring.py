@@ -15,6 +15,7 @@ The weights live in :mod:`peermatch.weights`, the component kernels in
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,7 @@ from . import core
 from .components import CALIBER_UNKNOWN, COLUMN_UNKNOWN, ScoringPrep
 from .errors import ConfigError, DataWarning
 from .features import ColumnSpec, Features
+from .textkernel import single_threaded_blas
 from .weights import BASE_COMPONENTS, Weights
 
 __all__ = [
@@ -129,7 +131,8 @@ def affinity(features: Features, weights: Weights | None = None, *,
                 out += dest
         _zero_diag(out, r0)
 
-    _run_blocks(work, n, prep.block_rows, n_jobs, prep.dtype)
+    with _blas_for(prep):
+        _run_blocks(work, n, prep.block_rows, n_jobs, prep.dtype)
     return A
 
 
@@ -191,7 +194,8 @@ def affinity_components(features: Features, weights: Weights | None = None, *,
             prep.component(name, r0, r1, S[r0:r1], ws)
             _zero_diag(S[r0:r1], r0)
 
-        _run_blocks(work, n, prep.block_rows, None, prep.dtype, 2)
+        with _blas_for(prep):
+            _run_blocks(work, n, prep.block_rows, None, prep.dtype, 2)
         out[name] = S
     return out
 
@@ -260,6 +264,11 @@ def check_affinity(A, n: int | None = None, *, rtol: float = 1e-6) -> np.ndarray
             M = (M + M.T) / 2
     np.fill_diagonal(M, 0.0)
     return M
+
+
+def _blas_for(prep: ScoringPrep):
+    """One BLAS thread per row-band thread while text components are built."""
+    return single_threaded_blas() if prep.texts.specs else contextlib.nullcontext()
 
 
 def _zero_diag(block: np.ndarray, r0: int) -> None:

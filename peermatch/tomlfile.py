@@ -54,12 +54,14 @@ def read_toml(path: str | os.PathLike, what: str = "config") -> dict[str, Any]:
         raise ConfigError(f"{name}: not valid TOML ({exc}).") from None
 
 
-def toml_value(v: str | float) -> str:
-    """A string or a number as a TOML value (numbers written as floats).
+def toml_value(v: str | float | list) -> str:
+    """A string, a number or a list of them as a TOML value (numbers written as floats).
 
     >>> toml_value('say "hi"'), toml_value(2)
     ('"say \\\\"hi\\\\""', '2.0')
     """
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
     if isinstance(v, str):
         return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return repr(float(v))

@@ -41,7 +41,8 @@ class Weights:
         ``tau`` of the caliber component: sizes ``tau`` decades apart score ``exp(-1)``.
         Must be positive.
     columns : tuple of ColumnSpec, default=()
-        User columns, each with its own mode and weight.
+        User columns, each with its own mode and weight; free-text columns
+        (:func:`~peermatch.features.TextColumn`) too.
 
     Notes
     -----
@@ -108,7 +109,7 @@ class Weights:
         return self
 
     @classmethod
-    def from_dict(cls, d: Mapping) -> Weights:
+    def from_dict(cls, d: Mapping, *, folder: str | os.PathLike | None = None) -> Weights:
         """Build weights from a mapping such as the ``[weights]`` table of a TOML file.
 
         Parameters
@@ -116,6 +117,9 @@ class Weights:
         d : mapping
             Keys among ``goals, inspiration, caliber, diversity, caliber_scale, columns``;
             ``columns`` is a list of mappings with keys of :class:`ColumnSpec`.
+        folder : str, os.PathLike or None, default=None
+            The folder of the file ``d`` was read from: a relative ``vectors`` path of a
+            text column is read from there. None: from the current directory.
 
         Raises
         ------
@@ -133,7 +137,7 @@ class Weights:
         if unknown:
             raise ConfigError(f"Unknown weights key(s) {unknown}; valid keys are "
                               f"{list(WEIGHT_KEYS)}.")
-        kw = dict(d)
+        kw = dict(d if folder is None else _vectors_beside(d, os.fspath(folder)))
         if "columns" in kw:
             cols = kw["columns"]
             if isinstance(cols, Mapping) or not isinstance(cols, Sequence) or isinstance(cols,
@@ -162,6 +166,15 @@ class Weights:
             mode = "dissimilar"     # or "similar"
             weight = 0.2
 
+            [[weights.columns]]
+            name = "intake_goals"
+            kind = "text"
+            side = "wants"          # or "offers", "own"
+            weight = 1.0
+            # vectors = "goals.npy" # optional: vectors made elsewhere replace TF-IDF
+
+        A relative ``vectors`` path is read from the TOML file's folder.
+
         Raises
         ------
         ConfigError
@@ -173,7 +186,7 @@ class Weights:
         if "weights" not in doc:
             raise ConfigError(f"{name}: no [weights] table; found tables {sorted(doc)}.")
         try:
-            return cls.from_dict(doc["weights"])
+            return cls.from_dict(doc["weights"], folder=os.path.dirname(name))
         except ConfigError as exc:
             raise ConfigError(f"{name} [weights]: {exc}") from None
 
@@ -209,3 +222,17 @@ class Weights:
             lines += ["", "[[weights.columns]]"]
             lines += [f"{k} = {toml_value(v)}" for k, v in col.items()]
         return "\n".join(lines) + "\n"
+
+
+def _vectors_beside(table: Mapping, folder: str):
+    """The ``[weights]`` table with relative ``vectors`` file paths joined to ``folder``."""
+    cols = table.get("columns")
+    if not isinstance(cols, list):
+        return table
+    fixed = []
+    for c in cols:
+        v = c.get("vectors") if isinstance(c, Mapping) else None
+        if isinstance(v, str) and v and not os.path.isabs(v):
+            c = {**c, "vectors": os.path.join(folder, v)}
+        fixed.append(c)
+    return {**table, "columns": fixed}
