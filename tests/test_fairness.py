@@ -115,6 +115,7 @@ def test_floor_phase_keeps_every_rule(df, kind):
     res = pm.match(df, fairness=1.0, even_sizes=True, **kw)
     assert base.success and res.success, res.message
     assert res.validate() == []
+    assert independent_violations(df, res.groups, 4, 8, rules=rules) == []
     lab = res.labels
     for g in np.unique(lab):
         assert df[lab == g][key].nunique() == 1
@@ -142,6 +143,7 @@ def test_floor_phase_with_existing_groups(df):
     res = pm.match(d, group_size=(6, 9), seed=0, time_limit=30, options=FAST, fairness=1.0,
                    group_sizes={"Alpha": (10, 12)})
     assert res.success and res.validate() == []
+    assert independent_violations(d, res.groups, 6, 9, group_sizes={"Alpha": (10, 12)}) == []
     g = res.groups.set_index("id")["group"]
     assert (g.loc[d["id"][first[:6]]] == "Alpha").all()
     assert (g.loc[d["id"][first[6:]]] == "Beta").all()
@@ -208,6 +210,7 @@ def test_groups_with_tiers_are_shared_in_proportion():
     res = pm.match(df, group_size=(5, 12), n_groups=14, rules=rules, seed=0, time_limit=6,
                    options=FAST)
     assert res.success and res.n_groups == 14
+    assert independent_violations(df, res.groups, 5, 12, n_groups=14, rules=rules) == []
     counts = df["tier"].value_counts()
     want = share_groups(14, counts.to_list(), 5, 12)
     for (tier, k), w in zip(counts.items(), want, strict=True):
