@@ -1,0 +1,113 @@
+"""The background warm-up of the compiled kernels: hand-over to the caller's thread, and
+what a run says about it (a load from numba's disk cache is not a first compilation)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import types
+from pathlib import Path
+
+import numpy as np
+
+import peermatch as pm
+from peermatch.affinity import FeatureAffinity
+from peermatch.features import encode
+from peermatch.scoring import Weights
+
+ROOT = Path(__file__).resolve().parents[1]
+KERNELS_SUB = "peermatch.solve._kernels_sub"
+
+
+def _run(code: str, timeout: float = 240.0, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """``code`` in a fresh interpreter (nothing loaded, no warm-up started)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=timeout, env=env, cwd=cwd or ROOT)
+
+
+def _feature_affinity(n: int = 120) -> FeatureAffinity:
+    table = pm.read_candidates(pm.synth_candidates(n, seed=3))
+    return FeatureAffinity(encode(table), Weights())
+
+
+def test_half_imported_kernel_module_reads_as_not_ready(monkeypatch):
+    """While the warm-up thread imports the kernel module, it is in ``sys.modules`` without
+    its names: a block is then computed with numpy, not an AttributeError."""
+    A = _feature_affinity()
+    rows = np.arange(0, 60)
+    cols = np.arange(30, 120)
+    with monkeypatch.context() as mp:
+        mp.setitem(sys.modules, KERNELS_SUB, types.ModuleType(KERNELS_SUB))
+        half = A.block(rows, cols)
+    # a module still importing, READY not yet set to True: numpy too
+    partial = types.ModuleType(KERNELS_SUB)
+    partial.READY = False
+    with monkeypatch.context() as mp:
+        mp.setitem(sys.modules, KERNELS_SUB, partial)
+        np.testing.assert_array_equal(A.block(rows, cols), half)
+    np.testing.assert_allclose(half, A.block(rows, cols), rtol=1e-12, atol=1e-12)
+
+
+# The kernel module's import is slowed down (its body runs 3 s after it enters
+# sys.modules), so the run below starts while it is half imported, as on a busy machine.
+_SLOW_IMPORT = """
+import importlib.abc, importlib.util, sys, threading, time
+
+NAME = "peermatch.solve._kernels_sub"
+inside = threading.Event()
+
+class Slow(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name != NAME:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        body = spec.loader.exec_module
+
+        def exec_module(module):
+            inside.set()
+            time.sleep(3.0)
+            body(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+sys.meta_path.insert(0, Slow())
+"""
+
+
+def test_runs_started_while_the_kernels_load():
+    """A fresh process starts the warm-up, and scores and solves at once while the kernel
+    module is still being imported by the warm-up: no exception, a valid grouping."""
+    out = _run(_SLOW_IMPORT + """
+import importlib
+import numpy as np
+import peermatch as pm
+from peermatch.affinity import FeatureAffinity
+from peermatch.features import encode
+from peermatch.scoring import Weights
+from peermatch.solve.local import kernels_ready
+
+table = pm.read_candidates(pm.synth_candidates(600, seed=5))
+A = FeatureAffinity(encode(table), Weights())
+kernels_ready(True, 0.0)   # the warm-up of a run, in the background
+kernels_ready(False, 0.0)
+# the module's import, as the warm-up does it, caught in the middle
+threading.Thread(target=importlib.import_module, args=(NAME,), daemon=True).start()
+assert inside.wait(120), "the kernel module was never imported"
+assert not hasattr(sys.modules[NAME], "READY")
+rows = np.arange(600)
+for r0 in range(0, 600, 100):  # scoring, block by block, as the construction does
+    A.block(rows[r0:r0 + 100], rows)
+assert not hasattr(sys.modules[NAME], "READY"), "the blocks came too late"
+res = pm.match(table, time_limit=2.0, seed=1, options={"representation": "features"})
+assert res.status in ("optimal", "feasible"), res.status
+assert not res.violations(), res.violations()
+print("OK", res.n_groups)
+""")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "OK" in out.stdout
