@@ -21,9 +21,10 @@ ROOT = Path(__file__).resolve().parents[1]
 KERNELS_SUB = "peermatch.solve._kernels_sub"
 
 
-def _run(code: str, timeout: float = 240.0, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def _run(code: str, timeout: float = 240.0, cwd: Path | None = None,
+         **env: str) -> subprocess.CompletedProcess:
     """``code`` in a fresh interpreter (nothing loaded, no warm-up started)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+    env = {**os.environ, **env, "PYTHONPATH": os.pathsep.join(
         [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
                           text=True, timeout=timeout, env=env, cwd=cwd or ROOT)
@@ -111,3 +112,37 @@ print("OK", res.n_groups)
 """)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "OK" in out.stdout
+
+
+def test_a_cached_load_is_waited_for_and_not_called_a_compilation(tmp_path):
+    """With the kernels in numba's disk cache, a fresh process waits for their load: no
+    numpy search in its place, and no "first run on this install" note."""
+    from peermatch.solve.local import warm_up
+
+    assert warm_up()  # in the disk cache from here on
+    out = _run(f"""
+import sys
+from peermatch.cli import main
+sys.exit(main(["match", {str(pm.example_path())!r}, "--out", "groups.csv",
+               "--time-limit", "2", "--seed", "1"]))
+""", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "compil" not in out.stdout + out.stderr, out.stdout
+    assert (tmp_path / "groups.csv").exists()
+
+
+def test_a_compilation_is_told_apart_from_a_cache_load(tmp_path):
+    """An empty cache: the wait for the kernels ends as soon as numba starts to compile
+    them (the caller then searches with numpy meanwhile), and the run knows it compiled."""
+    out = _run("""
+import os, time
+from peermatch.solve.local import kernels_compiled, kernels_loaded
+t = time.perf_counter()
+loaded = kernels_loaded(True, t + 200.0)
+print("RESULT", loaded, kernels_compiled(), round(time.perf_counter() - t, 1), flush=True)
+os._exit(0)  # the compilation is not waited for
+""", cwd=tmp_path, NUMBA_CACHE_DIR=str(tmp_path / "cache"))  # empty: every kernel compiles
+    assert out.returncode == 0, out.stderr[-3000:]
+    loaded, compiled, seconds = out.stdout.split("RESULT")[1].split()
+    assert (loaded, compiled) == ("False", "True")
+    assert float(seconds) < 60.0  # a full compilation takes minutes on a busy machine
