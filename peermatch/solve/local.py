@@ -143,12 +143,16 @@ def warm_up(timeout: float = 600.0) -> bool:
     """Compile (or load from the disk cache) every kernel now; True when all are ready.
 
     ``make demo`` and ``make test`` call it once after installing, so a first real run
-    does not spend its time budget compiling.
+    does not spend its time budget compiling. ``timeout=0`` starts the warm-up in the
+    background and returns at once: a script that calls it first has the kernels loaded
+    while it reads and scores its candidates.
 
     >>> warm_up()
     True
     """
     end = time.perf_counter() + timeout
+    _started(True)
+    _started(False)
     return kernels_ready(True, end) and kernels_ready(False, end)
 
 
