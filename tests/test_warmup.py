@@ -11,6 +11,7 @@ import types
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import peermatch as pm
 from peermatch.affinity import FeatureAffinity
@@ -87,6 +88,7 @@ def test_runs_started_while_the_kernels_load():
     out = _run(_SLOW_IMPORT + """
 import importlib
 import numpy as np
+import pytest
 import peermatch as pm
 from peermatch.affinity import FeatureAffinity
 from peermatch.features import encode
@@ -146,3 +148,27 @@ os._exit(0)  # the compilation is not waited for
     loaded, compiled, seconds = out.stdout.split("RESULT")[1].split()
     assert (loaded, compiled) == ("False", "True")
     assert float(seconds) < 60.0  # a full compilation takes minutes on a busy machine
+
+
+def test_a_script_without_the_main_guard_falls_back_to_in_process(tmp_path):
+    """A script with no ``if __name__ == "__main__":`` guard asks for a local cluster: the
+    workers cannot start (they import the script again). The run goes on in this process,
+    once, with one warning naming the cause and the fix; no traceback."""
+    pytest.importorskip("distributed")
+    script = tmp_path / "groups.py"
+    script.write_text(textwrap.dedent("""
+        import peermatch as pm
+        res = pm.match(pm.synth_candidates(200, seed=1), time_limit=3, seed=0,
+                       scheduler="local:2")
+        print("RESULT", res.status, res.summary()["solver"]["distributed"]["workers"])
+    """), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=300, env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.count("RESULT") == 1, out.stdout  # the workers did not run it again
+    assert "RESULT feasible 0" in out.stdout
+    assert "Traceback" not in out.stderr, out.stderr[-3000:]
+    assert "ClusterStartWarning" in out.stderr and str(script) in out.stderr
+    assert 'if __name__ == "__main__":' in out.stderr
