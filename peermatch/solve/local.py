@@ -84,15 +84,18 @@ def _watch_compilations(warm: _Warmup) -> _Watch:
     thread; without numba's event API the flag stays unset (then a caller waits for the
     kernels as for a cache load, at most until its deadline)."""
     global _listening
+    try:  # (outside the lock: numba's import takes a while)
+        # The package before its submodule: a thread that imports a submodule first while
+        # another imports the package takes the import locks in the opposite order, and
+        # one of them then gets a half-imported module.
+        import numba  # noqa: F401
+        from numba.core import event
+    except ImportError:  # an older numba: no event API
+        return _Watch(warm)
     with _warm_lock:
         if not _listening:
             _listening = True
-            try:
-                from numba.core import event
-
-                event.register("numba:compile", _listener(event))
-            except (ImportError, AttributeError):  # an older numba: no event API
-                pass
+            event.register("numba:compile", _listener(event))
     return _Watch(warm)
 
 
@@ -181,7 +184,7 @@ def kernels_loaded(rules: bool | None, deadline: float) -> bool:
     first run on an install, or after an upgrade), so the caller can search with numpy
     while the compilation goes on. ``rules=None``: both sets of kernels.
 
-    >>> kernels_loaded(True, time.perf_counter() + 600.0)
+    >>> warm_up() and kernels_loaded(True, time.perf_counter() + 600.0)
     True
     """
     warms = [_started(r) for r in ((True, False) if rules is None else (rules,))]
