@@ -170,6 +170,8 @@ def test_cold_start_runs_the_numpy_search_while_kernels_compile(monkeypatch, dec
     from peermatch.solve import local
 
     monkeypatch.setattr(local, "kernels_ready", lambda rules, deadline: False)
+    monkeypatch.setattr(local, "kernels_loaded", lambda rules, deadline: False)
+    monkeypatch.setattr(local, "kernels_compiled", lambda: True)
     p = _instance(n=120, m=12, seed=6)
     res = solve(p, "local", time_limit=1.5, seed=0, options={"decompose": decompose})
     assert res.success and res.compile_cut
