@@ -176,6 +176,11 @@ def match(
     if representation not in REPRESENTATIONS:
         raise ConfigError(f"The 'representation' option of match must be one of "
                           f"{', '.join(REPRESENTATIONS)}. Got {representation!r} instead.")
+    # The solver's kernels load (from numba's disk cache, or compile) in the background
+    # while the table is read and scored, instead of out of the search's budget.
+    from .solve.local import warm_up
+
+    warm_up(timeout=0)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     table = load_table(candidates, columns)
