@@ -7,7 +7,7 @@ import difflib
 import json
 
 from . import EXIT_INPUT, EXIT_OK
-from ._common import add_input_options, add_rule_options
+from ._common import add_input_options, add_rule_options, add_weight_options
 from .report import add_group_options, load_grouping
 
 DESCRIPTION = """\
@@ -39,6 +39,7 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true",
                    help="print the explanation as JSON: member, group, top groupmates with "
                         "pair affinities, next-best legal group (every groupmate, with numbers)")
+    add_weight_options(p)
     add_rule_options(p)
     add_input_options(p)
     p.set_defaults(func=run)

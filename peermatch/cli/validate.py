@@ -10,6 +10,7 @@ from ._common import (
     add_input_options,
     add_rule_options,
     add_size_options,
+    add_weight_options,
     load_settings,
     read_table,
 )
@@ -30,6 +31,7 @@ def register(sub) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("candidates", help="candidates CSV file")
     add_size_options(p)
+    add_weight_options(p)
     add_rule_options(p)
     add_input_options(p)
     p.set_defaults(func=run)
