@@ -21,11 +21,13 @@ $(NB_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[notebook]'
 	touch $(NB_STAMP)
 
-## Group the bundled 500 example candidates; writes out/groups.csv, out/summary.json, out/report.html
+## Group the bundled 500 example candidates, their intake answers included (weights_text.toml);
+## writes out/groups.csv, out/summary.json, out/report.html
 demo: $(STAMP)
 	mkdir -p out
 	$(BIN)/peermatch match peermatch/data/candidates.csv --out out/groups.csv \
 		--summary out/summary.json --report out/report.html \
+		--config peermatch/data/weights_text.toml \
 		--min-size 8 --max-size 12 --time-limit 20 --seed 0
 
 ## Run the whole test suite (unit, property-based, CLI, docs blocks, notebook) and the linter,

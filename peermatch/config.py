@@ -121,6 +121,9 @@ def rules_from_dict(d: dict[str, Any], where: str = "[rules]") -> Rules:
 def load_config(path: str | os.PathLike) -> dict[str, Any]:
     """Read a TOML job file into ``{"match": {...}, "columns": {...}, "weights": Weights | None,
     "rules": Rules | None}``, with clear errors naming the file and key.
+
+    A relative ``vectors`` path of a text column (``[[weights.columns]]``) is read from
+    the TOML file's folder.
     """
     from .scoring import Weights
 
@@ -142,7 +145,7 @@ def load_config(path: str | os.PathLike) -> dict[str, Any]:
     weights = None
     if "weights" in raw:
         try:
-            weights = Weights.from_dict(raw["weights"])
+            weights = Weights.from_dict(raw["weights"], folder=os.path.dirname(name))
         except ConfigError as exc:
             raise ConfigError(f"{name} [weights]: {exc}") from None
     rules = rules_from_dict(raw["rules"], f"{name} [rules]") if "rules" in raw else None

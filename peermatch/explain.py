@@ -20,6 +20,7 @@ from .errors import ConfigError
 from .features import Features
 from .grouping import find_member, read_grouping
 from .scoring import ScoringPrep, Weights, label_codes
+from .text import offers_meeting_wants, shared_terms
 
 __all__ = ["who_is", "shown_change", "MemberExplanation", "PeerContribution", "explain_member",
            "explain_result", "member_explanations", "TieReasons", "TogetherExplanation",
@@ -391,8 +392,45 @@ def _reasons(i: int, j: int, f: Features, w: Weights, parts: dict[str, float]) -
         else:
             text = f"{spec.name}: {col.values[i]:g} vs {col.values[j]:g}"
         add(key, text)
+    for key, text in _text_reasons(i, j, f, w, parts):
+        add(key, text)
     found.sort(key=lambda x: (-x[0], x[1]))
     return [text for _, _, text in found]
+
+
+def _text_reasons(i: int, j: int, f: Features, w: Weights,
+                  parts: dict[str, float]) -> list[tuple[str, str]]:
+    """``(component, words)`` of each text part that adds to the tie, quoting the
+    distinctive words the two members share (:func:`peermatch.text.shared_terms`) or
+    those of one member's offers that meet the other's goals, both ways
+    (:func:`peermatch.text.offers_meeting_wants`). A part with nothing to quote (vectors
+    brought by the user, or only common words shared) is named by its column."""
+    a, b = str(f.names[i]), str(f.names[j])
+    texts = getattr(f, "texts", {})
+    specs = [s for s in w.columns if s.kind == "text" and s.name in texts]
+    several = {side: sum(s.side == side for s in specs) > 1 for side in ("wants", "offers",
+                                                                       "own")}
+    out: list[tuple[str, str]] = []
+    for s in specs:
+        key = "text:" + s.name
+        if parts.get(key, 0.0) <= 0:
+            continue
+        tag = f" ({s.name})" if several[s.side] else ""
+        if s.side != "offers":
+            terms = shared_terms(f, i, j, side=s.side, column=s.name)
+            out.append((key, f"both write about{tag}: {', '.join(terms)}" if terms
+                        else f"similar answers to {s.name}"))
+            continue
+        said = False
+        for x, y, who, whom in ((j, i, b, a), (i, j, a, b)):
+            terms = offers_meeting_wants(f, x, y, column=s.name)
+            if terms:
+                out.append((key, f"{who}'s offers{tag} ({', '.join(terms)}) meet {whom}'s "
+                                 f"goals"))
+                said = True
+        if not said:
+            out.append((key, f"{b}'s and {a}'s offers ({s.name}) meet the other's goals"))
+    return out
 
 
 def _size_words(f: Features, i: int, j: int) -> str:
@@ -516,6 +554,10 @@ class TogetherExplanation:
         ``score_delta`` (change of the total affinity).
     best : dict or None
         The legal option that costs the least score (None when every option breaks a rule).
+    reasons : list of str
+        What their pair affinity is made of, in words (as :func:`explain_member` gives a
+        groupmate's): shared goals, expertise or offers that meet a goal, the words their
+        answers share.
     """
 
     ids: tuple[str, str]
@@ -527,6 +569,7 @@ class TogetherExplanation:
     pair_rules: list[str] = field(default_factory=list)
     options: list[dict] = field(default_factory=list)
     best: dict | None = None
+    reasons: list[str] = field(default_factory=list)
 
     def _who(self, k: int) -> str:
         return self.ids[k] if self.names[k] == self.ids[k] else f"{self.names[k]} ({self.ids[k]})"
@@ -535,15 +578,18 @@ class TogetherExplanation:
         return {"member": self.ids[0], "with": self.ids[1], "groups": list(self.groups),
                 "together": self.together, "affinity": self.affinity, "score": self.score,
                 "pair_rules": list(self.pair_rules), "best": self.best,
-                "options": list(self.options), "text": self.to_text()}
+                "options": list(self.options), "reasons": list(self.reasons),
+                "text": self.to_text()}
 
     def to_text(self) -> str:
         a, b = self._who(0), self._who(1)
+        tie = f" Their tie: {'; '.join(self.reasons)}." if self.reasons else ""
         if self.together:
-            return (f"{a} and {b} are both in group {self.groups[0]} (pair affinity "
-                    f"{self.affinity:.2f}).")
+            return textwrap.fill(f"{a} and {b} are both in group {self.groups[0]} (pair "
+                                 f"affinity {self.affinity:.2f}).{tie}", width=_WIDTH,
+                                 subsequent_indent="  ")
         lines = [f"{a} is in group {self.groups[0]} and {b} in group {self.groups[1]}; "
-                 f"their pair affinity is {self.affinity:.2f}."]
+                 f"their pair affinity is {self.affinity:.2f}.{tie}"]
         if self.pair_rules:
             lines.append("They can never share a group: " + "; ".join(self.pair_rules) + ".")
         if self.best is not None:
@@ -647,6 +693,8 @@ def explain_together(groups, a: str, b: str, *, weights=None, rules=None, group_
     out = TogetherExplanation(ids=(G.ids[i], G.ids[j]), names=(G.name_of(i), G.name_of(j)),
                               groups=(G.names[gi], G.names[gj]), together=gi == gj,
                               affinity=aff, score=base)
+    if G.features is not None:
+        out.reasons = TieReasons(G.features, G.weights).reasons(i, j)
     if gi == gj:
         return out
     out.pair_rules = _pair_rules(G, i, j)

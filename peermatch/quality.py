@@ -17,7 +17,7 @@ from .affinity import as_affinity
 from .features import Features
 from .scoring import check_labels, grouping_score
 
-__all__ = ["group_stats", "grouping_stats", "member_scores"]
+__all__ = ["group_stats", "grouping_stats", "member_scores", "text_similarity"]
 
 
 def member_scores(A: np.ndarray, labels) -> np.ndarray:
@@ -51,6 +51,64 @@ def member_scores(A: np.ndarray, labels) -> np.ndarray:
 def _n_labels(lab: np.ndarray) -> int:
     """Groups ``0..max(labels)``: 0 when nobody is placed."""
     return int(lab.max()) + 1 if lab.size and lab.max() >= 0 else 0
+
+
+def text_similarity(features, labels, columns=(), *, max_pairs: int = 50_000,
+                    seed: int = 0) -> dict[str, dict[str, float]]:
+    """How alike the answers of members of one group are, against chance.
+
+    Parameters
+    ----------
+    features : Features
+        Encoded candidates with text columns.
+    labels : array-like of shape (n,) of int
+        Groups ``0..m-1`` (``-1``: unplaced).
+    columns : sequence of ColumnSpec
+        The weights' columns; their text columns of side ``wants`` or ``own`` are read.
+    max_pairs : int, default=50_000
+        At most this many pairs are read on each side (a fixed random sample beyond).
+    seed : int, default=0
+        Seed of the samples.
+
+    Returns
+    -------
+    dict of str to dict
+        Per text column, ``{"within": mean cosine of the answers of two members of one
+        group, "all": the same over two placed members drawn at random (what chance
+        gives)}``; the cosine is the one the affinity uses (TF-IDF or the given vectors,
+        :func:`peermatch.text.pair_cosines`, negative ones counted as 0). Empty without
+        such columns or pairs.
+    """
+    from .text import pair_cosines
+
+    texts = getattr(features, "texts", None) or {}
+    specs = [c for c in columns if c.kind == "text" and c.side != "offers" and c.name in texts]
+    lab = np.asarray(labels)
+    placed = np.flatnonzero(lab >= 0)
+    if not specs or placed.size < 2:
+        return {}
+    rng = np.random.default_rng(seed)
+    order = placed[np.argsort(lab[placed], kind="stable")]
+    starts = np.flatnonzero(np.r_[True, lab[order][1:] != lab[order][:-1]])
+    sizes = np.diff(np.r_[starts, order.size])
+    pi, pj = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+    for s0, k in zip(starts.tolist(), sizes.tolist(), strict=True):
+        a, b = np.triu_indices(k, 1)
+        pi.append(order[s0 + a])
+        pj.append(order[s0 + b])
+    wi, wj = np.concatenate(pi), np.concatenate(pj)
+    if not wi.size:
+        return {}
+    if wi.size > max_pairs:
+        pick = rng.choice(wi.size, max_pairs, replace=False)
+        wi, wj = wi[pick], wj[pick]
+    ai, aj = rng.choice(placed, max_pairs), rng.choice(placed, max_pairs)
+    ai, aj = ai[ai != aj], aj[ai != aj]
+    def mean_cos(i, j, name):
+        return float(np.maximum(pair_cosines(texts[name], i, j), 0.0).mean())
+
+    return {c.name: {"within": mean_cos(wi, wj, c.name), "all": mean_cos(ai, aj, c.name)}
+            for c in specs}
 
 
 def group_stats(A: np.ndarray, labels, features: Features | None = None) -> pd.DataFrame:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from ._compat import renamed_keywords
 from .candidates import CandidateTable
+from .cards import group_slots, member_topics, pair_lists, table_cell
 from .core import block, natural_key
 from .errors import ConfigError
 from .result import MatchResult, atomic_write_text
@@ -443,11 +444,6 @@ def _heatmap_group(result: MatchResult, stats: pd.DataFrame, heatmap_group) -> i
     return names.index(key)
 
 
-def _cell(table: CandidateTable, canon: str, i: int) -> str:
-    col = table.columns.get(canon)
-    return "" if col is None else str(table.frame.at[i, col])
-
-
 def render_report(result: MatchResult, *, title: str | None = None,
                   heatmap_group: str | None = None, pairs: Any = None) -> str:
     """The HTML report of a grouping, as one self-contained string.
@@ -670,7 +666,7 @@ def _weakest_section(v: _GroupsView) -> list[str]:
              f"{v.n_weak} members with the lowest mean affinity to their group, with why "
              "they are there.</p>"]
     for i in v.weakest:
-        nm = _cell(t, "name", int(i))
+        nm = table_cell(t, "name", int(i))
         who = f"{t.ids[i]}" + (f" — {nm}" if nm else "")
         parts.append(f'<details class="member" data-id="{_E(str(t.ids[i]))}"><summary>'
                      f"<b>{_E(who)}</b>, group {_E(v.names[v.labels[i]])}, score "
@@ -682,8 +678,8 @@ def _weakest_section(v: _GroupsView) -> list[str]:
 def _cards_section(v: _GroupsView, pairs) -> list[str]:
     """One card per group: its meeting slot, pairs, measures and members."""
     t, ms, names, stats, labels = v.t, v.ms, v.names, v.stats, v.labels
-    slots = _cycle_slots(v.result)
-    pair_cards = _cycle_pairs(v.result, pairs)
+    slots = group_slots(v.result)
+    pair_cards = pair_lists(v.result, pairs)
     weak_set = set(int(i) for i in v.weakest)
     parts = ['<section id="groups"><h2>Groups</h2><div class="cards">']
     stat_cols = [c for c in STAT_LABELS if c in stats.columns]
@@ -705,14 +701,18 @@ def _cards_section(v: _GroupsView, pairs) -> list[str]:
                 val += f" ({t.ids[iso]})"
             parts.append(f'<dt>{_E(STAT_LABELS[c])}</dt><dd data-stat="{c}">{_E(val)}</dd>')
         parts.append("</dl>")
+        topics = member_topics(v.result, mem)
         rows = []
-        for i in mem:
+        for k, i in enumerate(mem):
             emp = t.employees[i]
-            rows.append((t.ids[i], _cell(t, "name", int(i)), t.industry[i],
+            rows.append((t.ids[i], table_cell(t, "name", int(i)), t.industry[i],
                          f"{emp:,.0f}" if np.isfinite(emp) else "",
-                         "; ".join(t.goals[i]) if t.goals else "", f"{ms[i]:.3f}"))
-        parts.append(_table(["id", "name", "industry", "employees", "goals", "score"], rows,
-                            num=[3, 5], flags=[int(i) in weak_set for i in mem]))
+                         "; ".join(t.goals[i]) if t.goals else "",
+                         *([", ".join(topics[k])] if topics else []), f"{ms[i]:.3f}"))
+        head = ["id", "name", "industry", "employees", "goals"]
+        parts.append(_table(head + (["writes with the group about"] if topics else []) + ["score"],
+                            rows, num=[3, len(head) + bool(topics)],
+                            flags=[int(i) in weak_set for i in mem]))
         parts.append("</article>")
     parts.append("</div></section>")
     return parts
@@ -744,55 +744,3 @@ def write_report(result: MatchResult, path: str | os.PathLike, *, title: str | N
     """
     atomic_write_text(path, render_report(result, title=title, heatmap_group=heatmap_group,
                                           pairs=pairs))
-
-
-# --------------------------------------------------------------------------------------
-# Structure beyond the grouping: meeting slots and accountability pairs on the cards
-# (self-contained: peermatch.pairs and peermatch.calendar make the data shown here)
-# --------------------------------------------------------------------------------------
-
-def _cycle_slots(result: MatchResult) -> list[str] | None:
-    """Meeting slot per group label: the common-slot rule's, else a ``meeting_slot`` column
-    of the table (the most common value among the group's members); None when neither."""
-    if result.rules.common_slot:
-        return result.meeting_slots
-    frame = result.table.frame
-    col = next((c for c in frame.columns if str(c).strip().casefold() == "meeting_slot"), None)
-    if col is None:
-        return None
-    cells = frame[col].astype(str).str.strip().tolist()
-    out = []
-    for g in range(result.n_groups):
-        vals = [cells[i] for i in np.flatnonzero(result.labels == g) if cells[i]]
-        out.append(max(dict.fromkeys(vals), key=vals.count) if vals else "")
-    return out if any(out) else None
-
-
-def _cycle_pairs(result: MatchResult, pairs: Any) -> dict[str, str]:
-    """Group name -> the HTML list of its accountability pairs ("" when none given)."""
-    if pairs is None:
-        return {}
-    from .explain import who_is
-    from .pairs import pairs_for_grouping
-
-    t, lab = result.table, result.labels
-    pairs = pairs_for_grouping(pairs, {str(t.ids[i]): result.group_names[int(lab[i])]
-                                       for i in range(t.n) if lab[i] >= 0},
-                               f"the grouping of {t.source}")
-    name = {str(t.ids[i]): who_is(_cell(t, "name", i) or str(t.ids[i]), str(t.ids[i]))
-            for i in range(t.n)}
-    f = pairs.frame
-    out: dict[str, list[str]] = {}
-    for r in f.to_dict("records"):
-        units = [str(r.get(c, "") or "").strip() for c in ("member_1", "member_2", "member_3")]
-        who = " &amp; ".join(_E(name.get(x, x)) for x in units if x and x != "nan")
-        aff = r.get("affinity", "")
-        try:
-            aff_s = f' <span class="muted">({float(aff):.2f})</span>'
-        except (TypeError, ValueError):
-            aff_s = ""
-        why = str(r.get("reason", "") or "")
-        out.setdefault(str(r["group"]).strip(), []).append(
-            f'<li title="{_E(why)}">{who}{aff_s}</li>')
-    return {g: ('<p class="pairs">Accountability pairs:</p><ul class="pairs">'
-                + "".join(items) + "</ul>") for g, items in out.items()}

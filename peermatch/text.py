@@ -32,8 +32,10 @@ __all__ = [
     "TFIDF_OPTIONS",
     "TextFeature",
     "check_vectors",
+    "group_terms",
     "load_vectors",
     "offers_meeting_wants",
+    "pair_cosines",
     "shared_terms",
     "text_cell",
     "tfidf_rows",
@@ -295,7 +297,7 @@ def _rows(mask: np.ndarray, ids: Sequence[str]) -> str:
 
 
 def shared_terms(features, i: int, j: int, k: int = 5, *, side: str = "wants",
-                 max_share: float = 0.2) -> list[str]:
+                 max_share: float = 0.2, column: str | None = None) -> list[str]:
     """The distinctive terms two members both wrote, most telling first.
 
     Parameters
@@ -311,6 +313,8 @@ def shared_terms(features, i: int, j: int, k: int = 5, *, side: str = "wants",
     max_share : float, default=0.2
         Terms used by more than this share of the answers ("business", "next year") say
         nothing about these two and are not named.
+    column : str or None, default=None
+        Read this text column only (of ``side``), not all the columns of the side.
 
     Returns
     -------
@@ -343,18 +347,19 @@ def shared_terms(features, i: int, j: int, k: int = 5, *, side: str = "wants",
 
     (In so small a table every word is used by many answers: ``max_share=1`` keeps them.)
     """
-    a = _side_row(features, i, side)
-    b = _side_row(features, j, side)
+    a = _side_row(features, i, side, column)
+    b = _side_row(features, j, side, column)
     return _ranked(a, b, features, k, max_share)
 
 
 def offers_meeting_wants(features, i: int, j: int, k: int = 5, *,
-                         max_share: float = 0.2) -> list[str]:
+                         max_share: float = 0.2, column: str | None = None) -> list[str]:
     """Terms of member ``i``'s offers that meet member ``j``'s wants, most telling first.
 
     The offers-side TF-IDF rows of ``i`` against the wants-side rows of ``j`` (one shared
     vocabulary), ranked and filtered as in :func:`shared_terms`. Call it both ways for
-    the two directions of the inspiration component.
+    the two directions of the inspiration component. ``column`` reads that offers column
+    only (the wants side is always every wants column, as in the affinity).
 
     Examples
     --------
@@ -375,19 +380,86 @@ def offers_meeting_wants(features, i: int, j: int, k: int = 5, *,
     >>> offers_meeting_wants(f, 1, 0, max_share=1), offers_meeting_wants(f, 0, 1, max_share=1)
     (['distributors mexico'], [])
     """
-    a = _side_row(features, i, "offers")
+    a = _side_row(features, i, "offers", column)
     b = _side_row(features, j, "wants")
     return _ranked(a, b, features, k, max_share)
 
 
-def _side_row(features, i: int, side: str) -> dict[int, float]:
-    """Summed TF-IDF weights of member ``i`` over the text columns of ``side``."""
+def group_terms(features, members: Sequence[int], k: int = 3, *, side: str = "wants",
+                max_share: float = 0.2) -> list[list[str]]:
+    """For each member of a group, the distinctive terms they share with the others.
+
+    Ranked as in :func:`shared_terms`, with the other members' TF-IDF rows (of ``side``)
+    summed: a word that several groupmates also use weighs more. ``O(group x nnz)``.
+
+    Parameters
+    ----------
+    features : Features
+        Encoded candidates with text columns.
+    members : sequence of int
+        The group's rows.
+    k, side, max_share
+        As for :func:`shared_terms`.
+
+    Returns
+    -------
+    list of list of str
+        One list per member, in the order of ``members`` (empty: nothing shared).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from peermatch.candidates import CandidateTable
+    >>> from peermatch.features import TextColumn, encode
+    >>> answers = ["Export to Mexico", "Find distributors in Mexico", "Hire a CFO",
+    ...            "Hire engineers"]
+    >>> t = CandidateTable(
+    ...     frame=pd.DataFrame({"id": list("abcd"), "plans": answers}), source="<DataFrame>",
+    ...     columns={"id": "id"}, lines=np.arange(2, 6), ids=np.array(list("abcd"), dtype=object),
+    ...     industry=np.array(["x"] * 4, dtype=object), employees=np.ones(4),
+    ...     revenue=np.full(4, np.nan))
+    >>> f = encode(t, columns=[TextColumn("plans", side="wants")])
+    >>> group_terms(f, [0, 1, 2], max_share=1)
+    [['mexico'], ['mexico'], []]
+    """
+    rows = [_side_row(features, int(i), side) for i in members]
+    total: dict[int, float] = {}
+    for row in rows:
+        for t, v in row.items():
+            total[t] = total.get(t, 0.0) + v
+    out = []
+    for a in rows:
+        others = {t: total[t] - v for t, v in a.items() if total[t] - v > 0}
+        out.append(_ranked(a, others, features, k, max_share))
+    return out
+
+
+def pair_cosines(feature: TextFeature, i, j) -> np.ndarray:
+    """Cosine of the rows the affinity compares (``feature.matrix``) for each pair
+    ``(i[k], j[k])``: ``O(pairs x nnz per row)`` (or ``x d`` for vectors), no ``n x n``.
+
+    >>> import scipy.sparse as sp
+    >>> tf = TextFeature("x", "own", sp.csr_array(np.array([[0.6, 0.8], [1.0, 0.0]])), ["a", "b"])
+    >>> pair_cosines(tf, [0, 0], [1, 0]).round(2).tolist()
+    [0.6, 1.0]
+    """
+    i = np.asarray(i, dtype=np.int64)
+    j = np.asarray(j, dtype=np.int64)
+    M = feature.matrix
+    if isinstance(M, np.ndarray):
+        return np.einsum("ij,ij->i", M[i], M[j])
+    return np.asarray(M[i].multiply(M[j]).sum(axis=1), dtype=np.float64).ravel()
+
+
+def _side_row(features, i: int, side: str, column: str | None = None) -> dict[int, float]:
+    """Summed TF-IDF weights of member ``i`` over the text columns of ``side`` (only
+    ``column`` when given)."""
     if side not in TEXT_SIDES:
         raise ConfigError(f"The 'side' parameter must be one of {list(TEXT_SIDES)}. Got "
                           f"{side!r} instead.")
     row: dict[int, float] = {}
     for tf in getattr(features, "texts", {}).values():
-        if tf.side != side:
+        if tf.side != side or (column is not None and tf.name != column):
             continue
         M = tf.tfidf
         s = slice(M.indptr[i], M.indptr[i + 1])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -44,13 +45,14 @@ def test_notebook_runs_without_errors(executed):
     assert "broken rules: []" in text
     assert "re-formed groupings" in text and "broken rules: 0" in text
     assert "grouping score: A" in text
+    assert re.search(r"5 text weights in [\d.]+s; broken rules: 0\n", text)
 
 
 def test_notebook_shows_its_story_in_pictures(executed):
     images = [k for k, o in _outputs(executed) if "image/png" in o.get("data", {})]
-    # at a glance, the weight sweep, and the two weightings side by side
-    assert len(images) >= 3
-    assert len(set(images)) >= 3  # pictures in three different cells, not one cell's
+    # at a glance, the weight sweep, the two weightings side by side, the text weight
+    assert len(images) >= 4
+    assert len(set(images)) >= 4  # pictures in four different cells, not one cell's
     tables = [o for _, o in _outputs(executed) if "text/html" in o.get("data", {})]
     assert len(tables) >= 3  # weakest groups, the sweep, the A/B comparison
 

@@ -399,3 +399,193 @@ def test_bundled_example_declares_its_intake_columns_only_on_request():
     assert 0.05 < 1 - f.texts["intake_goals"].answered.mean() < 0.15
     S = FeatureAffinity(f, w).block(np.arange(20), np.arange(500))
     assert np.isfinite(S).all()
+
+
+# --------------------------------------------------------------------------- explanations in words
+
+
+def ref_reasons(f, w, rows, i, j):
+    """The text reasons of the tie i-j by hand: per column, the plain-loop ranking of the
+    shared words (``ref_ranked``), offers against every wants column summed, both ways."""
+    kept = set(f.texts[w.columns[0].name].terms)
+    share = dict(zip(f.texts[w.columns[0].name].terms, f.texts[w.columns[0].name].term_share,
+                     strict=True))
+    a, b = str(f.names[i]), str(f.names[j])
+    S = affinity_components(f, w)
+
+    def row(name, k):
+        return {t: v for t, v in rows[name][k].items() if t in kept}
+
+    def wants(k):
+        out = Counter()
+        for s in w.columns:
+            if s.side == "wants":
+                out.update(row(s.name, k))
+        return dict(out)
+
+    out = []
+    for s in w.columns:
+        if S["text:" + s.name][i, j] * s.weight <= 0:
+            continue
+        if s.side != "offers":
+            terms = ref_ranked(row(s.name, i), row(s.name, j), 5, share, 0.2)
+            out.append(f"both write about: {', '.join(terms)}" if terms
+                       else f"similar answers to {s.name}")
+            continue
+        said = []
+        for x, y, who, whom in ((j, i, b, a), (i, j, a, b)):
+            terms = ref_ranked(row(s.name, x), wants(y), 5, share, 0.2)
+            if terms:
+                said.append(f"{who}'s offers ({', '.join(terms)}) meet {whom}'s goals")
+        out += said or [f"{b}'s and {a}'s offers ({s.name}) meet the other's goals"]
+    return out
+
+
+def test_explanations_quote_the_shared_words_like_a_plain_loop():
+    from peermatch.explain import TieReasons, explain_member
+
+    t = text_table(n=30, seed=5)
+    w = Weights(columns=(TextColumn("want", "wants", 1.5), TextColumn("offer", "offers", 0.7),
+                         TextColumn("other", "own", 0.4)))
+    f = encode(t, columns=w.columns)
+    _, rows = ref_text_components(t, w)
+    ties = TieReasons(f, w)
+    text_like = ("both write about", "similar answers to", "'s offers")
+    quoted = 0
+    for i in range(t.n):
+        for j in range(t.n):
+            if i == j:
+                continue
+            got = [r for r in ties.reasons(i, j) if r.startswith(text_like) or "offers (" in r]
+            want = ref_reasons(f, w, rows, i, j)
+            assert sorted(got) == sorted(want), (i, j)
+            quoted += any(r.startswith("both write about: ") for r in got)
+    assert quoted > 50
+    A = affinity(f, w)
+    ex = explain_member(0, A, np.arange(t.n) % 3, f, w)
+    assert any("both write about" in r or "offers (" in r for p in ex.peers for r in p.reasons)
+    # no text declared: no text reasons
+    plain = encode(t)
+    assert not any(r.startswith(text_like) for r in TieReasons(plain).reasons(0, 1))
+
+
+def test_group_terms_and_text_similarity_match_plain_loops():
+    from peermatch.quality import text_similarity
+    from peermatch.text import group_terms, pair_cosines
+
+    t = text_table(n=40, seed=7)
+    f = encode(t, columns=WEIGHTS.columns)
+    _, rows = ref_text_components(t, WEIGHTS)
+    kept = set(f.texts["want"].terms)
+    share = dict(zip(f.texts["want"].terms, f.texts["want"].term_share, strict=True))
+    keep = [{k: v for k, v in r.items() if k in kept} for r in rows["want"]]
+    members = [3, 8, 11, 20, 21, 35]
+    got = group_terms(f, members, k=4, max_share=1.0)
+    for m, terms in zip(members, got, strict=True):
+        others = Counter()
+        for o in members:
+            if o != m:
+                others.update(keep[o])
+        assert terms == ref_ranked(keep[m], dict(others), 4, share), m
+    # the mean cosine within groups and over all pairs, against the dense component
+    lab = np.arange(t.n) % 5
+    lab[:3] = -1
+    S = affinity_components(f, WEIGHTS)
+    sim = text_similarity(f, lab, WEIGHTS.columns, max_pairs=10**6)
+    assert sorted(sim) == ["other", "want"]  # offers columns have no similarity of their own
+    for name in sim:
+        same = (lab[:, None] == lab[None, :]) & (lab[:, None] >= 0)
+        np.fill_diagonal(same, False)
+        iu = np.triu_indices(t.n, 1)
+        assert sim[name]["within"] == pytest.approx(S["text:" + name][iu][same[iu]].mean())
+        placed = np.flatnonzero(lab >= 0)
+        overall = S["text:" + name][np.ix_(placed, placed)]
+        assert sim[name]["all"] == pytest.approx(
+            overall[~np.eye(placed.size, dtype=bool)].mean(), abs=0.01)
+    cos = pair_cosines(f.texts["want"], [0, 1], [2, 3])
+    assert cos == pytest.approx([S["text:want"][0, 2], S["text:want"][1, 3]])
+    assert text_similarity(encode(t), lab, ()) == {}
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_text_column_option_config_folder_and_report(tmp_path, capsys):
+    from peermatch.cli import main as run
+    from peermatch.cli._common import parse_text_columns
+
+    def main(argv):
+        return run([str(x) for x in argv])
+
+    assert [(c.name, c.side, c.weight) for c in parse_text_columns(
+        ["a=wants:2.5", "b=offers", "c"])] == [("a", "wants", 2.5), ("b", "offers", 1.0),
+                                              ("c", "own", 1.0)]
+    for bad in ("a=goals", "=wants", "a=wants:x", "a=wants:inf"):
+        with pytest.raises(ConfigError, match="--text-column"):
+            parse_text_columns([bad])
+    import peermatch as pm
+
+    df = pm.synth_candidates(40, seed=3, intake=True)
+    src = tmp_path / "c.csv"
+    df.to_csv(src, index=False)
+    out = tmp_path / "g.csv"
+    opts = ["--text-column", "intake_goals=wants:8", "--text-column", "intake_offers=offers:8"]
+    code = main(["match", src, "--out", out, "--min-size", "6", "--max-size", "8",
+                 "--time-limit", "1", "--report", tmp_path / "r.html", *opts])
+    printed = capsys.readouterr().out
+    assert code == 0 and "intake_goals (text): answers alike" in printed
+    assert "writes with the group about" in (tmp_path / "r.html").read_text(encoding="utf-8")
+    said = 0
+    for who in df["id"][df["intake_goals"] != ""][:5]:
+        code = main(["explain", out, who, "--top", "11", *opts])
+        text = capsys.readouterr().out
+        said += "both write about: " in text or "offers (" in text
+        assert code == 0
+    assert said >= 3
+    code = main(["explain", out, "M0001", "--top", "11"])  # without them: tags only
+    assert code == 0 and "both write about" not in capsys.readouterr().out
+    # the same through --config, vectors read from the TOML file's folder
+    sub = tmp_path / "conf"
+    sub.mkdir()
+    rng = np.random.default_rng(0)
+    np.save(sub / "goals.npy", rng.normal(size=(40, 3)))
+    (sub / "job.toml").write_text(
+        '[weights]\n[[weights.columns]]\nname = "intake_goals"\nkind = "text"\n'
+        'side = "wants"\nweight = 4.0\nvectors = "goals.npy"\n', encoding="utf-8")
+    code = main(["validate", src, "--min-size", "6", "--max-size", "8",
+                 "--config", sub / "job.toml"])
+    assert code == 0, capsys.readouterr().err
+    assert "intake_goals (scored)" in capsys.readouterr().out
+    code = main(["match", src, "--out", tmp_path / "g2.csv", "--min-size", "6", "--max-size",
+                 "8", "--time-limit", "1", "--json", "--config", sub / "job.toml"])
+    import json
+
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0 and set(summary["text_similarity"]) == {"intake_goals"}
+    (sub / "job.toml").write_text(
+        '[weights]\n[[weights.columns]]\nname = "intake_goals"\nkind = "text"\n'
+        'vectors = "missing.npy"\n', encoding="utf-8")
+    code = main(["match", src, "--out", tmp_path / "g3.csv", "--config", sub / "job.toml"])
+    err = capsys.readouterr().err
+    assert code == 2 and str(sub / "missing.npy") in err, err
+
+
+def test_explain_with_names_the_tie_in_words():
+    import peermatch as pm
+    from peermatch.explain import TieReasons, explain_together
+
+    df = pm.synth_candidates(24, seed=2, intake=True)
+    df["conflicts"] = ""
+    df["group"] = ["1"] * 12 + ["2"] * 12
+    w = Weights(columns=(TextColumn("intake_goals", "wants", 8.0),
+                         TextColumn("intake_offers", "offers", 8.0)))
+    rules = pm.Rules(competitors=())
+    f = encode(pm.read_candidates(df), columns=w.columns)
+    ties = TieReasons(f, w)
+    pair = next((i, j) for i in range(12) for j in range(12, 24)
+                if any(r.startswith("both write about: ") for r in ties.reasons(i, j)))
+    ids = df["id"].tolist()
+    ex = explain_together(df, ids[pair[0]], ids[pair[1]], weights=w, rules=rules)
+    assert ex.reasons == ties.reasons(*pair)
+    assert "Their tie: " in ex.to_text() and "both write about: " in ex.to_dict()["text"]
+    assert ex.to_dict()["reasons"] == ex.reasons

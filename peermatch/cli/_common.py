@@ -23,6 +23,61 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
 
 
+def add_weight_options(p: argparse.ArgumentParser) -> None:
+    """Options of the commands that score pairs (more weights in ``[weights]`` of --config)."""
+    g = p.add_argument_group("scoring (more in the [weights] table of --config)")
+    g.add_argument("--text-column", action="append", default=[], metavar="NAME=SIDE[:WEIGHT]",
+                   help="score a free-text column (intake answers): SIDE wants (goals), offers "
+                        "(expertise, met against the others' goals) or own; WEIGHT default 1, "
+                        "e.g. --text-column intake_goals=wants:8 (repeatable; wins over a "
+                        "[[weights.columns]] entry of the same name)")
+
+
+def parse_text_columns(items) -> list:
+    """``--text-column NAME=SIDE[:WEIGHT]`` items as text :class:`ColumnSpec` objects.
+
+    >>> [(c.name, c.side, c.weight) for c in parse_text_columns(["goals_text=wants:8", "bio"])]
+    [('goals_text', 'wants', 8.0), ('bio', 'own', 1.0)]
+    """
+    from ..features import TextColumn
+    from ..text import TEXT_SIDES
+
+    out = []
+    for item in items:
+        name, _, rest = item.partition("=")
+        side, _, weight = rest.partition(":")
+        name, side, weight = name.strip(), side.strip().lower() or "own", weight.strip()
+        if not name or side not in TEXT_SIDES:
+            raise ConfigError(f"--text-column {item!r}: expected NAME=SIDE[:WEIGHT] with SIDE "
+                              f"one of {', '.join(TEXT_SIDES)}, e.g. intake_goals=wants:8.")
+        try:
+            w = float(weight) if weight else 1.0
+        except ValueError:
+            raise ConfigError(f"--text-column {item!r}: the weight {weight!r} is not a "
+                              "number.") from None
+        try:
+            out.append(TextColumn(name, side=side, weight=w))
+        except ConfigError as exc:
+            raise ConfigError(f"--text-column {item!r}: {exc}") from None
+    return out
+
+
+def weights_with_options(weights, args):
+    """The config's weights with the ``--text-column`` columns added (replacing a column
+    of the same name)."""
+    from dataclasses import replace
+
+    from ..weights import Weights
+
+    cols = parse_text_columns(getattr(args, "text_column", None) or ())
+    if not cols:
+        return weights
+    weights = weights or Weights()
+    named = {c.name for c in cols}
+    return replace(weights, columns=tuple(c for c in weights.columns if c.name not in named)
+                   + tuple(cols))
+
+
 def add_rule_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("rules (more in the [rules] table of --config)")
     g.add_argument("--competitors", metavar="COLS", default=None,
@@ -162,6 +217,7 @@ def load_settings(args) -> dict:
             m[key] = check_match_setting(key, v, MATCH_OPTIONS[key])
     cfg["columns"].update(parse_columns(getattr(args, "column", [])))
     cfg["rules"] = rules_with_options(cfg["rules"], args)
+    cfg["weights"] = weights_with_options(cfg["weights"], args)
     return cfg
 
 

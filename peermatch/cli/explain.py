@@ -7,22 +7,25 @@ import difflib
 import json
 
 from . import EXIT_INPUT, EXIT_OK
-from ._common import add_input_options, add_rule_options
+from ._common import add_input_options, add_rule_options, add_weight_options
 from .report import add_group_options, load_grouping
 
 DESCRIPTION = """\
 Explain why a member is in their group in an existing grouping (a CSV with a 'group'
 column, e.g. the output of 'peermatch match'): their mean affinity to the group, the
 groupmates who matter most to them and why (shared goals, expertise that meets a goal,
-similar company size, different industry), and how the next-best group they could
-legally join compares (never a group holding their competitor or a declared conflict).
+similar company size, different industry; with text columns, the words their answers
+share), and how the next-best group they could legally join compares (never a group
+holding their competitor or a declared conflict).
 
-With --with B: why the member and B are not together: the rules that keep them apart,
-or the score cost of the cheapest move or swap that puts them together.
+With --with B: why the member and B are not together: what their tie is made of, the
+rules that keep them apart, or the score cost of the cheapest move or swap that puts
+them together.
 
 example:
   peermatch explain groups.csv M0042
   peermatch explain groups.csv M0042 --with M0107
+  peermatch explain groups.csv M0042 --text-column intake_goals=wants:8
 """
 
 
@@ -39,6 +42,7 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true",
                    help="print the explanation as JSON: member, group, top groupmates with "
                         "pair affinities, next-best legal group (every groupmate, with numbers)")
+    add_weight_options(p)
     add_rule_options(p)
     add_input_options(p)
     p.set_defaults(func=run)

@@ -12,6 +12,7 @@ from ._common import (
     add_input_options,
     add_rule_options,
     add_size_options,
+    add_weight_options,
     dumps_json,
     input_paths,
     load_settings,
@@ -59,6 +60,7 @@ def register(sub) -> None:
                    help="also print the solver's plan (which engines ran, and why) on "
                         "standard error")
     add_fairness_options(p)
+    add_weight_options(p)
     add_rule_options(p)
     add_input_options(p)
     p.set_defaults(func=run)
@@ -94,6 +96,8 @@ def run(args) -> int:
     finally:
         progress.close()
     summary = res.summary()
+    if res.success and (alike := text_similarity_of(res)):
+        summary["text_similarity"] = alike
     interrupted = bool(res.solver.get("interrupted"))
     if args.verbose:
         print_plans(res)
@@ -114,7 +118,8 @@ def run(args) -> int:
         print(dumps_json(summary))
     elif not args.quiet:
         names = ", ".join("standard output" if p == STDOUT else str(p) for p, _ in outputs)
-        print(format_summary(res, names), file=sys.stderr if to_stdout else sys.stdout)
+        print(format_summary(res, names, summary.get("text_similarity")),
+              file=sys.stderr if to_stdout else sys.stdout)
     return EXIT_INTERRUPTED if interrupted else EXIT_OK
 
 
@@ -140,8 +145,18 @@ def _print_failure(res, summary: dict, as_json: bool) -> None:
         print(dumps_json(summary))
 
 
-def format_summary(res, out: str) -> str:
-    """The short human summary printed after a successful match."""
+def text_similarity_of(res) -> dict:
+    """:func:`peermatch.quality.text_similarity` of a result ({} without text columns)."""
+    from ..quality import text_similarity
+
+    if res.features is None or not getattr(res.features, "texts", None):
+        return {}
+    return text_similarity(res.features, res.labels, res.weights.columns)
+
+
+def format_summary(res, out: str, text: dict | None = None) -> str:
+    """The short human summary printed after a successful match (``text``: the
+    :func:`text_similarity_of` the result, a line per text column)."""
     from ..result import describe_sizes
 
     s = res.summary()
@@ -166,6 +181,8 @@ def format_summary(res, out: str) -> str:
         + (f"; fairness {fx['level']:g}: floor {fx['floor_reference']:.3f} -> {s['floor']:.3f}"
            f", total {fx['score_change']:+.2%} vs the grouping before the floor phase"
            if (fx := s.get("fairness")) else ""),
+        *(f"{name} (text): answers alike {v['within']:.3f} within groups, {v['all']:.3f} "
+          "between any two members" for name, v in (text or {}).items()),
         f"hard rules: {'all satisfied' if not s['violations'] else s['violations']}",
         ran,
         *_distributed_line(s),

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from . import EXIT_INFEASIBLE, EXIT_OK
-from ._common import add_input_options, add_rule_options
+from ._common import add_input_options, add_rule_options, add_weight_options
 from .report import add_group_options
 
 DESCRIPTION = """\
@@ -32,6 +32,7 @@ def register(sub) -> None:
     p.add_argument("--out", "-o", default=None, metavar="CSV",
                    help="write the grouping with the move made (when it keeps every rule)")
     p.add_argument("--json", action="store_true", help="print the check as JSON")
+    add_weight_options(p)
     add_rule_options(p)
     add_input_options(p)
     p.set_defaults(func=run)

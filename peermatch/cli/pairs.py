@@ -7,7 +7,7 @@ import json
 import sys
 
 from . import EXIT_INPUT, EXIT_OK
-from ._common import add_input_options, load_settings, read_table
+from ._common import add_input_options, add_weight_options, load_settings, read_table
 
 DESCRIPTION = """\
 Pair the members of every group for accountability between meetings: a maximum-weight
@@ -35,6 +35,7 @@ def register(sub) -> None:
                         "(repeatable)")
     p.add_argument("--json", action="store_true", help="print the pairs as JSON on stdout")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    add_weight_options(p)
     add_input_options(p)
     p.set_defaults(func=run)
 

@@ -7,7 +7,7 @@ import json
 import sys
 
 from . import EXIT_INFEASIBLE, EXIT_INPUT, EXIT_OK
-from ._common import add_input_options, add_rule_options, load_settings
+from ._common import add_input_options, add_rule_options, add_weight_options, load_settings
 
 DESCRIPTION = """\
 Repair a grouping after members left (their rows removed) or joined (rows with an
@@ -40,6 +40,7 @@ def register(sub) -> None:
                    help="also write who moved and joined (id,name,kind,from,to,why)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    add_weight_options(p)
     add_rule_options(p)
     add_input_options(p)
     p.set_defaults(func=run)

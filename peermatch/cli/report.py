@@ -9,6 +9,7 @@ from . import EXIT_INFEASIBLE, EXIT_OK
 from ._common import (
     add_input_options,
     add_rule_options,
+    add_weight_options,
     dumps_json,
     input_paths,
     load_settings,
@@ -47,6 +48,7 @@ def register(sub) -> None:
                         "written)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    add_weight_options(p)
     add_rule_options(p)
     add_input_options(p)
     p.set_defaults(func=run)

@@ -8,6 +8,7 @@ import sys
 from ._common import (
     add_input_options,
     add_rule_options,
+    add_weight_options,
     dumps_json,
     load_settings,
     read_table,
@@ -34,6 +35,7 @@ def register(sub) -> None:
     p.add_argument("--max-size", type=int, default=None, help="seats per group (default 12)")
     p.add_argument("--top", type=int, default=10, help="show the best K groups (default 10)")
     p.add_argument("--json", action="store_true", help="print the ranking as JSON")
+    add_weight_options(p)
     add_rule_options(p)
     add_input_options(p)
     p.set_defaults(func=run)

@@ -11,6 +11,7 @@ from ._common import (
     add_input_options,
     add_rule_options,
     add_size_options,
+    add_weight_options,
     load_settings,
     read_table,
 )
@@ -32,6 +33,7 @@ def register(sub) -> None:
     p.add_argument("candidates", help="candidates CSV file")
     add_size_options(p)
     add_fairness_options(p, fairness=False)
+    add_weight_options(p)
     add_rule_options(p)
     add_input_options(p)
     p.set_defaults(func=run)
