@@ -78,7 +78,7 @@ def quality(args) -> list[dict]:
     rows = []
     for name, w in (("text off", Weights()), ("text on", text)):
         t0 = time.perf_counter()
-        res = pm.match(df, group_size=(8, 12), weights=w, time_limit=args.time_limit,
+        res = pm.match(df, min_size=8, max_size=12, weights=w, time_limit=args.time_limit,
                        seed=args.seed, workers=1)
         wall = time.perf_counter() - t0
         pairs = list(within_pairs(np.asarray(res.labels)))
