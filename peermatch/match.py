@@ -209,7 +209,7 @@ def match(
         from .scoring import check_affinity
 
         feats = encode(table, industry_depth=rules.industry_depth,
-                       columns=getattr(weights, "columns", ()))
+                       specs=getattr(weights, "columns", ()))
         A = check_affinity(affinity, table.n)
     else:
         feats, A = score_table(table, weights, rules, representation)

@@ -93,6 +93,34 @@ def test_old_keyword_names_warn_and_work():
         from_grouping(df, rules=NO_COMP)
 
 
+def test_group_size_pair_warns_and_means_min_size_max_size():
+    """``group_size=(min, max)`` is the old spelling of ``min_size=, max_size=``."""
+    df = grouped(["1"] * 4 + ["2"] * 4)
+    for call in (lambda **kw: from_grouping(df, rules=NO_COMP, **kw),
+                 lambda **kw: read_grouping(df, rules=NO_COMP, **kw),
+                 lambda **kw: pm.check_move(df, "M0001", "2", rules=NO_COMP, **kw),
+                 lambda **kw: explain_together(df, "M0001", "M0008", rules=NO_COMP, **kw)):
+        with pytest.warns(DeprecationWarning, match=r"group_size=\(min, max\)"):
+            old = call(group_size=(3, 5))
+        new = call(min_size=3, max_size=5)
+        assert type(old) is type(new)
+    with pytest.warns(DeprecationWarning, match="group_size"):
+        G = read_grouping(df, group_size=(3, None))
+    assert (G.lo, G.hi) == (3, 4)
+    with pytest.warns(DeprecationWarning), pytest.raises(TypeError, match="both"):
+        read_grouping(df, group_size=(3, 5), min_size=3)
+    with pytest.warns(DeprecationWarning), pytest.raises(pm.ConfigError, match="pair"):
+        read_grouping(df, group_size=5)
+    fast = dict(time_limit=5, rules=NO_COMP, options={"max_iter": 100})
+    res = pm.match(pm.synth_candidates(12, seed=1), min_size=4, max_size=6, **fast)
+    with pytest.warns(DeprecationWarning, match="as_grouping"):
+        G = res.as_grouping(group_size=(4, 6))
+    assert (G.lo, G.hi) == (4, 6)
+    with pytest.warns(DeprecationWarning, match="match"):
+        old = pm.match(pm.synth_candidates(12, seed=1), group_size=(4, 6), **fast)
+    assert old.labels.tolist() == res.labels.tolist()
+
+
 def test_departed_members_in_conflicts_are_dropped_with_a_note(tmp_path):
     df = grouped(["1"] * 8)
     df.loc[0, "conflicts"] = "M0002; X999"

@@ -96,6 +96,14 @@ def test_repair_places_joiners_in_open_seats_without_moves():
     assert (res.groups["group"][kept] == df["group"][kept]).all()
 
 
+def test_repair_group_size_pair_is_deprecated():
+    df = grouped([9, 9, 9])
+    df.loc[[3, 12], "group"] = ""
+    with pytest.warns(DeprecationWarning, match="repair"):
+        res = pm.repair(df, group_size=(7, 10), rules=NO_COMP, time_limit=1)
+    assert res.success and res.n_moved == 0 and res.n_joined == 2
+
+
 def test_repair_forms_a_new_group_for_many_joiners():
     df = grouped([10, 10, 8])
     df.loc[20:27, "group"] = ""  # eight new members, every group full but one seat... none
