@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ._compat import group_size_pair
+from ._compat import group_size_pair, renamed_keywords
 from .candidates import CandidateTable, text_key
 from .errors import CandidatesError, ConfigError
 from .rules import Compiled, Rules
@@ -124,19 +124,21 @@ def size_range(min_size: int | None, max_size: int | None, counts) -> tuple[int,
     return lo, hi
 
 
+@renamed_keywords(source="groups")
 @group_size_pair
-def read_grouping(source, *, weights: Any = None, columns: Mapping[str, str] | None = None,
+def read_grouping(groups, *, weights: Any = None, columns: Mapping[str, str] | None = None,
                   rules: Rules | None = None, min_size: int | None = None,
                   max_size: int | None = None, allow_unplaced: bool = False) -> Grouping:
     """Read an existing grouping: the one way a grouping comes in.
 
     Parameters
     ----------
-    source : path, DataFrame, CandidateTable or MatchResult
+    groups : path, DataFrame, CandidateTable or MatchResult
         Candidates with a ``group`` column (any non-empty label per row), such as the
         CSV written by ``peermatch match``; or a successful result (its own table,
         scores, rules and weights are used, and ``weights``, ``rules`` and ``columns``
-        are ignored).
+        are ignored). (Formerly ``source``; that keyword still works, with a
+        DeprecationWarning.)
     weights : Weights, optional
         Scoring weights (default ``Weights()``); the table is scored on first use.
     columns : dict, optional
@@ -171,10 +173,10 @@ def read_grouping(source, *, weights: Any = None, columns: Mapping[str, str] | N
     >>> g.names, [g.names[k] for k in g.order], (g.lo, g.hi)
     (['10', '2'], ['2', '10'], (6, 6))
     """
-    as_grouping = getattr(source, "as_grouping", None)
+    as_grouping = getattr(groups, "as_grouping", None)
     if callable(as_grouping):  # a MatchResult (or anything that holds a grouping)
         return as_grouping(min_size=min_size, max_size=max_size)
-    table = load_table(source, columns)
+    table = load_table(groups, columns)
     if table.group is None:
         raise CandidatesError(
             f"{table.source}: no 'group' column, so there are no groups to work on. Use the "
