@@ -28,10 +28,11 @@ demo: $(STAMP)
 		--summary out/summary.json --report out/report.html \
 		--min-size 8 --max-size 12 --time-limit 20 --seed 0
 
-## Run the whole test suite (unit, property-based, CLI, docs blocks, notebook) and the linter
+## Run the whole test suite (unit, property-based, CLI, docs blocks, notebook) and the linter,
+## on every core (pytest-xdist; tests sharing an expensive fixture stay on one worker)
 test: $(STAMP)
 	$(BIN)/ruff check peermatch tests benchmarks
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 ## Open the weight-tuning notebook in JupyterLab (installs the notebook extra once)
 notebook: $(NB_STAMP)

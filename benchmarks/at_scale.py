@@ -81,10 +81,11 @@ def run_baseline(arrays: tuple, problem: Problem, seconds: float, seed: int) -> 
             "local_optima": int(sum(info["local_optimum"])), "wall": wall}
 
 
-def main_job(n: int, T: float, seed: int, long_k: float | None) -> dict:
+def main_job(n: int, T: float, seed: int, long_k: float | None, even_sizes=None) -> dict:
     df = peermatch.synth_candidates(n, seed=seed)
     t = time.perf_counter()
-    res = peermatch.match(df, min_size=8, max_size=12, time_limit=T, seed=seed)
+    res = peermatch.match(df, min_size=8, max_size=12, time_limit=T, seed=seed,
+                          even_sizes=even_sizes)
     pm_wall = time.perf_counter() - t
     rss_pm = max_rss_mb()
     if not res.success:
@@ -197,13 +198,16 @@ def main(argv=None) -> int:
     ap.add_argument("--peers", action="store_true", help="also the mixed-sign peer scenario")
     ap.add_argument("--peers-time", type=float, default=10.0)
     ap.add_argument("--peers-long", type=float, default=60.0)
+    ap.add_argument("--free-sizes", action="store_true",
+                    help="sizes anywhere within 8-12 (match's default before even sizes)")
     args = ap.parse_args(argv)
     if args.quick:
         args.sizes = [(1000, 5.0)]
 
     if args.sizes:
         warm_match()
-        rows = [main_job(n, T, s, args.long_baseline) for n, T in args.sizes
+        even = False if args.free_sizes else None
+        rows = [main_job(n, T, s, args.long_baseline, even) for n, T in args.sizes
                 for s in args.seeds]
         write_rows(with_medians(rows, ("n", "T_s")), args.out,
                    "peermatch.match vs plain greedy + move/swap descent (same m, same seconds)")

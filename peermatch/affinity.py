@@ -295,8 +295,12 @@ class FeatureAffinity:
     def _fused(self, grows, gcols, out: np.ndarray) -> int:
         """The base components of a block in one compiled pass, when the kernel is ready
         (bit-identical to the numpy path); returns how many terms it wrote (0: none)."""
+        # The model layer does not import the solver: it uses the kernel module once the
+        # solver has loaded it. The warm-up thread may still be importing it (the module is
+        # then in sys.modules without its names): READY, set last, once it is compiled, is
+        # the hand-over, so a half-imported module reads as "not ready".
         kern = sys.modules.get("peermatch.solve._kernels_sub")
-        if (kern is None or not kern.READY or out.dtype != np.float64
+        if (getattr(kern, "READY", False) is not True or out.dtype != np.float64
                 or not isinstance(grows, np.ndarray) or not isinstance(gcols, np.ndarray)):
             return 0
         prep = self._prep

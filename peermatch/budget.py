@@ -61,6 +61,9 @@ SHARES: dict[str, float] = {
     "decompose.descent": 0.6,
     # decomposition, first use: the numpy reconstruction while the kernels compile
     "decompose.compile": 0.4,
+    # solve, timed mode: the most of the time left spent waiting for the kernels to load
+    # from numba's disk cache (then the numpy search runs until they are loaded)
+    "solve.cache_load": 0.5,
     # fairness floor phase (shares of the time left at each stage): phase 0, the
     # reweighted start, with and without the phase 3 recovery after it
     "fairness.start": 0.25,

@@ -260,15 +260,18 @@ def group_count_range(n: int, min_size: int, max_size: int) -> tuple[int, int]:
 # --------------------------------------------------------------------------- group names
 
 
-def fill_group_names(names: Sequence[str | None]) -> list[str]:
+def fill_group_names(names: Sequence[str | None], taken: Iterable[str] = ()) -> list[str]:
     """Name the unnamed groups: each ``None`` gets the smallest number ``1, 2, ...`` not taken.
 
-    Given names are kept, in place; numbers already used as names are skipped.
+    Given names are kept, in place; numbers already used as names, or listed in ``taken``
+    (names no group here has, such as those of groups gone), are skipped.
 
     >>> fill_group_names([None, "2", None, "Alpha", None])
     ['1', '2', '3', 'Alpha', '4']
+    >>> fill_group_names([None, None], taken=["1"])
+    ['2', '3']
     """
-    taken = {x for x in names if x is not None}
+    taken = {x for x in names if x is not None} | {str(x) for x in taken}
     out: list[str] = []
     k = 1
     for x in names:

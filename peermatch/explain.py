@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._compat import group_size_pair, renamed_keywords
+from .core import block
 from .errors import ConfigError
 from .features import Features
 from .grouping import find_member, read_grouping
@@ -642,9 +643,8 @@ def explain_together(groups, a: str, b: str, *, weights=None, rules=None,
     if i == j:
         raise ConfigError(f"--with names the same member twice ({G.ids[i]}).")
     gi, gj = int(G.labels[i]), int(G.labels[j])
-    from .affinity import block_of
 
-    aff = float(block_of(G.affinity, [i], [j])[0, 0])
+    aff = float(block(G.affinity, [i], [j])[0, 0])
     base = G.score()
     out = TogetherExplanation(ids=(G.ids[i], G.ids[j]), names=(G.name_of(i), G.name_of(j)),
                               groups=(G.names[gi], G.names[gj]), together=gi == gj,

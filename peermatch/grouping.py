@@ -16,7 +16,6 @@ tier / region separation, worded as ``peermatch.report.from_grouping`` words it.
 from __future__ import annotations
 
 import difflib
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -26,22 +25,13 @@ import numpy as np
 
 from ._compat import group_size_pair, renamed_keywords
 from .candidates import CandidateTable, text_key
+from .core import block, natural_key
 from .errors import CandidatesError, ConfigError
 from .rules import Compiled, Rules
 from .scored import load_table, score_table
 
 __all__ = ["Grouping", "read_grouping", "natural_key", "with_groups", "find_member",
            "size_range", "check_bounds"]
-
-
-def natural_key(name: str):
-    """Sort key that puts group ``2`` before ``10``.
-
-    >>> sorted(["10", "2", "b", "A"], key=natural_key)
-    ['2', '10', 'A', 'b']
-    """
-    return [(0, int(t), "") if t.isdigit() else (1, 0, t.casefold())
-            for t in re.findall(r"\d+|\D+", str(name))] or [(2, 0, "")]
 
 
 def with_groups(table: CandidateTable, names: Sequence[str]) -> CandidateTable:
@@ -446,13 +436,12 @@ class Grouping:
 
     def mean_affinity(self, i: int, g: int, labels=None) -> float:
         """Mean affinity of member ``i`` to the members of group ``g`` other than ``i``."""
-        from .affinity import block_of
 
         lab = self.labels if labels is None else labels
         mates = np.flatnonzero((lab == g) & (np.arange(len(lab)) != i))
         if not len(mates):
             return 0.0
-        return float(block_of(self.affinity, [i], mates)[0].mean())
+        return float(block(self.affinity, [i], mates)[0].mean())
 
     def moved(self, *moves: tuple[int, int]) -> np.ndarray:
         """The labels with each ``(member, group)`` move made."""

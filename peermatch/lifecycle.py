@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import core
 from ._compat import group_size_pair
 from ._repairtext import (
     attempt_sentence,
@@ -240,7 +241,7 @@ def _new_group_counts(P: int, need: int, cap: int, lo: int, hi: int) -> range:
     ``lo..hi`` members per new group (empty when none can)."""
     if P < need:
         return range(0)
-    k_min = max(0, -(-(P - cap) // hi))
+    k_min = max(0, core.fewest_groups(P - cap, hi))
     k_max = (P - need) // lo
     return range(k_min, k_max + 1)
 
@@ -688,6 +689,7 @@ def _unlock(compiled, table, rules: Rules, old: np.ndarray, over: list[str]) -> 
     p = compiled.problem
     if p.allowed is None:
         return
+    allowed = p.allowed.copy()  # the compiled problem is frozen: a new one gets these rows
     gindex = {nm: k for k, nm in enumerate(compiled.group_names)}
     ids = [str(x) for x in table.ids]
     for i in np.flatnonzero(np.isin(old, over)):
@@ -702,7 +704,8 @@ def _unlock(compiled, table, rules: Rules, old: np.ndarray, over: list[str]) -> 
         for g, nm in enumerate(compiled.group_names):
             if nm in rules.locked_groups:
                 row[g] = False
-        p.allowed[i] = row
+        allowed[i] = row
+    compiled.problem = replace(p, allowed=allowed)
 
 
 def _name_groups(names: list[str], k_ex: int, lab: np.ndarray, old: np.ndarray,
@@ -714,7 +717,6 @@ def _name_groups(names: list[str], k_ex: int, lab: np.ndarray, old: np.ndarray,
     out = [str(x) for x in names[:k_ex]]
     m = len(names)
     new = list(range(k_ex, m))
-    taken = set(all_old) | set(out)
     given: dict[int, str] = {}
     if new and dissolved:
         C = np.array([[np.sum((lab == q) & (old == d)) for d in dissolved] for q in new])
@@ -722,16 +724,8 @@ def _name_groups(names: list[str], k_ex: int, lab: np.ndarray, old: np.ndarray,
         for a, b in zip(r, c, strict=True):
             if C[a, b] > 0:
                 given[new[a]] = dissolved[b]
-    k = 1
-    for q in new:
-        if q in given:
-            out.append(given[q])
-            continue
-        while str(k) in taken:
-            k += 1
-        out.append(str(k))
-        taken.add(str(k))
-    return out
+    # fresh numbers skip every old name, also those of groups that are gone
+    return core.fill_group_names(out + [given.get(q) for q in new], taken=all_old)
 
 
 def _carry_slots(frame: pd.DataFrame, old: np.ndarray, new_names) -> None:

@@ -17,8 +17,9 @@ from .candidates import CandidateTable
 from .errors import ConfigError
 from .grouping import check_bounds
 from .result import MatchResult
-from .rules import Part, Rules, check_sizes, compile_parts, partition
+from .rules import Part, Rules, check_sizes, partition
 from .scored import DENSE_MAX_N, REPRESENTATIONS, load_table, score_table
+from .shaped import even_sizes_hint, resolve_even_sizes, shaped_parts
 
 __all__ = ["match", "load_table", "score_table", "SolveSettings"]
 
@@ -180,6 +181,11 @@ def match(
     if representation not in REPRESENTATIONS:
         raise ConfigError(f"The 'representation' option of match must be one of "
                           f"{', '.join(REPRESENTATIONS)}. Got {representation!r} instead.")
+    # The solver's kernels load (from numba's disk cache, or compile) in the background
+    # while the table is read and scored, instead of out of the search's budget.
+    from .solve.local import warm_up
+
+    warm_up(timeout=0)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     table = load_table(candidates, columns)
@@ -201,7 +207,8 @@ def match(
     # sizes of their own: left out, even sizes then do not apply
     own_sizes = bool(sizes_given) or init is not None or (
         table.group is not None and bool(np.any(table.group != "")))
-    even_sizes = _even_sizes(even_sizes, table.n, (lo, hi), n_groups, target_size, own_sizes)
+    even_sizes = resolve_even_sizes(even_sizes, table.n, (lo, hi), n_groups, target_size,
+                                    own_sizes)
 
     t = time.perf_counter()
     if affinity is not None:
@@ -216,7 +223,8 @@ def match(
     timings["score"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    parts = _compile(table, A, lo, hi, n_groups, rules, sizes_given, even_sizes, target_size)
+    parts = shaped_parts(table, A, lo, hi, n_groups, rules, group_sizes=sizes_given,
+                         even_sizes=even_sizes, target_size=target_size)
     timings["rules"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -235,64 +243,14 @@ def match(
             session.close()
     timings["solve"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
-    if even_sizes and res["reasons"]:
-        hint = ("Group sizes were made even (differing by at most one): free sizes within "
-                "the size range (even_sizes=False, --free-sizes) may allow a grouping.")
+    hint = even_sizes_hint(table, A, lo, hi, n_groups, rules, parts, group_sizes=sizes_given,
+                           even_sizes=even_sizes, target_size=target_size,
+                           failed=bool(res["reasons"]))
+    if hint:
         res["reasons"].append(hint)
         res["message"] += " " + hint
     return MatchResult(**res, table=table, affinity=A, parts=parts, rules=rules,
                        weights=weights, features=feats, seed=seed, timings=timings)
-
-
-def _even_sizes(even_sizes, n: int, size_range: tuple[int, int], n_groups, target_size,
-                own_sizes: bool) -> bool:
-    """Whether sizes are even: the ``even_sizes`` given, else even unless the call
-    brings sizes of its own (``own_sizes``); checks that ``target_size`` agrees with
-    ``n_groups`` (the two together mean even sizes)."""
-    if target_size is not None and n_groups is not None:
-        from .sizes import choose_count
-
-        q, r = divmod(n, n_groups)
-        if target_size not in (q, q + (r > 0)):
-            held, ok = (f"{q}-{q + 1}", f"{q} or {q + 1}") if r else (f"{q}", f"{q}")
-            raise ConfigError(
-                f"n_groups={n_groups} (--groups) and target_size={target_size} "
-                f"(--target-size) disagree: {n} candidates in {n_groups} groups make groups "
-                f"of {held}, not {target_size}. The number of groups wins, as it fixes the "
-                f"sizes: give target_size {ok} with it, or only one of the two (target size "
-                f"{target_size} alone gives "
-                f"{choose_count(n, *size_range, target_size=target_size)} groups).")
-        if even_sizes is False:
-            raise ConfigError(
-                f"target_size={target_size} (--target-size) with n_groups={n_groups} "
-                "(--groups) asks for even sizes, but even_sizes=False (--free-sizes) was "
-                "given. Drop target_size, or allow even sizes.")
-        return True
-    if even_sizes is None:
-        return not own_sizes
-    return bool(even_sizes)
-
-
-def _compile(table, A, lo: int, hi: int, n_groups, rules: Rules, sizes_given, even_sizes,
-             target_size) -> list[Part]:
-    """The compiled parts, each with its group sizes shaped (even, target, per group)."""
-    from .sizes import apply_sizes
-
-    sizes_used: set[str] = set()
-
-    def shape_sizes(compiled, label: str) -> None:
-        # even sizes, target size and per-group bounds tighten each part's group bounds
-        sizes_used.update(apply_sizes(compiled, group_sizes=sizes_given, even_sizes=even_sizes,
-                                      target_size=target_size, label=label))
-
-    parts = compile_parts(table, A, min_size=lo, max_size=hi, n_groups=n_groups, rules=rules,
-                          after=shape_sizes)
-    unknown = sorted(set(sizes_given) - sizes_used)
-    if unknown:
-        names = [g for p in parts if p.compiled is not None for g in p.compiled.group_names or []]
-        raise ConfigError(f"{table.source}: group_sizes names unknown group(s) {unknown}; the "
-                          f"groups are {names[:20]}{' ...' if len(names) > 20 else ''}.")
-    return parts
 
 
 def _open_scheduler(scheduler, budget: Budget, reasons_found: bool):

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .core import block
 from .errors import ConfigError
 
 __all__ = ["AccountabilityPairs", "accountability_pairs", "best_pairing", "read_pair_history",
@@ -350,7 +351,6 @@ def accountability_pairs(groups, history=None, *, weights=None, columns=None,
     >>> again.repeats, "every choice repeats" in again.notes[0]
     (2, True)
     """
-    from .affinity import block_of
     from .explain import TieReasons, who_is
     from .grouping import read_grouping
 
@@ -367,7 +367,7 @@ def accountability_pairs(groups, history=None, *, weights=None, columns=None,
         mem = np.flatnonzero(labels == g)
         if not len(mem):
             continue
-        W = block_of(A, mem)
+        W = block(A, mem)
         W = 0.5 * (W + W.T)
         rep = None
         if met:

@@ -29,9 +29,11 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from . import core
 from .errors import ConfigError
 
 __all__ = ["GroupSum", "Problem", "Breach", "breaches", "CONSTRAINTS", "CONSTRAINT_NAMES",
@@ -126,9 +128,14 @@ def _check_bounds(bounds, n_groups: int | None) -> np.ndarray:
     return b
 
 
-@dataclass
+@dataclass(frozen=True)
 class Problem:
     """A grouping problem: affinity matrix plus hard rules, as arrays.
+
+    Frozen: its attributes cannot be set after construction. Build a changed copy with
+    :meth:`with_bounds`, :meth:`with_groups`, :meth:`with_affinity` or
+    :func:`dataclasses.replace`; a copy made from a problem shares its affinity and does
+    not check it again. (Arrays are shared, not copied: do not change them in place.)
 
     Sizes are given either as explicit per-group ``bounds`` (the number of groups is
     then ``len(bounds)``) or as ``min_size``/``max_size`` with an optional
@@ -172,6 +179,9 @@ class Problem:
     >>> p = Problem(A, min_size=2, max_size=2, cannot_link=[(0, 1)])
     >>> p.n, p.group_count_range()
     (4, (2, 2))
+    >>> import dataclasses
+    >>> dataclasses.replace(p, cannot_link=[(0, 2)]).cannot_link.tolist()
+    [[0, 2]]
     """
 
     affinity: np.ndarray
@@ -188,12 +198,25 @@ class Problem:
     slot_quorum: float = 1.0
     no_singleton: tuple[np.ndarray, ...] = field(default_factory=tuple)
     names: tuple[str, ...] | None = None
+    # The affinity this problem checked: dataclasses.replace passes it on with the fields,
+    # so a copy whose affinity is that same object skips the O(n^2) check.
+    _checked: Any = field(default=None, repr=False, compare=False)
+
+    # Arrays make a Problem unhashable, frozen or not.
+    __hash__ = None  # type: ignore[assignment]
+
+    def _set(self, **values) -> None:
+        """Write attributes during construction (or on a fresh copy): the class is frozen."""
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
 
     def __post_init__(self) -> None:
         if hasattr(self.affinity, "block") and not isinstance(self.affinity, np.ndarray):
             # An affinity object (peermatch.affinity.FeatureAffinity): blocks on demand,
             # symmetric with a zero diagonal by construction.
             A = self.affinity
+        elif self._checked is not None and self._checked is self.affinity:
+            A = self.affinity  # a copy of a checked problem: same matrix, checked already
         else:
             A = np.asarray(self.affinity)
             if A.dtype not in (np.float32, np.float64):
@@ -205,21 +228,20 @@ class Problem:
             if np.any(np.diagonal(A) != 0):
                 A = A.copy()  # never modify the caller's matrix
                 np.fill_diagonal(A, 0.0)
-        self.affinity = A
+        self._set(affinity=A, _checked=A)
         n = A.shape[0]
         if self.bounds is not None:
             b = _check_bounds(self.bounds, self.n_groups)
-            self.bounds = b
-            self.n_groups = len(b)
+            self._set(bounds=b, n_groups=len(b))
         else:
             lo = 1 if self.min_size is None else int(self.min_size)
             hi = n if self.max_size is None else int(self.max_size)
             if lo < 1 or hi < lo:
                 raise ConfigError(f"min_size={lo} and max_size={hi}: "
                                   "need 1 <= min_size <= max_size.")
-            self.min_size, self.max_size = lo, hi
-        self.cannot_link = _pairs(self.cannot_link, "cannot_link", n)
-        self.must_link = _pairs(self.must_link, "must_link", n)
+            self._set(min_size=lo, max_size=hi)
+        self._set(cannot_link=_pairs(self.cannot_link, "cannot_link", n),
+                  must_link=_pairs(self.must_link, "must_link", n))
         if self.allowed is not None:
             if self.n_groups is None:
                 raise ConfigError("'allowed' needs a fixed number of groups (n_groups or bounds).")
@@ -227,18 +249,18 @@ class Problem:
             if al.shape != (n, self.n_groups):
                 raise ConfigError(f"'allowed' must have shape (n, m) = ({n}, {self.n_groups}). "
                                   f"Got {al.shape} instead.")
-            self.allowed = al
-        self.group_sums = tuple(self.group_sums)
+            self._set(allowed=al)
+        self._set(group_sums=tuple(self.group_sums))
         if self.slots is not None:
             s = np.asarray(self.slots, dtype=bool)
             if s.ndim != 2 or s.shape[0] != n:
                 raise ConfigError(f"'slots' must have shape (n, S) with n={n}. Got {s.shape}.")
-            self.slots = s
+            self._set(slots=s)
         if not 0.0 < self.slot_quorum <= 1.0:
             raise ConfigError(f"slot_quorum must be in (0, 1]. Got {self.slot_quorum!r} instead.")
-        self.no_singleton = tuple(np.asarray(c, dtype=np.int64) for c in self.no_singleton)
+        self._set(no_singleton=tuple(np.asarray(c, dtype=np.int64) for c in self.no_singleton))
         if self.names is not None:
-            self.names = tuple(str(x) for x in self.names)
+            self._set(names=tuple(str(x) for x in self.names))
             if len(self.names) != n:
                 raise ConfigError(f"len(names)={len(self.names)} but n={n}.")
 
@@ -255,11 +277,10 @@ class Problem:
         """
         if self.n_groups is not None:
             return self.n_groups, self.n_groups
-        n = self.n
-        lo = -(-n // self.max_size)
+        lo, hi = core.group_count_range(self.n, self.min_size, self.max_size)
         if self.min_groups is not None:
             lo = max(lo, int(self.min_groups))
-        return lo, n // self.min_size
+        return lo, hi
 
     def bounds_for(self, m: int) -> np.ndarray:
         """Per-group ``(lo, hi)`` bounds for ``m`` groups, as an ``(m, 2)`` int array."""
@@ -274,9 +295,7 @@ class Problem:
         # Everything but the group count is already validated: copy fields, skip the checks
         # (the affinity matrix is shared, not copied: it can be gigabytes).
         new = copy.copy(self)
-        new.bounds = self.bounds_for(m)
-        new.n_groups = m
-        new.min_groups = None
+        new._set(bounds=self.bounds_for(m), n_groups=m, min_groups=None)
         return new
 
     def with_bounds(self, bounds) -> Problem:
@@ -296,9 +315,7 @@ class Problem:
             raise ConfigError(f"'allowed' has {self.allowed.shape[1]} groups but the new "
                               f"bounds have {len(b)}; give one (lo, hi) pair per group.")
         new = copy.copy(self)
-        new.bounds = b
-        new.n_groups = len(b)
-        new.min_groups = None
+        new._set(bounds=b, n_groups=len(b), min_groups=None)
         return new
 
     def with_affinity(self, affinity) -> Problem:
@@ -308,7 +325,7 @@ class Problem:
         their construction) or ship it in another form; nothing else is copied.
         """
         new = copy.copy(self)
-        new.affinity = affinity
+        new._set(affinity=affinity, _checked=affinity)
         return new
 
     def objective(self, labels: np.ndarray) -> float:
@@ -333,47 +350,18 @@ def _check_labels(labels, n: int) -> np.ndarray:
     return lab.astype(np.int64, copy=False)
 
 
-def _same_group_pairs(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All pairs ``i < j`` with ``lab[i] == lab[j] >= 0``, vectorised in ``O(sum size^2)``."""
-    order = np.flatnonzero(lab >= 0)
-    order = order[np.argsort(lab[order], kind="stable")]
-    if order.size == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    g = lab[order]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    sizes = np.diff(np.r_[starts, order.size])
-    # For sorted position k (group start s, size z): pair it with positions k+1 .. s+z-1.
-    ends = np.repeat(starts + sizes, sizes)
-    pos = np.arange(order.size)
-    count = ends - pos - 1
-    total = int(count.sum())
-    first = np.repeat(pos, count)
-    offset = np.arange(total) - np.repeat(np.cumsum(count) - count, count)
-    second = first + 1 + offset
-    return order[first], order[second]
-
-
 def pair_sum(A, labels) -> float:
     """``sum over pairs i < j in the same group of A[i, j]`` (``-1`` labels pair with nobody).
 
     ``A`` is an ``n x n`` array or an affinity object computing blocks (``A.block(rows)``).
-    The same arithmetic as :func:`peermatch.scoring.grouping_score`, kept here so that the
-    model layer needs no scoring import.
+    :func:`peermatch.core.pair_total` with the labels checked, as
+    :func:`peermatch.scoring.grouping_score` computes it.
 
     >>> import numpy as np
     >>> pair_sum(np.array([[0, 1, 2], [1, 0, 3], [2, 3, 0]], dtype=float), [0, 0, 1])
     1.0
     """
-    lab = _check_labels(labels, A.shape[0])
-    if not isinstance(A, np.ndarray):
-        placed = lab >= 0
-        if not placed.any():
-            return 0.0
-        idx = np.flatnonzero(placed)
-        sub = lab[idx]
-        return float(sum(0.5 * A.block(idx[sub == g]).sum() for g in np.unique(sub)))
-    rows, cols = _same_group_pairs(lab)
-    return float(A[rows, cols].sum(dtype=np.float64))
+    return core.pair_total(A, _check_labels(labels, A.shape[0]))
 
 
 _EPS = 1e-9

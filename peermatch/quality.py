@@ -1,8 +1,9 @@
 """Quality measures of a grouping: per member, per group and for the whole grouping.
 
-Every measure is vectorized over groups (bincounts and sparse products over the one-hot
-assignment); none loops over groups in Python. Groups are labels ``0..m-1``; ``-1`` marks
-an unplaced candidate, which is left out of every measure.
+Pair measures come from :mod:`peermatch.core`, group block by group block
+(``O(sum of squared group sizes)``); the feature measures are vectorized over groups
+(bincounts and sparse products over the one-hot assignment). Groups are labels
+``0..m-1``; ``-1`` marks an unplaced candidate, which is left out of every measure.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .affinity import as_affinity, is_dense
+from . import core
+from .affinity import as_affinity
 from .features import Features
-from .scoring import check_labels, group_affinity, grouping_score
+from .scoring import check_labels, grouping_score
 
 __all__ = ["group_stats", "grouping_stats", "member_scores"]
 
@@ -43,30 +45,12 @@ def member_scores(A: np.ndarray, labels) -> np.ndarray:
     """
     A = as_affinity(A)
     lab = check_labels(labels, A.shape[0])
-    own, others = _own_sums(A, lab)
-    return np.divide(own, others, out=np.zeros_like(own), where=others > 0)
+    return core.member_fits(A, lab, _n_labels(lab))
 
 
-def _own_sums(A: np.ndarray, lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per candidate: sum of affinities to the rest of its group, and how many they are."""
-    n = lab.shape[0]
-    own = np.zeros(n)
-    others = np.zeros(n, dtype=np.int64)
-    placed = np.flatnonzero(lab >= 0)
-    if placed.size == 0:
-        return own, others
-    m = int(lab.max()) + 1
-    size = np.bincount(lab[placed], minlength=m)
-    if is_dense(A):
-        W = group_affinity(A, lab, m)
-        own[placed] = W[placed, lab[placed]]
-    else:  # group by group: O(sum of size^2) entries, nothing n x m
-        order = placed[np.argsort(lab[placed], kind="stable")]
-        for mem in np.split(order, np.cumsum(size)[:-1]):
-            if len(mem) > 1:
-                own[mem] = A.block(mem).sum(axis=1)
-    others[placed] = size[lab[placed]] - 1
-    return own, others
+def _n_labels(lab: np.ndarray) -> int:
+    """Groups ``0..max(labels)``: 0 when nobody is placed."""
+    return int(lab.max()) + 1 if lab.size and lab.max() >= 0 else 0
 
 
 def group_stats(A: np.ndarray, labels, features: Features | None = None) -> pd.DataFrame:
@@ -104,7 +88,8 @@ def group_stats(A: np.ndarray, labels, features: Features | None = None) -> pd.D
 
     Notes
     -----
-    ``O(n^2)`` for the affinity sums (one pass over ``A``) and ``O(n + nnz)`` for the rest.
+    ``O(sum of squared group sizes)`` for the affinity sums (one block per group) and
+    ``O(n + nnz)`` for the rest.
 
     Examples
     --------
@@ -118,14 +103,11 @@ def group_stats(A: np.ndarray, labels, features: Features | None = None) -> pd.D
     A = as_affinity(A)
     lab = check_labels(labels, A.shape[0])
     placed = np.flatnonzero(lab >= 0)
-    m = int(lab.max()) + 1 if placed.size else 0
+    m = _n_labels(lab)
     g_of = lab[placed]
     size = np.bincount(g_of, minlength=m)
-    own, others = _own_sums(A, lab)
-    own, others = own[placed], others[placed]
-    scores = np.divide(own, others, out=np.zeros_like(own), where=others > 0)
-    # Each pair appears twice in the members' row sums over their own group (A symmetric).
-    total = np.bincount(g_of, weights=own, minlength=m) / 2
+    scores = core.member_fits(A, lab, m)[placed]
+    total = core.group_pair_sums(A, lab, m)
     pairs = size * (size - 1) / 2
     mean_pair = np.divide(total, pairs, out=np.zeros(m), where=pairs > 0)
     min_member = np.full(m, np.inf)

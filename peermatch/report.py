@@ -20,10 +20,9 @@ import numpy as np
 import pandas as pd
 
 from ._compat import group_size_pair, renamed_keywords
-from .affinity import block_of
 from .candidates import CandidateTable
+from .core import block, natural_key
 from .errors import ConfigError
-from .grouping import natural_key
 from .result import MatchResult, atomic_write_text
 from .rules import Rules
 
@@ -634,7 +633,7 @@ def _charts_section(v: _GroupsView) -> list[str]:
     hm_rows = np.flatnonzero(labels == hm_g)
     hm_rows = hm_rows[np.argsort(-ms[hm_rows], kind="stable")]
     parts.append("<figure>" + _heatmap([str(x) for x in v.t.ids[hm_rows]],
-                                       block_of(result.affinity, hm_rows),
+                                       block(result.affinity, hm_rows),
                                        title=f"Affinity heatmap of group {names[hm_g]}")
                  + f"<figcaption>Pair affinities inside group {_E(names[hm_g])}"
                  f"{' (the weakest group)' if hm_g == v.weak_g else ''}; members ordered by "

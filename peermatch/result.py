@@ -11,6 +11,7 @@ import pandas as pd
 
 from ._compat import group_size_pair
 from .candidates import CandidateTable
+from .core import fill_group_names
 from .rules import Compiled, Rules, Violation, check_violations, meeting_slots
 
 __all__ = ["MatchResult", "atomic_write_text", "size_counts", "describe_sizes"]
@@ -131,7 +132,6 @@ class MatchResult:
     def group_names(self) -> list[str]:
         """Name of each group (0-based label -> name): existing names kept, new ones numbered."""
         names: list[str | None] = [None] * self.n_groups
-        taken = set()
         for p in self.parts:
             if p.offset < 0 or p.compiled is None:
                 continue
@@ -142,15 +142,7 @@ class MatchResult:
             for g in range(k):
                 if gn is not None and gn[g] in ex:
                     names[p.offset + g] = gn[g]
-                    taken.add(gn[g])
-        k = 1
-        for g in range(len(names)):
-            if names[g] is None:
-                while str(k) in taken:
-                    k += 1
-                names[g] = str(k)
-                taken.add(str(k))
-        return [str(x) for x in names]
+        return fill_group_names(names)
 
     @property
     def meeting_slots(self) -> list[str]:

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from ._compat import renamed_keywords
-from .affinity import block_of
 from .candidates import CandidateTable
+from .core import block
 from .errors import ConfigError
 from .explain import who_is
 from .rules import (
@@ -122,7 +122,7 @@ def rank_groups(
                  if v.group == g and (v.rule == "sizes" or ids[p] in v.members)]
         seats = _seats_words(len(mem), max_size)
         why = _seat_reasons(found, ids[p], seats, sub, at, labels == gindex[g], who)
-        aff = block_of(A, [p], mem)[0]
+        aff = block(A, [p], mem)[0]
         best = int(mem[np.argmax(aff)])
         out_rows.append({"group": g, "size": len(mem), "fits": not why,
                          "mean_affinity": float(aff.mean()), "best_match": ids[best],

@@ -18,6 +18,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from .core import group_count_range, group_names
 from .errors import ConfigError
 
 __all__ = ["share_groups", "count_range", "choose_count", "check_group_sizes", "apply_sizes"]
@@ -29,7 +30,7 @@ def count_range(n: int, lo: int, hi: int) -> tuple[int, int]:
     >>> count_range(30, 8, 12)
     (3, 3)
     """
-    return -(-n // hi), n // lo
+    return group_count_range(n, lo, hi)
 
 
 def share_groups(total: int, sizes, lo: int, hi: int, labels=None) -> list[int]:
@@ -165,7 +166,7 @@ def apply_sizes(compiled, *, group_sizes: Mapping[str, tuple[int, int]] | None =
                                  f"{target_size})" if target_size else " (even sizes)") + ".")
     m = p.n_groups
     b = p.bounds_for(m).copy()
-    names = compiled.group_names or [str(g + 1) for g in range(m)]
+    names = compiled.group_names or group_names(m)
     locked = set(compiled.rules.locked_groups) if compiled.rules is not None else set()
     for g, name in enumerate(names):
         if name not in (group_sizes or {}):

@@ -100,13 +100,25 @@ def test_existing_groups_keep_their_sizes_by_default():
 
 
 def test_no_grouping_with_even_sizes_points_to_free_sizes():
+    """Eight share Monday, four Tuesday: two even groups of 6 cannot both meet, 8 + 4 can."""
+    df = distinct_candidates(12, seed=1)
+    df["availability"] = ["Mon AM"] * 8 + ["Tue AM"] * 4
+    rules = pm.Rules(common_slot=True)
+    res = pm.match(df, min_size=4, max_size=8, rules=rules, time_limit=2)
+    assert res.status in ("infeasible", "unknown") and "--free-sizes" in res.reasons[-1]
+    free = pm.match(df, min_size=4, max_size=8, rules=rules, time_limit=2, even_sizes=False)
+    assert free.success and sorted(free.group_stats["size"]) == [4, 8]
+    assert not any("free sizes" in r for r in free.reasons)
+
+
+def test_no_free_sizes_hint_when_free_sizes_cannot_help():
+    """Three per slot, groups of at least 4: no sizes make it, so even sizes go unnamed."""
     df = distinct_candidates(12, seed=1)
     df["availability"] = ["Mon AM", "Tue AM", "Wed AM", "Thu AM"] * 3
     rules = pm.Rules(common_slot=True)
     res = pm.match(df, min_size=4, max_size=6, rules=rules, time_limit=1)
-    assert res.status == "infeasible" and "--free-sizes" in res.reasons[-1]
-    free = pm.match(df, min_size=4, max_size=6, rules=rules, time_limit=1, even_sizes=False)
-    assert not any("free sizes" in r for r in free.reasons)
+    assert res.status == "infeasible" and res.reasons
+    assert not any("free sizes" in r for r in res.reasons)
 
 
 def test_the_summary_line_counts_groups_of_each_size():

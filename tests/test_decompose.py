@@ -160,7 +160,7 @@ def test_features_representation_matches_dense(tmp_path, rules):
     out = tmp_path / "g.csv"
     feats.to_csv(out)
     assert csv_violations(df.astype(str), pd.read_csv(out, dtype=str, keep_default_na=False),
-                          8, 12) == []
+                          8, 12, rules=rules) == []
 
 
 @pytest.mark.parametrize("decompose", [False, True])
@@ -170,6 +170,8 @@ def test_cold_start_runs_the_numpy_search_while_kernels_compile(monkeypatch, dec
     from peermatch.solve import local
 
     monkeypatch.setattr(local, "kernels_ready", lambda rules, deadline: False)
+    monkeypatch.setattr(local, "kernels_loaded", lambda rules, deadline: False)
+    monkeypatch.setattr(local, "kernels_compiled", lambda: True)
     p = _instance(n=120, m=12, seed=6)
     res = solve(p, "local", time_limit=1.5, seed=0, options={"decompose": decompose})
     assert res.success and res.compile_cut
@@ -245,7 +247,7 @@ def test_rules_the_stream_construction_does_not_know_are_repaired_at_scale(rules
     assert res.success, res.message
     assert res.summary()["solver"]["representation"] == "features"
     groups = res.groups
-    assert csv_violations(df.astype(str), groups.astype(str), 8, 12) == []
+    assert csv_violations(df.astype(str), groups.astype(str), 8, 12, rules=rules) == []
     for _, g in groups.groupby("group"):
         if rules.common_slot:
             slots = [{s.strip() for s in str(a).split(";")} for a in g["availability"]]

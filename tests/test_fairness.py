@@ -46,7 +46,10 @@ def df():
 def _match(df, **kw):
     kw.setdefault("min_size", 6)
     kw.setdefault("max_size", 9)
-    kw.setdefault("time_limit", 30)  # a safety net: max_iter ends the search
+    # max_iter ends the search of the plain rules; with competitors, parts of the search
+    # run on the clock (the construction's repair, the floor phase's rounds), and spend
+    # more the more time they are given: 10 s is ample for 90 candidates.
+    kw.setdefault("time_limit", 10)
     return pm.match(df, seed=0, options=FAST, **kw)
 
 
@@ -111,11 +114,12 @@ def test_floor_phase_keeps_every_rule(df, kind):
     else:
         rules = pm.Rules(competitors=(), same_region=True, common_slot=True, slot_quorum=0.5)
         key = "region"
-    kw = dict(min_size=4, max_size=8, rules=rules, seed=0, time_limit=30, options=FAST)
+    kw = dict(min_size=4, max_size=8, rules=rules, seed=0, time_limit=10, options=FAST)
     base = pm.match(df, **kw)
     res = pm.match(df, fairness=1.0, even_sizes=True, **kw)
     assert base.success and res.success, res.message
     assert res.validate() == []
+    assert independent_violations(df, res.groups, 4, 8, rules=rules) == []
     lab = res.labels
     for g in np.unique(lab):
         assert df[lab == g][key].nunique() == 1
@@ -140,9 +144,10 @@ def test_floor_phase_with_existing_groups(df):
     first = d.drop_duplicates(["industry", "region"]).index[:11]
     d.loc[first[:6], "group"] = "Alpha"
     d.loc[first[6:], "group"] = "Beta"
-    res = pm.match(d, min_size=6, max_size=9, seed=0, time_limit=30, options=FAST, fairness=1.0,
+    res = pm.match(d, min_size=6, max_size=9, seed=0, time_limit=10, options=FAST, fairness=1.0,
                    group_sizes={"Alpha": (10, 12)})
     assert res.success and res.validate() == []
+    assert independent_violations(d, res.groups, 6, 9, group_sizes={"Alpha": (10, 12)}) == []
     g = res.groups.set_index("id")["group"]
     assert (g.loc[d["id"][first[:6]]] == "Alpha").all()
     assert (g.loc[d["id"][first[6:]]] == "Beta").all()
@@ -209,6 +214,7 @@ def test_groups_with_tiers_are_shared_in_proportion():
     res = pm.match(df, min_size=5, max_size=12, n_groups=14, rules=rules, seed=0, time_limit=6,
                    options=FAST)
     assert res.success and res.n_groups == 14
+    assert independent_violations(df, res.groups, 5, 12, n_groups=14, rules=rules) == []
     counts = df["tier"].value_counts()
     want = share_groups(14, counts.to_list(), 5, 12)
     for (tier, k), w in zip(counts.items(), want, strict=True):
@@ -270,7 +276,7 @@ def test_toml_keys(tmp_path):
 def test_floor_phase_on_the_large_input_paths(df, options):
     # the paths used from 1,000 candidates on (sub-problems) and above 5,000 (affinity from
     # the features), forced on a small input
-    res = pm.match(df, min_size=6, max_size=9, seed=0, time_limit=30, fairness=1.0,
+    res = pm.match(df, min_size=6, max_size=9, seed=0, time_limit=10, fairness=1.0,
                    options={**FAST, **options})
     assert res.success and res.validate() == []
     assert res.solver.get("decomposition")

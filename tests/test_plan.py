@@ -201,3 +201,34 @@ def test_with_affinity_shares_the_rules():
     q = p.with_affinity(np.ones((12, 12)) - np.eye(12))
     assert q.cannot_link is p.cannot_link and q.objective(np.repeat(np.arange(3), 4)) == 18.0
     assert float(p.affinity.sum()) == 0.0
+
+
+def test_problem_is_frozen():
+    import dataclasses
+
+    p = _p(12, n_groups=3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.bounds = np.array([[4, 4]] * 3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.affinity = np.ones((12, 12))
+    q = p.with_groups(3)
+    assert q.bounds.tolist() == [[4, 6]] * 3 and p.bounds is None
+
+
+def test_replace_checks_a_new_affinity_but_not_the_shared_one(monkeypatch):
+    import dataclasses
+
+    import peermatch.problem as problem_mod
+
+    p = _p(12, cannot_link=[(0, 1)])
+    calls = []
+    real = problem_mod._check_matrix
+    monkeypatch.setattr(problem_mod, "_check_matrix", lambda A: calls.append(A) or real(A))
+    q = dataclasses.replace(p, cannot_link=[(2, 3)], n_groups=3)
+    assert calls == [] and q.affinity is p.affinity
+    assert q.cannot_link.tolist() == [[2, 3]] and q.n_groups == 3
+    bad = np.zeros((12, 12))
+    bad[0, 1] = 1.0
+    with pytest.raises(ConfigError, match="symmetric"):
+        dataclasses.replace(p, affinity=bad)
+    assert len(calls) == 1

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import pandas as pd
 import pytest
 
 import peermatch as pm
 from tests._cli import distinct_candidates as _distinct
 from tests._cli import run
+from tests.validator import broken_families
 
 
 def _competitors(tmp):
@@ -126,6 +129,13 @@ def test_report_check_breaks_the_rule_that_match_names(tmp_path, capsys, case):
               "isolated": "isolated", "slot": "meeting slot", "tier too small": "must not mix",
               "existing over max": "6 members", "presence": "at least one member"}[case]
     assert family in err, err
+    # The independent validator finds the same family broken in the same grouping.
+    key = {"competitors": "competitors", "conflict clique": "conflicts",
+           "history clique": "max_repeats", "together vs conflict": "conflicts",
+           "isolated": "no_isolated", "slot": "common_slot", "tier too small": "separate_tiers",
+           "existing over max": "sizes", "presence": "at_least_one"}[case]
+    rules = pm.Rules(**tomllib.loads(toml).get("rules", {}))
+    assert key in broken_families(df.assign(group=""), df, 3, 4, rules=rules)
 
 
 def test_seats_fit_exactly_when_report_check_finds_nothing_new():

@@ -115,6 +115,7 @@ def test_a_sector_column_of_the_table_is_what_max_per_group_caps():
     res = pm.match(df, min_size=4, max_size=4, rules=rules, time_limit=2, seed=0)
     assert res.success, res.message
     out = res.groups
+    assert violations(df, out, 4, 4, rules=rules) == []
     for _, rows in out.groupby("group").groups.items():
         assert df.loc[rows, "sector"].value_counts().max() == 1
 
@@ -205,7 +206,7 @@ def test_a_part_that_found_nothing_gets_the_time_left(monkeypatch):
     df["tier"] = ["CEO"] * 12 + ["VP"] * 12
     res = pm.match(df, min_size=3, max_size=4, rules=pm.Rules(separate_tiers=True), time_limit=3)
     assert res.success and len(calls) == 3, (res.message, calls)
-    assert violations(df, res.groups, 3, 4) == []
+    assert violations(df, res.groups, 3, 4, rules=pm.Rules(separate_tiers=True)) == []
 
 
 def test_raise_for_status_raises_infeasible_error_with_the_reasons():

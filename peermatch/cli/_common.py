@@ -111,8 +111,12 @@ def add_size_options(p: argparse.ArgumentParser) -> None:
                    help="number of groups (default: the count that scores best)")
 
 
-def add_fairness_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("fair and even groups (see docs/fairness.md)")
+def add_fairness_options(p: argparse.ArgumentParser, *, fairness: bool = True) -> None:
+    """The size-shaping options (even sizes, free sizes, a target size) and, with
+    ``fairness``, --fairness: validate takes the first ones only, to check the groups
+    match would form."""
+    g = p.add_argument_group("fair and even groups (see docs/fairness.md)" if fairness
+                             else "group sizes (see docs/fairness.md)")
     g.add_argument("--even-sizes", action="store_true", default=None,
                    help="group sizes differ by at most one (the default)")
     g.add_argument("--free-sizes", action="store_false", dest="even_sizes",
@@ -121,9 +125,10 @@ def add_fairness_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--target-size", type=int, default=None, metavar="K",
                    help="preferred group size: the group count nearest n / K (with --groups: "
                    "one of the sizes that count gives)")
-    g.add_argument("--fairness", type=float, default=None, metavar="F",
-                   help="0 (default): highest total affinity; 1: raise the worst member's "
-                   "fit first; between: a trade-off (see docs/fairness.md)")
+    if fairness:
+        g.add_argument("--fairness", type=float, default=None, metavar="F",
+                       help="0 (default): highest total affinity; 1: raise the worst member's "
+                       "fit first; between: a trade-off (see docs/fairness.md)")
 
 
 def parse_columns(items: list[str]) -> dict[str, str]:

@@ -7,6 +7,7 @@ import sys
 
 from . import EXIT_INFEASIBLE, EXIT_OK
 from ._common import (
+    add_fairness_options,
     add_input_options,
     add_rule_options,
     add_size_options,
@@ -30,6 +31,7 @@ def register(sub) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("candidates", help="candidates CSV file")
     add_size_options(p)
+    add_fairness_options(p, fairness=False)
     add_rule_options(p)
     add_input_options(p)
     p.set_defaults(func=run)
@@ -38,7 +40,9 @@ def register(sub) -> None:
 def run(args) -> int:
     import numpy as np
 
-    from ..rules import Rules, check_sizes, compile_parts
+    from ..rules import Rules, check_sizes
+    from ..shaped import even_sizes_hint, resolve_even_sizes, shaped_parts
+    from ..sizes import check_group_sizes
 
     cfg = load_settings(args)
     m = cfg["match"]
@@ -49,13 +53,22 @@ def run(args) -> int:
     # The rules need no scores: a zero view of the right shape costs no memory. The
     # same compile_parts as match: tiers and regions split, each part checked.
     zeros = np.broadcast_to(np.float32(0), (table.n, table.n))
-    parts = compile_parts(table, zeros, min_size=lo, max_size=hi, n_groups=m.get("groups"),
-                          rules=rules)
+    # The group sizes match would use: even unless --free-sizes or sizes of the table's own.
+    sizes_given = check_group_sizes(m.get("group_sizes"))
+    own_sizes = bool(sizes_given) or (table.group is not None and bool(np.any(table.group != "")))
+    even = resolve_even_sizes(m.get("even_sizes"), table.n, (lo, hi), m.get("groups"),
+                              m.get("target_size"), own_sizes)
+    parts = shaped_parts(table, zeros, lo, hi, m.get("groups"), rules, group_sizes=sizes_given,
+                         even_sizes=even, target_size=m.get("target_size"))
     compiled = [p.compiled for p in parts if p.compiled is not None]
     for c in compiled:
         for note in c.notes:
             print(f"note: {note}")
     reasons = list(dict.fromkeys(r for p in parts for r in p.reasons))
+    hint = even_sizes_hint(table, zeros, lo, hi, m.get("groups"), rules, parts,
+                           group_sizes=sizes_given, even_sizes=even,
+                           target_size=m.get("target_size"), failed=bool(reasons))
+    reasons += [hint] if hint else []
     classes = [c for comp in compiled for c in comp.classes]
     for line in describe_columns(table, cfg["weights"]):
         print(line)

@@ -9,25 +9,14 @@ from typing import Any
 
 import numpy as np
 
+from .. import core
 from ..candidates import CandidateTable
 from ..errors import ConfigError
 from ..problem import GroupSum
 from .compiled import SoftTerm
 from .spec import Rules
 
-__all__ = ["Builder", "compile_group_count", "group_names"]
-
-
-def group_names(existing: list[str], m: int) -> list[str]:
-    """Existing names first, then 1, 2, ... skipping numbers already used."""
-    names = list(existing)
-    used = set(names)
-    k = 1
-    while len(names) < m:
-        if str(k) not in used:
-            names.append(str(k))
-        k += 1
-    return names
+__all__ = ["Builder", "compile_group_count"]
 
 
 @dataclass
@@ -149,18 +138,18 @@ def compile_group_count(b: Builder, n_groups: int | None) -> None:
         locked = np.array([g in rules.locked_groups for g in existing_names])
         new = int(np.sum(existing < 0)) if rules.keep_existing else 0
         seats = int(np.sum(np.maximum(0, max_size - old_sizes[~locked])))
-        m = k_ex + max(0, -(-(new - seats) // max_size)) if rules.keep_existing else max(
-            k_ex, -(-n // max_size))
+        m = k_ex + max(0, core.fewest_groups(new - seats, max_size)) if (
+            rules.keep_existing) else max(k_ex, core.fewest_groups(n, max_size))
         b.notes.append(f"{k_ex} existing groups kept; {m - k_ex} new group(s) for "
                        f"{int(np.sum(existing < 0))} new candidates.")
     elif fixed_count and m is None:
-        m = max(-(-n // max_size), largest)
+        m = max(core.fewest_groups(n, max_size), largest)
         b.notes.append(f"The number of groups is fixed to {m} (the fewest that fit), since the "
                        "rules name groups or shares of groups; pass n_groups to choose another.")
     if existing is not None and m is not None and m < len(existing_names):
         raise ConfigError(f"n_groups={m} is smaller than the {len(existing_names)} existing "
                           "groups in the 'group' column.")
     b.m = m
-    b.names = group_names(existing_names, m) if m is not None else None
+    b.names = core.group_names(m, existing_names) if m is not None else None
     if m is not None:
         b.bounds = np.tile(np.array([[b.min_size, max_size]], dtype=np.int64), (m, 1))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import core
 from ..problem import Problem
 from .base import Span
 from .compiled import Compiled
@@ -26,7 +27,7 @@ def group_span(p: Problem) -> tuple[int, int, str]:
     if p.n_groups is not None:
         return p.n_groups, p.n_groups, sizes
     # Sizes alone (not min_groups): the competitor check below explains a larger minimum.
-    return -(-p.n // p.max_size), p.n // p.min_size, sizes
+    return (*core.group_count_range(p.n, p.min_size, p.max_size), sizes)
 
 
 def _apart_words(key: str) -> tuple[str, str] | None:

@@ -7,11 +7,12 @@ each part's size and compiles and diagnoses it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from .. import core
 from ..affinity import is_dense
 from ..candidates import CandidateTable
 from ..errors import ConfigError
@@ -59,10 +60,11 @@ def check_sizes(group_size, n_groups, n: int, source: str) -> tuple[int, int]:
         if n < lo:
             raise ConfigError(f"{source}: only {n} candidates, fewer than min_size={lo}. "
                               f"Lower --min-size to {n} or add candidates.")
-        if -(-n // hi) > n // lo:
+        fewest, most = core.group_count_range(n, lo, hi)
+        if fewest > most:
             raise ConfigError(f"{source}: {n} candidates cannot be split into groups of {lo}-{hi}"
-                              f" (at least {-(-n // hi)} groups are needed to respect the maximum,"
-                              f" but only {n // lo} fit the minimum). Widen the size range.")
+                              f" (at least {fewest} groups are needed to respect the maximum,"
+                              f" but only {most} fit the minimum). Widen the size range.")
     return lo, hi
 
 
@@ -147,7 +149,8 @@ def keep_parts_apart(compiled: Compiled, table: CandidateTable, rules: Rules,
         cl = np.asarray(extra, dtype=np.int64)
         if p.cannot_link is not None and len(p.cannot_link):
             cl = np.unique(np.concatenate([p.cannot_link, cl]), axis=0)
-        p.cannot_link = cl
+        # a new problem with the extra pairs (the affinity is not checked again)
+        compiled.problem = replace(p, cannot_link=cl)
 
 
 def compile_parts(table: CandidateTable, A, *, min_size: int, max_size: int,
@@ -189,7 +192,8 @@ def compile_parts(table: CandidateTable, A, *, min_size: int, max_size: int,
         else:
             A_sub = A.subset(rows)
         prefix = f"{label}: " if label else ""
-        if len(rows) < min_size or -(-len(rows) // max_size) > len(rows) // min_size:
+        fewest, most = core.group_count_range(len(rows), min_size, max_size)
+        if len(rows) < min_size or fewest > most:
             parts.append(Part(label, rows, None, [
                 f"{prefix}{len(rows)} candidates cannot form groups of {min_size}-{max_size}. "
                 "Turn off the rule that separates them, or change the size range."]))

@@ -80,7 +80,7 @@ def solve_exact(problem: Problem, m: int, ctx: Context, budget: Budget, *,
 def _numpy_while_compiling(prep, units, rules: bool, ctx: Context, deadline: float):
     """First use on this install: the kernels compile in the background while the numpy
     search improves the construction. Returns the units and the seconds waited."""
-    from .local import kernels_ready
+    from .local import kernels_compiled, kernels_ready
     from .numpy_engine import numpy_search
 
     t_wait = time.perf_counter()
@@ -94,7 +94,8 @@ def _numpy_while_compiling(prep, units, rules: bool, ctx: Context, deadline: flo
                 prep.to_elements(prep.match_labels(u))))
         else:
             break  # no progress: wait for the kernels
-    return units, round(time.perf_counter() - t_wait, 3)
+    # (the wait is reported only when the kernels compiled, not for a slow cache load)
+    return units, round(time.perf_counter() - t_wait, 3) if kernels_compiled() else None
 
 
 def _checked(problem: Problem, labels: np.ndarray, m: int) -> np.ndarray:
@@ -109,7 +110,7 @@ def solve_local(problem: Problem, m: int, ctx: Context, budget: Budget, *,
                 start=None, max_iter=None) -> Outcome:
     """Construction + compiled iterated tabu search (+ CP-SAT repairs when the plan's
     engine is ``"hybrid"``)."""
-    from .local import TabuSearch, kernels_ready, needs_rules
+    from .local import TabuSearch, kernels_compiled, kernels_loaded, kernels_ready, needs_rules
 
     deadline = budget.deadline
     name = ctx.plan.engine
@@ -129,15 +130,18 @@ def solve_local(problem: Problem, m: int, ctx: Context, budget: Budget, *,
                  labels=lambda: prep.to_elements(prep.match_labels(units)), n_groups=m)
     seed = ctx.seed_int()
     compile_wait = None
-    # (not in the reproducible mode: the numpy search's progress depends on the clock)
-    if ctx.plan.compile_fallback and not kernels_ready(rules, time.perf_counter()):
+    # A load from numba's disk cache is waited for (a share of the time at most); while
+    # the kernels compile (first run on this install), the numpy search runs (not in the
+    # reproducible mode: its progress depends on the clock).
+    if ctx.plan.compile_fallback and not kernels_loaded(
+            rules, budget.until(SHARES["solve.cache_load"])):
         units, compile_wait = _numpy_while_compiling(prep, units, rules, ctx, deadline)
     if not kernels_ready(rules, deadline):
         # The compilation outlasts the time limit: the numpy search's grouping is the
         # answer (compilation goes on for later calls).
         labels = prep.to_elements(prep.match_labels(units))
         return Outcome("feasible", labels=labels, n_groups=m, method=name,
-                       time_to_feasible=t_feasible, compile_cut=True,
+                       time_to_feasible=t_feasible, compile_cut=kernels_compiled(),
                        compile_wait=compile_wait)
     ts = TabuSearch(prep, units, ctx.options, seed=seed)
 
@@ -176,6 +180,8 @@ def _sub_problems_while_compiling(ds, out: Outcome, ctx: Context, deadline: floa
     """First run on this install: the kernels compile in the background while the numpy
     search works on the sub-problems. True when the compilation outlasts the time limit
     (``out`` then holds the grouping)."""
+    from .local import kernels_compiled
+
     now = time.perf_counter()
     ds.reconstruct(now + SHARES["decompose.compile"] * max(deadline - now, 0.0))
     improved(ds.value)
@@ -186,10 +192,12 @@ def _sub_problems_while_compiling(ds, out: Outcome, ctx: Context, deadline: floa
 
     if ds.run_numpy(done, improved):
         raise KeyboardInterrupt
-    out.compile_wait = round(time.perf_counter() - now, 3)
+    if kernels_compiled():  # (not said of a slow load from the disk cache)
+        out.compile_wait = round(time.perf_counter() - now, 3)
     if _kernels_ready(time.perf_counter()):
         return False
-    out.labels, out.iterations, out.n_restarts, out.compile_cut = ds.labels, 0, ds.n_sub, True
+    out.labels, out.iterations, out.n_restarts = ds.labels, 0, ds.n_sub
+    out.compile_cut = kernels_compiled()
     return True
 
 
@@ -197,7 +205,7 @@ def solve_decomposed(problem: Problem, m: int, ctx: Context, budget: Budget, *,
                      start=None, max_iter=None) -> Outcome:
     """Large problems: construction, then descent + tabu on sub-problems of a few groups."""
     from .decompose import DecompositionSearch
-    from .local import kernels_ready
+    from .local import kernels_loaded, kernels_ready
 
     deadline = budget.deadline
     name = ctx.plan.engine
@@ -230,7 +238,8 @@ def solve_decomposed(problem: Problem, m: int, ctx: Context, budget: Budget, *,
 
     try:
         # (not in the reproducible mode: how far the numpy search gets depends on the clock)
-        if (ctx.plan.compile_fallback and not _kernels_ready(time.perf_counter())
+        if (ctx.plan.compile_fallback
+                and not kernels_loaded(None, budget.until(SHARES["solve.cache_load"]))
                 and _sub_problems_while_compiling(ds, out, ctx, deadline, improved)):
             return out
         interrupted = ds.run(deadline, max_iter, improved)

@@ -33,21 +33,15 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .. import core
 from ..problem import GroupSum, Problem
 from ._prep import group_sum_matrix, pair_adjacency
 from .plan import default_threads, setting
 
 __all__ = ["SubProblem", "SubOutcome", "Outcome", "DecompositionSearch", "subproblem", "write_back",
-           "outcome", "default_sub_size", "affinity_block", "RuleIndex"]
+           "outcome", "default_sub_size", "RuleIndex"]
 
 _EPS = 1e-9
-
-
-def affinity_block(A, rows, cols=None):
-    """``A[rows][:, cols]`` of a dense matrix or an affinity object with ``block``."""
-    if isinstance(A, np.ndarray):
-        return A[np.ix_(rows, rows if cols is None else cols)]
-    return A.block(rows, cols)
 
 
 def default_sub_size(n: int, m: int) -> int:
@@ -200,7 +194,7 @@ def subproblem(problem: Problem, labels: np.ndarray, groups: np.ndarray, *,
             allowed = problem.allowed[np.ix_(rows, groups)]
         slots = problem.slots[rows] if problem.slots is not None else None
         ns = tuple(np.asarray(c)[rows] for c in problem.no_singleton)
-        A = np.asarray(affinity_block(problem.affinity, rows), dtype=np.float64)
+        A = np.asarray(core.block(problem.affinity, rows), dtype=np.float64)
         sub = Problem(A, bounds=bounds, cannot_link=cl, must_link=ml, allowed=allowed,
                       group_sums=tuple(sums), slots=slots, slot_quorum=problem.slot_quorum,
                       no_singleton=ns)
@@ -340,13 +334,10 @@ class DecompositionSearch:
             sel = np.flatnonzero(new_local == g_local)
             self.members[g] = sub.rows[sel]
             self.sizes[g] = len(sel)
-            self.group_value[g] = 0.5 * float(B[np.ix_(sel, sel)].sum()) if len(sel) > 1 else 0.0
+            self.group_value[g] = core.group_pair_sum(B, sel)
 
     def _group_value(self, g: int) -> float:
-        mem = self.members[g]
-        if len(mem) < 2:
-            return 0.0
-        return 0.5 * float(affinity_block(self.problem.affinity, mem).sum())
+        return core.group_pair_sum(self.problem.affinity, self.members[g])
 
     # -- choosing sub-problems ---------------------------------------------------------
     def _weights(self) -> np.ndarray:
@@ -402,7 +393,7 @@ class DecompositionSearch:
         if len(mem) == 0 or sizes.sum() == 0:
             return np.zeros(len(pool))
         cols = np.concatenate([self.members[g] for g in pool])
-        B = affinity_block(self.problem.affinity, mem, cols).sum(axis=0)
+        B = core.block(self.problem.affinity, mem, cols).sum(axis=0)
         owner = np.repeat(np.arange(len(pool)), sizes)
         return np.bincount(owner, weights=B, minlength=len(pool)) / np.maximum(sizes, 1)
 
@@ -414,7 +405,7 @@ class DecompositionSearch:
         cols = np.concatenate([self.members[g] for g in pool])
         if len(mem) == 0 or len(cols) == 0:
             return np.sort(np.concatenate([[seed], pool[:k - 1]]))
-        B = affinity_block(self.problem.affinity, mem, cols).sum(axis=0)
+        B = core.block(self.problem.affinity, mem, cols).sum(axis=0)
         sizes = self.sizes[pool]
         owner = np.repeat(np.arange(pool_size), sizes)
         score = np.bincount(owner, weights=B, minlength=pool_size)
@@ -462,7 +453,7 @@ class DecompositionSearch:
         """Each group's mean affinity to 32 random landmark members, centred: ``(m, 32)``."""
         n, m = self.problem.n, self.m
         marks = np.sort(self.rng.choice(n, size=min(32, n), replace=False))
-        prof = np.asarray(affinity_block(self.problem.affinity, np.arange(n), marks), dtype=float)
+        prof = np.asarray(core.block(self.problem.affinity, np.arange(n), marks), dtype=float)
         G = np.zeros((m, len(marks)))
         np.add.at(G, self.labels, prof)
         G /= np.maximum(np.bincount(self.labels, minlength=m), 1)[:, None]
@@ -578,7 +569,7 @@ class DecompositionSearch:
         gpos = np.full(self.m, -1, dtype=np.int64)
         gpos[groups] = np.arange(k)
         local = gpos[self.labels[rows]]
-        A = np.ascontiguousarray(affinity_block(self.problem.affinity, rows), dtype=np.float64)
+        A = np.ascontiguousarray(core.block(self.problem.affinity, rows), dtype=np.float64)
         pos[rows] = np.arange(s)
         try:
             conf_ptr, conf_idx = sub_conflicts(rows, pos, ix.cl_ptr, ix.cl_idx, ix.cq_ptr,
@@ -756,11 +747,19 @@ def _kernels_sub_ready() -> bool:
 
 
 def objective_by_groups(A, labels: np.ndarray, m: int) -> float:
-    """``sum over groups of the affinity of member pairs``, block by block (no n x n work)."""
-    order = np.argsort(labels, kind="stable")
-    cuts = np.searchsorted(labels[order], np.arange(1, m))
-    total = 0.0
-    for mem in np.split(order, cuts):
-        if len(mem) > 1:
-            total += float(affinity_block(A, mem).sum())
-    return 0.5 * total if math.isfinite(total) else total
+    """``sum over groups of the affinity of member pairs``, block by block (no n x n work).
+
+    :func:`peermatch.core.pair_total_by_groups`; unplaced members (``-1``) pair with nobody.
+    """
+    return core.pair_total_by_groups(A, labels, m)
+
+
+def __getattr__(name: str):
+    # the block helper moved to peermatch.core; the old name works for one release
+    if name == "affinity_block":
+        import warnings
+
+        warnings.warn("peermatch.solve.decompose.affinity_block is deprecated; use "
+                      "peermatch.core.block.", DeprecationWarning, stacklevel=2)
+        return core.block
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

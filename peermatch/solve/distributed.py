@@ -29,9 +29,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import sys
 import threading
 import time
 import uuid
+import warnings
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,7 +45,11 @@ from ..affinity import FeatureAffinity
 from ..errors import ConfigError
 
 __all__ = ["SchedulerSpec", "parse_scheduler", "connect", "Session", "DaskMap", "solve_parts",
-           "INSTALL_HINT"]
+           "INSTALL_HINT", "ClusterStartWarning"]
+
+
+class ClusterStartWarning(UserWarning):
+    """A local Dask cluster could not start its workers: the run goes on in this process."""
 
 #: How to get Dask distributed.
 INSTALL_HINT = "pip install 'peermatch[distributed]'"
@@ -143,6 +150,47 @@ def import_distributed():
     return distributed
 
 
+_GUARD = re.compile(r"""__name__\s*==\s*['"]__main__['"]|['"]__main__['"]\s*==\s*__name__""")
+
+
+def _worker_importing_main() -> bool:
+    """True in a process that multiprocessing started and that is still importing the
+    script's main module: a worker of a local cluster running a script with no
+    ``if __name__ == "__main__":`` guard (what multiprocessing itself checks)."""
+    import multiprocessing
+
+    return bool(getattr(multiprocessing.current_process(), "_inheriting", False))
+
+
+def _script_unguarded() -> str | None:
+    """The main script's path when its source has no ``__name__ == "__main__"`` test."""
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    if not path:
+        return None  # an interactive session, python -c, a notebook: nothing imported again
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+    except OSError:
+        return None
+    return None if _GUARD.search(text) else path
+
+
+def _start_failed(spec: SchedulerSpec, exc: BaseException) -> str:
+    """The warning for a local cluster whose workers did not start: the cause when it is
+    the usual one (no main guard), and what happens instead."""
+    what = (f"The local Dask cluster (scheduler {spec.text!r}) could not start its workers "
+            f"({type(exc).__name__}: {str(exc).strip()[:200] or 'no detail'}); this run is "
+            "solved in this process instead.")
+    path = _script_unguarded()
+    if path is None:
+        return what
+    return (f"{what} The cause: the script {path} has no `if __name__ == \"__main__\":` "
+            "guard. Dask starts each worker as a new Python process that imports the main "
+            "script again, which then runs again instead of starting the worker. Put the "
+            "code that calls peermatch under `if __name__ == \"__main__\":` to use the "
+            "cluster (see docs/distributed.md).")
+
+
 def _warm_worker() -> bool:
     """Load the compiled kernels on a worker (from numba's cache after the first run)."""
     from .local import kernels_ready
@@ -166,6 +214,9 @@ class Session:
         self.cluster = None
         self.startup_s = 0.0
         self._error: BaseException | None = None
+        #: the warning when a local cluster did not start (the run goes on in process)
+        self.failed: str | None = None
+        self._warned = False
         self._thread: threading.Thread | None = None
         self._workers: list[str] = []
         self._workers_t = -np.inf
@@ -203,6 +254,12 @@ class Session:
                                   f"{timeout:.0f} s ({exc}). Start workers or give more "
                                   "time.") from None
             self.workers(refresh=True)
+        except Exception as exc:
+            if spec.kind == "local":  # no cluster of its own: the run goes on in process
+                self.failed = _start_failed(spec, exc)
+            else:
+                self._error = exc
+            self._shutdown()
         except BaseException as exc:
             self._error = exc
             self._shutdown()
@@ -220,6 +277,20 @@ class Session:
         if self._error is not None:
             raise self._error
         return self
+
+    def usable(self) -> bool:
+        """Wait for the start-up; False when a local cluster could not start (the run then
+        goes on in this process, with a :class:`ClusterStartWarning`, given once)."""
+        self.ready()
+        if self.failed is None:
+            return True
+        self._warn()
+        return False
+
+    def _warn(self) -> None:
+        if self.failed is not None and not self._warned:
+            self._warned = True
+            warnings.warn(self.failed, ClusterStartWarning, stacklevel=4)
 
     @property
     def client(self):
@@ -241,7 +312,9 @@ class Session:
         waiting: a start-up still under way reports ``workers=0``)."""
         out = {"scheduler": self.spec.text, "address": None, "workers": 0, "threads": 0,
                "startup_s": None}
-        if not self.is_ready() or self._error is not None:
+        if self.is_ready() and self.failed is not None:
+            out["failed"] = self.failed
+        if not self.is_ready() or self._error is not None or self.failed is not None:
             return out
         try:
             workers = self.workers(refresh=True)
@@ -264,6 +337,7 @@ class Session:
         """Close the client and cluster this session started (a given Client stays)."""
         if self._thread is not None:
             self._thread.join()
+        self._warn()  # a cluster that never started, even when the run did not need it
         if self.spec.kind != "client" and self._error is None:
             self._shutdown()
 
@@ -301,6 +375,11 @@ def connect(spec, timeout: float = 60.0, *, wait: bool = True) -> Session | None
     spec = parse_scheduler(spec)
     if spec is None:
         return None
+    if spec.kind == "local" and _worker_importing_main():
+        # A worker process of a local cluster importing a script without the main guard:
+        # it must not run the script (nor start a cluster of its own). It ends here, so
+        # its cluster's start fails at once and the driver says why, once.
+        raise SystemExit(1)
     import_distributed()
     session = Session(spec)
     timeout = max(float(timeout), 1.0)
@@ -564,6 +643,8 @@ class DaskMap:
             # (not in the reproducible mode, which waits for the cluster as it waits for
             # the kernels to compile: where the work runs should not depend on the clock)
             return self._local(search, batch, deadline, max_iter)
+        if self.client is None and not self.session.usable():  # no cluster: in process
+            return self._local(search, batch, deadline, max_iter)
         self._ensure(search)
         t_round = time.perf_counter()
         self._round += 1
@@ -679,7 +760,9 @@ def solve_parts(session: Session, jobs: list[dict], affinity, deadline: float) -
     """
     from ._result import SolveResult
 
-    client = session.client  # waits for the start-up
+    if not session.usable():  # waits for the start-up; no cluster: all parts in process
+        return [None] * len(jobs)
+    client = session.client
     time_limit = max(0.1, deadline - time.perf_counter())
     session.workers(refresh=True)
     slots = max(1, session.nthreads)

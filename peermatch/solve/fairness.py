@@ -36,11 +36,13 @@ from numbers import Real
 
 import numpy as np
 
+from .. import core
 from ..budget import SHARES
+from ..core import member_fits
 from ..errors import ConfigError
 from ..problem import Problem
 from ._prep import violations
-from .decompose import RuleIndex, affinity_block, subproblem
+from .decompose import RuleIndex, subproblem
 from .plan import RECOVERY_ROUNDS  # rounds of phase 3 (reweighted_recovery) by default
 
 __all__ = ["check_fairness", "member_fits", "FloorSearch", "raise_floor", "solve_exact_fair"]
@@ -71,27 +73,6 @@ def check_fairness(fairness) -> float:
 def _div(x: np.ndarray, d: int) -> np.ndarray:
     """Mean affinity to ``d`` groupmates (0 for a member alone, as in quality.member_scores)."""
     return x / d if d > 0 else np.zeros_like(x)
-
-
-def member_fits(A, labels: np.ndarray, m: int) -> np.ndarray:
-    """Each member's mean affinity to the rest of their group, group block by group block.
-
-    Works on a dense matrix and on an affinity object with ``block`` (memory
-    ``O(sum of squared sizes)``).
-
-    >>> import numpy as np
-    >>> A = np.array([[0, 1, 2], [1, 0, 3], [2, 3, 0]], dtype=float)
-    >>> member_fits(A, np.array([0, 0, 1]), 2).tolist()
-    [1.0, 1.0, 0.0]
-    """
-    labels = np.asarray(labels, dtype=np.int64)
-    fits = np.zeros(len(labels))
-    for g in range(m):
-        mem = np.flatnonzero(labels == g)
-        if len(mem) > 1:
-            B = np.asarray(affinity_block(A, mem), dtype=np.float64)
-            fits[mem] = B.sum(axis=1) / (len(mem) - 1)
-    return fits
 
 
 def _short(f: np.ndarray, tau: float, axis=None) -> np.ndarray:
@@ -209,7 +190,7 @@ class FloorSearch:
     def _pair(self, g: int, h: int, tau: float = -np.inf):
         rows = np.sort(np.concatenate([self.members[g], self.members[h]]))
         lab = (self.labels[rows] == h).astype(np.int64)
-        B = np.asarray(affinity_block(self.problem.affinity, rows), dtype=np.float64)
+        B = np.asarray(core.block(self.problem.affinity, rows), dtype=np.float64)
         sg, sh = len(self.members[g]), len(self.members[h])
         can_gh = sg - 1 >= self.bounds[g, 0] and sh + 1 <= self.bounds[h, 1]
         can_hg = sh - 1 >= self.bounds[h, 0] and sg + 1 <= self.bounds[g, 1]
@@ -254,7 +235,7 @@ class FloorSearch:
         picks = [self.rng.choice(others, size=min(8, len(others)), replace=False)]
         if who is not None:
             # the groups of the candidates the member likes most
-            row = np.asarray(affinity_block(self.problem.affinity, np.array([who]),
+            row = np.asarray(core.block(self.problem.affinity, np.array([who]),
                                     np.arange(self.problem.n)), dtype=np.float64)[0]
             top = np.argpartition(-row, min(40, len(row) - 1))[:40]
             picks.append(self.labels[top])

@@ -17,44 +17,145 @@ import numpy as np
 
 from ._prep import F_UNIT_WEIGHTS, Prepared
 
-__all__ = ["TabuSearch", "default_params", "kernels_ready"]
+__all__ = ["TabuSearch", "default_params", "kernels_compiled", "kernels_loaded",
+           "kernels_ready", "warm_up"]
+
+# How often a caller waiting for a load from the disk cache looks whether a compilation
+# started instead (a compilation is announced by numba before it begins).
+_POLL = 0.02
+
+
+class _Warmup:
+    """One background warm-up (the kernels with or without rules) and its hand-over.
+
+    Everything the warm-up thread shares with callers goes through this object: ``done``
+    (an Event, set last, after ``error``), ``compiling`` (an Event, set when numba starts
+    to compile one of the kernels in this thread: not in its disk cache). Callers read
+    ``error`` only once ``done`` is set.
+    """
+
+    def __init__(self, rules: bool):
+        self.rules = rules
+        self.done = threading.Event()
+        self.compiling = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True,
+                                       name=f"peermatch-compile-{'rules' if rules else 'sizes'}")
+
+    def _run(self) -> None:
+        try:
+            with _watch_compilations(self):
+                _warm_up(self.rules)
+        except BaseException as exc:  # re-raised in the caller's thread
+            self.error = exc
+        finally:
+            self.done.set()
+
+    def raise_error(self) -> None:
+        if self.error is not None:
+            raise self.error
+
 
 _warm_lock = threading.Lock()
-_warm_threads: dict[bool, threading.Thread] = {}
-_warm_errors: dict[bool, BaseException] = {}
+_warmups: dict[bool, _Warmup] = {}
+# warm-up threads by thread id, for the compilation listener (guarded by _warm_lock)
+_by_thread: dict[int, _Warmup] = {}
+_listening = False
+
+
+class _Watch:
+    """Registers this thread's warm-up with the compilation listener while it runs."""
+
+    def __init__(self, warm: _Warmup):
+        self.warm = warm
+
+    def __enter__(self):
+        with _warm_lock:
+            _by_thread[threading.get_ident()] = self.warm
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with _warm_lock:
+            _by_thread.pop(threading.get_ident(), None)
+
+
+def _watch_compilations(warm: _Warmup) -> _Watch:
+    """Install (once per process) a numba listener that flags a compilation in a warm-up
+    thread; without numba's event API the flag stays unset (then a caller waits for the
+    kernels as for a cache load, at most until its deadline)."""
+    global _listening
+    try:  # (outside the lock: numba's import takes a while)
+        # The package before its submodule: a thread that imports a submodule first while
+        # another imports the package takes the import locks in the opposite order, and
+        # one of them then gets a half-imported module.
+        import numba  # noqa: F401
+        from numba.core import event
+    except ImportError:  # an older numba: no event API
+        return _Watch(warm)
+    with _warm_lock:
+        if not _listening:
+            _listening = True
+            event.register("numba:compile", _listener(event))
+    return _Watch(warm)
+
+
+def _listener(event):
+    class CompileListener(event.Listener):
+        """Sets the ``compiling`` flag of the warm-up whose thread starts a compilation."""
+
+        def on_start(self, ev) -> None:
+            warm = _by_thread.get(threading.get_ident())
+            if warm is not None:
+                warm.compiling.set()
+
+        def on_end(self, ev) -> None:
+            pass
+
+    return CompileListener()
 
 
 def _warm_up(rules: bool) -> None:
     """Compile (or load from the disk cache) every kernel a search with/without rules uses."""
-    try:
-        from ..problem import Problem
-        from ._prep import prepare
+    from ..problem import Problem
+    from ._prep import prepare
 
-        A = np.ones((6, 6)) - np.eye(6)
-        kw = {"cannot_link": [(0, 3)]} if rules else {}
-        prep = prepare(Problem(A, bounds=[(2, 4), (2, 4)], **kw), 2)
-        ts = TabuSearch(prep, np.array([0, 0, 0, 1, 1, 1]), {}, seed=1)
-        ts.run(3)
-        ts.descend(2)
-        ts.perturb(1)
-        ts.restart(ts.state[7].copy())
-        from . import _kernels_sub
+    A = np.ones((6, 6)) - np.eye(6)
+    kw = {"cannot_link": [(0, 3)]} if rules else {}
+    prep = prepare(Problem(A, bounds=[(2, 4), (2, 4)], **kw), 2)
+    ts = TabuSearch(prep, np.array([0, 0, 0, 1, 1, 1]), {}, seed=1)
+    ts.run(3)
+    ts.descend(2)
+    ts.perturb(1)
+    ts.restart(ts.state[7].copy())
+    from . import _kernels_sub
 
-        _kernels_sub.compile_now()  # sub-problem set-up and feature blocks at scale
-    except BaseException as exc:  # re-raised in the caller's thread
-        _warm_errors[rules] = exc
+    _kernels_sub.compile_now()  # sub-problem set-up and feature blocks at scale
+
+
+def _started(rules: bool) -> _Warmup:
+    """The warm-up of ``rules``, started in the background on the first call."""
+    with _warm_lock:
+        warm = _warmups.get(rules)
+        if warm is None:
+            warm = _warmups[rules] = _Warmup(rules)
+            warm.thread.start()
+    return warm
 
 
 def warm_up(timeout: float = 600.0) -> bool:
     """Compile (or load from the disk cache) every kernel now; True when all are ready.
 
     ``make demo`` and ``make test`` call it once after installing, so a first real run
-    does not spend its time budget compiling.
+    does not spend its time budget compiling. ``timeout=0`` starts the warm-up in the
+    background and returns at once: a script that calls it first has the kernels loaded
+    while it reads and scores its candidates.
 
     >>> warm_up()
     True
     """
     end = time.perf_counter() + timeout
+    _started(True)
+    _started(False)
     return kernels_ready(True, end) and kernels_ready(False, end)
 
 
@@ -66,20 +167,50 @@ def kernels_ready(rules: bool, deadline: float) -> bool:
     (the caller then returns its construction) while compilation goes on for later calls.
     numba's random generator is per thread, so the warm-up does not touch the caller's.
     """
-    with _warm_lock:
-        th = _warm_threads.get(rules)
-        if th is None:
-            th = threading.Thread(target=_warm_up, args=(rules,), daemon=True,
-                                  name=f"peermatch-compile-{'rules' if rules else 'sizes'}")
-            _warm_threads[rules] = th
-            th.start()
-    th.join(max(deadline - time.perf_counter(), 0.0))
-    if th.is_alive():
+    warm = _started(rules)
+    # (a deadline far away, e.g. an unlimited time limit, is clamped to what a wait takes)
+    if not warm.done.wait(min(max(deadline - time.perf_counter(), 0.0), threading.TIMEOUT_MAX)):
         return False
-    err = _warm_errors.get(rules)
-    if err is not None:
-        raise err
+    warm.raise_error()
     return True
+
+
+def kernels_loaded(rules: bool | None, deadline: float) -> bool:
+    """Wait for kernels that load from numba's disk cache; not for a compilation.
+
+    Waits at most until ``deadline`` while the kernels load from the cache (a fraction of
+    a second; a numpy search meanwhile would do less than the compiled one does after
+    it), and returns False as soon as numba starts to compile one of them instead (the
+    first run on an install, or after an upgrade), so the caller can search with numpy
+    while the compilation goes on. ``rules=None``: both sets of kernels.
+
+    >>> warm_up() and kernels_loaded(True, time.perf_counter() + 600.0)
+    True
+    """
+    warms = [_started(r) for r in ((True, False) if rules is None else (rules,))]
+    while True:
+        pending = [w for w in warms if not w.done.is_set()]
+        if not pending:
+            break
+        if any(w.compiling.is_set() for w in warms):
+            return False
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            return False
+        pending[0].done.wait(min(left, _POLL))
+    for w in warms:
+        w.raise_error()
+    return True
+
+
+def kernels_compiled() -> bool:
+    """True when a warm-up in this process compiled kernels (numba's disk cache did not
+    have them) rather than loading them from the cache.
+
+    >>> isinstance(kernels_compiled(), bool)
+    True
+    """
+    return any(w.compiling.is_set() for w in list(_warmups.values()))
 
 
 def needs_rules(prep: Prepared) -> bool:

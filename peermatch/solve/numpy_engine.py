@@ -50,6 +50,7 @@ import time
 
 import numpy as np
 
+from .. import core
 from ._prep import F_ALLOWED, F_CANNOT_LINK, F_GROUP_SUMS, F_UNIT_WEIGHTS, Prepared
 
 __all__ = ["numpy_search", "objective"]
@@ -81,7 +82,8 @@ def objective(A: np.ndarray, labels: np.ndarray, m: int) -> float:
     -------
     float
         ``sum over u < v with labels[u] == labels[v] of A[u, v]``, summed group by group
-        (``O(sum of squared group sizes)``, nothing ``nu x m`` is built).
+        (``O(sum of squared group sizes)``, nothing ``nu x m`` is built):
+        :func:`peermatch.core.pair_total_by_groups`.
 
     Examples
     --------
@@ -89,15 +91,7 @@ def objective(A: np.ndarray, labels: np.ndarray, m: int) -> float:
     >>> objective(A, np.array([0, 0, 1]), 2)
     1.0
     """
-    labels = np.asarray(labels, dtype=np.int64)
-    order = np.argsort(labels, kind="stable")
-    cuts = np.searchsorted(labels[order], np.arange(m + 1))
-    total = 0.0
-    for g in range(m):
-        mem = order[cuts[g]:cuts[g + 1]]
-        if len(mem) > 1:
-            total += 0.5 * float(A[np.ix_(mem, mem)].sum())
-    return total
+    return core.pair_total_by_groups(A, np.asarray(labels, dtype=np.int64), m)
 
 
 class _Model:
