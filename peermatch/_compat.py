@@ -52,19 +52,20 @@ def group_size_pair(fn):
     """
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        name = fn.__qualname__  # e.g. MatchResult.as_grouping
         if "group_size" in kwargs:
-            warnings.warn(f"{fn.__name__}(group_size=(min, max)) is deprecated; call it "
-                          f"{fn.__name__}(min_size=..., max_size=...)", DeprecationWarning,
+            warnings.warn(f"{name}(group_size=(min, max)) is deprecated; call it "
+                          f"{name}(min_size=..., max_size=...)", DeprecationWarning,
                           stacklevel=2)
             if "min_size" in kwargs or "max_size" in kwargs:
-                raise TypeError(f"{fn.__name__}() got both 'group_size' and "
+                raise TypeError(f"{name}() got both 'group_size' and "
                                 "'min_size'/'max_size'")
             pair = kwargs.pop("group_size")
             if pair is not None:
                 try:
                     kwargs["min_size"], kwargs["max_size"] = pair
                 except (TypeError, ValueError):
-                    raise ConfigError(f"The 'group_size' parameter of {fn.__name__} must be a "
+                    raise ConfigError(f"The 'group_size' parameter of {name} must be a "
                                       f"(min, max) pair. Got {pair!r} instead.") from None
         return fn(*args, **kwargs)
 
