@@ -84,7 +84,8 @@ def run_baseline(arrays: tuple, problem: Problem, seconds: float, seed: int) -> 
 def main_job(n: int, T: float, seed: int, long_k: float | None, even_sizes=None) -> dict:
     df = peermatch.synth_candidates(n, seed=seed)
     t = time.perf_counter()
-    res = peermatch.match(df, group_size=(8, 12), time_limit=T, seed=seed, even_sizes=even_sizes)
+    res = peermatch.match(df, min_size=8, max_size=12, time_limit=T, seed=seed,
+                          even_sizes=even_sizes)
     pm_wall = time.perf_counter() - t
     rss_pm = max_rss_mb()
     if not res.success:
@@ -173,7 +174,7 @@ def with_medians(rows: list[dict], keys: tuple[str, ...]) -> list[dict]:
 
 
 def warm_match() -> None:
-    peermatch.match(peermatch.synth_candidates(40, seed=0), group_size=(8, 12), time_limit=5,
+    peermatch.match(peermatch.synth_candidates(40, seed=0), min_size=8, max_size=12, time_limit=5,
                     seed=0)
 
 

@@ -72,7 +72,7 @@ def head_to_head(n: int, T: float, seed: int, scheduler: str) -> list[dict]:
     rows = []
     for where in (None, scheduler):
         t = time.perf_counter()
-        res = pm.match(df, group_size=(8, 12), time_limit=T, seed=seed, scheduler=where)
+        res = pm.match(df, min_size=8, max_size=12, time_limit=T, seed=seed, scheduler=where)
         wall = time.perf_counter() - t
         if not res.success:
             raise RuntimeError(f"no grouping at n={n} ({where}): {res.message}")
@@ -107,7 +107,7 @@ def parts_table(k: int, size: int, seed: int):
 def simulated(args) -> tuple[list[dict], list[dict]]:
     df = parts_table(args.parts, args.part_size, args.seed)
     rules = pm.Rules(competitors=("industry", "market"), same_region=True, separate_tiers=True)
-    kw = dict(group_size=(8, 12), rules=rules,
+    kw = dict(min_size=8, max_size=12, rules=rules,
               time_limit=3600, seed=args.seed, options={"max_iter": args.part_iter})
     t = time.perf_counter()
     here = pm.match(df, **kw)

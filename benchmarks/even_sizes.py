@@ -45,7 +45,7 @@ def run_case(name: str, n: int | None, time_limit: float, seed: int) -> dict:
                  "group_size": [8, 12]}
     for key, even in (("even", True), ("free", False)):
         t0 = time.perf_counter()
-        res = pm.match(data, group_size=(8, 12), time_limit=time_limit, seed=seed,
+        res = pm.match(data, min_size=8, max_size=12, time_limit=time_limit, seed=seed,
                        even_sizes=even)
         wall = time.perf_counter() - t0
         assert res.success and res.validate() == [], (name, key, res.message)

@@ -184,7 +184,7 @@ def run(df, label: str, **kw) -> dict:
 
 def held_out(n: int, time_limit: float, gain: float, max_loss: float, lp_time: float) -> dict:
     df = pm.synth_candidates(n, seed=SEED_DATA)
-    base = dict(group_size=(8, 12), time_limit=time_limit, seed=0)
+    base = dict(min_size=8, max_size=12, time_limit=time_limit, seed=0)
     rows = [run(df, "fairness=0", **base), run(df, "fairness=1", fairness=1.0, **base),
             run(df, "even_sizes", even_sizes=True, **base)]
     rows += [run(df, f"fairness={F:g}", fairness=F, **base) for F in (0.5, 0.75)]
@@ -192,7 +192,7 @@ def held_out(n: int, time_limit: float, gain: float, max_loss: float, lp_time: f
     rows.append(run(df, "fairness=1 no phase 3", fairness=1.0,
                     options={"fairness_rounds": 0}, **base))
     f0, f1, ev = rows[:3]
-    res = pm.match(df, group_size=(8, 12), time_limit=0.5, seed=0)
+    res = pm.match(df, min_size=8, max_size=12, time_limit=0.5, seed=0)
     A = np.asarray(res.affinity, dtype=float)
     assert np.array_equal(A, A.T)
     bound = floor_bound(df, A, 8)
@@ -259,7 +259,7 @@ def curve(time_limit: float) -> dict:
     rows = []
     for F in (0.0, 0.25, 0.5, 0.75, 1.0):
         rows.append({"fairness": F, **run(path, f"example F={F:g}", fairness=F,
-                                          group_size=(8, 12), time_limit=time_limit,
+                                          min_size=8, max_size=12, time_limit=time_limit,
                                           seed=0)})
     return {"data": "peermatch/data/candidates.csv", "time_limit": time_limit, "rows": rows}
 
@@ -314,7 +314,7 @@ def main() -> None:
     a = ap.parse_args()
     if a.lp_only:
         df = pm.synth_candidates(a.n, seed=SEED_DATA)
-        A = np.asarray(pm.match(df, group_size=(8, 12), time_limit=0.5, seed=0).affinity)
+        A = np.asarray(pm.match(df, min_size=8, max_size=12, time_limit=0.5, seed=0).affinity)
         f0, t0 = a.lp_only
         tau, total_min = (1 + a.gain) * f0, (1 - a.max_loss) * t0
         print(f"is floor >= {tau:.4f} with total >= {total_min:.1f} possible?", flush=True)

@@ -158,7 +158,7 @@ def attrition(res, rules, lo: int, hi: int, time_limit: float, seed: int) -> dic
     left = frame.drop(index=drop).reset_index(drop=True)
     gone = set(frame.loc[drop, "id"])
     t0 = time.perf_counter()
-    rep = pm.repair(left, group_size=(lo, hi), rules=rules, time_limit=time_limit, seed=0)
+    rep = pm.repair(left, min_size=lo, max_size=hi, rules=rules, time_limit=time_limit, seed=0)
     secs = time.perf_counter() - t0
     if not rep.success:
         return {"groups_hit": hit, "sizes_left": [keep_sizes[g] for g in hit],
@@ -192,7 +192,7 @@ def figures(n: int = 200, seed: int = SEED, time_limit: float = 5.0,
     rules = pm.Rules(common_slot=True)
     df = pm.synth_candidates(n, seed=seed)
     t0 = time.perf_counter()
-    res = pm.match(df, group_size=(lo, hi), n_groups=n_groups, rules=rules,
+    res = pm.match(df, min_size=lo, max_size=hi, n_groups=n_groups, rules=rules,
                    time_limit=time_limit, seed=0)
     assert res.success and not res.validate(), res.message
     out: dict = {"n": n, "seed": seed, "groups": res.n_groups,
@@ -205,7 +205,7 @@ def figures(n: int = 200, seed: int = SEED, time_limit: float = 5.0,
     out["round_1"]["odd_groups"] = int(np.sum(np.bincount(res.labels) % 2))
     # The same candidates in groups of 9 and 11: every group odd, so every group has a
     # triad, checked against the brute force over all its triads.
-    odd = pm.match(df, group_size=(9, 11), n_groups=n_groups, rules=rules,
+    odd = pm.match(df, min_size=9, max_size=11, n_groups=n_groups, rules=rules,
                    time_limit=time_limit, seed=0, even_sizes=False)
     assert odd.success and not odd.validate(), odd.message
     out["round_odd"] = check_pairs(odd, pm.accountability_pairs(odd).frame)

@@ -26,7 +26,7 @@ def scenario(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(seed)
     df = pm.synth_candidates(n, seed=seed)
     df["gender"] = rng.choice(["f", "m"], size=n, p=[0.4, 0.6])
-    prev = pm.match(df, group_size=(8, 12), time_limit=5, seed=seed + 1)
+    prev = pm.match(df, min_size=8, max_size=12, time_limit=5, seed=seed + 1)
     return df, prev.groups[["id", "group"]]
 
 
@@ -75,7 +75,7 @@ def main(argv=None) -> None:
     for name, rules in (("sizes + competitors", pm.Rules()),
                         ("all rules", all_rules(df, history))):
         t = time.perf_counter()
-        res = pm.match(df, group_size=(8, 12), rules=rules, time_limit=args.time_limit,
+        res = pm.match(df, min_size=8, max_size=12, rules=rules, time_limit=args.time_limit,
                        seed=args.seed)
         wall = time.perf_counter() - t
         # res.affinity is the plain affinity (soft penalties live in the solver's copy).

@@ -78,14 +78,14 @@ def quality(args) -> list[dict]:
     rows = []
     for name, w in (("text off", Weights()), ("text on", text)):
         t0 = time.perf_counter()
-        res = pm.match(df, group_size=(8, 12), weights=w, time_limit=args.time_limit,
+        res = pm.match(df, min_size=8, max_size=12, weights=w, time_limit=args.time_limit,
                        seed=args.seed, workers=1)
         wall = time.perf_counter() - t0
         pairs = list(within_pairs(np.asarray(res.labels)))
         sharing = [(i, j) for i, j in pairs if topics[i] & topics[j]]
         named = float("nan")
         if name == "text on":
-            f = encode(pm.read_candidates(df), columns=text.columns)
+            f = encode(pm.read_candidates(df), specs=text.columns)
             hits = 0
             for i, j in sharing:
                 words = {w for term in shared_terms(f, i, j, k=5) for w in term.split()}
@@ -122,8 +122,8 @@ def speed(args) -> list[dict]:
             TextColumn("intake_worries", "wants"))
     words = np.mean([len(t.split()) for c in ("intake_goals", "intake_offers", "intake_worries")
                      for t in df[c] if t])
-    vec_cpu, vec_wall = timed(lambda: encode(table, columns=cols), 1)
-    f = encode(table, columns=cols)
+    vec_cpu, vec_wall = timed(lambda: encode(table, specs=cols), 1)
+    f = encode(table, specs=cols)
     off = {"goals": 0.0, "inspiration": 0.0, "caliber": 0.0, "diversity": 0.0}
     cases = {"tag components (goals, inspiration)": Weights(caliber=0.0, diversity=0.0),
              "text components (3 answers)": Weights(**off, columns=cols)}
@@ -131,8 +131,8 @@ def speed(args) -> list[dict]:
     blocks = [rng.choice(n, 160, replace=False) for _ in range(args.blocks)]
     rows = []
     for name, w in cases.items():
-        affinity(f, w, dtype=np.float32, n_jobs=1)  # warm-up (the text kernel compiles)
-        cpu, wall = timed(lambda w=w: affinity(f, w, dtype=np.float32, n_jobs=1),
+        affinity(f, w, dtype=np.float32, workers=1)  # warm-up (the text kernel compiles)
+        cpu, wall = timed(lambda w=w: affinity(f, w, dtype=np.float32, workers=1),
                           args.repeats)
         FA = FeatureAffinity(f, w)
         FA.block(blocks[0])

@@ -5,7 +5,7 @@ says how mutually inspiring each pair is; OR-Tools CP-SAT and a compiled local
 search split the candidates into groups that obey every hard rule.
 
 >>> import peermatch as pm
->>> res = pm.match(pm.synth_candidates(30, seed=1), group_size=(5, 8), time_limit=1)
+>>> res = pm.match(pm.synth_candidates(30, seed=1), min_size=5, max_size=8, time_limit=1)
 >>> res.success
 True
 

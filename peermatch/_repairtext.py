@@ -179,7 +179,8 @@ def _fixes(families: Sequence[str], rules: Rules, small: Sequence[tuple[str, int
     if pairs and (rules.conflicts or rules.conflict_file is not None):
         out.append("drop a declared conflict (the conflicts column or --conflict-file)")
     if "group sizes" in fam:
-        out.append("widen the group sizes (group_size; command line: --min-size, --max-size)")
+        out.append("widen the group sizes (min_size, max_size; command line: --min-size, "
+                   "--max-size)")
     if "allowed groups" in fam and (rules.pins or rules.allowed_groups or rules.locked_groups):
         out.append("pin or lock fewer members (pins, allowed_groups, locked_groups; command "
                    "line: the [rules] table of --config)")
@@ -189,7 +190,7 @@ def _fixes(families: Sequence[str], rules: Rules, small: Sequence[tuple[str, int
         least = min(s for _, s in small)
         out.append(f"keep {_groups([g for g, _ in small])} as "
                    f"{'it is' if len(small) == 1 else 'they are'} with a smaller minimum size "
-                   f"(group_size=({least}, ...); command line: --min-size {least})")
+                   f"(min_size={least}; command line: --min-size {least})")
     out.append("move members by hand (check_move; command line: peermatch move)")
     return list(dict.fromkeys(out))
 

@@ -97,7 +97,7 @@ class ScoringPrep:
             col = f.columns.get(spec.name)
             if col is None:
                 raise ConfigError(f"Column {spec.name!r} is weighted but was not encoded; pass "
-                                  f"columns=weights.columns to encode().")
+                                  f"specs=weights.columns to encode().")
             if col.kind != spec.kind:
                 raise ConfigError(f"Column {spec.name!r} is weighted as {spec.kind} but was "
                                   f"encoded as {col.kind}; encode with the same ColumnSpec.")
@@ -268,7 +268,7 @@ class TextPrep:
         absent = [s.name for s in specs if s.name not in texts]
         if absent:
             raise ConfigError(f"Text column(s) {absent} are weighted but were not encoded; pass "
-                              f"columns=weights.columns to encode().")
+                              f"specs=weights.columns to encode().")
         self.specs = specs
         rows = {s.name: _as_rows(texts[s.name], dt) for s in specs}
         wants = [texts[s.name] for s in specs if s.side == "wants"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._compat import renamed_keywords
+from ._compat import group_size_pair, renamed_keywords
 from .core import block
 from .errors import ConfigError
 from .features import Features
@@ -478,7 +478,7 @@ def explain_result(result, member: str | int) -> MemberExplanation:
     best group the member could legally join (never one holding their competitor).
 
     >>> import peermatch as pm
-    >>> res = pm.match(pm.synth_candidates(30, seed=1), group_size=(5, 8), time_limit=1)
+    >>> res = pm.match(pm.synth_candidates(30, seed=1), min_size=5, max_size=8, time_limit=1)
     >>> ex = explain_result(res, "M0001")
     >>> ex.id, ex.group_name == res.group_names[res.labels[0]]
     ('M0001', True)
@@ -650,7 +650,9 @@ def _option_words(o: dict) -> str:
 
 
 @renamed_keywords(grouping="groups")
-def explain_together(groups, a: str, b: str, *, weights=None, rules=None, group_size=None,
+@group_size_pair
+def explain_together(groups, a: str, b: str, *, weights=None, rules=None,
+                     min_size: int | None = None, max_size: int | None = None,
                      columns=None) -> TogetherExplanation:
     """Why members ``a`` and ``b`` are not in one group, and what it takes to join them.
 
@@ -669,7 +671,7 @@ def explain_together(groups, a: str, b: str, *, weights=None, rules=None, group_
         still works, with a DeprecationWarning.)
     a, b : str
         Member ids.
-    weights, rules, group_size, columns
+    weights, rules, min_size, max_size, columns
         As for :func:`peermatch.report.from_grouping` (ignored for a MatchResult).
 
     Examples
@@ -681,8 +683,8 @@ def explain_together(groups, a: str, b: str, *, weights=None, rules=None, group_
     >>> ex.together, ex.best["kind"]
     (False, 'swap')
     """
-    G = read_grouping(groups, weights=weights, rules=rules, group_size=group_size,
-                      columns=columns)
+    G = read_grouping(groups, weights=weights, rules=rules, min_size=min_size,
+                      max_size=max_size, columns=columns)
     i, j = G.member(a), G.member(b)
     if i == j:
         raise ConfigError(f"--with names the same member twice ({G.ids[i]}).")

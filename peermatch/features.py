@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ._compat import renamed_keywords
 from .candidates import CandidateTable
 from .errors import ConfigError
 from .text import (
@@ -373,11 +374,12 @@ class Features:
         return [self.vocab[t] for t in _row_indices(self.expertise, i)]
 
 
+@renamed_keywords(columns="specs")
 def encode(
     table: CandidateTable,
     *,
     industry_depth: int | None = None,
-    columns: Sequence[ColumnSpec] = (),
+    specs: Sequence[ColumnSpec] = (),
     revenue_per_employee: float | None = None,
 ) -> Features:
     """Encode a validated candidates table as arrays.
@@ -393,9 +395,11 @@ def encode(
         For numeric industry codes (NAICS, SIC: a label starting with digits), the number of
         leading digits that define the sector; e.g. 2 makes ``541511`` and ``541211`` the same
         sector ``54``. Non-numeric labels are their own sector. None: sector = industry.
-    columns : sequence of ColumnSpec, default=()
+    specs : sequence of ColumnSpec, default=()
         User columns to read from ``table.frame`` (usually ``weights.columns``). Text
-        columns are vectorised together (one TF-IDF vocabulary) into ``texts``.
+        columns are vectorised together (one TF-IDF vocabulary) into ``texts``. (Formerly
+        ``columns``, a name that elsewhere means the rename map of the table's column
+        names; that keyword still works, with a DeprecationWarning.)
     revenue_per_employee : float or None, default=None
         Factor turning revenue into an employee-equivalent size for rows without employees.
         None estimates it as the geometric median ratio over rows giving both (at least 3),
@@ -486,13 +490,13 @@ def encode(
     tier, tier_labels = _optional_codes(table.tier, n)
 
     encoded = {}
-    for spec in columns:
+    for spec in specs:
         if not isinstance(spec, ColumnSpec):
-            raise ConfigError(f"The 'columns' parameter of encode must hold ColumnSpec objects. "
+            raise ConfigError(f"The 'specs' parameter of encode must hold ColumnSpec objects. "
                               f"Got {spec!r} instead.")
         if spec.kind != "text":
             encoded[spec.name] = _encode_column(table, spec)
-    texts = _encode_texts(table, [s for s in columns if s.kind == "text"])
+    texts = _encode_texts(table, [s for s in specs if s.kind == "text"])
 
     return Features(
         ids=ids, names=names,

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ._compat import group_size_pair, renamed_keywords
 from .candidates import CandidateTable, text_key
 from .core import block, natural_key
 from .errors import CandidatesError, ConfigError
@@ -30,7 +31,7 @@ from .rules import Compiled, Rules
 from .scored import load_table, score_table
 
 __all__ = ["Grouping", "read_grouping", "natural_key", "with_groups", "find_member",
-           "size_range"]
+           "size_range", "check_bounds"]
 
 
 def with_groups(table: CandidateTable, names: Sequence[str]) -> CandidateTable:
@@ -66,26 +67,41 @@ def find_member(ids: Sequence[str], key: str, source: str = "") -> int:
     raise ConfigError(f"no member with id {key!r}{where} ({len(ids)} candidates).{hint}")
 
 
-def size_range(group_size, counts) -> tuple[int, int]:
+def check_bounds(where: str, min_size: Any, max_size: Any, *,
+                 optional: bool = False) -> tuple[Any, Any]:
+    """``min_size`` and ``max_size`` as ints (None stays None when ``optional``).
+
+    Raises
+    ------
+    ConfigError
+        A bound that is not an int, naming the parameter and the function ``where``.
+
+    >>> check_bounds("match", 4, 6.0), check_bounds("report", None, 9, optional=True)
+    ((4, 6), (None, 9))
+    """
+    out = []
+    for name, x in (("min_size", min_size), ("max_size", max_size)):
+        if x is None and optional:
+            out.append(None)
+            continue
+        try:
+            out.append(int(x))
+        except (TypeError, ValueError):
+            raise ConfigError(f"The '{name}' parameter of {where} must be an int"
+                              f"{' or None' if optional else ''}. Got {x!r} instead.") from None
+    return out[0], out[1]
+
+
+def size_range(min_size: int | None, max_size: int | None, counts) -> tuple[int, int]:
     """The ``(min, max)`` group size to check a grouping against.
 
-    ``group_size`` is None or a ``(min, max)`` pair whose bounds may be None: a missing
-    bound is the smallest / largest group of the grouping itself (``counts``), clipped
-    to the other bound, so only the sizes you state are checked.
+    A missing (None) bound is the smallest / largest group of the grouping itself
+    (``counts``), clipped to the other bound, so only the sizes you state are checked.
 
-    >>> size_range(None, [8, 10]), size_range((9, None), [8, 10]), size_range((None, 7), [8])
+    >>> size_range(None, None, [8, 10]), size_range(9, None, [8, 10]), size_range(None, 7, [8])
     ((8, 10), (9, 10), (7, 7))
     """
-    gs = (None, None) if group_size is None else tuple(group_size)
-    if len(gs) != 2:
-        raise ConfigError("The 'group_size' parameter must be a (min, max) pair or None. "
-                          f"Got {group_size!r} instead.")
-    try:
-        lo = None if gs[0] is None else int(gs[0])
-        hi = None if gs[1] is None else int(gs[1])
-    except (TypeError, ValueError):
-        raise ConfigError("The 'group_size' parameter must be a (min, max) pair of ints. "
-                          f"Got {group_size!r} instead.") from None
+    lo, hi = check_bounds("read_grouping", min_size, max_size, optional=True)
     counts = np.asarray(counts, dtype=np.int64)
     smallest = int(counts.min()) if len(counts) else 1
     largest = int(counts.max()) if len(counts) else 1
@@ -98,27 +114,31 @@ def size_range(group_size, counts) -> tuple[int, int]:
     return lo, hi
 
 
-def read_grouping(source, *, weights: Any = None, columns: Mapping[str, str] | None = None,
-                  rules: Rules | None = None, group_size=None,
-                  allow_unplaced: bool = False) -> Grouping:
+@renamed_keywords(source="groups")
+@group_size_pair
+def read_grouping(groups, *, weights: Any = None, columns: Mapping[str, str] | None = None,
+                  rules: Rules | None = None, min_size: int | None = None,
+                  max_size: int | None = None, allow_unplaced: bool = False) -> Grouping:
     """Read an existing grouping: the one way a grouping comes in.
 
     Parameters
     ----------
-    source : path, DataFrame, CandidateTable or MatchResult
+    groups : path, DataFrame, CandidateTable or MatchResult
         Candidates with a ``group`` column (any non-empty label per row), such as the
         CSV written by ``peermatch match``; or a successful result (its own table,
         scores, rules and weights are used, and ``weights``, ``rules`` and ``columns``
-        are ignored).
+        are ignored). (Formerly ``source``; that keyword still works, with a
+        DeprecationWarning.)
     weights : Weights, optional
         Scoring weights (default ``Weights()``); the table is scored on first use.
     columns : dict, optional
         Canonical column name -> column name in the table (e.g. ``{"group": "Team"}``).
     rules : Rules, optional
         Hard rules to check changes against (default ``Rules()``).
-    group_size : (int or None, int or None), optional
-        Allowed group sizes; None (or a None bound) takes the smallest / largest group
-        of the grouping itself (see :func:`size_range`).
+    min_size, max_size : int, optional
+        Allowed group sizes; a bound left out (None) is the smallest / largest group
+        of the grouping itself (see :func:`size_range`). ``group_size=(min, max)`` is
+        the deprecated spelling.
     allow_unplaced : bool, default=False
         Accept rows with an empty ``group`` cell (new members, a prospect): their label
         is ``-1``. By default such a row is an error.
@@ -143,10 +163,10 @@ def read_grouping(source, *, weights: Any = None, columns: Mapping[str, str] | N
     >>> g.names, [g.names[k] for k in g.order], (g.lo, g.hi)
     (['10', '2'], ['2', '10'], (6, 6))
     """
-    as_grouping = getattr(source, "as_grouping", None)
+    as_grouping = getattr(groups, "as_grouping", None)
     if callable(as_grouping):  # a MatchResult (or anything that holds a grouping)
-        return as_grouping(group_size=group_size)
-    table = load_table(source, columns)
+        return as_grouping(min_size=min_size, max_size=max_size)
+    table = load_table(groups, columns)
     if table.group is None:
         raise CandidatesError(
             f"{table.source}: no 'group' column, so there are no groups to work on. Use the "
@@ -161,7 +181,7 @@ def read_grouping(source, *, weights: Any = None, columns: Mapping[str, str] | N
             f"{table.source}: {len(empty)} row(s) have an empty 'group' cell (line(s) "
             f"{lines}{more}). Every candidate needs a group here; fill them in, or place new "
             "candidates with 'peermatch repair' (or 'peermatch match').")
-    return Grouping(table, weights=weights, rules=rules, group_size=group_size)
+    return Grouping(table, weights=weights, rules=rules, min_size=min_size, max_size=max_size)
 
 
 class Grouping:
@@ -187,8 +207,10 @@ class Grouping:
         Group sizes the checks allow.
     """
 
+    @group_size_pair
     def __init__(self, table: CandidateTable, *, weights: Any = None,
-                 rules: Rules | None = None, group_size=None, features: Any = None,
+                 rules: Rules | None = None, min_size: int | None = None,
+                 max_size: int | None = None, features: Any = None,
                  affinity: Any = None) -> None:
         from .scoring import Weights
 
@@ -200,7 +222,7 @@ class Grouping:
         index = {g: k for k, g in enumerate(self.names)}
         self.labels = np.array([index.get(c, -1) for c in cells], dtype=np.int64)
         counts = np.bincount(self.labels[self.labels >= 0], minlength=len(self.names))
-        self.lo, self.hi = size_range(group_size, counts)
+        self.lo, self.hi = size_range(min_size, max_size, counts)
         self._features, self._affinity = features, affinity
         self._compiled: Compiled | None = None
         self._loose: Compiled | None = None
@@ -210,7 +232,9 @@ class Grouping:
 
     # -- construction --------------------------------------------------------------------
     @classmethod
-    def from_result(cls, result, *, group_size=None) -> Grouping:
+    @group_size_pair
+    def from_result(cls, result, *, min_size: int | None = None,
+                    max_size: int | None = None) -> Grouping:
         """From a successful MatchResult (of ``match``, ``from_grouping`` or ``repair``)."""
         if not result.success:
             raise ConfigError(f"The grouping is not usable ({result.status}): there are no "
@@ -222,20 +246,21 @@ class Grouping:
             slots = result.meeting_slots
             table.frame["meeting_slot"] = [slots[g] for g in labels]
         bounds = result.size_bounds()
-        if group_size is None or None in tuple(group_size):
-            gs = (None, None) if group_size is None else tuple(group_size)
+        if min_size is None or max_size is None:
             sizes = np.bincount(labels)
-            group_size = (gs[0] if gs[0] is not None else (
-                bounds[0] if bounds else int(sizes.min())),
-                gs[1] if gs[1] is not None else (bounds[1] if bounds else int(sizes.max())))
-        return cls(table, weights=result.weights, rules=result.rules, group_size=group_size,
+            if min_size is None:
+                min_size = bounds[0] if bounds else int(sizes.min())
+            if max_size is None:
+                max_size = bounds[1] if bounds else int(sizes.max())
+        return cls(table, weights=result.weights, rules=result.rules, min_size=min_size,
+                   max_size=max_size,
                    features=result.features, affinity=result.affinity)
 
     @classmethod
     def build(cls, table, A, features, weights, rules, row_groups, lo, hi) -> Grouping:
         """The grouping ``row_groups`` (a name per row) of ``table``, already scored."""
         return cls(with_groups(table, row_groups), weights=weights, rules=rules,
-                   group_size=(lo, hi), features=features, affinity=A)
+                   min_size=lo, max_size=hi, features=features, affinity=A)
 
     # -- scores --------------------------------------------------------------------------
     @property

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from . import core
+from ._compat import group_size_pair
 from ._repairtext import (
     attempt_sentence,
     diagnosis_words,
@@ -125,7 +126,8 @@ class RepairResult:
 
             s = self._settings
             self._result = from_grouping(self.groups, weights=s.get("weights"),
-                                         rules=s.get("rules"), group_size=s.get("group_size"),
+                                         rules=s.get("rules"), min_size=s.get("min_size"),
+                                         max_size=s.get("max_size"),
                                          columns=s.get("columns"))
         return self._result
 
@@ -244,9 +246,10 @@ def _new_group_counts(P: int, need: int, cap: int, lo: int, hi: int) -> range:
     return range(k_min, k_max + 1)
 
 
-def repair(groups, *, group_size=(8, 12), weights=None, rules: Rules | None = None,
-           columns=None, move_cost: float | None = None, time_limit: float = 5.0,
-           seed: int = 0, method: str = "auto") -> RepairResult:
+@group_size_pair
+def repair(groups, *, min_size: int = 8, max_size: int = 12, weights=None,
+           rules: Rules | None = None, columns=None, move_cost: float | None = None,
+           time_limit: float = 5.0, seed: int = 0, method: str = "auto") -> RepairResult:
     """Repair a grouping after members left (rows removed) or joined (empty ``group``).
 
     Parameters
@@ -254,8 +257,9 @@ def repair(groups, *, group_size=(8, 12), weights=None, rules: Rules | None = No
     groups : path, DataFrame or CandidateTable
         The grouping as it is now: the previous groups CSV without the rows of members
         who left, plus rows for new members with an empty ``group`` cell.
-    group_size : (int, int), default=(8, 12)
+    min_size, max_size : int, default=8, 12
         Allowed group sizes: a group within them is healthy and keeps its members.
+        ``group_size=(min, max)`` is the deprecated spelling.
     weights : Weights, optional
         Scoring weights (default ``Weights()``).
     rules : Rules, optional
@@ -290,8 +294,8 @@ def repair(groups, *, group_size=(8, 12), weights=None, rules: Rules | None = No
     >>> df = pm.synth_candidates(30, seed=7)
     >>> df["group"] = ["A"] * 10 + ["B"] * 10 + ["C"] * 10
     >>> left = df.drop(index=range(20, 26))            # six members of C leave
-    >>> fixed = pm.repair(left, group_size=(8, 12), rules=pm.Rules(competitors=()),
-    ...                   time_limit=1)
+    >>> fixed = pm.repair(left, min_size=8, max_size=12,
+    ...                   rules=pm.Rules(competitors=()), time_limit=1)
     >>> fixed.status, fixed.dissolved, fixed.n_moved
     ('repaired', ['C'], 4)
     >>> sorted(fixed.groups["group"].value_counts().tolist())
@@ -300,12 +304,12 @@ def repair(groups, *, group_size=(8, 12), weights=None, rules: Rules | None = No
     from .grouping import read_grouping
 
     budget = Budget(check_time_limit(time_limit, "The 'time_limit' parameter of repair"))
-    lo, hi = _repair_sizes(group_size)
+    lo, hi = _repair_sizes(min_size, max_size)
     if move_cost is not None and not (np.isfinite(move_cost) and move_cost >= 0):
         raise ConfigError(f"The 'move_cost' parameter of repair must be a number >= 0. Got "
                           f"{move_cost!r} instead.")
     table, cleaned = read_after_attrition(groups, columns)
-    G = read_grouping(table, weights=weights, rules=rules, group_size=(lo, hi),
+    G = read_grouping(table, weights=weights, rules=rules, min_size=lo, max_size=hi,
                       allow_unplaced=True)
     now = _Before(G, cleaned, columns, budget)
     if not now.small and not now.over and not len(now.joiners):
@@ -329,13 +333,11 @@ def repair(groups, *, group_size=(8, 12), weights=None, rules: Rules | None = No
     return _repaired(now, best)
 
 
-def _repair_sizes(group_size) -> tuple[int, int]:
+def _repair_sizes(min_size, max_size) -> tuple[int, int]:
     """The ``(min, max)`` sizes of :func:`repair`, or a ConfigError."""
-    try:
-        lo, hi = (int(x) for x in group_size)
-    except (TypeError, ValueError):
-        raise ConfigError("The 'group_size' parameter of repair must be a (min, max) pair of "
-                          f"ints. Got {group_size!r} instead.") from None
+    from .grouping import check_bounds
+
+    lo, hi = check_bounds("repair", min_size, max_size)
     if lo < 1 or lo > hi:
         raise ConfigError(f"min_size={lo} and max_size={hi}: need 1 <= min_size <= max_size.")
     return lo, hi
@@ -408,7 +410,7 @@ class _Before:
             moves = self.moves(new_names, dissolved)
         self.timings["total"] = self.budget.elapsed()
         settings = {"weights": self.weights, "rules": self.rules,
-                    "group_size": (self.lo, self.hi), "columns": self.columns}
+                    "min_size": self.lo, "max_size": self.hi, "columns": self.columns}
         return RepairResult(status=status, message=message, groups=frame,
                             moves=pd.DataFrame(moves, columns=["id", "name", "kind", "from",
                                                                "to", "why"]),

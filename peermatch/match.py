@@ -11,9 +11,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._compat import group_size_pair
 from .budget import Budget, check_time_limit
 from .candidates import CandidateTable
 from .errors import ConfigError
+from .grouping import check_bounds
 from .result import MatchResult
 from .rules import Part, Rules, check_sizes, partition
 from .scored import DENSE_MAX_N, REPRESENTATIONS, load_table, score_table
@@ -46,10 +48,12 @@ class SolveSettings:
                      fairness=self.fairness, **kwargs)
 
 
+@group_size_pair
 def match(
     candidates: str | os.PathLike | pd.DataFrame | CandidateTable,
     *,
-    group_size: tuple[int, int] = (8, 12),
+    min_size: int = 8,
+    max_size: int = 12,
     n_groups: int | None = None,
     weights: Any = None,
     rules: Rules | None = None,
@@ -74,8 +78,8 @@ def match(
     ----------
     candidates : path, DataFrame or CandidateTable
         The candidates (see ``docs/input.md`` for the columns).
-    group_size : (int, int), default=(8, 12)
-        Smallest and largest group.
+    min_size, max_size : int, default=8, 12
+        Smallest and largest group (``group_size=(min, max)`` is the deprecated spelling).
     n_groups : int, optional
         Number of groups; by default the solver picks the count that scores best. With
         rules that split the candidates into parts (tiers, regions) the groups are shared
@@ -127,7 +131,7 @@ def match(
         True (the default): group sizes differ by at most one (groups with a fixed size,
         such as locked groups, keep it; the others share the remaining candidates
         evenly), and a free number of groups is the fewest that hold the candidates.
-        False: free sizes, anywhere within ``group_size`` (the solver then favours
+        False: free sizes, anywhere within ``min_size``-``max_size`` (the solver then favours
         larger groups, which hold more pairs). Left out, sizes are even unless the
         candidates have existing groups (a filled ``group`` column), or ``group_sizes``
         or ``init`` is given: the sizes these bring are kept.
@@ -139,7 +143,8 @@ def match(
         of groups fixes the sizes, so give one of the two.
     group_sizes : dict of str to int or (int, int), optional
         Per-group bounds by group name (e.g. an existing group with its own capacity):
-        an int is a capacity, a pair ``(min, max)``. Needs a fixed number of groups
+        an int is a capacity, a pair ``(min, max)``; ``min_size``/``max_size`` bound
+        every group, ``group_sizes`` tightens named ones. Needs a fixed number of groups
         (``n_groups`` or existing groups).
 
     Returns
@@ -159,7 +164,7 @@ def match(
     --------
     >>> import peermatch as pm
     >>> df = pm.synth_candidates(40, seed=3)
-    >>> res = pm.match(df, group_size=(4, 6), time_limit=2, seed=0)
+    >>> res = pm.match(df, min_size=4, max_size=6, time_limit=2, seed=0)
     >>> res.status in ("optimal", "feasible"), res.validate()
     (True, [])
     >>> sorted(res.groups["group"].value_counts())  # even sizes, the fewest groups
@@ -187,7 +192,8 @@ def match(
     timings["read"] = time.perf_counter() - t0
     rules = rules or Rules()
     weights = weights if weights is not None else Weights()
-    lo, hi = check_sizes(group_size, n_groups, table.n, table.source)
+    lo, hi = check_sizes(check_bounds("match", min_size, max_size), n_groups, table.n,
+                         table.source)
     from .sizes import check_group_sizes
     from .solve.fairness import check_fairness
 
@@ -210,7 +216,7 @@ def match(
         from .scoring import check_affinity
 
         feats = encode(table, industry_depth=rules.industry_depth,
-                       columns=getattr(weights, "columns", ()))
+                       specs=getattr(weights, "columns", ()))
         A = check_affinity(affinity, table.n)
     else:
         feats, A = score_table(table, weights, rules, representation)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ._compat import group_size_pair
 from .errors import ConfigError
 from .explain import shown_change
 from .rules import Rules
@@ -97,8 +98,10 @@ class MoveCheck:
         return self.to_text()
 
 
-def check_move(groups, member: str, group: str, *, group_size=None, weights=None,
-               rules: Rules | None = None, columns=None) -> MoveCheck:
+@group_size_pair
+def check_move(groups, member: str, group: str, *, min_size: int | None = None,
+               max_size: int | None = None, weights=None, rules: Rules | None = None,
+               columns=None) -> MoveCheck:
     """Check a hand-made move of ``member`` into ``group`` before a chair makes it.
 
     Parameters
@@ -109,9 +112,10 @@ def check_move(groups, member: str, group: str, *, group_size=None, weights=None
         Id of the member to move.
     group : str
         Name of the group they would join (an existing group).
-    group_size : (int or None, int or None), optional
-        Allowed sizes; None (or a None bound) takes the smallest / largest group of the
-        grouping itself, so only sizes you state are checked.
+    min_size, max_size : int, optional
+        Allowed sizes; a bound left out (None) is the smallest / largest group of the
+        grouping itself, so only sizes you state are checked. ``group_size=(min, max)``
+        is the deprecated spelling.
     weights, rules, columns
         As for :func:`peermatch.report.from_grouping` (ignored for a MatchResult).
 
@@ -125,14 +129,14 @@ def check_move(groups, member: str, group: str, *, group_size=None, weights=None
     >>> import peermatch as pm
     >>> df = pm.synth_candidates(16, seed=2)
     >>> df["group"] = ["1"] * 8 + ["2"] * 8
-    >>> mv = check_move(df, "M0001", "2", group_size=(8, 9), rules=pm.Rules(competitors=()))
+    >>> mv = check_move(df, "M0001", "2", min_size=8, max_size=9, rules=pm.Rules(competitors=()))
     >>> mv.ok, mv.breaks
     (False, ['group 1 has 7 members, outside 8-9'])
     """
     from .grouping import read_grouping
 
-    G = read_grouping(groups, weights=weights, rules=rules, group_size=group_size,
-                      columns=columns)
+    G = read_grouping(groups, weights=weights, rules=rules, min_size=min_size,
+                      max_size=max_size, columns=columns)
     i, h = G.member(member), G.group(group)
     g = int(G.labels[i])
     if g == h:

@@ -10,7 +10,7 @@ that met before are avoided while a choice without repeats exists; when none doe
 fewest repeats are used and a note says so.
 
 >>> import peermatch as pm
->>> res = pm.match(pm.synth_candidates(24, seed=5), group_size=(7, 9), time_limit=1)
+>>> res = pm.match(pm.synth_candidates(24, seed=5), min_size=7, max_size=9, time_limit=1)
 >>> pairs = pm.accountability_pairs(res)
 >>> sorted(pairs.frame.columns)[:4]
 ['affinity', 'group', 'member_1', 'member_2']
@@ -337,7 +337,7 @@ def accountability_pairs(groups, history=None, *, weights=None, columns=None,
     Examples
     --------
     >>> import peermatch as pm
-    >>> res = pm.match(pm.synth_candidates(18, seed=2), group_size=(6, 6), time_limit=1)
+    >>> res = pm.match(pm.synth_candidates(18, seed=2), min_size=6, max_size=6, time_limit=1)
     >>> first = pm.accountability_pairs(res)
     >>> second = pm.accountability_pairs(res, history=first)
     >>> second.repeats, len(second.frame) == len(first.frame)
@@ -346,7 +346,7 @@ def accountability_pairs(groups, history=None, *, weights=None, columns=None,
     In a group of five, the pair and the triad of one round leave no choice without a
     repeat in the next; the fewest repeats are used, and a note says so:
 
-    >>> res5 = pm.match(pm.synth_candidates(10, seed=2), group_size=(5, 5), time_limit=1)
+    >>> res5 = pm.match(pm.synth_candidates(10, seed=2), min_size=5, max_size=5, time_limit=1)
     >>> again = pm.accountability_pairs(res5, history=pm.accountability_pairs(res5))
     >>> again.repeats, "every choice repeats" in again.notes[0]
     (2, True)

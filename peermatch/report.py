@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._compat import renamed_keywords
+from ._compat import group_size_pair, renamed_keywords
 from .candidates import CandidateTable
 from .cards import group_slots, member_topics, pair_lists, table_cell
 from .core import block, natural_key
@@ -50,12 +50,13 @@ N_WEAKEST = 10
 # --------------------------------------------------------------------------------------
 
 @renamed_keywords(table_or_path="groups")
+@group_size_pair
 def from_grouping(
     groups: str | os.PathLike | pd.DataFrame | CandidateTable,
     *,
     weights: Any = None,
     rules: Rules | None = None,
-    group_size: tuple[int | None, int | None] | None = None,
+    min_size: int | None = None, max_size: int | None = None,
     columns: Mapping[str, str] | None = None,
 ) -> MatchResult:
     """Re-score an existing grouping: a table whose ``group`` column says who is where.
@@ -76,10 +77,10 @@ def from_grouping(
     rules : Rules, optional
         Hard rules to check (default ``Rules()``). ``separate_tiers`` and
         ``same_region`` are checked as pairs that must not share a group.
-    group_size : (int or None, int or None), optional
-        Allowed group sizes. None (or a None bound) takes the smallest / largest group
+    min_size, max_size : int, optional
+        Allowed group sizes. A bound left out (None) is the smallest / largest group
         of the grouping itself (clipped to the other bound), so sizes are only checked
-        against what you give.
+        against what you give. ``group_size=(min, max)`` is the deprecated spelling.
     columns : dict, optional
         Canonical column name -> column name in the table (e.g. ``{"group": "Team"}``).
 
@@ -100,7 +101,7 @@ def from_grouping(
     >>> import peermatch as pm
     >>> df = pm.synth_candidates(24, seed=1)
     >>> df["group"] = [f"G{k % 3 + 1}" for k in range(24)]
-    >>> res = from_grouping(df, group_size=(8, 8))
+    >>> res = from_grouping(df, min_size=8, max_size=8)
     >>> res.status, res.n_groups, res.group_names
     ('feasible', 3, ['G1', 'G2', 'G3'])
     >>> round(res.score, 6) == round(float(res.group_stats["total"].sum()), 6)
@@ -112,8 +113,8 @@ def from_grouping(
 
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    G = read_grouping(groups, weights=weights, rules=rules, group_size=group_size,
-                      columns=columns)
+    G = read_grouping(groups, weights=weights, rules=rules, min_size=min_size,
+                      max_size=max_size, columns=columns)
     table = G.table
     timings["read"] = time.perf_counter() - t0
     t = time.perf_counter()
@@ -151,7 +152,7 @@ def rule_checks(result: MatchResult) -> list[tuple[str, str, list[str]]]:
     are left out.
 
     >>> import peermatch as pm
-    >>> res = pm.match(pm.synth_candidates(40, seed=1), group_size=(8, 10), time_limit=1)
+    >>> res = pm.match(pm.synth_candidates(40, seed=1), min_size=8, max_size=10, time_limit=1)
     >>> [(key, bad) for key, _, bad in rule_checks(res)]
     [('sizes', []), ('competitors', []), ('conflicts', [])]
     """
@@ -470,7 +471,7 @@ def render_report(result: MatchResult, *, title: str | None = None,
     Examples
     --------
     >>> import peermatch as pm
-    >>> res = pm.match(pm.synth_candidates(40, seed=1), group_size=(8, 10), time_limit=1)
+    >>> res = pm.match(pm.synth_candidates(40, seed=1), min_size=8, max_size=10, time_limit=1)
     >>> page = render_report(res)
     >>> page.startswith("<!DOCTYPE html>"), "<script" in page, "http" in page
     (True, False, False)

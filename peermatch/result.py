@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._compat import group_size_pair
 from .candidates import CandidateTable
 from .core import fill_group_names
 from .rules import Compiled, Rules, Violation, check_violations, meeting_slots
@@ -252,7 +253,7 @@ class MatchResult:
         ``reasons`` are :attr:`reasons` and its ``status`` is :attr:`status`.
 
         >>> import peermatch as pm
-        >>> res = pm.match(pm.synth_candidates(10, seed=1), group_size=(10, 10),
+        >>> res = pm.match(pm.synth_candidates(10, seed=1), min_size=10, max_size=10,
         ...                rules=pm.Rules(competitors=()), time_limit=1)
         >>> res.raise_for_status() is res
         True
@@ -281,14 +282,16 @@ class MatchResult:
             return f"{member} is not placed: {'; '.join(self.reasons) or self.message}"
         return explain_result(self, i).to_text()  # next-best group: one it may legally join
 
-    def as_grouping(self, *, group_size=None):
+    @group_size_pair
+    def as_grouping(self, *, min_size: int | None = None, max_size: int | None = None):
         """This grouping as a :class:`~peermatch.grouping.Grouping`: what
         :func:`peermatch.read_grouping` gives for a result (for checks, pairs, calendars).
 
-        ``group_size`` bounds the sizes a change may reach (default: the rules' own)."""
+        ``min_size`` and ``max_size`` bound the sizes a change may reach (default: the
+        rules' own; ``group_size=(min, max)`` is the deprecated spelling)."""
         from .grouping import Grouping
 
-        return Grouping.from_result(self, group_size=group_size)
+        return Grouping.from_result(self, min_size=min_size, max_size=max_size)
 
     # -- export ------------------------------------------------------------------------
     def to_csv(self, path: str | os.PathLike) -> None:

@@ -70,7 +70,7 @@ def score_table(table: CandidateTable, weights, rules: Rules | None = None,
 
     rules = rules or Rules()
     feats = encode(table, industry_depth=rules.industry_depth,
-                   columns=getattr(weights, "columns", ()))
+                   specs=getattr(weights, "columns", ()))
     if representation == "features" or (representation == "auto" and table.n > DENSE_MAX_N):
         from .affinity import FeatureAffinity
 

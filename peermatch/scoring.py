@@ -24,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import core
+from ._compat import renamed_keywords
 from .components import CALIBER_UNKNOWN, COLUMN_UNKNOWN, ScoringPrep
 from .errors import ConfigError, DataWarning
 from .features import ColumnSpec, Features
@@ -53,8 +54,9 @@ __all__ = [
 # --------------------------------------------------------------------------- affinity
 
 
+@renamed_keywords(n_jobs="workers")
 def affinity(features: Features, weights: Weights | None = None, *,
-             dtype=np.float64, n_jobs: int | None = None) -> np.ndarray:
+             dtype=np.float64, workers: int | None = None) -> np.ndarray:
     """Pairwise affinity ``A = sum_k w_k * S_k`` of encoded candidates.
 
     Parameters
@@ -65,8 +67,9 @@ def affinity(features: Features, weights: Weights | None = None, *,
         None uses ``Weights()``. Components with weight 0 are skipped.
     dtype : {numpy.float64, numpy.float32}, default=numpy.float64
         float32 halves memory (``4 n^2`` bytes) and is faster; use it for large ``n``.
-    n_jobs : int or None, default=None
-        Threads over row blocks; None uses the CPU count.
+    workers : int or None, default=None
+        Threads over row blocks; None uses the CPU count. (Formerly ``n_jobs``; that
+        keyword still works, with a DeprecationWarning.)
 
     Returns
     -------
@@ -132,7 +135,7 @@ def affinity(features: Features, weights: Weights | None = None, *,
         _zero_diag(out, r0)
 
     with _blas_for(prep):
-        _run_blocks(work, n, prep.block_rows, n_jobs, prep.dtype)
+        _run_blocks(work, n, prep.block_rows, workers, prep.dtype)
     return A
 
 
@@ -276,9 +279,9 @@ def _zero_diag(block: np.ndarray, r0: int) -> None:
     block[k, r0 + k] = 0
 
 
-def _run_blocks(work, n: int, block_rows: int, n_jobs: int | None, dtype, n_scratch=3) -> None:
+def _run_blocks(work, n: int, block_rows: int, workers: int | None, dtype, n_scratch=3) -> None:
     """Call ``work(r0, r1, scratch)`` on every row block, each thread with its own scratch."""
-    jobs = (os.cpu_count() or 1) if n_jobs is None else max(1, int(n_jobs))
+    jobs = (os.cpu_count() or 1) if workers is None else max(1, int(workers))
     jobs = min(jobs, -(-n // block_rows)) if n else 1
 
     def run(part: range) -> None:

@@ -108,6 +108,9 @@ def choose_count(n: int, lo: int, hi: int, *, target_size: int | None = None,
 def check_group_sizes(group_sizes) -> dict[str, tuple[int, int]]:
     """``group_sizes`` as ``{name: (lo, hi)}``; an int means ``(1, int)`` (a capacity).
 
+    ``min_size``/``max_size`` bound every group; ``group_sizes`` tightens named groups
+    within them.
+
     >>> check_group_sizes({"Alpha": [6, 10], "Beta": 14})
     {'Alpha': (6, 10), 'Beta': (1, 14)}
     """

@@ -341,7 +341,7 @@ def shared_terms(features, i: int, j: int, k: int = 5, *, side: str = "wants",
     ...     columns={"id": "id"}, lines=np.arange(2, 6), ids=np.array(list("abcd"), dtype=object),
     ...     industry=np.array(["x"] * 4, dtype=object), employees=np.ones(4),
     ...     revenue=np.full(4, np.nan))
-    >>> f = encode(t, columns=[TextColumn("plans", side="wants")])
+    >>> f = encode(t, specs=[TextColumn("plans", side="wants")])
     >>> shared_terms(f, 0, 1, max_share=1), shared_terms(f, 0, 2, max_share=1)
     (['mexico distributors'], [])
 
@@ -375,7 +375,7 @@ def offers_meeting_wants(features, i: int, j: int, k: int = 5, *,
     ...     source="<DataFrame>", columns={"id": "id"}, lines=np.arange(2, 5),
     ...     ids=np.array(list("abc"), dtype=object), industry=np.array(["x"] * 3, dtype=object),
     ...     employees=np.ones(3), revenue=np.full(3, np.nan))
-    >>> f = encode(t, columns=[TextColumn("want", side="wants"),
+    >>> f = encode(t, specs=[TextColumn("want", side="wants"),
     ...                        TextColumn("offer", side="offers")])
     >>> offers_meeting_wants(f, 1, 0, max_share=1), offers_meeting_wants(f, 0, 1, max_share=1)
     (['distributors mexico'], [])

@@ -53,7 +53,7 @@ def synth_features(n: int, seed: int, weights: Weights, *, unknown: bool = True)
         gone = rng.random(n) < 0.15
         t.employees[gone] = np.nan
         t.revenue[gone] = np.nan
-    return encode(t, columns=weights.columns, industry_depth=2)
+    return encode(t, specs=weights.columns, industry_depth=2)
 
 
 @pytest.fixture(scope="module", params=list(WEIGHTS))
@@ -109,7 +109,7 @@ def test_rows_and_getitem(case, monkeypatch):
        sparse=st.booleans())
 def test_block_matches_dense_small_tables(t, w, data, sparse):
     # Tables with unknown sizes, empty goal sets, empty cells of user columns.
-    f = encode(t, columns=w.columns, revenue_per_employee=RPE)
+    f = encode(t, specs=w.columns, revenue_per_employee=RPE)
     idx = st.lists(st.integers(0, f.n - 1), max_size=12)
     r = np.array(data.draw(idx), dtype=np.int64)
     c = np.array(data.draw(idx), dtype=np.int64)

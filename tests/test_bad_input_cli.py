@@ -207,9 +207,9 @@ def test_seats_top_must_be_positive(tmp_path, cands, capsys):
 def test_python_api_rejects_the_same_values():
     df = pm.synth_candidates(20, seed=1)
     with pytest.raises(pm.ConfigError, match="time_limit"):
-        pm.match(df, group_size=(4, 6), time_limit=-1)
+        pm.match(df, min_size=4, max_size=6, time_limit=-1)
     with pytest.raises(pm.ConfigError, match="method"):
-        pm.match(df, group_size=(4, 6), method="nope")
+        pm.match(df, min_size=4, max_size=6, method="nope")
     with pytest.raises(pm.ConfigError, match="separate_tiers"):
         pm.Rules(separate_tiers="no")
     with pytest.raises(pm.ConfigError, match="method"):

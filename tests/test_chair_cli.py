@@ -80,11 +80,11 @@ def test_free_sizes_from_the_config_file(cands, tmp_path, capsys):
 
 def test_python_match_is_even_by_default():
     df = distinct_candidates(50, seed=2)
-    res = pm.match(df, group_size=(6, 10), n_groups=6, time_limit=1, seed=0)
+    res = pm.match(df, min_size=6, max_size=10, n_groups=6, time_limit=1, seed=0)
     assert sorted(res.group_stats["size"]) == [8, 8, 8, 8, 9, 9]
-    res = pm.match(df, group_size=(6, 12), time_limit=1, seed=0)
+    res = pm.match(df, min_size=6, max_size=12, time_limit=1, seed=0)
     assert sorted(res.group_stats["size"]) == [10] * 5  # the fewest groups that hold them
-    free = pm.match(df, group_size=(6, 10), n_groups=6, time_limit=1, seed=0,
+    free = pm.match(df, min_size=6, max_size=10, n_groups=6, time_limit=1, seed=0,
                     even_sizes=False)
     assert free.success and sum(free.group_stats["size"]) == 50
 
@@ -94,9 +94,9 @@ def test_existing_groups_keep_their_sizes_by_default():
     it, so sizes are free unless asked for."""
     df = distinct_candidates(62, seed=4)
     df["group"] = ["A"] * 12 + ["B"] * 8 + [""] * 42
-    res = pm.match(df, group_size=(8, 12), time_limit=1, seed=0)
+    res = pm.match(df, min_size=8, max_size=12, time_limit=1, seed=0)
     assert res.success and res.validate() == []
-    assert not pm.match(df, group_size=(8, 12), time_limit=1, seed=0, even_sizes=True).success
+    assert not pm.match(df, min_size=8, max_size=12, time_limit=1, seed=0, even_sizes=True).success
 
 
 def test_no_grouping_with_even_sizes_points_to_free_sizes():
@@ -104,9 +104,9 @@ def test_no_grouping_with_even_sizes_points_to_free_sizes():
     df = distinct_candidates(12, seed=1)
     df["availability"] = ["Mon AM"] * 8 + ["Tue AM"] * 4
     rules = pm.Rules(common_slot=True)
-    res = pm.match(df, group_size=(4, 8), rules=rules, time_limit=2)
+    res = pm.match(df, min_size=4, max_size=8, rules=rules, time_limit=2)
     assert res.status in ("infeasible", "unknown") and "--free-sizes" in res.reasons[-1]
-    free = pm.match(df, group_size=(4, 8), rules=rules, time_limit=2, even_sizes=False)
+    free = pm.match(df, min_size=4, max_size=8, rules=rules, time_limit=2, even_sizes=False)
     assert free.success and sorted(free.group_stats["size"]) == [4, 8]
     assert not any("free sizes" in r for r in free.reasons)
 
@@ -116,7 +116,7 @@ def test_no_free_sizes_hint_when_free_sizes_cannot_help():
     df = distinct_candidates(12, seed=1)
     df["availability"] = ["Mon AM", "Tue AM", "Wed AM", "Thu AM"] * 3
     rules = pm.Rules(common_slot=True)
-    res = pm.match(df, group_size=(4, 6), rules=rules, time_limit=1)
+    res = pm.match(df, min_size=4, max_size=6, rules=rules, time_limit=1)
     assert res.status == "infeasible" and res.reasons
     assert not any("free sizes" in r for r in res.reasons)
 
@@ -139,7 +139,7 @@ def test_target_size_and_groups_that_disagree_are_refused(cands, tmp_path, capsy
     assert "--groups" in err and "--target-size" in err and "number of groups wins" in err
     assert "16" in err  # the size those groups have
     with pytest.raises(ConfigError, match="disagree"):
-        pm.match(pd.read_csv(cands, dtype=str, keep_default_na=False), group_size=(4, 20),
+        pm.match(pd.read_csv(cands, dtype=str, keep_default_na=False), min_size=4, max_size=20,
                  n_groups=3, target_size=10, time_limit=1)
 
 

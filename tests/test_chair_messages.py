@@ -46,7 +46,7 @@ def slot_bound():
 
 def test_repair_failure_names_the_rules_in_force_in_sentences():
     rules = pm.Rules(competitors=(), common_slot=True)
-    fixed = pm.repair(slot_bound(), group_size=(6, 10), rules=rules, time_limit=5)
+    fixed = pm.repair(slot_bound(), min_size=6, max_size=10, rules=rules, time_limit=5)
     assert fixed.status == "infeasible"
     msg = fixed.message
     # no rule family fragments, no pins nobody set, no quorum without its setting
@@ -70,7 +70,7 @@ def test_repair_failure_found_by_the_solver_names_its_rules():
     df = grouping([8, 10, 2])
     df["availability"] = ["Mon AM"] * 8 + ["Wed AM"] * 12
     df["meeting_slot"] = ["Mon-AM"] * 8 + ["Wed-AM"] * 12
-    fixed = pm.repair(df, group_size=(6, 10), rules=pm.Rules(competitors=(), common_slot=True),
+    fixed = pm.repair(df, min_size=6, max_size=10, rules=pm.Rules(competitors=(), common_slot=True),
                       time_limit=5)
     assert fixed.status == "infeasible"
     assert fixed.reasons[0].startswith("Dissolving group C") and " is impossible while " in (
@@ -316,7 +316,7 @@ def test_repair_blocked_by_competitors_suggests_their_rule_only():
     df = grouping([6, 6, 2])
     df.loc[[0, 6, 12], "industry"] = "Bakery"  # three competitors need three groups
     df["region"] = "West"
-    fixed = pm.repair(df, group_size=(6, 10), rules=pm.Rules(), time_limit=5)
+    fixed = pm.repair(df, min_size=6, max_size=10, rules=pm.Rules(), time_limit=5)
     assert fixed.status == "infeasible"
     assert "3 members compete (industry 'Bakery' in region 'West')" in fixed.message
     assert "Relax the competitor rule (competitors; command line: --competitors)." in (

@@ -145,7 +145,7 @@ def test_interrupt_returns_the_best_grouping_so_far():
 @pytest.mark.parametrize("rules", [pm.Rules(), pm.Rules(max_per_group={"region": 4})])
 def test_features_representation_matches_dense(tmp_path, rules):
     df = pm.synth_candidates(220, seed=2)
-    kw = dict(group_size=(8, 12), time_limit=20, seed=0, rules=rules)
+    kw = dict(min_size=8, max_size=12, time_limit=20, seed=0, rules=rules)
     opts = {"max_iter": 1500, "decompose": True, "sub_size": 60}
     dense = pm.match(df, options={**opts, "representation": "dense"}, **kw)
     feats = pm.match(df, options={**opts, "representation": "features"}, **kw)
@@ -183,7 +183,7 @@ def test_cold_start_runs_the_numpy_search_while_kernels_compile(monkeypatch, dec
 def test_threads_do_not_change_the_groups():
     """Sub-problems run in batches on disjoint groups; the thread count only executes them."""
     df = pm.synth_candidates(1100, seed=4)
-    runs = [pm.match(df, group_size=(8, 12), time_limit=60, seed=0,
+    runs = [pm.match(df, min_size=8, max_size=12, time_limit=60, seed=0,
                      options={"max_iter": 4000, "threads": t, "batch": 2}) for t in (1, 2)]
     assert runs[0].success and runs[1].success
     assert np.array_equal(runs[0].labels, runs[1].labels)
@@ -193,10 +193,10 @@ def test_threads_do_not_change_the_groups():
 @pytest.mark.parametrize("n", [60, 1200])
 def test_warm_start_continues_from_a_given_grouping(n):
     df = pm.synth_candidates(n, seed=8)
-    first = pm.match(df, group_size=(8, 12), time_limit=10, seed=0,
+    first = pm.match(df, min_size=8, max_size=12, time_limit=10, seed=0,
                      options={"max_iter": 200})
     assert first.success
-    again = pm.match(df, group_size=(8, 12), time_limit=10, seed=1, init=first.labels,
+    again = pm.match(df, min_size=8, max_size=12, time_limit=10, seed=1, init=first.labels,
                      options={"max_iter": 2000})
     assert again.success and again.validate() == []
     assert int(again.labels.max()) == int(first.labels.max())  # the start's group count
@@ -225,7 +225,7 @@ def test_lean_subproblems_give_the_same_groups(monkeypatch):
     monkeypatch.setattr(DecompositionSearch, "_lean",
                         lambda self, *a: calls.append(1) or lean(self, *a))
     df = pm.synth_candidates(1100, seed=5)
-    runs = [pm.match(df, group_size=(8, 12), time_limit=60, seed=0,
+    runs = [pm.match(df, min_size=8, max_size=12, time_limit=60, seed=0,
                      options={"max_iter": 3000, "lean": lean}) for lean in (True, False)]
     assert runs[0].success and runs[1].success
     problem = runs[0].parts[0].compiled.problem
@@ -242,7 +242,7 @@ def test_rules_the_stream_construction_does_not_know_are_repaired_at_scale(rules
     """Without an n x n matrix (features representation) a meeting slot per group and "no
     member alone with their region" still come back satisfied (checked by plain loops)."""
     df = pm.synth_candidates(400, seed=6)
-    res = pm.match(df, group_size=(8, 12), time_limit=20, seed=0, rules=rules,
+    res = pm.match(df, min_size=8, max_size=12, time_limit=20, seed=0, rules=rules,
                    options={"representation": "features", "max_iter": 2000})
     assert res.success, res.message
     assert res.summary()["solver"]["representation"] == "features"

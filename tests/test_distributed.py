@@ -54,9 +54,9 @@ def test_without_dask_the_scheduler_names_the_extra(monkeypatch):
     _block_dask(monkeypatch)
     df = pm.synth_candidates(40, seed=3)
     with pytest.raises(ConfigError, match=r"pip install 'peermatch\[distributed\]'"):
-        pm.match(df, group_size=(4, 6), time_limit=1, scheduler="local:2")
+        pm.match(df, min_size=4, max_size=6, time_limit=1, scheduler="local:2")
     # ... and nothing else needs Dask
-    res = pm.match(df, group_size=(4, 6), time_limit=1, seed=0)
+    res = pm.match(df, min_size=4, max_size=6, time_limit=1, seed=0)
     assert res.success and res.validate() == []
     assert "distributed" not in res.summary()["solver"]
 
@@ -170,7 +170,7 @@ def _check_csv(df, res, lo, hi, rules=None):
 def test_reproducible_mode_gives_the_in_process_groups(client):
     df = pm.synth_candidates(3000, seed=2)
     # the features representation (what runs above 5,000 candidates), max_iter: reproducible
-    kw = dict(group_size=(8, 12), time_limit=120, seed=4,
+    kw = dict(min_size=8, max_size=12, time_limit=120, seed=4,
               options={"max_iter": 2500, "representation": "features"})
     here = pm.match(df, **kw)
     there = pm.match(df, scheduler=client, **kw)
@@ -194,7 +194,7 @@ def test_parts_run_as_tasks_with_the_in_process_groups(client):
     df = pm.synth_candidates(1200, seed=5)
     rules = pm.Rules(separate_tiers=True, same_region=True)
     # a time limit that never binds (each part gets a share of it in process)
-    kw = dict(group_size=(5, 8), rules=rules, time_limit=300, seed=1, method="local",
+    kw = dict(min_size=5, max_size=8, rules=rules, time_limit=300, seed=1, method="local",
               options={"max_iter": 2000})
     here = pm.match(df, **kw)
     there = pm.match(df, scheduler=client, **kw)
@@ -252,7 +252,7 @@ def test_local_spec_starts_and_closes_its_cluster(client, tmp_path, capsys):
 
     before = {p.pid for p in multiprocessing.active_children()}
     df = pm.synth_candidates(1500, seed=6)
-    kw = dict(group_size=(8, 12), time_limit=120, seed=2, options={"max_iter": 600})
+    kw = dict(min_size=8, max_size=12, time_limit=120, seed=2, options={"max_iter": 600})
     res = pm.match(df, scheduler="local:1", **kw)
     d = res.summary()["solver"]["distributed"]
     assert d["scheduler"] == "local:1" and d["workers"] == 1
@@ -293,7 +293,7 @@ def test_a_killed_worker_loses_no_candidate(client, monkeypatch):
 
     monkeypatch.setattr(DaskMap, "_collect", kill_in_round_3)
     df = pm.synth_candidates(3000, seed=8)
-    res = pm.match(df, group_size=(8, 12), time_limit=10, seed=0, scheduler=client,
+    res = pm.match(df, min_size=8, max_size=12, time_limit=10, seed=0, scheduler=client,
                    options={"representation": "features"})
     assert seen["killed"] is not None
     d = res.summary()["solver"]["distributed"]

@@ -28,7 +28,7 @@ def result():
     df["industry"] = df["industry"].replace("Software", "Software House")
     df.loc[::11, ["industry", "region"]] = ["Software", "West"]
     df.loc[5::11, ["industry", "region"]] = ["Retail", "West"]
-    res = pm.match(df, group_size=(8, 12), time_limit=2, seed=0)
+    res = pm.match(df, min_size=8, max_size=12, time_limit=2, seed=0)
     assert res.success
     return res
 
@@ -84,16 +84,16 @@ def test_explain_together_pair_rules_and_costs():
     assert "can never share a group" in comp.to_text()
     conf = explain_together(df, "M0002", "M0015")
     assert conf.pair_rules == ["declared conflict"] and conf.best is None
-    free = explain_together(df, "M0003", "M0012", group_size=(8, 8))
+    free = explain_together(df, "M0003", "M0012", min_size=8, max_size=8)
     assert free.pair_rules == [] and free.best["kind"] == "swap"
     # Its cost, recomputed on the swapped grouping by from_grouping.
     (x, _, to), (y, _, back) = free.best["moves"]
     moved = df.copy()
     moved.loc[moved["id"] == x, "group"] = to
     moved.loc[moved["id"] == y, "group"] = back
-    after = from_grouping(moved, group_size=(8, 8))
+    after = from_grouping(moved, min_size=8, max_size=8)
     assert after.validate() == []
-    before = from_grouping(df, group_size=(8, 8)).score
+    before = from_grouping(df, min_size=8, max_size=8).score
     assert free.best["score_delta"] == pytest.approx(after.score - before, abs=1e-6)
     # The best legal swap is the best of all legal swaps.
     legal = [o["score_delta"] for o in free.options if not o["breaks"]]
@@ -130,7 +130,7 @@ def test_cli_explain_with_and_json(tmp_path, capsys):
 
 
 def test_report_shows_pairs_and_meeting_slot(tmp_path, capsys):
-    res = pm.match(pm.synth_candidates(30, seed=4), group_size=(6, 8), time_limit=1,
+    res = pm.match(pm.synth_candidates(30, seed=4), min_size=6, max_size=8, time_limit=1,
                    rules=pm.Rules(common_slot=True))
     pairs = pm.accountability_pairs(res)
     page = render_report(res, pairs=pairs)

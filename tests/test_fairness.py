@@ -44,7 +44,8 @@ def df():
 
 
 def _match(df, **kw):
-    kw.setdefault("group_size", (6, 9))
+    kw.setdefault("min_size", 6)
+    kw.setdefault("max_size", 9)
     # max_iter ends the search of the plain rules; with competitors, parts of the search
     # run on the clock (the construction's repair, the floor phase's rounds), and spend
     # more the more time they are given: 10 s is ample for 90 candidates.
@@ -113,7 +114,7 @@ def test_floor_phase_keeps_every_rule(df, kind):
     else:
         rules = pm.Rules(competitors=(), same_region=True, common_slot=True, slot_quorum=0.5)
         key = "region"
-    kw = dict(group_size=(4, 8), rules=rules, seed=0, time_limit=10, options=FAST)
+    kw = dict(min_size=4, max_size=8, rules=rules, seed=0, time_limit=10, options=FAST)
     base = pm.match(df, **kw)
     res = pm.match(df, fairness=1.0, even_sizes=True, **kw)
     assert base.success and res.success, res.message
@@ -143,7 +144,7 @@ def test_floor_phase_with_existing_groups(df):
     first = d.drop_duplicates(["industry", "region"]).index[:11]
     d.loc[first[:6], "group"] = "Alpha"
     d.loc[first[6:], "group"] = "Beta"
-    res = pm.match(d, group_size=(6, 9), seed=0, time_limit=10, options=FAST, fairness=1.0,
+    res = pm.match(d, min_size=6, max_size=9, seed=0, time_limit=10, options=FAST, fairness=1.0,
                    group_sizes={"Alpha": (10, 12)})
     assert res.success and res.validate() == []
     assert independent_violations(d, res.groups, 6, 9, group_sizes={"Alpha": (10, 12)}) == []
@@ -191,7 +192,7 @@ def _partitions(n):
 
 def test_even_sizes_differ_by_at_most_one():
     df = pm.synth_candidates(60, seed=8)
-    res = pm.match(df, group_size=(5, 9), n_groups=9, even_sizes=True, seed=0, time_limit=6,
+    res = pm.match(df, min_size=5, max_size=9, n_groups=9, even_sizes=True, seed=0, time_limit=6,
                    options=FAST)
     sizes = np.bincount(res.labels)
     assert res.success and len(sizes) == 9 and sizes.max() - sizes.min() <= 1
@@ -200,17 +201,17 @@ def test_even_sizes_differ_by_at_most_one():
 
 def test_target_size_picks_the_nearest_count():
     df = pm.synth_candidates(100, seed=8)
-    res = pm.match(df, group_size=(8, 12), target_size=10, even_sizes=True, seed=0,
+    res = pm.match(df, min_size=8, max_size=12, target_size=10, even_sizes=True, seed=0,
                    time_limit=6, options=FAST)
     assert res.n_groups == 10 and set(np.bincount(res.labels)) == {10}
     with pytest.raises(ConfigError, match="target_size"):
-        pm.match(df, group_size=(8, 12), target_size=20, time_limit=1)
+        pm.match(df, min_size=8, max_size=12, target_size=20, time_limit=1)
 
 
 def test_groups_with_tiers_are_shared_in_proportion():
     df = pm.synth_candidates(120, seed=2)
     rules = pm.Rules(separate_tiers=True)
-    res = pm.match(df, group_size=(5, 12), n_groups=14, rules=rules, seed=0, time_limit=6,
+    res = pm.match(df, min_size=5, max_size=12, n_groups=14, rules=rules, seed=0, time_limit=6,
                    options=FAST)
     assert res.success and res.n_groups == 14
     assert independent_violations(df, res.groups, 5, 12, n_groups=14, rules=rules) == []
@@ -236,9 +237,9 @@ def test_group_sizes_errors(df):
     with pytest.raises(ConfigError, match="fixed"):
         pm.match(df, group_sizes={"1": 8}, time_limit=1)
     with pytest.raises(ConfigError, match="unknown group"):
-        pm.match(df, group_size=(6, 9), n_groups=12, group_sizes={"Nope": 8}, time_limit=1)
+        pm.match(df, min_size=6, max_size=9, n_groups=12, group_sizes={"Nope": 8}, time_limit=1)
     with pytest.raises(ConfigError, match="group_sizes"):
-        pm.match(df, group_size=(6, 9), n_groups=12, group_sizes={"1": "big"}, time_limit=1)
+        pm.match(df, min_size=6, max_size=9, n_groups=12, group_sizes={"1": "big"}, time_limit=1)
 
 
 def test_cli_options_parsed_and_reported(tmp_path, capsys):
@@ -275,7 +276,7 @@ def test_toml_keys(tmp_path):
 def test_floor_phase_on_the_large_input_paths(df, options):
     # the paths used from 1,000 candidates on (sub-problems) and above 5,000 (affinity from
     # the features), forced on a small input
-    res = pm.match(df, group_size=(6, 9), seed=0, time_limit=10, fairness=1.0,
+    res = pm.match(df, min_size=6, max_size=9, seed=0, time_limit=10, fairness=1.0,
                    options={**FAST, **options})
     assert res.success and res.validate() == []
     assert res.solver.get("decomposition")

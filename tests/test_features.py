@@ -109,7 +109,7 @@ def test_names_regions_slots():
 def test_user_columns():
     t = make_table(["x"] * 4, extra={"tenure": ["1", "", " 3 ", "1,000"],
                                       "club": ["A", "a ", "", "B"]})
-    f = encode(t, columns=[ColumnSpec("tenure"), ColumnSpec("club", kind="categorical")])
+    f = encode(t, specs=[ColumnSpec("tenure"), ColumnSpec("club", kind="categorical")])
     ten, club = f.columns["tenure"], f.columns["club"]
     assert ten.values.tolist() == [1, 0, 3, 1000] and ten.known.tolist() == [1, 0, 1, 1]
     assert ten.span == 999
@@ -120,11 +120,11 @@ def test_user_columns():
 def test_user_column_errors_name_column_and_line():
     t = make_table(["x"] * 3, extra={"tenure": ["1", "abc", "inf"]})
     with pytest.raises(ConfigError) as exc:
-        encode(t, columns=[ColumnSpec("tenure")])
+        encode(t, specs=[ColumnSpec("tenure")])
     msg = str(exc.value)
     assert "'tenure'" in msg and "line 3" in msg and "'abc'" in msg and "line 4" in msg
     with pytest.raises(ConfigError, match="'missing'.*available columns"):
-        encode(t, columns=[ColumnSpec("missing")])
+        encode(t, specs=[ColumnSpec("missing")])
     with pytest.raises(ConfigError, match="scale"):
         ColumnSpec("c", kind="categorical", scale=2.0)
     with pytest.raises(ConfigError, match="Unknown key"):
@@ -135,6 +135,6 @@ def test_numeric_column_whose_range_overflows_is_refused():
     # Its pair differences would be infinite, and the affinity NaN.
     t = make_table(["x"] * 3, extra={"tenure": ["-1e308", "1e308", "0"]})
     with pytest.raises(ConfigError, match="'tenure'.*spans more than the largest float"):
-        encode(t, columns=[ColumnSpec("tenure")])
+        encode(t, specs=[ColumnSpec("tenure")])
     t = make_table(["x"] * 2, extra={"tenure": ["-1e307", "1e307"]})
-    assert encode(t, columns=[ColumnSpec("tenure")]).columns["tenure"].span == 2e307
+    assert encode(t, specs=[ColumnSpec("tenure")]).columns["tenure"].span == 2e307

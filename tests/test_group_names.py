@@ -23,7 +23,7 @@ from peermatch.scoring import grouping_score
 
 @pytest.fixture(scope="module")
 def res():
-    return pm.match(pm.synth_candidates(60, seed=3), group_size=(8, 12), time_limit=2,
+    return pm.match(pm.synth_candidates(60, seed=3), min_size=8, max_size=12, time_limit=2,
                     seed=0, options={"max_iter": 2000})
 
 
@@ -65,7 +65,7 @@ def test_csv_report_and_explain_name_groups_as_groups_does(res, tmp_path):
     csv = pd.read_csv(path, dtype=str, keep_default_na=False)
     assert csv["group"].tolist() == res.groups["group"].tolist()
 
-    again = from_grouping(path, group_size=(8, 12))
+    again = from_grouping(path, min_size=8, max_size=12)
     assert again.group_stats.set_index("group")["total"].to_dict() == pytest.approx(
         res.group_stats.set_index("group")["total"].to_dict())
 
@@ -94,7 +94,7 @@ def test_explain_json_names_the_group_as_the_csv(res, tmp_path, capsys):
 def test_existing_group_names_reach_group_stats():
     df = pm.synth_candidates(24, seed=2).assign(group=["north"] * 8 + ["south"] * 8
                                                 + ["west"] * 8)
-    r = from_grouping(df, group_size=(8, 8))
+    r = from_grouping(df, min_size=8, max_size=8)
     assert sorted(r.group_stats["group"]) == ["north", "south", "west"]
     A = np.asarray(r.affinity)
     for row in r.group_stats.itertuples():

@@ -46,7 +46,7 @@ def test_groups_listed_in_natural_order():
     lambda df: accountability_pairs(df),
     lambda df: pm.group_calendars(df, start="2025-01-01"),
     lambda df: rank_groups(df, "M0001"),
-    lambda df: pm.repair(df, group_size=(2, 4)),
+    lambda df: pm.repair(df, min_size=2, max_size=4),
 ], ids=["report", "read_grouping", "move", "explain", "pairs", "calendar", "seats", "repair"])
 def test_same_error_for_a_missing_group_column(call):
     df = pm.synth_candidates(8, seed=1)
@@ -63,7 +63,7 @@ def test_empty_group_cells_are_one_error_unless_allowed():
 
 
 def test_a_result_is_read_as_its_own_grouping():
-    res = pm.match(pm.synth_candidates(24, seed=2), group_size=(6, 8), time_limit=1)
+    res = pm.match(pm.synth_candidates(24, seed=2), min_size=6, max_size=8, time_limit=1)
     g = read_grouping(res)
     assert isinstance(g, Grouping) and g.violations() == []
     assert sorted(g.names) == sorted(res.group_names)
@@ -72,7 +72,7 @@ def test_a_result_is_read_as_its_own_grouping():
 
 def test_checks_leave_the_compiled_problem_as_built():
     df = grouped(["1"] * 6 + ["2"] * 4)
-    g = read_grouping(df, group_size=(5, 6), rules=NO_COMP)
+    g = read_grouping(df, min_size=5, max_size=6, rules=NO_COMP)
     before = g.compiled.problem.bounds.copy()
     assert g.violations(sizes=False) == []
     assert any("outside 5-6" in v for v in g.violations())
@@ -93,6 +93,34 @@ def test_old_keyword_names_warn_and_work():
         from_grouping(df, rules=NO_COMP)
 
 
+def test_group_size_pair_warns_and_means_min_size_max_size():
+    """``group_size=(min, max)`` is the old spelling of ``min_size=, max_size=``."""
+    df = grouped(["1"] * 4 + ["2"] * 4)
+    for call in (lambda **kw: from_grouping(df, rules=NO_COMP, **kw),
+                 lambda **kw: read_grouping(df, rules=NO_COMP, **kw),
+                 lambda **kw: pm.check_move(df, "M0001", "2", rules=NO_COMP, **kw),
+                 lambda **kw: explain_together(df, "M0001", "M0008", rules=NO_COMP, **kw)):
+        with pytest.warns(DeprecationWarning, match=r"group_size=\(min, max\)"):
+            old = call(group_size=(3, 5))
+        new = call(min_size=3, max_size=5)
+        assert type(old) is type(new)
+    with pytest.warns(DeprecationWarning, match="group_size"):
+        G = read_grouping(df, group_size=(3, None))
+    assert (G.lo, G.hi) == (3, 4)
+    with pytest.warns(DeprecationWarning), pytest.raises(TypeError, match="both"):
+        read_grouping(df, group_size=(3, 5), min_size=3)
+    with pytest.warns(DeprecationWarning), pytest.raises(pm.ConfigError, match="pair"):
+        read_grouping(df, group_size=5)
+    fast = dict(time_limit=5, rules=NO_COMP, options={"max_iter": 100})
+    res = pm.match(pm.synth_candidates(12, seed=1), min_size=4, max_size=6, **fast)
+    with pytest.warns(DeprecationWarning, match="as_grouping"):
+        G = res.as_grouping(group_size=(4, 6))
+    assert (G.lo, G.hi) == (4, 6)
+    with pytest.warns(DeprecationWarning, match="match"):
+        old = pm.match(pm.synth_candidates(12, seed=1), group_size=(4, 6), **fast)
+    assert old.labels.tolist() == res.labels.tolist()
+
+
 def test_departed_members_in_conflicts_are_dropped_with_a_note(tmp_path):
     df = grouped(["1"] * 8)
     df.loc[0, "conflicts"] = "M0002; X999"
@@ -109,9 +137,9 @@ def test_departed_members_in_conflicts_are_dropped_with_a_note(tmp_path):
 def test_time_limit_outside_the_accepted_range_is_refused(limit):
     df = grouped(["1"] * 8)
     with pytest.raises(pm.ConfigError, match="604800"):
-        pm.match(df, group_size=(4, 4), time_limit=limit)
+        pm.match(df, min_size=4, max_size=4, time_limit=limit)
     with pytest.raises(pm.ConfigError, match="604800"):
-        pm.repair(df, group_size=(4, 8), time_limit=limit)
+        pm.repair(df, min_size=4, max_size=8, time_limit=limit)
 
 
 def test_cli_refuses_an_overflowing_time_limit(tmp_path, capsys):

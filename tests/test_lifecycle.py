@@ -77,7 +77,7 @@ def test_repair_after_three_groups_shrink(figures):
 
 def test_repair_merges_fewest_moves_and_keeps_healthy_groups():
     df = grouped([10, 10, 5, 4])
-    res = pm.repair(df, group_size=(8, 12), rules=NO_COMP, time_limit=1)
+    res = pm.repair(df, min_size=8, max_size=12, rules=NO_COMP, time_limit=1)
     assert res.success and res.dissolved == ["D"] and res.kept == ["C"]
     assert res.n_moved == 4 and res.n_joined == 0  # D's four: C takes three, one elsewhere
     out = res.groups
@@ -91,24 +91,32 @@ def test_repair_merges_fewest_moves_and_keeps_healthy_groups():
 def test_repair_places_joiners_in_open_seats_without_moves():
     df = grouped([9, 9, 9])
     df.loc[[3, 12], "group"] = ""  # two new members (rows with an empty group)
-    res = pm.repair(df, group_size=(7, 10), rules=NO_COMP, time_limit=1)
+    res = pm.repair(df, min_size=7, max_size=10, rules=NO_COMP, time_limit=1)
     assert res.success and res.n_moved == 0 and res.n_joined == 2
     assert (res.groups["group"] != "").all()
     kept = df["group"] != ""
     assert (res.groups["group"][kept] == df["group"][kept]).all()
 
 
+def test_repair_group_size_pair_is_deprecated():
+    df = grouped([9, 9, 9])
+    df.loc[[3, 12], "group"] = ""
+    with pytest.warns(DeprecationWarning, match="repair"):
+        res = pm.repair(df, group_size=(7, 10), rules=NO_COMP, time_limit=1)
+    assert res.success and res.n_moved == 0 and res.n_joined == 2
+
+
 def test_repair_forms_a_new_group_for_many_joiners():
     df = grouped([10, 10, 8])
     df.loc[20:27, "group"] = ""  # eight new members, every group full but one seat... none
-    res = pm.repair(df, group_size=(8, 10), rules=NO_COMP, time_limit=1)
+    res = pm.repair(df, min_size=8, max_size=10, rules=NO_COMP, time_limit=1)
     assert res.success and res.new_groups == ["1"]
     assert sorted(res.groups["group"].value_counts().tolist()) == [8, 10, 10]
 
 
 def test_repair_sheds_an_oversized_group():
     df = grouped([14, 10, 9])
-    res = pm.repair(df, group_size=(8, 12), rules=NO_COMP, time_limit=1)
+    res = pm.repair(df, min_size=8, max_size=12, rules=NO_COMP, time_limit=1)
     assert res.success
     sizes = res.groups["group"].value_counts()
     assert sizes.max() <= 12 and res.n_moved == 2 and set(res.moves["from"]) == {"A"}
@@ -120,7 +128,7 @@ def test_repair_keeps_competitors_apart():
     df["industry"] = [f"i{k}" for k in range(20)]
     df["region"] = "West"
     df.loc[16, "industry"] = df.loc[0, "industry"]  # C's first member competes with A's
-    res = pm.repair(df, group_size=(8, 12), time_limit=1)
+    res = pm.repair(df, min_size=8, max_size=12, time_limit=1)
     assert res.success and res.violations == []
     assert res.groups.loc[16, "group"] == "B"
     assert violations(df, res.groups, 8, 12, check_existing=False) == []
@@ -128,14 +136,14 @@ def test_repair_keeps_competitors_apart():
 
 def test_repair_unchanged_and_infeasible():
     df = grouped([8, 8])
-    same = pm.repair(df, group_size=(8, 12), rules=NO_COMP)
+    same = pm.repair(df, min_size=8, max_size=12, rules=NO_COMP)
     assert same.status == "unchanged" and same.n_moved == 0 and same.success
-    bad = pm.repair(grouped([8, 3]), group_size=(8, 8), rules=NO_COMP, time_limit=1)
+    bad = pm.repair(grouped([8, 3]), min_size=8, max_size=8, rules=NO_COMP, time_limit=1)
     assert bad.status == "infeasible" and not bad.success and bad.reasons
     with pytest.raises(pm.ConfigError):
         bad.to_csv("never.csv")
     with pytest.raises(pm.ConfigError, match="min_size=9"):
-        pm.repair(df, group_size=(9, 8))
+        pm.repair(df, min_size=9, max_size=8)
 
 
 def test_repair_cleans_conflicts_naming_members_who_left(tmp_path):
@@ -143,7 +151,7 @@ def test_repair_cleans_conflicts_naming_members_who_left(tmp_path):
     df.loc[0, "conflicts"] = "M0025"
     df.loc[24, "conflicts"] = "M0001"
     left = df.drop(index=range(21, 27))  # M0022..M0027 leave: C has four
-    res = pm.repair(left, group_size=(8, 12), rules=NO_COMP, time_limit=1)
+    res = pm.repair(left, min_size=8, max_size=12, rules=NO_COMP, time_limit=1)
     assert res.success and any("no longer in the table (M0025)" in x for x in res.notes)
     assert res.groups.loc[0, "conflicts"] == ""
     path = tmp_path / "left.csv"
@@ -156,13 +164,13 @@ def test_repair_with_common_slot_recomputes_meeting_slot():
     df = grouped([8, 8, 4])
     df["availability"] = "Tue AM"
     rules = pm.Rules(competitors=(), common_slot=True)
-    res = pm.repair(df, group_size=(8, 12), rules=rules, time_limit=1)
+    res = pm.repair(df, min_size=8, max_size=12, rules=rules, time_limit=1)
     assert res.success and (res.groups["meeting_slot"] == "Tue AM").all()
     assert violations(df, res.groups, 8, 12, rules=rules, check_existing=False) == []
 
 
 def test_repair_result_feeds_report_and_pairs():
-    res = pm.repair(grouped([10, 10, 4]), group_size=(8, 12), rules=NO_COMP, time_limit=1)
+    res = pm.repair(grouped([10, 10, 4]), min_size=8, max_size=12, rules=NO_COMP, time_limit=1)
     mr = res.result
     assert mr.success and mr.validate() == []
     assert len(pm.accountability_pairs(mr).frame) > 0
@@ -198,19 +206,19 @@ def test_check_move_names_broken_rules_and_score_change():
     df["region"] = "West"
     df.loc[10, "industry"] = df.loc[0, "industry"]
     rules = pm.Rules()
-    bad = pm.check_move(df, "M0001", "B", group_size=(8, 10), rules=rules)
+    bad = pm.check_move(df, "M0001", "B", min_size=8, max_size=10, rules=rules)
     assert not bad.ok and any("breaks competitors" in v for v in bad.breaks)
-    good = pm.check_move(df, "M0002", "B", group_size=(8, 10), rules=rules)
+    good = pm.check_move(df, "M0002", "B", min_size=8, max_size=10, rules=rules)
     assert good.ok and good.breaks == [] and "keeps every hard rule" in good.to_text()
     # The score change, recomputed independently on the moved grouping.
-    before = from_grouping(df, rules=rules, group_size=(8, 10)).score
+    before = from_grouping(df, rules=rules, min_size=8, max_size=10).score
     moved = df.copy()
     moved.loc[1, "group"] = "B"
-    after = from_grouping(moved, rules=rules, group_size=(8, 10))
+    after = from_grouping(moved, rules=rules, min_size=8, max_size=10)
     assert after.validate() == []
     assert good.score_delta == pytest.approx(after.score - before)
     assert list(good.groups["group"]) == list(moved["group"])
-    size = pm.check_move(df, "M0002", "B", group_size=(9, 9), rules=rules)
+    size = pm.check_move(df, "M0002", "B", min_size=9, max_size=9, rules=rules)
     assert {"group A has 8 members, outside 9-9", "group B has 10 members, outside 9-9"} == \
         set(size.breaks)
     with pytest.raises(pm.ConfigError, match="already in group A"):
@@ -223,7 +231,7 @@ def test_check_move_names_broken_rules_and_score_change():
 
 def test_check_move_mends_a_broken_rule():
     df = grouped([7, 9])
-    mv = pm.check_move(df, "M0016", "A", group_size=(8, 8), rules=NO_COMP)
+    mv = pm.check_move(df, "M0016", "A", min_size=8, max_size=8, rules=NO_COMP)
     assert mv.ok and len(mv.fixes) == 2
 
 

@@ -35,9 +35,9 @@ def test_random_tables_obey_every_rule(n, lo, span, seed, rate):
     df = pm.synth_candidates(n, seed=seed, conflict_rate=rate)
     if n < lo or -(-n // hi) > n // lo:
         with pytest.raises(pm.ConfigError):
-            pm.match(df, group_size=(lo, hi), **_fast())
+            pm.match(df, min_size=lo, max_size=hi, **_fast())
         return
-    res = pm.match(df, group_size=(lo, hi), **_fast())
+    res = pm.match(df, min_size=lo, max_size=hi, **_fast())
     if res.success:
         assert violations(df, res.groups, lo, hi) == []
         assert res.validate() == []
@@ -55,7 +55,7 @@ def test_random_tables_obey_every_rule(n, lo, span, seed, rate):
 def test_fixed_group_count_and_determinism():
     df = pm.synth_candidates(60, seed=5)
     # An iteration cap makes the run independent of machine speed: bit-for-bit repeatable.
-    kw = dict(group_size=(5, 7), n_groups=10, time_limit=30, seed=3, method="local",
+    kw = dict(min_size=5, max_size=7, n_groups=10, time_limit=30, seed=3, method="local",
               options={"max_iter": 2000})
     a = pm.match(df, **kw)
     b = pm.match(df, **kw)
@@ -70,7 +70,7 @@ def test_competitor_clique_is_infeasible_with_reason():
             for i in range(5)]
     rows += [{"id": f"o{i}", "industry": f"Ind{i}", "region": "West", "employees": "5"}
              for i in range(7)]
-    res = pm.match(pd.DataFrame(rows), group_size=(3, 4), time_limit=1)
+    res = pm.match(pd.DataFrame(rows), min_size=3, max_size=4, time_limit=1)
     assert res.status == "infeasible" and not res.success
     assert any("Retail" in r and "West" in r and "5 groups" in r for r in res.reasons)
     assert len(res.unplaced) == 12
@@ -80,11 +80,11 @@ def test_competitor_rule_without_region_uses_industry_alone():
     rows = [{"id": f"c{i}", "industry": ["A", "a ", "B", "C"][i % 4], "employees": "3"}
             for i in range(8)]
     df = pd.DataFrame(rows)
-    res = pm.match(df, group_size=(2, 4), n_groups=4, time_limit=1)
+    res = pm.match(df, min_size=2, max_size=4, n_groups=4, time_limit=1)
     assert res.success
     assert violations(df, res.groups, 2, 4, competitors=("industry",)) == []
     # "A" and "a " are one industry: its 4 members cannot share 2 groups.
-    res = pm.match(df, group_size=(2, 4), n_groups=2, time_limit=1)
+    res = pm.match(df, min_size=2, max_size=4, n_groups=2, time_limit=1)
     assert res.status == "infeasible"
     assert any("4 candidates compete (industry 'A')" in r for r in res.reasons)
 
@@ -94,7 +94,7 @@ def test_explicit_conflicts_are_kept_apart():
     df["industry"] = [f"I{i}" for i in range(24)]  # no competitors: conflicts alone
     df["conflicts"] = ""
     df.loc[0, "conflicts"] = "; ".join(df["id"].iloc[1:6])
-    res = pm.match(df, group_size=(4, 6), time_limit=1)
+    res = pm.match(df, min_size=4, max_size=6, time_limit=1)
     assert res.success
     g = res.groups.set_index("id")["group"]
     assert all(g[df["id"][0]] != g[x] for x in df["id"].iloc[1:6])
@@ -103,18 +103,18 @@ def test_explicit_conflicts_are_kept_apart():
 def test_bad_sizes_are_config_errors():
     df = pm.synth_candidates(20, seed=1)
     with pytest.raises(pm.ConfigError, match="larger than max_size"):
-        pm.match(df, group_size=(6, 4))
+        pm.match(df, min_size=6, max_size=4)
     with pytest.raises(pm.ConfigError, match="fewer than min_size"):
-        pm.match(df.head(3), group_size=(4, 6))
+        pm.match(df.head(3), min_size=4, max_size=6)
     with pytest.raises(pm.ConfigError, match="cannot fill 2 groups"):
-        pm.match(df, group_size=(4, 6), n_groups=2)
+        pm.match(df, min_size=4, max_size=6, n_groups=2)
     with pytest.raises(pm.ConfigError, match="Widen the size range"):
-        pm.match(df.head(11), group_size=(6, 6))
+        pm.match(df.head(11), min_size=6, max_size=6)
 
 
 def test_bundled_example_groups_cleanly():
     df = pm.load_example()
-    res = pm.match(pm.example_path(), group_size=(8, 12), time_limit=5, seed=0)
+    res = pm.match(pm.example_path(), min_size=8, max_size=12, time_limit=5, seed=0)
     assert res.success, res.message
     assert violations(df, res.groups, 8, 12) == []
     stats = res.group_stats

@@ -88,7 +88,7 @@ def test_history_avoided_when_possible_fewest_repeats_otherwise():
 
 @pytest.fixture(scope="module")
 def grouped():
-    res = pm.match(pm.synth_candidates(40, seed=21), group_size=(6, 9), time_limit=1)
+    res = pm.match(pm.synth_candidates(40, seed=21), min_size=6, max_size=9, time_limit=1)
     assert res.success
     return res
 

@@ -20,7 +20,7 @@ from peermatch.report import from_grouping, render_report, rule_checks, write_re
 
 @pytest.fixture(scope="module")
 def example_result():
-    return pm.match(pm.load_example(), group_size=(8, 12), time_limit=3, seed=0)
+    return pm.match(pm.load_example(), min_size=8, max_size=12, time_limit=3, seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def example_page(example_result):
 
 @pytest.fixture(scope="module")
 def small_result():
-    return pm.match(pm.synth_candidates(40, seed=1), group_size=(8, 10), time_limit=1, seed=0)
+    return pm.match(pm.synth_candidates(40, seed=1), min_size=8, max_size=10, time_limit=1, seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +146,7 @@ def test_user_text_is_escaped():
     df = pm.synth_candidates(40, seed=1)
     df.loc[0, "name"] = "<b>Eve & Co</b>"
     df.loc[1, "industry"] = "<script>alert(1)</script>"
-    res = pm.match(df, group_size=(8, 10), time_limit=1, seed=0)
+    res = pm.match(df, min_size=8, max_size=10, time_limit=1, seed=0)
     page = render_report(res, title="A <title> & more")
     assert "&lt;b&gt;Eve &amp; Co&lt;/b&gt;" in page
     assert "<b>Eve" not in page
@@ -165,7 +165,7 @@ def test_group_names_are_escaped():
 def test_unsuccessful_result_renders():
     df = pm.synth_candidates(20, seed=1)
     df["industry"], df["region"] = "Software", "West"  # everybody competes
-    res = pm.match(df, group_size=(4, 5), time_limit=1)
+    res = pm.match(df, min_size=4, max_size=5, time_limit=1)
     assert not res.success
     page = render_report(res)
     assert "No grouping (infeasible)" in page
@@ -186,7 +186,7 @@ def test_write_report_and_heatmap_group(tmp_path, small_result):
 # -- from_grouping -----------------------------------------------------------------------
 
 def test_from_grouping_round_trip(groups_csv, small_result):
-    res = from_grouping(groups_csv, group_size=(8, 10))
+    res = from_grouping(groups_csv, min_size=8, max_size=10)
     assert res.status == "feasible" and res.success and res.method == "existing"
     assert res.validate() == []
     assert res.score == pytest.approx(small_result.score, abs=1e-6)
@@ -205,7 +205,7 @@ def test_from_grouping_reports_broken_rules():
     df["industry"] = ["Software"] * 4 + ["Retail"] * 26
     df["region"] = "West"
     df["group"] = ["A"] * 10 + ["B"] * 10 + ["C"] * 10  # four competitors in A
-    res = from_grouping(df, group_size=(10, 12))
+    res = from_grouping(df, min_size=10, max_size=12)
     bad = res.validate()
     assert any("competitors" in v and "group A" in v for v in bad)
     page = render_report(res)
@@ -219,7 +219,7 @@ def test_from_grouping_checks_sizes_and_parts():
     df["group"] = ["x"] * 8 + ["y"] * 16
     assert from_grouping(df).validate() == [] or all(
         "outside" not in v for v in from_grouping(df).validate())
-    bad = from_grouping(df, group_size=(6, 12)).validate()
+    bad = from_grouping(df, min_size=6, max_size=12).validate()
     assert any("group y has 16 members, outside 6-12" in v for v in bad)
     df["tier"] = ["CEO", "Owner"] * 12
     res = from_grouping(df, rules=pm.Rules(competitors=(), separate_tiers=True))
@@ -237,7 +237,7 @@ def test_from_grouping_errors(tmp_path):
         from_grouping(df)
     df["group"] = "1"
     with pytest.raises(ConfigError, match="min_size=5 and max_size=4"):
-        from_grouping(df, group_size=(5, 4))
+        from_grouping(df, min_size=5, max_size=4)
 
 
 def test_from_grouping_mapped_group_column():

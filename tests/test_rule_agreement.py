@@ -154,7 +154,7 @@ def test_seats_fit_exactly_when_report_check_finds_nothing_new():
     for row in ranked.itertuples():
         placed = table.copy()
         placed.loc[0, "group"] = row.group
-        res = from_grouping(placed, rules=rules, group_size=(1, 6))
+        res = from_grouping(placed, rules=rules, min_size=1, max_size=6)
         found = res.violations()
         assert all(isinstance(v, pm.Violation) for v in found)
         mine = [v for v in found

@@ -67,7 +67,7 @@ def test_score_is_the_sum_of_group_totals_with_a_soft_balance_rule(tmp_path, cap
     s = json.loads(summ.read_text())
     rules = pm.Rules(balance_penalty={"employees": 2.0})
     res = from_grouping(pd.read_csv(out, dtype=str, keep_default_na=False), rules=rules,
-                        group_size=(5, 7))
+                        min_size=5, max_size=7)
     # The written file, re-scored, gives the summary's figures to the last digit.
     assert round(res.score, 6) == s["score"]
     assert round(float(res.group_stats["total"].sum()), 6) == s["score"]
@@ -87,7 +87,7 @@ def test_score_is_the_sum_of_group_totals_with_a_soft_balance_rule(tmp_path, cap
 def test_match_score_equals_group_totals_in_python():
     df = pm.synth_candidates(40, seed=6)
     rules = pm.Rules(balance_penalty={"revenue": 1.5})
-    res = pm.match(df, group_size=(4, 6), rules=rules, time_limit=2, seed=0)
+    res = pm.match(df, min_size=4, max_size=6, rules=rules, time_limit=2, seed=0)
     assert res.success
     assert abs(res.score - float(res.group_stats["total"].sum())) < 1e-9
     assert res.penalties["balance_penalty revenue"] > 0
@@ -112,7 +112,7 @@ def test_a_sector_column_of_the_table_is_what_max_per_group_caps():
     df = _distinct(24, seed=7)
     df["sector"] = ["Tech", "Food", "Health", "Retail"] * 6
     rules = pm.Rules(max_per_group={"sector": 1})
-    res = pm.match(df, group_size=(4, 4), rules=rules, time_limit=2, seed=0)
+    res = pm.match(df, min_size=4, max_size=4, rules=rules, time_limit=2, seed=0)
     assert res.success, res.message
     out = res.groups
     assert violations(df, out, 4, 4, rules=rules) == []
@@ -125,7 +125,7 @@ def test_clique_of_earlier_meetings_is_named_as_history(tmp_path):
     df = _distinct(12, seed=3)
     ids = df["id"].tolist()
     hist = pd.DataFrame({"id": ids[:5], "group": ["1"] * 5})  # five met together
-    res = pm.match(df, group_size=(3, 4), n_groups=4, time_limit=1,
+    res = pm.match(df, min_size=3, max_size=4, n_groups=4, time_limit=1,
                    rules=pm.Rules(history=(hist,), max_repeats=0))
     assert res.status == "infeasible"
     why = " ".join(res.reasons)
@@ -138,7 +138,7 @@ def test_mixed_clique_names_both_rules():
     ids = df["id"].tolist()
     df.loc[0, "conflicts"] = ids[1]
     hist = pd.DataFrame({"id": ids[:5], "group": ["1"] * 5})
-    res = pm.match(df, group_size=(3, 4), n_groups=4, time_limit=1,
+    res = pm.match(df, min_size=3, max_size=4, n_groups=4, time_limit=1,
                    rules=pm.Rules(history=(hist,), max_repeats=0))
     why = " ".join(res.reasons)
     assert res.status == "infeasible" and "met in earlier rounds" in why
@@ -148,7 +148,7 @@ def test_mixed_clique_names_both_rules():
 def test_impossible_slot_rule_is_proved_not_unknown(capsys, tmp_path):
     df = _distinct(16, seed=4)
     df["availability"] = ["Mon AM"] * 15 + ["Fri PM"]  # the last shares no slot
-    res = pm.match(df, group_size=(4, 4), rules=pm.Rules(common_slot=True), time_limit=2)
+    res = pm.match(df, min_size=4, max_size=4, rules=pm.Rules(common_slot=True), time_limit=2)
     assert res.status == "infeasible"
     assert any(df["id"][15] in r and "slot" in r for r in res.reasons)
     src = tmp_path / "c.csv"
@@ -182,7 +182,7 @@ def test_unknown_message_does_not_repeat_itself(monkeypatch):
                                 "success": False, "message": STATUS_MESSAGES["unknown"]})
 
     monkeypatch.setattr(solve_mod, "solve", nothing)
-    res = pm.match(_distinct(12), group_size=(3, 4), time_limit=0.5)
+    res = pm.match(_distinct(12), min_size=3, max_size=4, time_limit=0.5)
     assert res.status == "unknown"
     assert res.message.count("within the time limit") == 1, res.message
 
@@ -204,7 +204,7 @@ def test_a_part_that_found_nothing_gets_the_time_left(monkeypatch):
     monkeypatch.setattr(solve_mod, "solve", first_fails)
     df = _distinct(24, seed=2)
     df["tier"] = ["CEO"] * 12 + ["VP"] * 12
-    res = pm.match(df, group_size=(3, 4), rules=pm.Rules(separate_tiers=True), time_limit=3)
+    res = pm.match(df, min_size=3, max_size=4, rules=pm.Rules(separate_tiers=True), time_limit=3)
     assert res.success and len(calls) == 3, (res.message, calls)
     assert violations(df, res.groups, 3, 4, rules=pm.Rules(separate_tiers=True)) == []
 
@@ -212,7 +212,7 @@ def test_a_part_that_found_nothing_gets_the_time_left(monkeypatch):
 def test_raise_for_status_raises_infeasible_error_with_the_reasons():
     df = _distinct(12)
     df.loc[:4, "industry"] = "Dental"
-    res = pm.match(df, group_size=(3, 4), rules=pm.Rules(competitors=("industry",)),
+    res = pm.match(df, min_size=3, max_size=4, rules=pm.Rules(competitors=("industry",)),
                    time_limit=1)
     assert res.status == "infeasible"
     try:

@@ -116,7 +116,7 @@ def test_random_rule_combinations_hold(seed, n, cap, together, pin, expert, isol
     if pin and not tiers:
         kw["pins"] = {df["id"][2]: "1"}
     rules = pm.Rules(competitors=("industry", "region"), **kw)
-    res = pm.match(df, group_size=(4, 6), rules=rules, time_limit=2, seed=0)
+    res = pm.match(df, min_size=4, max_size=6, rules=rules, time_limit=2, seed=0)
     if res.success:
         assert _check_rules(df, res, rules, 4, 6) == []
         assert res.validate() == []
@@ -132,7 +132,7 @@ def test_caps_balance_spread_and_slots_hold():
     df["employees"] = [str(5 + 20 * (i % 7)) for i in range(48)]
     rules = pm.Rules(max_per_group={"sector": 2}, spread=("sector",),
                      balance={"employees": "25%"}, common_slot=True, slot_quorum=0.6)
-    res = pm.match(df, group_size=(6, 8), rules=rules, time_limit=4, seed=1)
+    res = pm.match(df, min_size=6, max_size=8, rules=rules, time_limit=4, seed=1)
     assert res.success, res.message
     assert _check_rules(df, res, rules, 6, 8) == []
     emp = df["employees"].astype(float)
@@ -149,7 +149,7 @@ def test_same_region_groups_are_local():
     rules = pm.Rules(same_region=True)
     # 10 s for five regions: with 3 s (and at times 6 s), a region's share ran out on a
     # busy machine before its search found a grouping.
-    res = pm.match(df, group_size=(4, 8), rules=rules, time_limit=10, seed=0)
+    res = pm.match(df, min_size=4, max_size=8, rules=rules, time_limit=10, seed=0)
     assert res.success
     assert _check_rules(df, res, rules, 4, 8) == []
 
@@ -159,7 +159,7 @@ def test_clique_of_competitors_is_named():
     df = _table(20)
     df.loc[:5, "industry"] = "Dental"
     df["region"] = "North"
-    res = pm.match(df, group_size=(4, 5), rules=pm.Rules(), time_limit=1)
+    res = pm.match(df, min_size=4, max_size=5, rules=pm.Rules(), time_limit=1)
     assert res.status == "infeasible"
     assert any("6 candidates compete" in r and "Dental" in r for r in res.reasons)
 
@@ -170,7 +170,7 @@ def test_clique_of_declared_conflicts_is_found():
     df.loc[0, "conflicts"] = ";".join(ids[1:4])
     df.loc[1, "conflicts"] = ";".join(ids[2:4])
     df.loc[2, "conflicts"] = ids[3]
-    res = pm.match(df, group_size=(4, 4), n_groups=3, time_limit=1)
+    res = pm.match(df, min_size=4, max_size=4, n_groups=3, time_limit=1)
     assert res.status == "infeasible"
     assert any("4 candidates are in conflict with one another" in r for r in res.reasons)
 
@@ -178,7 +178,7 @@ def test_clique_of_declared_conflicts_is_found():
 def test_pins_beyond_capacity():
     df = _table(12)
     pins = {i: "1" for i in df["id"][:5]}
-    res = pm.match(df, group_size=(3, 4), n_groups=3, rules=pm.Rules(pins=pins), time_limit=1)
+    res = pm.match(df, min_size=3, max_size=4, n_groups=3, rules=pm.Rules(pins=pins), time_limit=1)
     assert res.status == "infeasible"
     assert any("5 members are pinned to group '1'" in r for r in res.reasons)
 
@@ -186,7 +186,7 @@ def test_pins_beyond_capacity():
 def test_together_pair_that_is_a_conflict():
     df = _table(12)
     df.loc[0, "conflicts"] = df["id"][1]
-    res = pm.match(df, group_size=(3, 4), time_limit=1,
+    res = pm.match(df, min_size=3, max_size=4, time_limit=1,
                    rules=pm.Rules(together=((df["id"][0], df["id"][1]),)))
     assert res.status == "infeasible"
     assert any("must be together but are in conflict" in r and "declared conflict" in r
@@ -197,19 +197,19 @@ def test_conflict_file_reasons_flow_into_diagnosis(tmp_path):
     df = _table(12)
     pairs = tmp_path / "pairs.csv"
     pairs.write_text(f"id_a,id_b,reason\n{df['id'][0]},{df['id'][1]},supplier\n")
-    res = pm.match(df, group_size=(3, 4), time_limit=1, rules=pm.Rules(
+    res = pm.match(df, min_size=3, max_size=4, time_limit=1, rules=pm.Rules(
         conflict_file=str(pairs), together=((df["id"][0], df["id"][1]),)))
     assert any("supplier" in r for r in res.reasons)
     bad = tmp_path / "bad.csv"
     bad.write_text("id_a,id_b,reason\nM0001,NOPE,customer\n")
     with pytest.raises(pm.CandidatesError, match="line 2, column 'id_b': unknown id 'NOPE'"):
-        pm.match(df, group_size=(3, 4), rules=pm.Rules(conflict_file=str(bad)))
+        pm.match(df, min_size=3, max_size=4, rules=pm.Rules(conflict_file=str(bad)))
 
 
 def test_slot_rule_no_group_can_meet():
     df = _table(12)
     df["availability"] = ["Mon AM", "Tue AM", "Wed AM", "Thu AM"] * 3
-    res = pm.match(df, group_size=(4, 6), rules=pm.Rules(common_slot=True), time_limit=1,
+    res = pm.match(df, min_size=4, max_size=6, rules=pm.Rules(common_slot=True), time_limit=1,
                    even_sizes=False)
     assert res.status == "infeasible"
     assert any("No meeting slot is shared by 4 candidates" in r for r in res.reasons)
@@ -218,7 +218,7 @@ def test_slot_rule_no_group_can_meet():
 def test_required_expertise_too_rare():
     df = _table(16)
     df["expertise"] = ["law"] * 2 + ["sales"] * 14
-    res = pm.match(df, group_size=(4, 4), n_groups=4, time_limit=1,
+    res = pm.match(df, min_size=4, max_size=4, n_groups=4, time_limit=1,
                    rules=pm.Rules(at_least_one=(("expertise", "law"),)))
     assert res.status == "infeasible"
     assert any("needs 4 such members for 4 groups, but only 2 exist" in r for r in res.reasons)
@@ -227,7 +227,7 @@ def test_required_expertise_too_rare():
 def test_lonely_protected_value():
     df = _table(12)
     df["gender"] = ["f"] + ["m"] * 11
-    res = pm.match(df, group_size=(3, 4), rules=pm.Rules(no_isolated=("gender",)),
+    res = pm.match(df, min_size=3, max_size=4, rules=pm.Rules(no_isolated=("gender",)),
                    time_limit=1)
     assert res.status == "infeasible"
     assert any(df["id"][0] in r and "only candidate of their kind" in r for r in res.reasons)
@@ -236,7 +236,7 @@ def test_lonely_protected_value():
 def test_tier_too_small_for_a_group():
     df = _table(20)
     df["tier"] = ["CEO"] * 17 + ["Owner"] * 3
-    res = pm.match(df, group_size=(4, 6), rules=pm.Rules(separate_tiers=True), time_limit=1)
+    res = pm.match(df, min_size=4, max_size=6, rules=pm.Rules(separate_tiers=True), time_limit=1)
     assert res.status == "infeasible"
     assert any("tier 'Owner'" in r and "3 candidates cannot form groups" in r
                for r in res.reasons)
@@ -248,7 +248,7 @@ def test_solver_proves_infeasible_rule_mix():
     df = _table(6)
     df["expertise"] = ["law", "law"] + ["sales"] * 4
     ids = df["id"].tolist()
-    res = pm.match(df, group_size=(3, 3), n_groups=2, time_limit=5, rules=pm.Rules(
+    res = pm.match(df, min_size=3, max_size=3, n_groups=2, time_limit=5, rules=pm.Rules(
         at_least_one=(("expertise", "law"),), together=((ids[0], ids[1]),)))
     assert res.status == "infeasible"
     assert res.reasons and not res.success
@@ -257,18 +257,18 @@ def test_solver_proves_infeasible_rule_mix():
 def test_unknown_names_are_config_errors():
     df = _table(12)
     with pytest.raises(pm.ConfigError, match="unknown candidate id"):
-        pm.match(df, group_size=(3, 4), rules=pm.Rules(together=(("nope", df["id"][0]),)))
+        pm.match(df, min_size=3, max_size=4, rules=pm.Rules(together=(("nope", df["id"][0]),)))
     with pytest.raises(pm.ConfigError, match="names group '9'"):
-        pm.match(df, group_size=(3, 4), n_groups=3, rules=pm.Rules(pins={df["id"][0]: "9"}))
+        pm.match(df, min_size=3, max_size=4, n_groups=3, rules=pm.Rules(pins={df["id"][0]: "9"}))
     with pytest.raises(pm.ConfigError, match="does not have"):
-        pm.match(df, group_size=(3, 4), rules=pm.Rules(no_isolated=("shoe_size",)))
+        pm.match(df, min_size=3, max_size=4, rules=pm.Rules(no_isolated=("shoe_size",)))
 
 
 # ---------------------------------------------------------------- existing groups, seats, rounds
 def test_open_seats_keep_existing_members():
     df = _table(30, seed=2)
     df["group"] = ["A"] * 6 + ["B"] * 6 + ["C"] * 5 + [""] * 13
-    res = pm.match(df, group_size=(5, 8), time_limit=2, rules=pm.Rules(locked_groups=("C",)))
+    res = pm.match(df, min_size=5, max_size=8, time_limit=2, rules=pm.Rules(locked_groups=("C",)))
     assert res.success, res.message
     out = res.groups
     for k in range(17):
@@ -282,9 +282,9 @@ def test_open_seats_keep_existing_members():
 def test_move_cost_keeps_most_members():
     df = _table(24, seed=3)
     df["group"] = ["A"] * 8 + ["B"] * 8 + ["C"] * 8
-    free = pm.match(df, group_size=(8, 8), time_limit=2,
+    free = pm.match(df, min_size=8, max_size=8, time_limit=2,
                     rules=pm.Rules(keep_existing=False, move_cost=0.0))
-    sticky = pm.match(df, group_size=(8, 8), time_limit=2,
+    sticky = pm.match(df, min_size=8, max_size=8, time_limit=2,
                       rules=pm.Rules(keep_existing=False, move_cost=50.0))
 
     def moved(res):
@@ -301,9 +301,9 @@ def test_move_cost_keeps_most_members():
 
 def test_rounds_without_repeats():
     df = _table(24, seed=5)
-    first = pm.match(df, group_size=(4, 4), time_limit=2, seed=0)
+    first = pm.match(df, min_size=4, max_size=4, time_limit=2, seed=0)
     hist = first.groups[["id", "group"]]
-    second = pm.match(df, group_size=(4, 4), time_limit=3, seed=0,
+    second = pm.match(df, min_size=4, max_size=4, time_limit=3, seed=0,
                       rules=pm.Rules(history=(hist,), max_repeats=0))
     assert second.success, second.message
     assert violations(df, second.groups, 4, 4, rules=pm.Rules(history=(hist,), max_repeats=0)

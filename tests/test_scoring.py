@@ -187,7 +187,7 @@ def ref_W(A, lab, m):
 @SETTINGS
 @given(t=tables(), w=weights_st, depth=st.sampled_from([None, 1, 2, 4]))
 def test_components_and_affinity_match_loops(t, w, depth):
-    f = encode(t, industry_depth=depth, columns=w.columns, revenue_per_employee=RPE)
+    f = encode(t, industry_depth=depth, specs=w.columns, revenue_per_employee=RPE)
     ref = ref_components(t, w, depth)
     got = affinity_components(f, w)
     assert set(got) == set(ref)
@@ -204,14 +204,14 @@ def test_components_and_affinity_match_loops(t, w, depth):
 @SETTINGS
 @given(t=tables(min_n=1, max_n=30), w=weights_st)
 def test_blocked_threaded_sparse_paths_agree(t, w):
-    f = encode(t, columns=w.columns, revenue_per_employee=RPE)
+    f = encode(t, specs=w.columns, revenue_per_employee=RPE)
     ref = ref_affinity(t, w)
     old = (components._BLOCK_BYTES, components._DENSE_CELLS_MAX)
     try:
         components._BLOCK_BYTES = 1  # 8-row blocks
         components._DENSE_CELLS_MAX = -1  # sparse @ sparse co-occurrence products
         for jobs in (1, 2):
-            np.testing.assert_allclose(affinity(f, w, n_jobs=jobs), ref, atol=1e-10)
+            np.testing.assert_allclose(affinity(f, w, workers=jobs), ref, atol=1e-10)
     finally:
         components._BLOCK_BYTES, components._DENSE_CELLS_MAX = old
     A32 = affinity(f, w, dtype=np.float32)
@@ -247,7 +247,7 @@ def test_edge_cases_n1_n2_empty_missing_equal():
     t3 = make_table(["x"] * 3, [1] * 3, [math.nan] * 3, [[]] * 3, [[]] * 3,
                     extra={"v": ["2", "2", "2"]})
     w = Weights(columns=(ColumnSpec("v", mode="dissimilar"),))
-    S3 = affinity_components(encode(t3, columns=w.columns), w)
+    S3 = affinity_components(encode(t3, specs=w.columns), w)
     assert np.all(S3["column:v"] == 0)
     assert np.all(S3["caliber"][~np.eye(3, dtype=bool)] == 1)
 
@@ -264,7 +264,20 @@ def test_affinity_rejects_unencoded_column():
     with pytest.raises(ConfigError, match="'v'.*not encoded"):
         affinity(encode(t), w)
     with pytest.raises(ConfigError, match="categorical"):
-        affinity(encode(t, columns=w.columns), Weights(columns=(ColumnSpec("v", "categorical"),)))
+        affinity(encode(t, specs=w.columns), Weights(columns=(ColumnSpec("v", "categorical"),)))
+
+
+def test_old_keywords_columns_and_n_jobs_warn_and_work():
+    """``encode(columns=)`` is now ``specs=`` and ``affinity(n_jobs=)`` ``workers=``."""
+    t = make_table(["x", "y"], [1, 2], [math.nan] * 2, [["a"], ["a"]], [["a"], []],
+                   extra={"v": ["1", "2"]})
+    w = Weights(columns=(ColumnSpec("v", "categorical"),))
+    with pytest.warns(DeprecationWarning, match=r"encode\(columns="):
+        f = encode(t, columns=w.columns)
+    assert list(f.columns) == ["v"]
+    with pytest.warns(DeprecationWarning, match=r"affinity\(n_jobs="):
+        old = affinity(f, w, n_jobs=1)
+    np.testing.assert_array_equal(old, affinity(f, w, workers=1))
 
 
 # --------------------------------------------------------------------------- weights
@@ -331,7 +344,7 @@ def test_largest_weights_keep_the_affinity_finite():
     big = 1e12
     spec = ColumnSpec("tenure", weight=-big)
     w = Weights(goals=big, inspiration=big, caliber=big, diversity=big, columns=(spec,))
-    f = encode(t, columns=w.columns, revenue_per_employee=RPE)
+    f = encode(t, specs=w.columns, revenue_per_employee=RPE)
     for dtype in (np.float64, np.float32):
         A = affinity(f, w, dtype=dtype)
         assert np.isfinite(A).all()

@@ -407,7 +407,7 @@ def test_cpsat_models_stop_building_at_the_deadline():
     assert cpsat.diagnose(problem, 20, time_limit=1e-4, seed=1, workers=1)["status"] == "unknown"
     assert cpsat.solve_exact(problem, 20, time_limit=1e-4, seed=1, workers=1)["status"] == "unknown"
     labels = np.arange(problem.n) % 20
-    assert cpsat.repair(problem, 20, labels, [0, 1], time_limit=1e-4, seed=1) is None
+    assert cpsat.resolve_groups(problem, 20, labels, [0, 1], time_limit=1e-4, seed=1) is None
     assert 0 < cpsat.build_seconds(problem, 20) < 5
 
 

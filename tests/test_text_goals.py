@@ -114,7 +114,7 @@ def ref_text_components(t, w):
 
 def test_tfidf_rows_match_plain_loop():
     t = text_table()
-    f = encode(t, columns=WEIGHTS.columns)
+    f = encode(t, specs=WEIGHTS.columns)
     _, rows = ref_text_components(t, WEIGHTS)
     terms = f.texts["want"].terms
     assert terms == sorted(terms) and len(set(terms)) == len(terms)
@@ -141,7 +141,7 @@ def term_split(request, monkeypatch):
 
 def test_components_match_plain_loop_and_tags_add_up(term_split):
     t = text_table()
-    f = encode(t, columns=WEIGHTS.columns)
+    f = encode(t, specs=WEIGHTS.columns)
     S = affinity_components(f, WEIGHTS)
     ref, _ = ref_text_components(t, WEIGHTS)
     for name, R in ref.items():
@@ -156,7 +156,7 @@ def test_components_match_plain_loop_and_tags_add_up(term_split):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_dense_and_block_paths_agree(dtype, term_split):
     t = text_table(n=53, seed=3)
-    f = encode(t, columns=WEIGHTS.columns)
+    f = encode(t, specs=WEIGHTS.columns)
     if term_split == "split":
         S = affinity_components(f, WEIGHTS)
         ref_S, _ = ref_text_components(t, WEIGHTS)
@@ -182,7 +182,7 @@ def test_feature_affinity_with_text_pickles():
     import pickle
 
     t = text_table(n=30, seed=2)
-    FA = FeatureAffinity(encode(t, columns=WEIGHTS.columns), WEIGHTS)
+    FA = FeatureAffinity(encode(t, specs=WEIGHTS.columns), WEIGHTS)
     FA.to_dense()  # builds the lazily transposed factors, which travel too
     back = pickle.loads(pickle.dumps(FA))
     np.testing.assert_array_equal(back.to_dense(), FA.to_dense())
@@ -196,7 +196,7 @@ def test_feature_path_memory_is_linear():
         t = make_table(n, {"want": synth_intake(n, seed=1)["text"],
                            "offer": synth_intake(n, seed=2, side="offers")["text"]})
         w = Weights(columns=(TextColumn("want", "wants"), TextColumn("offer", "offers")))
-        FA = FeatureAffinity(encode(t, columns=w.columns), w)
+        FA = FeatureAffinity(encode(t, specs=w.columns), w)
         FA.block(np.arange(10), np.arange(n))
         sizes.append(FA.nbytes)
     assert sizes[1] < 2.3 * sizes[0], sizes
@@ -207,7 +207,7 @@ def test_empty_answers_are_neutral_and_numbers_are_text():
     t = make_table(n, {"want": ["", None, "grow exports", "grow exports to Mexico", " ", ""],
                        "code": [12, 12, 7, np.nan, 7, 12]})
     w = Weights(columns=(TextColumn("want", "wants"), TextColumn("code")))
-    f = encode(t, columns=w.columns)
+    f = encode(t, specs=w.columns)
     S = affinity_components(f, w)
     assert f.texts["want"].answered.tolist() == [False, False, True, True, False, False]
     assert S["text:want"][[0, 1, 4, 5]].max() == 0 and S["text:want"][2, 3] > 0
@@ -215,7 +215,7 @@ def test_empty_answers_are_neutral_and_numbers_are_text():
     # only empty answers: no vocabulary, every component 0, no error
     t2 = make_table(3, {"want": ["", "the", ""]})
     w2 = Weights(columns=(TextColumn("want", "wants"),))
-    assert not affinity_components(encode(t2, columns=w2.columns), w2)["text:want"].any()
+    assert not affinity_components(encode(t2, specs=w2.columns), w2)["text:want"].any()
 
 
 def test_spec_validation_and_toml_round_trip(tmp_path):
@@ -236,9 +236,9 @@ def test_spec_validation_and_toml_round_trip(tmp_path):
     assert back.columns[2].vectors == ("e0", "e1") and back.columns[0] == w.columns[0]
     t = make_table(3, {"g": ["a", "b", "c"]})
     with pytest.raises(ConfigError, match=r"Text column\(s\) \['nope'\]"):
-        encode(t, columns=[TextColumn("nope")])
+        encode(t, specs=[TextColumn("nope")])
     with pytest.raises(ConfigError, match="no text column is side='wants'"):
-        affinity(encode(t, columns=[TextColumn("g", "offers")]),
+        affinity(encode(t, specs=[TextColumn("g", "offers")]),
                  Weights(columns=(TextColumn("g", "offers"),)))
 
 
@@ -255,7 +255,7 @@ def test_vectors_file_replaces_tfidf(tmp_path):
     t = make_table(n, {"want": answers(n, 9)})
     w = Weights(columns=(TextColumn("want", "wants", vectors=tmp_path / "want.npy"),
                          TextColumn("offer", "offers", vectors=str(tmp_path / "offer.npy"))))
-    f = encode(t, columns=w.columns)
+    f = encode(t, specs=w.columns)
     S = affinity_components(f, w)
     Vn = V / np.linalg.norm(V, axis=1, keepdims=True)
     Un = U / np.linalg.norm(U, axis=1, keepdims=True)
@@ -274,11 +274,11 @@ def test_vectors_file_replaces_tfidf(tmp_path):
 def test_vectors_from_columns():
     t = make_table(3, {"e0": ["1", "0", "2.5"], "e1": ["0", "3", "0"]})
     w = Weights(columns=(TextColumn("about", vectors=("e0", "e1")),))
-    S = affinity_components(encode(t, columns=w.columns), w)["text:about"]
+    S = affinity_components(encode(t, specs=w.columns), w)["text:about"]
     assert S[0, 1] == pytest.approx(0) and S[0, 2] == pytest.approx(1)
     bad = make_table(3, {"e0": ["1", "", "x"], "e1": ["0", "3", "0"]})
     with pytest.raises(ConfigError, match=r"line 3, column 'e0': ''; line 4, column 'e0': 'x'"):
-        encode(bad, columns=w.columns)
+        encode(bad, specs=w.columns)
 
 
 @pytest.mark.parametrize("matrix, message", [
@@ -292,18 +292,18 @@ def test_bad_vectors_name_the_file(tmp_path, matrix, message):
     np.save(p, matrix)
     t = make_table(5)
     with pytest.raises(ConfigError, match=message) as info:
-        encode(t, columns=[TextColumn("goals_text", vectors=p)])
+        encode(t, specs=[TextColumn("goals_text", vectors=p)])
     assert str(p) in str(info.value) and "goals_text" in str(info.value)
 
 
 def test_missing_or_garbled_vectors_file(tmp_path):
     t = make_table(2)
     with pytest.raises(ConfigError, match="missing.npy .*file not found"):
-        encode(t, columns=[TextColumn("x", vectors=tmp_path / "missing.npy")])
+        encode(t, specs=[TextColumn("x", vectors=tmp_path / "missing.npy")])
     p = tmp_path / "junk.npy"
     p.write_text("not numpy")
     with pytest.raises(ConfigError, match="junk.npy .*not a .npy array file"):
-        encode(t, columns=[TextColumn("x", vectors=p)])
+        encode(t, specs=[TextColumn("x", vectors=p)])
 
 
 def test_offers_and_wants_in_different_spaces_are_refused(tmp_path):
@@ -312,7 +312,7 @@ def test_offers_and_wants_in_different_spaces_are_refused(tmp_path):
     w = Weights(columns=(TextColumn("g", "wants", vectors=tmp_path / "v.npy"),
                          TextColumn("o", "offers")))
     with pytest.raises(ConfigError, match="vectors of one space"):
-        FeatureAffinity(encode(t, columns=w.columns), w)
+        FeatureAffinity(encode(t, specs=w.columns), w)
 
 
 # --------------------------------------------------------------------------- explanations
@@ -341,7 +341,7 @@ def ref_ranked(a, b, k, share=None, max_share=1.0):
 
 def test_shared_terms_and_offers_meeting_wants_match_plain_loop():
     t = text_table(n=25, seed=11)
-    f = encode(t, columns=WEIGHTS.columns)
+    f = encode(t, specs=WEIGHTS.columns)
     _, rows = ref_text_components(t, WEIGHTS)
     kept = set(f.texts["want"].terms)
     keep = [{k: v for k, v in r.items() if k in kept} for r in rows["want"]]
@@ -394,7 +394,7 @@ def test_bundled_example_declares_its_intake_columns_only_on_request():
     t = pm.read_candidates(pm.example_path())
     assert "intake_goals" in t.frame.columns and not encode(t).texts
     w = Weights.from_toml(example_path().with_name("weights_text.toml"))
-    f = encode(t, columns=w.columns)
+    f = encode(t, specs=w.columns)
     assert sorted(f.texts) == ["intake_goals", "intake_offers"]
     assert 0.05 < 1 - f.texts["intake_goals"].answered.mean() < 0.15
     S = FeatureAffinity(f, w).block(np.arange(20), np.arange(500))

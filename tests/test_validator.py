@@ -306,7 +306,7 @@ def test_validator_agrees_with_peermatch_on_random_groupings(seed):
     from peermatch.report import from_grouping
 
     df, rules = _random_case(seed)
-    res = from_grouping(df, rules=rules, group_size=(5, 7))
+    res = from_grouping(df, rules=rules, min_size=5, max_size=7)
     theirs = {v.rule for v in res.violations()}
     out = df.copy()
     if rules.common_slot:

@@ -86,7 +86,7 @@ def run(args) -> int:
     progress = Progress(time_limit, enabled=not (args.quiet or args.json))
     try:
         table = read_table(args.candidates, args, cfg)
-        res = match(table, group_size=(m.get("min_size", 8), m.get("max_size", 12)),
+        res = match(table, min_size=m.get("min_size", 8), max_size=m.get("max_size", 12),
                     n_groups=m.get("groups"), weights=cfg["weights"], rules=cfg["rules"],
                     method=m.get("method", "auto"), time_limit=time_limit,
                     seed=m.get("seed", 0), workers=m.get("workers", 1),

@@ -55,7 +55,7 @@ def run(args) -> int:
     table, cleaned = read_after_attrition(args.groups, cfg["columns"] or None,
                                     sep=getattr(args, "sep", None),
                                     encoding=getattr(args, "encoding", None))
-    res = repair(table, group_size=(m.get("min_size", 8), m.get("max_size", 12)),
+    res = repair(table, min_size=m.get("min_size", 8), max_size=m.get("max_size", 12),
                  weights=cfg["weights"], rules=cfg["rules"], move_cost=args.move_cost,
                  time_limit=float(m.get("time_limit", 5.0)), seed=int(m.get("seed", 0)),
                  method=m.get("method", "auto"))

@@ -69,7 +69,8 @@ def load_grouping(args):
     cfg = load_settings(args)
     m = cfg["match"]
     return from_grouping(read_table(args.groups, args, cfg), weights=cfg["weights"],
-                         rules=cfg["rules"], group_size=(m.get("min_size"), m.get("max_size")))
+                         rules=cfg["rules"], min_size=m.get("min_size"),
+                         max_size=m.get("max_size"))
 
 
 def run(args) -> int:

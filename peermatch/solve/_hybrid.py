@@ -58,7 +58,7 @@ def hybrid_loop(problem: Problem, prep, ts, ctx: Context, budget: Budget, max_it
                     break
                 groups = ctx.rng.choice(m, size=k, replace=False)
                 labels = prep.to_elements(ts.best_labels)
-                new = cpsat.repair(problem, m, labels, groups,
+                new = cpsat.resolve_groups(problem, m, labels, groups,
                                    time_limit=left if det_time is not None else min(t_rep, left),
                                    seed=ctx.seed_int(), workers=ctx.workers,
                                    deterministic=det_time is not None, det_time=det_time)

@@ -28,14 +28,14 @@ def _repaired(problem: Problem, prep, lab: np.ndarray, ctx: Context, deadline: f
     """The min-conflicts repair of a greedy grouping (sizes and allowed groups hold), or
     None; CP-SAT keeps some time to prove infeasibility when the repair cannot succeed."""
     from . import cpsat
-    from .repair import repair
+    from .min_conflicts import min_conflicts
 
     # When the CP-SAT model could not even be built in the time left, the repair
     # keeps the whole budget.
     left = max(ctx.left(deadline), 0.0)
     cp_ok = cpsat.build_seconds(problem, prep.m) < SHARES["start.cpsat_build"] * left
     until = time.perf_counter() + (SHARES["start.repair"] if cp_ok else 1.0) * left
-    fixed = repair(prep, lab, ctx.seed_int(), until)
+    fixed = min_conflicts(prep, lab, ctx.seed_int(), until)
     if fixed is not None and not violations(problem, prep.to_elements(fixed), prep.m):
         return fixed
     return None
@@ -101,11 +101,11 @@ def scale_start(problem: Problem, m: int, ctx: Context, budget: Budget):
         # bounds of group sums): the min-conflicts repair reads the rules only, so it runs
         # without an n x n matrix, from the construction (sizes and allowed groups hold).
         if lab is not None and not sizes_broken(problem, lab, m):
-            from .repair import repair
+            from .min_conflicts import min_conflicts
 
             prep = prepare(problem, m, affinity=False)
             until = budget.until(SHARES["start.repair"])
-            units = repair(prep, prep.to_units(lab), ctx.seed_int(), until)
+            units = min_conflicts(prep, prep.to_units(lab), ctx.seed_int(), until)
             if units is not None:
                 fixed = prep.to_elements(units)
                 if not violations(problem, fixed, m):

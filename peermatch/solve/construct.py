@@ -45,7 +45,7 @@ def greedy(prep: Prepared, rng: np.random.Generator, *, force: bool = False,
     Returns None when the greedy gets stuck (some unit has no open group). With
     ``force=True`` a stuck unit goes to the allowed group with room that is furthest
     below its target instead, breaking a cannot-link pair or a cap, which
-    :func:`~peermatch.solve.repair.repair` then mends. Randomised only in tie-breaking
+    :func:`~peermatch.solve.min_conflicts.min_conflicts` then mends. Randomised only in tie-breaking
     through ``rng``.
 
     The number of groups still open to each unit is kept up to date incrementally (a

@@ -30,7 +30,7 @@ import numpy as np
 from ..budget import SHARES
 from ..problem import CONSTRAINT_NAMES, Problem
 
-__all__ = ["cpsat_status", "solve_exact", "diagnose", "repair", "build_seconds", "REMEDIES",
+__all__ = ["cpsat_status", "solve_exact", "diagnose", "resolve_groups", "build_seconds", "REMEDIES",
            "BuildTimeout", "build", "make_solver", "read_labels"]
 
 #: What to relax, per rule family (group sums get a generic sentence with their name).
@@ -485,9 +485,9 @@ def diagnose(problem: Problem, m: int, *, time_limit: float, seed: int, workers:
     return {"status": "infeasible", "labels": None, "families": core}
 
 
-def repair(problem: Problem, m: int, labels: np.ndarray, groups, *, time_limit: float,
-           seed: int, workers: int = 1, deterministic: bool = False,
-           det_time: float | None = None) -> np.ndarray | None:
+def resolve_groups(problem: Problem, m: int, labels: np.ndarray, groups, *,
+                   time_limit: float, seed: int, workers: int = 1, deterministic: bool = False,
+                   det_time: float | None = None) -> np.ndarray | None:
     """Re-solve the members of ``groups`` exactly among those groups (all rules kept).
 
     Returns improved labels, or None when no better arrangement was found in time. With

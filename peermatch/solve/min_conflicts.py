@@ -32,7 +32,7 @@ from numba import njit
 from ._jitcfg import CACHE
 from ._prep import Prepared
 
-__all__ = ["repair"]
+__all__ = ["min_conflicts"]
 
 _EPS = 1e-9
 
@@ -304,8 +304,8 @@ def repair_run(lab, w, lo, hi, conf_ptr, conf_idx, allowed, gs_ptr, gs_row, gs_c
     return viol.sum(), it
 
 
-def repair(prep: Prepared, units: np.ndarray, seed: int, deadline: float,
-           chunk: int = 500) -> np.ndarray | None:
+def min_conflicts(prep: Prepared, units: np.ndarray, seed: int, deadline: float,
+                  chunk: int = 500) -> np.ndarray | None:
     """Unit labels satisfying every rule, from ``units`` (which keep sizes and allowed groups).
 
     Runs the compiled min-conflicts search in chunks until the violation is zero or the

@@ -1,4 +1,5 @@
-"""The violation repair turns a start that keeps only sizes into one that keeps every rule."""
+"""The min-conflicts search (violation repair) turns a start that keeps only sizes into one
+that keeps every rule."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from peermatch.problem import GroupSum, Problem
 from peermatch.solve._prep import prepare
 from peermatch.solve.construct import greedy
-from peermatch.solve.repair import repair
+from peermatch.solve.min_conflicts import min_conflicts
 
 
 def _broken(p: Problem, lab: np.ndarray, m: int) -> list[str]:
@@ -71,7 +72,7 @@ def test_repair_reaches_every_rule(seed, m, size):
     prep = prepare(p, m)
     start = greedy(prep, rng, force=True)
     assert start is not None
-    fixed = repair(prep, start, seed=seed, deadline=time.perf_counter() + 10.0)
+    fixed = min_conflicts(prep, start, seed=seed, deadline=time.perf_counter() + 10.0)
     assert fixed is not None
     assert _broken(p, prep.to_elements(fixed), m) == []
 
@@ -85,5 +86,5 @@ def test_repair_fixes_a_violating_start():
     prep = prepare(p, 2)
     start = np.array([0, 0, 0, 0, 1, 1, 1, 1])   # both experts in 0, conflict 2-3 in 0
     assert _broken(p, start, 2)
-    fixed = repair(prep, start, seed=1, deadline=time.perf_counter() + 5.0)
+    fixed = min_conflicts(prep, start, seed=1, deadline=time.perf_counter() + 5.0)
     assert fixed is not None and _broken(p, prep.to_elements(fixed), 2) == []
