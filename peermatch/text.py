@@ -418,7 +418,7 @@ def group_terms(features, members: Sequence[int], k: int = 3, *, side: str = "wa
     ...     columns={"id": "id"}, lines=np.arange(2, 6), ids=np.array(list("abcd"), dtype=object),
     ...     industry=np.array(["x"] * 4, dtype=object), employees=np.ones(4),
     ...     revenue=np.full(4, np.nan))
-    >>> f = encode(t, columns=[TextColumn("plans", side="wants")])
+    >>> f = encode(t, specs=[TextColumn("plans", side="wants")])
     >>> group_terms(f, [0, 1, 2], max_share=1)
     [['mexico'], ['mexico'], []]
     """

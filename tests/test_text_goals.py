@@ -447,7 +447,7 @@ def test_explanations_quote_the_shared_words_like_a_plain_loop():
     t = text_table(n=30, seed=5)
     w = Weights(columns=(TextColumn("want", "wants", 1.5), TextColumn("offer", "offers", 0.7),
                          TextColumn("other", "own", 0.4)))
-    f = encode(t, columns=w.columns)
+    f = encode(t, specs=w.columns)
     _, rows = ref_text_components(t, w)
     ties = TieReasons(f, w)
     text_like = ("both write about", "similar answers to", "'s offers")
@@ -474,7 +474,7 @@ def test_group_terms_and_text_similarity_match_plain_loops():
     from peermatch.text import group_terms, pair_cosines
 
     t = text_table(n=40, seed=7)
-    f = encode(t, columns=WEIGHTS.columns)
+    f = encode(t, specs=WEIGHTS.columns)
     _, rows = ref_text_components(t, WEIGHTS)
     kept = set(f.texts["want"].terms)
     share = dict(zip(f.texts["want"].terms, f.texts["want"].term_share, strict=True))
@@ -580,7 +580,7 @@ def test_explain_with_names_the_tie_in_words():
     w = Weights(columns=(TextColumn("intake_goals", "wants", 8.0),
                          TextColumn("intake_offers", "offers", 8.0)))
     rules = pm.Rules(competitors=())
-    f = encode(pm.read_candidates(df), columns=w.columns)
+    f = encode(pm.read_candidates(df), specs=w.columns)
     ties = TieReasons(f, w)
     pair = next((i, j) for i in range(12) for j in range(12, 24)
                 if any(r.startswith("both write about: ") for r in ties.reasons(i, j)))
