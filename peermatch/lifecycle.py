@@ -65,7 +65,9 @@ class RepairResult:
     Attributes
     ----------
     status : str
-        ``"unchanged"`` (nothing to repair), ``"repaired"``, or ``"infeasible"``.
+        ``"unchanged"`` (nothing to repair), ``"repaired"``, ``"infeasible"`` (no repair
+        obeys the rules) or ``"unknown"`` (none found within the time limit, and none
+        proved impossible).
     message : str
         What was done, or why no repair obeys the hard rules.
     groups : pandas.DataFrame
@@ -328,7 +330,9 @@ def repair(groups, *, min_size: int = 8, max_size: int = 12, weights=None,
         free = np.isin(now.old, [g for g, _ in now.small]) | (now.old == "")
         msg = failure_message(reasons, now.families, now.rules, now.small,
                               [str(now.table.ids[i]) for i in np.flatnonzero(free)])
-        return now.finish("infeasible", msg, None, np.full(now.n, -1, dtype=np.int64), [],
+        # an attempt that ran out of time proves nothing: "unknown", as match says it
+        status = "unknown" if "time limit" in now.families else "infeasible"
+        return now.finish(status, msg, None, np.full(now.n, -1, dtype=np.int64), [],
                           reasons=reasons)
     return _repaired(now, best)
 

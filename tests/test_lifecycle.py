@@ -134,6 +134,23 @@ def test_repair_keeps_competitors_apart():
     assert violations(df, res.groups, 8, 12, check_existing=False) == []
 
 
+def test_repair_out_of_time_is_unknown_not_infeasible(monkeypatch):
+    """An attempt that ran out of time proves nothing: the status says so."""
+    from peermatch import lifecycle
+    from peermatch.solve import SolveResult
+
+    def out_of_time(*args, **kwargs):
+        return SolveResult(status="unknown", success=False, labels=None, reasons=[],
+                           message="No grouping was found within the time limit.")
+
+    monkeypatch.setattr(lifecycle, "_solve_one", out_of_time)
+    df = grouped([10, 10, 8])
+    df.loc[20:27, "group"] = ""
+    res = pm.repair(df, min_size=8, max_size=10, rules=NO_COMP, time_limit=1)
+    assert res.status == "unknown" and not res.success
+    assert "--time-limit" in res.message
+
+
 def test_repair_unchanged_and_infeasible():
     df = grouped([8, 8])
     same = pm.repair(df, min_size=8, max_size=12, rules=NO_COMP)
