@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -22,3 +23,12 @@ def write_rows(rows: list[dict], out: str | Path, header: str) -> pd.DataFrame:
     out.write_text(json.dumps(rows, indent=2) + "\n")
     table.to_csv(out.with_suffix(".csv"), index=False)
     return table
+
+
+def parse_size(text: str) -> tuple[int, float]:
+    """``"n:seconds"`` of a ``--sizes`` argument as ``(n, seconds)``."""
+    try:
+        n, t = text.split(":")
+        return int(n), float(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected n:seconds, got {text!r}") from None

@@ -34,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _report import write_rows  # noqa: E402
+from _report import parse_size, write_rows  # noqa: E402
 from descent import grouping_objective, plain_descent, problem_arrays  # noqa: E402
 from peers import scenario  # noqa: E402
 
@@ -48,14 +48,6 @@ DEFAULT_SIZES = ["1000:10", "5000:30", "10000:60"]
 def max_rss_mb() -> float:
     """Peak resident memory of this process so far (Linux reports KiB)."""
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
-def parse_size(text: str) -> tuple[int, float]:
-    try:
-        n, t = text.split(":")
-        return int(n), float(t)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected n:seconds, got {text!r}") from None
 
 
 def compare(pm_score: float, base: float) -> tuple[float, float]:

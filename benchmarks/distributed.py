@@ -46,20 +46,13 @@ _spec = importlib.util.spec_from_file_location("_report", _HERE / "_report.py")
 _report = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_report)
 write_rows = _report.write_rows
+parse_size = _report.parse_size
 
 import peermatch as pm  # noqa: E402
 from peermatch.solve import violations  # noqa: E402
 from peermatch.solve.distributed import _detached, connect  # noqa: E402
 
 NETWORK_BYTES_S = 1e9
-
-
-def parse_size(text: str) -> tuple[int, float]:
-    try:
-        n, t = text.split(":")
-        return int(n), float(t)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected n:seconds, got {text!r}") from None
 
 
 def _viol(res) -> int:

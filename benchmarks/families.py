@@ -72,6 +72,7 @@ def _sibling(name: str):
 
 
 descent = _sibling("descent")
+parse_size = _sibling("_report").parse_size
 plain_descent, problem_arrays = descent.plain_descent, descent.problem_arrays
 
 # One line per family. affinity: positive | mixed | clustered | flat; rules: none |
@@ -461,14 +462,6 @@ def summary(rows: list[dict]) -> list[dict]:
                 s[f"median_{key}"] = round(float(np.median(gaps)), 4)
         out.append(s)
     return out
-
-
-def parse_size(text: str) -> tuple[int, float]:
-    try:
-        n, t = text.split(":")
-        return int(n), float(t)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected n:seconds, got {text!r}") from None
 
 
 def parse_args(argv=None) -> argparse.Namespace:
