@@ -440,7 +440,7 @@ def test_stop_keeps_the_best_grouping_and_a_reload_shows_the_run(tmp_path, raw):
     status = client.get(f"/api/s/{sid}/status").json()
     assert status["job"]["state"] == "running"
     # a reload (the page, or a second tab) shows the run still going
-    assert "Running run" in client.get(f"/s/{sid}").text
+    assert "Running: best score" in client.get(f"/s/{sid}").text
     deadline = time.time() + 60
     while wb.jobs.status(sid)["best"] is None and time.time() < deadline:
         time.sleep(0.1)

@@ -151,7 +151,8 @@
     const best = job.best === null || job.best === undefined ? "none yet" :
       job.best.toLocaleString(undefined, {maximumFractionDigits: 2});
     $("progress-text").textContent = running ?
-      (job.stopping ? "Stopping: keeping the best grouping found... " : "Running " + job.kind + ": ") +
+      (job.stopping ? "Stopping: keeping the best grouping found... " :
+       (job.kind === "run" ? "Running" : "Re-optimising") + ": ") +
       "best score " + best + ", " + job.left.toFixed(1) + " s left" :
       (job.state === "failed" || job.state === "lost" ? "Run " + job.state + ": " : "") + job.message;
   }
