@@ -20,12 +20,19 @@ def _fmt(v) -> str:
     return "n/a" if not math.isfinite(v) else f"{v:,.3f}"
 
 
-def _member(ws: Workspace, i: int, score: float, weak: bool) -> dict:
-    from ..cards import table_cell
+def _cells(table, canon: str) -> list[str]:
+    """Every cell of canonical column ``canon`` as text, in row order ("" without it);
+    one column read at once, not a cell at a time (the cards show every member)."""
+    col = table.columns.get(canon)
+    if col is None:
+        return [""] * table.n
+    return [str(v) for v in table.frame[col].to_numpy()]
 
+
+def _member(ws: Workspace, cells: dict, i: int, score: float, weak: bool) -> dict:
     t = ws.table
-    return {"id": str(t.ids[i]), "name": table_cell(t, "name", i) or str(t.ids[i]),
-            "industry": str(t.industry[i]), "region": table_cell(t, "region", i),
+    return {"id": str(t.ids[i]), "name": cells["name"][i] or str(t.ids[i]),
+            "industry": str(t.industry[i]), "region": cells["region"][i],
             "score": f"{score:.3f}", "weak": weak}
 
 
@@ -50,14 +57,17 @@ def grouping_view(ws: Workspace) -> dict | None:
     for v in res.violations():
         (by_group.setdefault(str(v.group), []) if v.group is not None else loose).append(
             v.message)
-    worst = int(stats["mean_pair"].to_numpy().argmin()) if len(stats) else -1
+    worst = (int(stats["label"].to_numpy()[stats["mean_pair"].to_numpy().argmin()])
+             if len(stats) else -1)
+    rows = dict(zip(stats["label"].tolist(), stats.to_dict("records"), strict=True))
+    cells = {c: _cells(ws.table, c) for c in ("name", "region")}
     cards = []
     for g in G.order:
-        row = stats.loc[stats["label"] == g].iloc[0]
+        row = rows[g]
         mem = np.flatnonzero(res.labels == g)
         mem = mem[np.argsort(-ms[mem], kind="stable")]
         name = G.names[g]
-        members = [_member(ws, int(i), float(ms[i]), int(i) in weak) for i in mem]
+        members = [_member(ws, cells, int(i), float(ms[i]), int(i) in weak) for i in mem]
         cards.append({
             "name": name, "locked": name in ws.state.locked, "weakest": g == worst,
             "stats": [(STAT_LABELS[c], _fmt(row[c])) for c in STAT_LABELS if c in row],
