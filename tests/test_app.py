@@ -467,3 +467,65 @@ def test_unknown_sessions_and_downloads(server):
     assert client.get("/s/nope").status_code == 404
     assert client.get("/api/s/nope/status").status_code == 404
     assert client.get(f"/s/{server['sid']}/download/secrets.txt").status_code == 404
+
+
+def test_the_command_serves_on_localhost_with_a_token_until_ctrl_c(tmp_path, raw):
+    """``peermatch app FILE --no-browser --port 0``: the address it prints works (the
+    token becomes a cookie), a foreign Host is refused, Ctrl-C ends it with exit 0."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import httpx
+
+    path = tmp_path / "members.csv"
+    raw.to_csv(path, index=False)
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (str(root), os.environ.get("PYTHONPATH")) if p)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "peermatch", "app", str(path), "--no-browser", "--port", "0",
+         "--state", str(tmp_path / "state.sqlite3")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = proc.stdout.readline()
+        m = re.search(r"http://127\.0\.0\.1:(\d+)(/s/\w+)\?token=([\w-]+)", line)
+        assert m, line
+        port, where, token = m.groups()
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            for _ in range(100):  # the socket listens before the server answers
+                try:
+                    r = client.get(f"{where}?token={token}", follow_redirects=True)
+                    break
+                except httpx.ConnectError:
+                    time.sleep(0.1)
+            assert r.status_code == 200 and "members.csv" in r.text
+            assert str(r.url).endswith(where)  # no token left in the address
+            assert client.get(where, headers={"host": f"evil.example:{port}"}).status_code \
+                == 403
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as stranger:
+            assert stranger.get(where).status_code == 403
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            code = proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    assert code == 0, proc.stderr.read()
+
+
+def test_the_server_binds_to_localhost_only():
+    from peermatch.app.run import HOST, bind
+
+    sock = bind(0)
+    try:
+        assert HOST == "127.0.0.1" and sock.getsockname()[0] == "127.0.0.1"
+        taken = sock.getsockname()[1]
+        with pytest.raises(pm.ConfigError, match="--port"):
+            bind(taken)  # a port in use: refused in words that say what to do
+    finally:
+        sock.close()
