@@ -301,3 +301,24 @@ def test_a_reload_during_a_run_shows_it_going_and_stop_keeps_the_best(page, live
     assert "stopped" in page.inner_text("#progress-text")
     assert wb.store.history(sid)["last"] == before + 1  # the best grouping kept
     assert wb.workspace(sid).result.validate() == []
+
+
+def test_two_tabs_on_one_session_see_the_same_state(page, live):
+    wb, sid = live["wb"], _sid(page)
+    other = page.context.new_page()
+    try:
+        other.goto(page.url)
+        other.wait_for_selector("article.card")
+        before = wb.store.current(sid).seq
+        assert other.inner_text("#state-line") == f"Now: {wb.store.current(sid).action}"
+        page.click("#undo")  # in the first tab
+        deadline = time.time() + 10
+        while wb.store.current(sid).seq == before:
+            assert time.time() < deadline, "the undo did not reach the server"
+            time.sleep(0.05)
+        now = wb.store.current(sid).action
+        # the second tab notices the new revision when it next polls, and redraws
+        other.wait_for_selector(f"#state-line:has-text('{now}')", timeout=10_000)
+        assert other.inner_text("#state-line") == page.inner_text("#state-line")
+    finally:
+        other.close()
