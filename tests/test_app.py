@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 import zipfile
 
@@ -314,6 +315,18 @@ def test_a_swap_is_checked_as_two_moves_at_once(server):
     lab[i], lab[j] = lab[j], lab[i]
     assert out["ok"] == (not G.new_violations(lab))
     assert out["score_after"] == pytest.approx(G.score(lab), abs=1e-5)
+    before = _labels(server)
+    r = server["client"].post(f"/api/s/{server['sid']}/swap", json={"a": a, "b": b})
+    after = _labels(server)
+    if out["ok"]:
+        assert r.status_code == 200
+        swapped = list(before)
+        swapped[i], swapped[j] = before[j], before[i]
+        assert after == swapped
+        assert server["client"].post(f"/api/s/{server['sid']}/undo").status_code == 200
+        assert _labels(server) == before
+    else:
+        assert r.status_code == 409 and after == before
 
 
 def test_a_weight_change_rescores_the_grouping_at_once(server, raw):
@@ -460,6 +473,18 @@ def test_a_groups_file_opens_as_its_grouping(server, raw):
     sid = r.headers["location"].rsplit("/", 1)[1]
     ws = server["wb"].workspace(sid)
     assert ws.state.groups == list(out["group"])
+
+
+def test_odd_upload_names_are_plain_names(server, raw):
+    client = server["client"]
+    for name in ("..", 'we"ird\r\nname.csv', "../../etc/members.csv"):
+        r = client.post("/open", files={"file": (name, raw.to_csv(index=False))})
+        assert r.status_code == 303, (name, r.text)
+        sid = r.headers["location"].rsplit("/", 1)[1]
+        server["wb"].store.push(sid, _labels(server), [], "the main session's grouping")
+        d = client.get(f"/s/{sid}/download/groups.csv")
+        assert d.status_code == 200
+        assert re.fullmatch(r'attachment; filename="[\w.-]+"', d.headers["content-disposition"])
 
 
 def test_unknown_sessions_and_downloads(server):

@@ -9,6 +9,7 @@ the page works offline.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -160,7 +161,8 @@ async def download(request: Request):
         return PlainTextResponse(f"No session {sid!r}.", status_code=404)
     except (PeermatchError, ValueError, TypeError) as exc:
         return PlainTextResponse(f"Cannot make {kind}: {exc}", status_code=400)
-    name = f"{stem}-{kind}"
+    # the stem comes from an uploaded file's name: plain characters only in the header
+    name = re.sub(r"[^\w.-]+", "_", f"{stem}-{kind}", flags=re.ASCII)
     return Response(body, media_type=media,
                     headers={"content-disposition": f'attachment; filename="{name}"'})
 

@@ -80,7 +80,9 @@ def read_table(data: bytes, file_name: str, columns: dict | None = None):
     """
     from ..candidates import read_candidates
 
-    name = Path(file_name).name or "candidates.csv"
+    name = Path(file_name).name
+    if name in ("", ".", ".."):  # an uploaded name is the browser's word: a plain name only
+        name = "candidates.csv"
     with tempfile.TemporaryDirectory(prefix="peermatch-app-") as tmp:
         path = Path(tmp) / name
         path.write_bytes(data)
