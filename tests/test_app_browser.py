@@ -243,6 +243,25 @@ def test_a_chair_loads_runs_adjusts_locks_reoptimises_and_downloads(page, live, 
     _shot(page, "explain")
     page.click("#explain-close")
 
+    # a drop onto a member of another group: the swap's check
+    G2 = moved.grouping
+    a, b = G2.ids[0], next(G2.ids[j] for j in range(len(G2.ids))
+                           if G2.labels[j] != G2.labels[0])
+    page.drag_and_drop(f'li.member[data-id="{a}"] small', f'li.member[data-id="{b}"] small')
+    page.wait_for_selector("#pending:not([hidden])")
+    text = page.inner_text("#pending-text")
+    assert f"({a})" in text and f"({b})" in text and "Swapping" in text, text
+    assert page.is_visible("#confirm") == moved.check_swap(a, b)["ok"]
+    page.click("#cancel")
+
+    # a weight change re-scores the grouping shown at once
+    score = page.inner_text("#score")
+    page.fill('#settings input[name="diversity"]', "2")
+    page.press('#settings input[name="diversity"]', "Tab")  # the change event
+    page.wait_for_selector(f"#score:not(:has-text('{score}'))")
+    assert wb.workspace(sid).state.groups == moved.state.groups  # same groups, new score
+    assert page.inner_text("#score") == f"{wb.workspace(sid).result.score:,.3f}"
+
     # lock two groups, re-optimise the others
     locked = [G.names[g] for g in G.order[:2]]
     for name in locked:
