@@ -554,3 +554,20 @@ def test_the_server_binds_to_localhost_only():
             bind(taken)  # a port in use: refused in words that say what to do
     finally:
         sock.close()
+
+
+def test_a_run_cut_by_a_restart_is_reported_lost_and_the_grouping_kept(tmp_path, raw):
+    wb = Workbench(tmp_path / "s.sqlite3")
+    sid = wb.open_file("members.csv", raw.to_csv(index=False).encode())
+    wb.store.push(sid, [str(1 + i % 8) for i in range(N)], [], "a grouping")
+    # the record a run leaves while it goes, as if the server stopped during it
+    wb.store.save_job(sid, {"kind": "run", "state": "running", "best": 1.0, "elapsed": 1.0,
+                            "time_limit": 10.0, "left": 9.0, "message": "",
+                            "stopping": False})
+    again = Workbench(tmp_path / "s.sqlite3")
+    job = again.jobs.status(sid)
+    assert job["state"] == "lost" and "before it is kept" in job["message"]
+    assert again.store.current(sid).action == "a grouping"
+    client = TestClient(create_app(again, token=TOKEN, port=PORT), base_url=BASE,
+                        headers=AUTH)
+    assert client.post(f"/api/s/{sid}/stop").status_code == 409  # nothing is running
