@@ -146,6 +146,11 @@ def solve_blocks(problem: Problem, parts, meth: str, ctx: Context, solve_one) ->
         if out.interrupted:  # Ctrl-C: the parts left get time for their construction only
             budget = ctx.search.child(seconds=min(budget.left(), _start_seconds(rows.size)))
         opts = dict(ctx.options)
+        if ctx.plan.decompose:
+            # the parts keep the whole's scale: sub-problems of a few groups, not the
+            # population search a part of its size would get on its own (measured better
+            # on tiers of a few hundred candidates each)
+            opts.setdefault("decompose", True)
         if max_iter is not None:
             opts["max_iter"] = max(1, round(int(max_iter) * rows.size / n))
         t0 = ctx.elapsed()
