@@ -137,7 +137,7 @@ def test_small_parts_are_solved_to_optimality():
     r = solve(p, time_limit=20)
     assert r.status == "optimal" and _breaks(p, r.labels) == []
     best = -np.inf
-    for r0, g0 in independent_blocks(p):  # brute force over each part's groupings
+    for r0, _ in independent_blocks(p):  # brute force over each part's groupings
         part = -np.inf
         for lab in itertools.product(range(2), repeat=6):
             if lab.count(0) == 3:
