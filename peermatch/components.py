@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from .errors import ConfigError
 from .features import ColumnFeature, ColumnSpec, Features
 from .text import TextFeature
-from .textkernel import add_sparse_block, add_sparse_product
+from .textkernel import add_sparse_product, sparse_block
 from .weights import BASE_COMPONENTS, Weights
 
 __all__ = ["CALIBER_UNKNOWN", "COLUMN_UNKNOWN", "ScoringPrep"]
@@ -250,15 +250,16 @@ class TextPrep:
     unrelated); TF-IDF cosines are ``>= 0`` already. An empty answer is a zero row and
     scores 0 with everyone.
 
-    TF-IDF rows are split by term: the few terms used by many answers (by about
-    ``_DENSE_DF_SHARE`` of the rows on both sides of a product) are held as dense columns
-    and multiplied with BLAS,
-    the many rare terms stay sparse and go through the compiled kernels of
-    :mod:`peermatch.textkernel`, which add each product term into the block. A block
-    ``k x l`` then costs ``O(k l f + V + e + p)`` (``f`` frequent terms: tens in practice,
-    at most ``_DENSE_TERMS_MAX``; ``V`` terms; ``e`` stored rare entries of its rows and
-    columns; ``p`` their shared-term products), an exact product without any ``n``-sized
-    work; memory is ``O(n f + nnz)``.
+    A row band against every column (the dense matrix) splits TF-IDF rows by term: the few
+    terms used by many answers (by about ``_DENSE_DF_SHARE`` of the rows on both sides of
+    a product) are held as dense columns and multiplied with BLAS, the many rare terms go
+    through the compiled sparse product of :mod:`peermatch.textkernel`. A block ``k x l``
+    of :meth:`block` (a solver's neighbourhood) takes every term through one compiled pass
+    that groups the block's entries by term: ``O(e + p)`` (``e`` stored entries of its
+    rows and columns, ``p`` their shared-term products; half of ``p`` for a block of the
+    same rows and columns, which is symmetric), an exact product without any ``n``- or
+    vocabulary-sized work. Memory is ``O(n f + nnz)`` (``f`` frequent terms: tens in
+    practice, at most ``_DENSE_TERMS_MAX``).
     """
 
     def __init__(self, f: Features, w: Weights, dt: np.dtype):
@@ -323,8 +324,11 @@ class TextPrep:
             self._dot(M, rows, M, cols, out)
             return
         self._dot(M, rows, self._wants, cols, out)
-        back = np.empty_like(out)
-        self._dot(self._wants, rows, M, cols, back)
+        if rows is cols:  # e_ji of a block with the same rows and columns: the transpose
+            back = np.ascontiguousarray(out.T)
+        else:
+            back = np.empty_like(out)
+            self._dot(self._wants, rows, M, cols, back)
         _inspiration(out, back, np.empty_like(out))
 
     def _dot(self, L, rows, R, cols, out: np.ndarray) -> None:
@@ -333,34 +337,45 @@ class TextPrep:
             np.matmul(L[rows], R[cols].T, out=out)
             np.clip(out, 0, 1, out=out)
             return
-        np.matmul(L.F[rows], R.F[cols].T, out=out)
         if isinstance(cols, slice) and cols == slice(None):
-            # a band against every column: one sparse product with R's transposed rare part
-            add_sparse_product(L.R, rows.start, rows.stop, R.rare_t(self._lock), out)
+            # a band against every column: the frequent terms with BLAS, the rare ones in
+            # one sparse product with R's transposed rare part
+            np.matmul(L.F[rows], R.F.T, out=out)
+            add_sparse_product(L.M, rows.start, rows.stop, R.rare_t(self._lock), out)
             return
-        n = L.R.shape[0]
-        add_sparse_block(L.R, _positions(rows, n), R.R, _positions(cols, n), out)
+        # a block: every term in one compiled pass over the block's own entries (a BLAS
+        # call costs more than the whole product of a few hundred rows); the same rows on
+        # both sides (rows is cols) give a symmetric block, half the work
+        n = L.M.shape[0]
+        r = _positions(rows, n)
+        c = r if cols is rows else _positions(cols, n)
+        sparse_block(L.M, r, R.M, c, out)
 
 
 class _SplitRows:
-    """Rows of a TF-IDF matrix split by term: ``F`` dense (frequent terms), ``R`` sparse."""
+    """Rows of a TF-IDF matrix: ``M`` every term (sparse, for blocks), ``F`` the frequent
+    terms as dense columns and the transposed rare part (for bands against every row)."""
 
     def __init__(self, M: sp.csr_array, dense_terms: np.ndarray, dt: np.dtype):
-        rare = np.setdiff1d(np.arange(M.shape[1]), dense_terms)
+        self.M = sp.csr_array(M, dtype=dt)
+        self.M.sort_indices()
+        self.dense_terms = dense_terms
         self.F = np.ascontiguousarray(M[:, dense_terms].toarray(), dtype=dt)
-        self.R = sp.csr_array(M[:, rare], dtype=dt)
-        self.R.sort_indices()
         self._rt = None
 
     def rare_t(self, lock: threading.Lock) -> sp.csr_array:
-        """The rare part transposed (terms x rows), CSR: built on first use."""
+        """The rare terms transposed (terms x rows; the rows of frequent terms empty), CSR:
+        built on first use."""
         with lock:
             if self._rt is None:
-                self._rt = sp.csr_array(self.R.T.tocsr())
+                R = self.M.copy()
+                R.data[np.isin(R.indices, self.dense_terms)] = 0
+                R.eliminate_zeros()
+                self._rt = sp.csr_array(R.T.tocsr())
             return self._rt
 
     def nbytes(self) -> int:
-        mats = [self.R] + ([self._rt] if self._rt is not None else [])
+        mats = [self.M] + ([self._rt] if self._rt is not None else [])
         return self.F.nbytes + sum(_nbytes(M) for M in mats)
 
 

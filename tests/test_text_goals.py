@@ -178,6 +178,52 @@ def test_dense_and_block_paths_agree(dtype, term_split):
                                ref[np.ix_([4, 2, 9], [4, 2, 9])], atol=tol)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sparse_block_kernel_matches_plain_loop(dtype):
+    import scipy.sparse as sp
+
+    from peermatch.textkernel import sparse_block
+
+    def plain(L, rows, R, cols):
+        out = np.zeros((len(rows), len(cols)))
+        for p, r in enumerate(rows):
+            a = dict(zip(L.indices[L.indptr[r]:L.indptr[r + 1]],
+                         L.data[L.indptr[r]:L.indptr[r + 1]], strict=True))
+            for q, c in enumerate(cols):
+                for k in range(R.indptr[c], R.indptr[c + 1]):
+                    out[p, q] += a.get(R.indices[k], 0.0) * R.data[k]
+        return out
+
+    rng = np.random.default_rng(5)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for trial in range(40):
+        V = int(rng.integers(1, 400))
+        L = sp.random_array((int(rng.integers(1, 30)), V), density=float(rng.uniform(0, 0.1)),
+                            rng=rng, format="csr", dtype=dtype)
+        R = L if trial % 2 else sp.random_array((int(rng.integers(1, 30)), V), density=0.05,
+                                                rng=rng, format="csr", dtype=dtype)
+        rows = rng.integers(0, L.shape[0], int(rng.integers(0, 25)))  # repeats too
+        # the same array on both sides of one matrix: the symmetric half-work path; more
+        # columns than rows: the kernel groups the rows instead
+        cols = rows if trial % 4 == 1 else rng.integers(0, R.shape[0], int(rng.integers(0, 25)))
+        out = np.full((rows.size, cols.size), 7.0, dtype=dtype)  # overwritten
+        sparse_block(L, rows, R, cols, out)
+        np.testing.assert_allclose(out, plain(L, rows, R, cols), atol=tol)
+
+
+def test_symmetric_blocks_match_the_dense_matrix():
+    t = text_table(n=41, seed=4)
+    f = encode(t, specs=WEIGHTS.columns)
+    ref = affinity(f, WEIGHTS)
+    FA = FeatureAffinity(f, WEIGHTS)
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        rows = rng.integers(0, t.n, 15)  # repeats: their self-pairs are 0 like the diagonal
+        want = ref[np.ix_(rows, rows)]
+        want[rows[:, None] == rows[None, :]] = 0
+        np.testing.assert_allclose(FA.block(rows), want, atol=1e-12)
+
+
 def test_feature_affinity_with_text_pickles():
     import pickle
 
