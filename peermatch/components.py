@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from .errors import ConfigError
 from .features import ColumnFeature, ColumnSpec, Features
 from .text import TextFeature
-from .textkernel import add_sparse_product, sparse_block
+from .textkernel import add_dense_block, add_sparse_product, sparse_block
 from .weights import BASE_COMPONENTS, Weights
 
 __all__ = ["CALIBER_UNKNOWN", "COLUMN_UNKNOWN", "ScoringPrep"]
@@ -250,14 +250,17 @@ class TextPrep:
     unrelated); TF-IDF cosines are ``>= 0`` already. An empty answer is a zero row and
     scores 0 with everyone.
 
-    A row band against every column (the dense matrix) splits TF-IDF rows by term: the few
-    terms used by many answers (by about ``_DENSE_DF_SHARE`` of the rows on both sides of
-    a product) are held as dense columns and multiplied with BLAS, the many rare terms go
-    through the compiled sparse product of :mod:`peermatch.textkernel`. A block ``k x l``
-    of :meth:`block` (a solver's neighbourhood) takes every term through one compiled pass
-    that groups the block's entries by term: ``O(e + p)`` (``e`` stored entries of its
-    rows and columns, ``p`` their shared-term products; half of ``p`` for a block of the
-    same rows and columns, which is symmetric), an exact product without any ``n``- or
+    TF-IDF rows are split by term: the few terms used by many answers (by about
+    ``_DENSE_DF_SHARE`` of the rows on both sides of a product) are held as dense columns,
+    the many rare terms stay sparse. A row band against every column (the dense matrix)
+    multiplies the frequent terms with BLAS and the rare ones in the compiled sparse
+    product of :mod:`peermatch.textkernel`; :func:`peermatch.scoring.affinity` asks only
+    for the columns from the band's first row on (the components are symmetric). A block
+    ``k x l`` of :meth:`block` (a solver's neighbourhood) takes the rare terms through one
+    compiled pass that groups the block's entries by term, ``O(e + p)`` (``e`` stored
+    entries of its rows and columns, ``p`` their shared-term products; half of ``p`` for a
+    block of the same rows and columns, which is symmetric), and the frequent ones through
+    a compiled dense loop, ``O(k l f)``: an exact product without any ``n``- or
     vocabulary-sized work. Memory is ``O(n f + nnz)`` (``f`` frequent terms: tens in
     practice, at most ``_DENSE_TERMS_MAX``).
     """
@@ -305,11 +308,13 @@ class TextPrep:
         return sum(M.nbytes() if isinstance(M, _SplitRows) else M.nbytes for M in mats)
 
     def band(self, name: str, r0: int, r1: int, out: np.ndarray, back: np.ndarray,
-             prod: np.ndarray) -> None:
-        """Rows ``r0:r1`` of component ``name`` against every column (the dense path);
-        ``back`` and ``prod`` are scratch blocks of ``out``'s shape."""
+             prod: np.ndarray, c0: int = 0) -> None:
+        """Rows ``r0:r1`` of component ``name`` against every column from ``c0`` on (the
+        dense path; ``c0 = r0`` gives the part on and right of the diagonal, which is all a
+        symmetric matrix needs); ``back`` and ``prod`` are scratch blocks of ``out``'s
+        shape."""
         side, M = self._rows[name]
-        rows, cols = slice(r0, r1), slice(None)
+        rows, cols = slice(r0, r1), slice(c0, None)
         if side != "offers":
             self._dot(M, rows, M, cols, out)
             return
@@ -337,45 +342,46 @@ class TextPrep:
             np.matmul(L[rows], R[cols].T, out=out)
             np.clip(out, 0, 1, out=out)
             return
-        if isinstance(cols, slice) and cols == slice(None):
-            # a band against every column: the frequent terms with BLAS, the rare ones in
-            # one sparse product with R's transposed rare part
-            np.matmul(L.F[rows], R.F.T, out=out)
-            add_sparse_product(L.M, rows.start, rows.stop, R.rare_t(self._lock), out)
+        if isinstance(cols, slice) and cols.stop is None and cols.step is None:
+            # a band against every column (from cols.start on): the frequent terms with
+            # BLAS, the rare ones in one sparse product with R's transposed rare part
+            np.matmul(L.F[rows], R.F[cols].T, out=out)
+            add_sparse_product(L.R, rows.start, rows.stop, R.rare_t(self._lock), out,
+                               cols.start or 0)
             return
-        # a block: every term in one compiled pass over the block's own entries (a BLAS
-        # call costs more than the whole product of a few hundred rows); the same rows on
-        # both sides (rows is cols) give a symmetric block, half the work
-        n = L.M.shape[0]
+        # a block: the rare terms in one compiled pass over the block's own entries, the
+        # frequent ones in a compiled dense loop (a BLAS call costs more than the whole
+        # product of a few hundred rows); the same rows on both sides (rows is cols) give
+        # a symmetric block, half the sparse work
+        n = L.R.shape[0]
         r = _positions(rows, n)
         c = r if cols is rows else _positions(cols, n)
-        sparse_block(L.M, r, R.M, c, out)
+        sparse_block(L.R, r, R.R, c, out)
+        if L.F.shape[1]:
+            add_dense_block(L.F, r, R.F, c, out)
 
 
 class _SplitRows:
-    """Rows of a TF-IDF matrix: ``M`` every term (sparse, for blocks), ``F`` the frequent
-    terms as dense columns and the transposed rare part (for bands against every row)."""
+    """Rows of a TF-IDF matrix split by term: ``F`` dense (frequent terms), ``R`` sparse."""
 
     def __init__(self, M: sp.csr_array, dense_terms: np.ndarray, dt: np.dtype):
-        self.M = sp.csr_array(M, dtype=dt)
-        self.M.sort_indices()
-        self.dense_terms = dense_terms
+        rare = np.setdiff1d(np.arange(M.shape[1]), dense_terms)
         self.F = np.ascontiguousarray(M[:, dense_terms].toarray(), dtype=dt)
+        self.R = sp.csr_array(M[:, rare], dtype=dt)
+        self.R.sort_indices()
         self._rt = None
 
     def rare_t(self, lock: threading.Lock) -> sp.csr_array:
-        """The rare terms transposed (terms x rows; the rows of frequent terms empty), CSR:
-        built on first use."""
+        """The rare part transposed (terms x rows), CSR with sorted indices: built on first
+        use."""
         with lock:
             if self._rt is None:
-                R = self.M.copy()
-                R.data[np.isin(R.indices, self.dense_terms)] = 0
-                R.eliminate_zeros()
-                self._rt = sp.csr_array(R.T.tocsr())
+                self._rt = sp.csr_array(self.R.T.tocsr())
+                self._rt.sort_indices()  # a band from column c0 on searches its rows
             return self._rt
 
     def nbytes(self) -> int:
-        mats = [self.M] + ([self._rt] if self._rt is not None else [])
+        mats = [self.R] + ([self._rt] if self._rt is not None else [])
         return self.F.nbytes + sum(_nbytes(M) for M in mats)
 
 

@@ -5,8 +5,9 @@ The text components multiply TF-IDF rows (a few dozen terms each) by the transpo
 matrix of every candidate's rows. scipy's sparse product builds a sparse result first
 (two passes and an index per product term) that is then scattered into the dense block;
 these kernels add every product term straight into the block, about five times faster.
-A block of a solver's neighbourhood (a few hundred rows) groups its entries by term in a
-small hash table, so its cost depends on its own entries only, not on the vocabulary.
+A block of a solver's neighbourhood (a few hundred rows) groups its entries by term, so
+its cost depends on its own entries only, not on the vocabulary; its frequent terms (dense
+columns) go through a compiled dense loop.
 numba is imported and the kernels compiled on first use, so runs without text columns
 never pay for it.
 """
@@ -19,15 +20,17 @@ import threading
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["sparse_block", "add_sparse_product", "single_threaded_blas"]
+__all__ = ["add_dense_block", "add_sparse_product", "single_threaded_blas", "sparse_block"]
 
 _KERNELS = None
 _LOCK = threading.Lock()
+# Per thread: term -> group of the block being multiplied, -1 between calls.
+_SCRATCH = threading.local()
 
 
 def add_sparse_product(left: sp.csr_array, r0: int, r1: int, right_t: sp.csr_array,
-                       out: np.ndarray) -> None:
-    """``out += left[r0:r1] @ right_t``, ``right_t`` (terms x columns) in CSR.
+                       out: np.ndarray, c0: int = 0) -> None:
+    """``out += left[r0:r1] @ right_t[:, c0:]``, ``right_t`` (terms x columns) in CSR.
 
     Parameters
     ----------
@@ -37,13 +40,16 @@ def add_sparse_product(left: sp.csr_array, r0: int, r1: int, right_t: sp.csr_arr
         The band of rows of ``left``.
     right_t : scipy.sparse.csr_array of shape (V, m)
         The right factor, one row per term (a transposed matrix of rows).
-    out : ndarray of shape (r1 - r0, m)
+    out : ndarray of shape (r1 - r0, m - c0)
         Added to in place (C-contiguous rows).
+    c0 : int, default=0
+        The first column; ``right_t`` must have sorted indices when it is not 0.
 
     Notes
     -----
     ``O(sum over the band's entries (i, t) of the entries of row t of right_t)``: the
-    number of product terms, nothing more. Releases the GIL.
+    number of product terms (those of columns ``>= c0``, each row of ``right_t`` entered
+    by a binary search), nothing more. Releases the GIL.
 
     Examples
     --------
@@ -53,22 +59,23 @@ def add_sparse_product(left: sp.csr_array, r0: int, r1: int, right_t: sp.csr_arr
     >>> out.tolist()
     [[3.0, 2.0]]
     """
-    band, _, _ = _compiled()
+    band = _compiled()[0]
     band(left.indptr, left.indices, left.data, r0, r1, right_t.indptr, right_t.indices,
-         right_t.data, out)
+         right_t.data, c0, out)
 
 
 def sparse_block(left: sp.csr_array, rows: np.ndarray, right: sp.csr_array,
                      cols: np.ndarray, out: np.ndarray) -> None:
     """``out = left[rows] @ right[cols].T`` for row index arrays of two CSR matrices.
 
-    The entries of the smaller side are grouped by term (an open-addressing table keyed by
-    term, then one counting pass, so each term's entries lie next to each other); each
-    entry of the other side looks its term up and walks that group.
-    ``O(entries + product terms)``: nothing of the number of rows of either matrix nor of
-    the vocabulary. When ``left is right`` and ``rows is cols`` the block is symmetric:
-    each term's group is multiplied with itself, the upper triangle only, and mirrored
-    (half the product terms).
+    The entries of the side with fewer rows are grouped by term (one counting pass, so
+    each term's entries lie next to each other; a per-thread table from term to group,
+    reset after each call, finds a term's group); each entry of the other side walks its
+    term's group. ``O(entries + product terms)``: nothing of the number of rows of either
+    matrix, and of the vocabulary only the table (``4 V`` bytes per calling thread, made
+    once). When ``left is right`` and ``rows is cols`` the block is symmetric: each term's
+    group is multiplied with itself, the upper triangle only, and mirrored (half the
+    product terms).
 
     Parameters
     ----------
@@ -91,19 +98,36 @@ def sparse_block(left: sp.csr_array, rows: np.ndarray, right: sp.csr_array,
     >>> out.tolist()
     [[5.0, 3.0, 5.0], [3.0, 9.0, 3.0], [5.0, 3.0, 5.0]]
     """
-    _, block, sym = _compiled()
-    if left is right and rows is cols:
-        r = np.asarray(rows, dtype=np.int64)
-        sym(left.indptr, left.indices, left.data, r, out)
-        return
+    _, block, sym, _ = _compiled()
+    slots = _term_slots(left.shape[1])
     r = np.asarray(rows, dtype=np.int64)
+    if left is right and rows is cols:
+        sym(left.indptr, left.indices, left.data, r, slots, out)
+        return
     c = np.asarray(cols, dtype=np.int64)
-    if r.size < c.size:  # group the smaller side: the table stays small
+    if r.size < c.size:  # group the side with fewer rows
         block(right.indptr, right.indices, right.data, c, left.indptr, left.indices,
-              left.data, r, out.T)
+              left.data, r, slots, out.T)
     else:
         block(left.indptr, left.indices, left.data, r, right.indptr, right.indices,
-              right.data, c, out)
+              right.data, c, slots, out)
+
+
+def add_dense_block(left: np.ndarray, rows: np.ndarray, right: np.ndarray, cols: np.ndarray,
+                    out: np.ndarray) -> None:
+    """``out += left[rows] @ right[cols].T`` for dense rows of a few columns (the
+    frequent terms); zeros of ``left`` are skipped.
+
+    Examples
+    --------
+    >>> F = np.array([[1.0, 0.0], [2.0, 1.0]])
+    >>> out = np.ones((2, 2))
+    >>> add_dense_block(F, np.array([1, 0]), F, np.array([0, 1]), out)
+    >>> out.tolist()
+    [[3.0, 6.0], [2.0, 3.0]]
+    """
+    *_, dense = _compiled()
+    dense(left, np.asarray(rows, dtype=np.int64), right, np.asarray(cols, dtype=np.int64), out)
 
 
 def single_threaded_blas():
@@ -121,6 +145,13 @@ def single_threaded_blas():
     return threadpool_limits(limits=1, user_api="blas")
 
 
+def _term_slots(n_terms: int) -> np.ndarray:
+    slots = getattr(_SCRATCH, "slots", None)
+    if slots is None or slots.size < n_terms:
+        slots = _SCRATCH.slots = np.full(max(n_terms, 1), -1, dtype=np.int32)
+    return slots
+
+
 def _compiled():
     global _KERNELS
     with _LOCK:
@@ -132,87 +163,114 @@ def _compiled():
 def _build():  # pragma: no cover - compiled code
     from numba import njit
 
+    return (_build_band(njit),) + _build_block(njit) + (_build_dense(njit),)
+
+
+def _build_band(njit):  # pragma: no cover - compiled code
     @njit(nogil=True)
-    def band(lptr, lind, ldat, r0, r1, rptr, rind, rdat, out):
+    def band(lptr, lind, ldat, r0, r1, rptr, rind, rdat, c0, out):
         for i in range(r0, r1):
             row = out[i - r0]
             for a in range(lptr[i], lptr[i + 1]):
                 t = lind[a]
                 v = ldat[a]
-                for b in range(rptr[t], rptr[t + 1]):
-                    row[rind[b]] += v * rdat[b]
+                lo = rptr[t]
+                if c0 > 0:
+                    lo += np.searchsorted(rind[lo:rptr[t + 1]], c0)
+                for b in range(lo, rptr[t + 1]):
+                    row[rind[b] - c0] += v * rdat[b]
 
-    @njit(nogil=True, inline="always")
-    def slot(key, t, mask):
-        # linear probing from a multiplicative hash of the term
-        h = (t * 2654435761) & mask
-        while key[h] != -1 and key[h] != t:
-            h = (h + 1) & mask
-        return h
+    return band
 
+
+def _build_block(njit):  # pragma: no cover - compiled code
     @njit(nogil=True)
-    def group(rptr, rind, rdat, cols):
-        """Entries of rows ``cols`` grouped by term: the table's keys, the start of each
-        slot's group (``start[h]:start[h + 1]``), and the groups' positions and values."""
+    def group(rptr, rind, rdat, cols, slots):
+        """Entries of rows ``cols`` grouped by term: ``slots[t]`` the group of term ``t``
+        (to be reset by the caller), the groups' terms in order of first use, the start
+        of each group (``start[g]:start[g + 1]``) and the groups' positions and values."""
         size = 0
         for q in range(cols.size):
             size += rptr[cols[q] + 1] - rptr[cols[q]]
-        cap = 16
-        while cap < 2 * size:
-            cap *= 2
-        mask = cap - 1
-        key = np.full(cap, -1, dtype=np.int64)
-        start = np.zeros(cap + 1, dtype=np.int64)
-        where = np.empty(size, dtype=np.int64)
-        e = 0
+        terms = np.empty(size, dtype=np.int64)
+        start = np.zeros(size + 1, dtype=np.int64)
+        k = 0
         for q in range(cols.size):
             for b in range(rptr[cols[q]], rptr[cols[q] + 1]):
-                h = slot(key, rind[b], mask)
-                key[h] = rind[b]
-                start[h + 1] += 1
-                where[e] = h
-                e += 1
-        for h in range(cap):
-            start[h + 1] += start[h]
-        fill = start[:cap].copy()
-        pos = np.empty(size, dtype=np.int64)
+                t = rind[b]
+                if slots[t] < 0:
+                    slots[t] = k
+                    terms[k] = t
+                    k += 1
+                start[slots[t] + 1] += 1
+        for g in range(k):
+            start[g + 1] += start[g]
+        fill = start[:k].copy()
+        pos = np.empty(size, dtype=np.uint32)
         val = np.empty(size, dtype=rdat.dtype)
-        e = 0
         for q in range(cols.size):
             for b in range(rptr[cols[q]], rptr[cols[q] + 1]):
-                k = fill[where[e]]
-                fill[where[e]] = k + 1
-                pos[k] = q
-                val[k] = rdat[b]
-                e += 1
-        return key, start, pos, val
+                g = slots[rind[b]]
+                f = fill[g]
+                fill[g] = f + 1
+                pos[f] = q
+                val[f] = rdat[b]
+        return terms[:k], start[:k + 1], pos, val
 
     @njit(nogil=True)
-    def block(lptr, lind, ldat, rows, rptr, rind, rdat, cols, out):
+    def block(lptr, lind, ldat, rows, rptr, rind, rdat, cols, slots, out):
         out[:, :] = 0
-        key, start, pos, val = group(rptr, rind, rdat, cols)
-        mask = key.size - 1
+        terms, start, pos, val = group(rptr, rind, rdat, cols, slots)
         for p in range(rows.size):
             r = rows[p]
+            row = out[p]
             for a in range(lptr[r], lptr[r + 1]):
-                h = slot(key, lind[a], mask)
+                g = slots[lind[a]]
+                if g < 0:  # a term no column uses
+                    continue
                 v = ldat[a]
-                for e in range(start[h], start[h + 1]):
-                    out[p, pos[e]] += v * val[e]
+                for e in range(start[g], start[g + 1]):
+                    row[pos[e]] += v * val[e]
+        slots[terms] = -1
 
     @njit(nogil=True)
-    def sym(ptr, ind, dat, rows, out):
+    def sym(ptr, ind, dat, rows, slots, out):
         out[:, :] = 0
-        key, start, pos, val = group(ptr, ind, dat, rows)
-        for h in range(key.size):
+        terms, start, pos, val = group(ptr, ind, dat, rows, slots)
+        slots[terms] = -1
+        for g in range(start.size - 1):
             # a group lists its rows in block order: pos[a] <= pos[b] for a <= b
-            for a in range(start[h], start[h + 1]):
+            for a in range(start[g], start[g + 1]):
                 v = val[a]
                 row = out[pos[a]]
-                for b in range(a, start[h + 1]):
+                for b in range(a, start[g + 1]):
                     row[pos[b]] += v * val[b]
         for p in range(rows.size):
             for q in range(p):
                 out[p, q] = out[q, p]
 
-    return band, block, sym
+    return block, sym
+
+
+def _build_dense(njit):  # pragma: no cover - compiled code
+    @njit(nogil=True, fastmath=True)
+    def dense(left, rows, right, cols, out):
+        # the columns' rows gathered term by term, then each output row accumulated in a
+        # scratch row: the inner loop vectorises (fastmath: fused multiply-adds)
+        m = cols.size
+        rt = np.empty((right.shape[1], m), dtype=right.dtype)
+        for q in range(m):
+            for k in range(right.shape[1]):
+                rt[k, q] = right[cols[q], k]
+        acc = np.empty(m, dtype=out.dtype)
+        for p in range(rows.size):
+            acc[:] = 0
+            for k in range(left.shape[1]):
+                v = left[rows[p], k]
+                if v != 0:
+                    for q in range(m):
+                        acc[q] += v * rt[k, q]
+            for q in range(m):
+                out[p, q] += acc[q]
+
+    return dense

@@ -182,7 +182,7 @@ def test_dense_and_block_paths_agree(dtype, term_split):
 def test_sparse_block_kernel_matches_plain_loop(dtype):
     import scipy.sparse as sp
 
-    from peermatch.textkernel import sparse_block
+    from peermatch.textkernel import add_dense_block, sparse_block
 
     def plain(L, rows, R, cols):
         out = np.zeros((len(rows), len(cols)))
@@ -209,6 +209,10 @@ def test_sparse_block_kernel_matches_plain_loop(dtype):
         out = np.full((rows.size, cols.size), 7.0, dtype=dtype)  # overwritten
         sparse_block(L, rows, R, cols, out)
         np.testing.assert_allclose(out, plain(L, rows, R, cols), atol=tol)
+        # the dense kernel of the frequent terms adds the same product of dense rows
+        before = out.copy()
+        add_dense_block(L.toarray(), rows, R.toarray(), cols, out)
+        np.testing.assert_allclose(out, 2 * before, atol=2 * tol)
 
 
 def test_symmetric_blocks_match_the_dense_matrix():
@@ -222,6 +226,26 @@ def test_symmetric_blocks_match_the_dense_matrix():
         want = ref[np.ix_(rows, rows)]
         want[rows[:, None] == rows[None, :]] = 0
         np.testing.assert_allclose(FA.block(rows), want, atol=1e-12)
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_text_bands_mirrored_across_many_row_bands(workers, term_split, monkeypatch):
+    import peermatch.components as components
+
+    monkeypatch.setattr(components, "_BLOCK_BYTES", 1)  # bands of 8 rows: 7 of them
+    t = text_table(n=53, seed=6)
+    f = encode(t, specs=WEIGHTS.columns)
+    ref, _ = ref_text_components(t, WEIGHTS)
+    base = affinity(f, Weights(columns=()))  # the tag components
+    want = base + sum(c.weight * ref["text:" + c.name] for c in WEIGHTS.columns)
+    for dtype, tol in ((np.float64, 1e-12), (np.float32, 1e-5)):
+        A = affinity(f, WEIGHTS, dtype=dtype, workers=workers)
+        np.testing.assert_allclose(A, want, atol=tol)
+        np.testing.assert_allclose(A, A.T, atol=tol)
+        assert not np.diag(A).any()
+    only = Weights(goals=0.0, inspiration=0.0, caliber=0.0, diversity=0.0,
+                   columns=WEIGHTS.columns)
+    np.testing.assert_allclose(affinity(f, only, workers=workers), want - base, atol=1e-12)
 
 
 def test_feature_affinity_with_text_pickles():
