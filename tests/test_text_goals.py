@@ -18,7 +18,8 @@ from peermatch.scoring import Weights, affinity, affinity_components
 from peermatch.text import TFIDF_OPTIONS, offers_meeting_wants, shared_terms
 
 WORDS = ("export mexico distributors hiring engineers cfo funding round pricing margin "
-         "succession family board culture remote the and of to growth sales").split()
+         "succession family board culture remote the and of to growth sales goal work "
+         "2025").split()
 
 
 def make_table(n, extra=None, seed=0):
@@ -389,9 +390,14 @@ def test_offers_and_wants_in_different_spaces_are_refused(tmp_path):
 
 
 def ref_ranked(a, b, k, share=None, max_share=1.0):
-    """Shared words by product; listed word pairs forming a shared phrase become it."""
+    """Shared words by product, filler and numbers left out; a named word and another
+    shared word forming a shared phrase become it."""
+    from peermatch.text import QUOTE_FILLER
+
     ok = [t for t in set(a) & set(b) if share is None or share[t] <= max_share]
-    words = [t for _, t in sorted(((a[t] * b[t], t) for t in ok if " " not in t),
+    listed = [t for t in ok if " " not in t]
+    words = [t for _, t in sorted(((a[t] * b[t], t) for t in listed
+                                   if t not in QUOTE_FILLER and not t.isdigit()),
                                   key=lambda x: (-x[0], x[1]))]
     out, used = [], set()
     for w in words:
@@ -400,7 +406,7 @@ def ref_ranked(a, b, k, share=None, max_share=1.0):
         phrase = w
         for p in sorted((t for t in ok if " " in t), key=lambda t: (-a[t] * b[t], t)):
             x, y = p.split()
-            if (w in (x, y) and x in words and y in words and not used & {x, y}
+            if (w in (x, y) and x in listed and y in listed and not used & {x, y}
                     and (share is None or share[p] >= 0.8 * min(share[x], share[y]))):
                 phrase = p
                 break
@@ -659,3 +665,59 @@ def test_explain_with_names_the_tie_in_words():
     assert ex.reasons == ties.reasons(*pair)
     assert "Their tie: " in ex.to_text() and "both write about: " in ex.to_dict()["text"]
     assert ex.to_dict()["reasons"] == ex.reasons
+
+
+def ref_spelled(term, answers):
+    """``in_their_words`` for one term by a plain loop over space-separated words (a word
+    may end a sentence with "."), stop words skipped as TF-IDF skips them."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS as stop
+
+    parts = term.split(" ")
+    seen = []
+    for text in answers:
+        raw = text.split(" ")
+        kept = [q for q, x in enumerate(raw) if x.rstrip(".").lower() not in stop]
+        for a in range(len(kept) - len(parts) + 1):
+            idx = kept[a:a + len(parts)]
+            if [raw[q].rstrip(".").lower() for q in idx] != parts:
+                continue
+            first = idx[0] == 0 or raw[idx[0] - 1].endswith(".")
+            word = raw[idx[0]].rstrip(".")
+            if first and word[:1].isupper() and word[1:].islower():
+                word = word.lower()
+            rank = int(first)
+            if len(idx) == 2:
+                between = raw[idx[0] + 1:idx[1]]
+                clean = len(between) <= 1 and not any(x.endswith(".") for x in
+                                                      [raw[idx[0]], *between])
+                end = raw[idx[1]].rstrip(".")
+                word = " ".join([word, *between, end]) if clean else f"{word} {end}"
+                rank += not clean
+            seen.append((rank, word))
+    if not seen:
+        return term
+    count = Counter(w for _, w in seen)
+    return min(enumerate(seen), key=lambda e: (e[1][0], -count[e[1][1]], e[0]))[1][1]
+
+
+def test_terms_are_quoted_as_the_members_spell_them():
+    from peermatch.text import QUOTE_FILLER, in_their_words
+
+    vocab = ("Mexico mexico ERP export Export distributors Sales sales the to in and goal "
+             "plan Latin America latin").split()
+    rng = np.random.default_rng(3)
+    for _ in range(60):
+        answers = [" ".join(str(x) + ("." if rng.random() < 0.2 else "")
+                            for x in rng.choice(vocab, int(rng.integers(1, 14))))
+                   for _ in range(int(rng.integers(1, 4)))]
+        words = [w.rstrip(".").lower() for a in answers for w in a.split(" ")]
+        terms = sorted(set(words) | {f"{x} {y}" for x, y in zip(words, words[1:], strict=False)})
+        assert in_their_words(terms, answers) == [ref_spelled(t, answers) for t in terms]
+    # explanations: distinctive words only, as written
+    t = make_table(6, {"want": ["Our goal: export to Mexico via distributors. ERP too.",
+                                "The plan is to sell the company; Mexico, distributors!",
+                                "Hire engineers", "", "Plan to sell the company", "CFO"]})
+    f = encode(t, specs=[TextColumn("want", "wants")])
+    assert shared_terms(f, 0, 1, max_share=1) == ["Mexico via distributors"]
+    assert shared_terms(f, 1, 4, max_share=1) == ["sell the company"]
+    assert not {"goal", "plan"} - QUOTE_FILLER
