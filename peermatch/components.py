@@ -342,7 +342,8 @@ class TextPrep:
             np.matmul(L[rows], R[cols].T, out=out)
             np.clip(out, 0, 1, out=out)
             return
-        if isinstance(cols, slice) and cols.stop is None and cols.step is None:
+        if (isinstance(rows, slice) and isinstance(cols, slice) and cols.stop is None
+                and cols.step is None):
             # a band against every column (from cols.start on): the frequent terms with
             # BLAS, the rare ones in one sparse product with R's transposed rare part
             np.matmul(L.F[rows], R.F[cols].T, out=out)
