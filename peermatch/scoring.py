@@ -85,8 +85,10 @@ def affinity(features: Features, weights: Weights | None = None, *,
     -----
     Built in row blocks that fit in cache: co-occurrence counts are matrix products of the
     multi-hot goal/expertise matrices (BLAS, or sparse products for large vocabularies),
-    equality and size closeness are broadcasts of codes and log sizes. Time and memory are
-    ``O(n^2)``; only ``A`` and one block of temporaries are held.
+    equality and size closeness are broadcasts of codes and log sizes. Text components
+    (sparse products, symmetric) are added afterwards on and right of the diagonal only,
+    and mirrored. Time and memory are ``O(n^2)``; only ``A`` and one block of temporaries
+    are held.
 
     See Also
     --------
