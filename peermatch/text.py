@@ -70,7 +70,8 @@ QUOTE_FILLER: frozenset[str] = frozenset("""
     started start starting really just especially overall including able new happy honest
     busy clear focus hard right run runs running ran going sure ask share sharing spent
     spend led dealt build built building personally previous role people group rethink
-    invest investing struggle struggling burning scale scaling strengthen
+    invest investing struggle struggling burning scale scaling strengthen customer customers
+    loyal
     """.split())
 
 # scikit-learn's default token pattern (what TfidfVectorizer splits answers with).
