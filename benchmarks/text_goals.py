@@ -48,6 +48,14 @@ TOPIC_WORDS = {t: {w.lower() for phrase in words for w in phrase.split()}
                for t, words in INTAKE_TOPICS.items()}
 
 
+def named_words(terms: list[str]) -> set[str]:
+    """The words of quoted terms, lowercase, without the short words that join a phrase
+    ("sell the company")."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return {w.lower() for term in terms for w in term.split()} - ENGLISH_STOP_WORDS
+
+
 def with_answers(n: int, seed: int, worries: bool = False):
     """Synthetic candidates plus intake answers; returns the table and the goals' topics."""
     df = pm.synth_candidates(n, seed=seed)
@@ -88,7 +96,7 @@ def quality(args) -> list[dict]:
             f = encode(pm.read_candidates(df), specs=text.columns)
             hits = 0
             for i, j in sharing:
-                words = {w for term in shared_terms(f, i, j, k=5) for w in term.split()}
+                words = named_words(shared_terms(f, i, j, k=5))
                 hits += any(words & TOPIC_WORDS[t] for t in topics[i] & topics[j])
             named = hits / max(1, len(sharing))
         rows.append({"part": "quality", "case": name, "n": n, "seed": args.seed,

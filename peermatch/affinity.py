@@ -362,7 +362,10 @@ class FeatureAffinity:
         out = np.empty((rows.size, cols.size), dtype=self.dtype)
         if out.size == 0:
             return out
-        self._base(self._global(rows), self._global(cols), out)
+        grows = self._global(rows)
+        # one array for both sides tells the text components the block is symmetric
+        gcols = grows if cols is rows else self._global(cols)
+        self._base(grows, gcols, out)
         self._add_corrections(rows, cols, out)
         a, b = _matches(cols, rows)  # self-pairs, repeats included
         out[a, b] = 0

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from .errors import ConfigError
 from .features import ColumnFeature, ColumnSpec, Features
 from .text import TextFeature
-from .textkernel import add_sparse_block, add_sparse_product
+from .textkernel import add_dense_block, add_sparse_product, sparse_block
 from .weights import BASE_COMPONENTS, Weights
 
 __all__ = ["CALIBER_UNKNOWN", "COLUMN_UNKNOWN", "ScoringPrep"]
@@ -251,14 +251,18 @@ class TextPrep:
     scores 0 with everyone.
 
     TF-IDF rows are split by term: the few terms used by many answers (by about
-    ``_DENSE_DF_SHARE`` of the rows on both sides of a product) are held as dense columns
-    and multiplied with BLAS,
-    the many rare terms stay sparse and go through the compiled kernels of
-    :mod:`peermatch.textkernel`, which add each product term into the block. A block
-    ``k x l`` then costs ``O(k l f + V + e + p)`` (``f`` frequent terms: tens in practice,
-    at most ``_DENSE_TERMS_MAX``; ``V`` terms; ``e`` stored rare entries of its rows and
-    columns; ``p`` their shared-term products), an exact product without any ``n``-sized
-    work; memory is ``O(n f + nnz)``.
+    ``_DENSE_DF_SHARE`` of the rows on both sides of a product) are held as dense columns,
+    the many rare terms stay sparse. A row band against every column (the dense matrix)
+    multiplies the frequent terms with BLAS and the rare ones in the compiled sparse
+    product of :mod:`peermatch.textkernel`; :func:`peermatch.scoring.affinity` asks only
+    for the columns from the band's first row on (the components are symmetric). A block
+    ``k x l`` of :meth:`block` (a solver's neighbourhood) takes the rare terms through one
+    compiled pass that groups the block's entries by term, ``O(e + p)`` (``e`` stored
+    entries of its rows and columns, ``p`` their shared-term products; half of ``p`` for a
+    block of the same rows and columns, which is symmetric), and the frequent ones through
+    a compiled dense loop, ``O(k l f)``: an exact product without any ``n``- or
+    vocabulary-sized work. Memory is ``O(n f + nnz)`` (``f`` frequent terms: tens in
+    practice, at most ``_DENSE_TERMS_MAX``).
     """
 
     def __init__(self, f: Features, w: Weights, dt: np.dtype):
@@ -304,11 +308,13 @@ class TextPrep:
         return sum(M.nbytes() if isinstance(M, _SplitRows) else M.nbytes for M in mats)
 
     def band(self, name: str, r0: int, r1: int, out: np.ndarray, back: np.ndarray,
-             prod: np.ndarray) -> None:
-        """Rows ``r0:r1`` of component ``name`` against every column (the dense path);
-        ``back`` and ``prod`` are scratch blocks of ``out``'s shape."""
+             prod: np.ndarray, c0: int = 0) -> None:
+        """Rows ``r0:r1`` of component ``name`` against every column from ``c0`` on (the
+        dense path; ``c0 = r0`` gives the part on and right of the diagonal, which is all a
+        symmetric matrix needs); ``back`` and ``prod`` are scratch blocks of ``out``'s
+        shape."""
         side, M = self._rows[name]
-        rows, cols = slice(r0, r1), slice(None)
+        rows, cols = slice(r0, r1), slice(c0, None)
         if side != "offers":
             self._dot(M, rows, M, cols, out)
             return
@@ -323,8 +329,11 @@ class TextPrep:
             self._dot(M, rows, M, cols, out)
             return
         self._dot(M, rows, self._wants, cols, out)
-        back = np.empty_like(out)
-        self._dot(self._wants, rows, M, cols, back)
+        if rows is cols:  # e_ji of a block with the same rows and columns: the transpose
+            back = np.ascontiguousarray(out.T)
+        else:
+            back = np.empty_like(out)
+            self._dot(self._wants, rows, M, cols, back)
         _inspiration(out, back, np.empty_like(out))
 
     def _dot(self, L, rows, R, cols, out: np.ndarray) -> None:
@@ -333,13 +342,24 @@ class TextPrep:
             np.matmul(L[rows], R[cols].T, out=out)
             np.clip(out, 0, 1, out=out)
             return
-        np.matmul(L.F[rows], R.F[cols].T, out=out)
-        if isinstance(cols, slice) and cols == slice(None):
-            # a band against every column: one sparse product with R's transposed rare part
-            add_sparse_product(L.R, rows.start, rows.stop, R.rare_t(self._lock), out)
+        if (isinstance(rows, slice) and isinstance(cols, slice) and cols.stop is None
+                and cols.step is None):
+            # a band against every column (from cols.start on): the frequent terms with
+            # BLAS, the rare ones in one sparse product with R's transposed rare part
+            np.matmul(L.F[rows], R.F[cols].T, out=out)
+            add_sparse_product(L.R, rows.start, rows.stop, R.rare_t(self._lock), out,
+                               cols.start or 0)
             return
+        # a block: the rare terms in one compiled pass over the block's own entries, the
+        # frequent ones in a compiled dense loop (a BLAS call costs more than the whole
+        # product of a few hundred rows); the same rows on both sides (rows is cols) give
+        # a symmetric block, half the sparse work
         n = L.R.shape[0]
-        add_sparse_block(L.R, _positions(rows, n), R.R, _positions(cols, n), out)
+        r = _positions(rows, n)
+        c = r if cols is rows else _positions(cols, n)
+        sparse_block(L.R, r, R.R, c, out)
+        if L.F.shape[1]:
+            add_dense_block(L.F, r, R.F, c, out)
 
 
 class _SplitRows:
@@ -353,10 +373,12 @@ class _SplitRows:
         self._rt = None
 
     def rare_t(self, lock: threading.Lock) -> sp.csr_array:
-        """The rare part transposed (terms x rows), CSR: built on first use."""
+        """The rare part transposed (terms x rows), CSR with sorted indices: built on first
+        use."""
         with lock:
             if self._rt is None:
                 self._rt = sp.csr_array(self.R.T.tocsr())
+                self._rt.sort_indices()  # a band from column c0 on searches its rows
             return self._rt
 
     def nbytes(self) -> int:

@@ -724,7 +724,7 @@ def _encode_texts(table: CandidateTable, specs: list[ColumnSpec]) -> dict[str, T
     mats, terms, share = tfidf_rows(docs)
     ids = [str(x) for x in table.ids]
     out = {}
-    for spec, M in zip(specs, mats, strict=True):
+    for spec, M, said in zip(specs, mats, docs, strict=True):
         vectors, source = None, "tfidf"
         if isinstance(spec.vectors, str):
             vectors, source = load_vectors(spec.vectors, n, ids, spec.name)
@@ -737,5 +737,6 @@ def _encode_texts(table: CandidateTable, specs: list[ColumnSpec]) -> dict[str, T
             cells = {c: frame[c].to_numpy(dtype=object) for c in spec.vectors}
             vectors = vectors_from_columns(cells, table.lines, n, ids, spec.name, table.source)
             source = f"columns {list(spec.vectors)}"
-        out[spec.name] = TextFeature(spec.name, spec.side, M, terms, vectors, source, share)
+        out[spec.name] = TextFeature(spec.name, spec.side, M, terms, vectors, source, share,
+                                     said)
     return out

@@ -85,8 +85,10 @@ def affinity(features: Features, weights: Weights | None = None, *,
     -----
     Built in row blocks that fit in cache: co-occurrence counts are matrix products of the
     multi-hot goal/expertise matrices (BLAS, or sparse products for large vocabularies),
-    equality and size closeness are broadcasts of codes and log sizes. Time and memory are
-    ``O(n^2)``; only ``A`` and one block of temporaries are held.
+    equality and size closeness are broadcasts of codes and log sizes. Text components
+    (sparse products, symmetric) are added afterwards on and right of the diagonal only,
+    and mirrored. Time and memory are ``O(n^2)``; only ``A`` and one block of temporaries
+    are held.
 
     See Also
     --------
@@ -113,7 +115,11 @@ def affinity(features: Features, weights: Weights | None = None, *,
     prep = ScoringPrep(features, weights, dtype)
     n = features.n
     A = np.empty((n, n), dtype=prep.dtype)
-    terms = [(name, w) for name, w in prep.weighted() if w != 0.0]
+    weighted = [(name, w) for name, w in prep.weighted() if w != 0.0]
+    # text components (sparse products, symmetric) are added afterwards, computed on and
+    # right of the diagonal only and mirrored: half their product terms
+    terms = [(name, w) for name, w in weighted if not name.startswith("text:")]
+    texts = [(name, w) for name, w in weighted if name.startswith("text:")]
 
     def work(r0: int, r1: int, ws: list[np.ndarray]) -> None:
         out = A[r0:r1]
@@ -136,6 +142,9 @@ def affinity(features: Features, weights: Weights | None = None, *,
 
     with _blas_for(prep):
         _run_blocks(work, n, prep.block_rows, workers, prep.dtype)
+        if texts:
+            _run_blocks(lambda r0, r1, ws: _add_text_upper(prep, texts, A, r0, r1, ws), n,
+                        prep.block_rows, workers, prep.dtype, 4)
     return A
 
 
@@ -272,6 +281,28 @@ def check_affinity(A, n: int | None = None, *, rtol: float = 1e-6) -> np.ndarray
 def _blas_for(prep: ScoringPrep):
     """One BLAS thread per row-band thread while text components are built."""
     return single_threaded_blas() if prep.texts.specs else contextlib.nullcontext()
+
+
+def _add_text_upper(prep: ScoringPrep, texts: list[tuple[str, float]], A: np.ndarray,
+                    r0: int, r1: int, ws: list[np.ndarray]) -> None:
+    """Add the weighted text components of rows ``r0:r1``, columns ``r0:``, to ``A`` and
+    their transpose below the diagonal block; the diagonal stays 0.
+
+    Bands write disjoint parts of ``A`` (rows ``r0:r1`` from column ``r0``, columns
+    ``r0:r1`` below row ``r1``), so threads need no lock.
+    """
+    b, m = r1 - r0, A.shape[0] - r0
+    T, tmp, back, prod = (w.reshape(-1)[: b * m].reshape(b, m) for w in ws)
+    for k, (name, w) in enumerate(texts):
+        dest = T if k == 0 else tmp
+        prep.texts.band(name, r0, r1, dest, back, prod, c0=r0)
+        if w != 1.0:
+            dest *= w
+        if k:
+            T += dest
+    A[r0:r1, r0:] += T
+    A[r1:, r0:r1] += T[:, b:].T
+    _zero_diag(A[r0:r1], r0)
 
 
 def _zero_diag(block: np.ndarray, r0: int) -> None:

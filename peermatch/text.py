@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,11 +30,13 @@ import scipy.sparse as sp
 from .errors import ConfigError
 
 __all__ = [
+    "QUOTE_FILLER",
     "TEXT_SIDES",
     "TFIDF_OPTIONS",
     "TextFeature",
     "check_vectors",
     "group_terms",
+    "in_their_words",
     "load_vectors",
     "offers_meeting_wants",
     "pair_cosines",
@@ -50,6 +54,31 @@ TEXT_SIDES: tuple[str, ...] = ("wants", "offers", "own")
 #: term frequency, English stop words dropped, word unigrams and bigrams, unit rows.
 TFIDF_OPTIONS: dict = {"sublinear_tf": True, "stop_words": "english", "ngram_range": (1, 2),
                        "norm": "l2"}
+
+#: Words too vague to quote as what two members share ("goal", "plan", "business", "next
+#: spring"): the intent verbs, time words and generic nouns and adjectives of intake
+#: answers, beyond scikit-learn's English stop words (which TF-IDF drops already). They
+#: still count in the affinity; explanations skip them (and numbers), except as one word of
+#: a phrase whose other word is distinctive ("remote work", "market share").
+QUOTE_FILLER: frozenset[str] = frozenset("""
+    goal goals aim aims plan plans planned want wants wanted wanting need needs needed hope
+    hoping wish like love help helping helped make making made think thinking figure sort
+    fix fixed improve improving improved better best good great strong big biggest small
+    smarter grow growing grown grew learn learned learning lot lots thing things way ways
+    work working worked business businesses year years month months week weeks day days
+    time times today soon spring summer autumn winter term longer long short future ago
+    started start starting really just especially overall including able new happy honest
+    busy clear focus hard right run runs running ran going sure ask share sharing spent
+    spend led dealt build built building personally previous role people group rethink
+    invest investing struggle struggling burning scale scaling strengthen customer customers
+    loyal
+    """.split())
+
+# scikit-learn's default token pattern (what TfidfVectorizer splits answers with).
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+# What may stand between the two words of a quoted phrase: spaces and at most one short
+# (stop) word, no punctuation ("sell the company", "distributors in Mexico").
+_BETWEEN = re.compile(r"\s+(?:\w+\s+)?")
 
 # Rows and ids spelled out in a vectors error message.
 _SHOWN = 5
@@ -82,6 +111,9 @@ class TextFeature:
         ``"tfidf"``, or where the vectors came from (a file, or columns).
     term_share : ndarray of shape (len(terms),) of float64 or None
         Share of the non-empty answers (of all text columns) that use each term.
+    answers : sequence of str or None
+        The answers as written (one per candidate, "" for none): explanations quote the
+        shared terms in the members' own spelling ("Mexico", "sell the company").
     """
 
     name: str
@@ -91,6 +123,7 @@ class TextFeature:
     vectors: np.ndarray | None = None
     source: str = "tfidf"
     term_share: np.ndarray | None = None
+    answers: Sequence[str] | None = None
 
     @property
     def matrix(self):
@@ -320,10 +353,12 @@ def shared_terms(features, i: int, j: int, k: int = 5, *, side: str = "wants",
     -------
     list of str
         Words of the shared vocabulary ranked by the product of the two members' TF-IDF
-        weights (common words weigh little, words both stress weigh most); two listed
-        words that are one phrase ("seed round": a shared two-word term used by nearly
-        every answer that uses the rarer word) are named as the phrase. Empty when they
-        share nothing, or no text column of that side was declared.
+        weights (common words weigh little, words both stress weigh most), without the
+        filler of :data:`QUOTE_FILLER` and numbers; a named word that is one phrase with
+        another shared word ("seed round": a shared two-word term used by nearly every
+        answer that uses the rarer word) is named as the phrase. Each is spelled as the
+        members wrote it (:func:`in_their_words`: "Mexico", "sell the company"). Empty
+        when they share nothing, or no text column of that side was declared.
 
     See Also
     --------
@@ -343,13 +378,14 @@ def shared_terms(features, i: int, j: int, k: int = 5, *, side: str = "wants",
     ...     revenue=np.full(4, np.nan))
     >>> f = encode(t, specs=[TextColumn("plans", side="wants")])
     >>> shared_terms(f, 0, 1, max_share=1), shared_terms(f, 0, 2, max_share=1)
-    (['mexico distributors'], [])
+    (['Mexico through distributors'], [])
 
     (In so small a table every word is used by many answers: ``max_share=1`` keeps them.)
     """
     a = _side_row(features, i, side, column)
     b = _side_row(features, j, side, column)
-    return _ranked(a, b, features, k, max_share)
+    said = _answers(features, i, side, column) + _answers(features, j, side, column)
+    return in_their_words(_ranked(a, b, features, k, max_share), said)
 
 
 def offers_meeting_wants(features, i: int, j: int, k: int = 5, *,
@@ -378,11 +414,12 @@ def offers_meeting_wants(features, i: int, j: int, k: int = 5, *,
     >>> f = encode(t, specs=[TextColumn("want", side="wants"),
     ...                        TextColumn("offer", side="offers")])
     >>> offers_meeting_wants(f, 1, 0, max_share=1), offers_meeting_wants(f, 0, 1, max_share=1)
-    (['distributors mexico'], [])
+    (['distributors in Mexico'], [])
     """
     a = _side_row(features, i, "offers", column)
     b = _side_row(features, j, "wants")
-    return _ranked(a, b, features, k, max_share)
+    said = _answers(features, i, "offers", column) + _answers(features, j, "wants")
+    return in_their_words(_ranked(a, b, features, k, max_share), said)
 
 
 def group_terms(features, members: Sequence[int], k: int = 3, *, side: str = "wants",
@@ -420,17 +457,20 @@ def group_terms(features, members: Sequence[int], k: int = 3, *, side: str = "wa
     ...     revenue=np.full(4, np.nan))
     >>> f = encode(t, specs=[TextColumn("plans", side="wants")])
     >>> group_terms(f, [0, 1, 2], max_share=1)
-    [['mexico'], ['mexico'], []]
+    [['Mexico'], ['Mexico'], []]
     """
     rows = [_side_row(features, int(i), side) for i in members]
     total: dict[int, float] = {}
     for row in rows:
         for t, v in row.items():
             total[t] = total.get(t, 0.0) + v
+    said = [_answers(features, int(i), side) for i in members]
     out = []
-    for a in rows:
+    for m, a in enumerate(rows):
         others = {t: total[t] - v for t, v in a.items() if total[t] - v > 0}
-        out.append(_ranked(a, others, features, k, max_share))
+        # the member's own spelling first, then the groupmates'
+        words = said[m] + [x for o, ans in enumerate(said) if o != m for x in ans]
+        out.append(in_their_words(_ranked(a, others, features, k, max_share), words))
     return out
 
 
@@ -475,7 +515,9 @@ def _ranked(a: dict[int, float], b: dict[int, float], features, k: int,
     "seed round") are named as the phrase."""
     terms, share = _terms_of(features)
     shared = [t for t in a.keys() & b.keys() if share is None or share[t] <= max_share]
-    words = sorted(((a[t] * b[t], terms[t]) for t in shared if " " not in terms[t]),
+    # filler words and numbers are not named, but may be one word of a phrase
+    words = sorted(((a[t] * b[t], terms[t]) for t in shared
+                    if " " not in terms[t] and not _vague(terms[t])),
                    key=lambda x: (-x[0], x[1]))
     listed = {terms[t]: t for t in shared if " " not in terms[t]}
     phrases: dict[str, list[str]] = {}
@@ -497,6 +539,100 @@ def _ranked(a: dict[int, float], b: dict[int, float], features, k: int,
         if len(out) == k:
             break
     return out
+
+
+def in_their_words(terms: Sequence[str], answers: Sequence[str]) -> list[str]:
+    """Each term (lowercase, as TF-IDF spells it) as the answers write it.
+
+    A word takes the spelling most used where it is not the first word of a sentence
+    ("Mexico", "ERP"); a word found only first in a sentence keeps capitals that are not
+    just the sentence's ("ERP"), and is otherwise lowercase. The two words of a phrase are
+    quoted with what stands between them when that is at most one short word ("sell the
+    company", "distributors in Mexico"), else side by side. A term not found in the
+    answers (vectors without answers) is returned as it is.
+
+    Parameters
+    ----------
+    terms : sequence of str
+        Terms of the vocabulary (words, or two words joined by a space).
+    answers : sequence of str
+        The answers to look in, the preferred first (ties go to the earlier answer).
+
+    Returns
+    -------
+    list of str
+        One per term, in order.
+
+    Examples
+    --------
+    >>> in_their_words(["mexico", "erp", "sell company", "export"],
+    ...                ["Export to Mexico. ERP first", "We could sell the company"])
+    ['Mexico', 'ERP', 'sell the company', 'export']
+    """
+    if not terms or not any(answers):
+        return list(terms)
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    tokens = [_tokens(a, ENGLISH_STOP_WORDS) for a in answers]
+    return [_spelled(t, answers, tokens) for t in terms]
+
+
+def _tokens(text: str, stop) -> list[tuple[str, int, int, bool]]:
+    """``(word, start, end, first in a sentence)`` of each word TF-IDF keeps."""
+    out = []
+    for m in _TOKEN.finditer(text):
+        w = m.group().lower()
+        if w in stop:
+            continue
+        k = m.start() - 1
+        while k >= 0 and text[k].isspace():
+            k -= 1
+        out.append((w, m.start(), m.end(), k < 0 or text[k] in ".!?"))
+    return out
+
+
+def _spelled(term: str, answers: Sequence[str], tokens) -> str:
+    """The most telling spelling of ``term`` in the answers (see :func:`in_their_words`)."""
+    parts = term.split(" ")
+    seen: list[tuple[int, str]] = []  # (rank: lower is better, spelling)
+    for text, tk in zip(answers, tokens, strict=True):
+        for q in range(len(tk) - len(parts) + 1):
+            if all(tk[q + m][0] == p for m, p in enumerate(parts)):
+                seen.append(_spelling(text, tk[q:q + len(parts)]))
+    if not seen:
+        return term
+    counts = Counter(x for _, x in seen)
+    best = min(range(len(seen)), key=lambda q: (seen[q][0], -counts[seen[q][1]], q))
+    return seen[best][1]
+
+
+def _spelling(text: str, span) -> tuple[int, str]:
+    """One occurrence's spelling, ranked: 0 mid-sentence, 1 first in a sentence (its
+    capital may be the sentence's), +1 for a phrase with more than a short word between."""
+    (_, s0, e0, first), *rest = span
+    word = text[s0:e0]
+    if first and word[:1].isupper() and word[1:].islower():
+        word = word.lower()  # capitalised as the sentence's first word only
+    rank = int(first)
+    if rest:
+        _, s1, e1, _ = rest[0]
+        between = text[e0:s1]
+        if _BETWEEN.fullmatch(between):
+            word = " ".join([word, *between.split(), text[s1:e1]])
+        else:
+            word, rank = f"{word} {text[s1:e1]}", rank + 1
+    return rank, word
+
+
+def _vague(word: str) -> bool:
+    return word in QUOTE_FILLER or word.isdigit()
+
+
+def _answers(features, i: int, side: str, column: str | None = None) -> list[str]:
+    """Member ``i``'s answers in the text columns of ``side`` (only ``column`` if given)."""
+    return [str(tf.answers[i]) for tf in getattr(features, "texts", {}).values()
+            if tf.side == side and (column is None or tf.name == column)
+            and tf.answers is not None]
 
 
 def _terms_of(features) -> tuple[list[str], np.ndarray | None]:

@@ -1,11 +1,14 @@
-"""A compiled kernel of the text components: sparse rows times sparse columns, into a
+"""Compiled kernels of the text components: sparse rows times sparse columns, into a
 dense block.
 
 The text components multiply TF-IDF rows (a few dozen terms each) by the transposed
 matrix of every candidate's rows. scipy's sparse product builds a sparse result first
 (two passes and an index per product term) that is then scattered into the dense block;
-this kernel adds every product term straight into the block, about five times faster.
-numba is imported and the kernel compiled on first use, so runs without text columns
+these kernels add every product term straight into the block, about five times faster.
+A block of a solver's neighbourhood (a few hundred rows) groups its entries by term, so
+its cost depends on its own entries only, not on the vocabulary; its frequent terms (dense
+columns) go through a compiled dense loop.
+numba is imported and the kernels compiled on first use, so runs without text columns
 never pay for it.
 """
 
@@ -17,15 +20,17 @@ import threading
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["add_sparse_block", "add_sparse_product", "single_threaded_blas"]
+__all__ = ["add_dense_block", "add_sparse_product", "single_threaded_blas", "sparse_block"]
 
 _KERNELS = None
 _LOCK = threading.Lock()
+# Per thread: term -> group of the block being multiplied, -1 between calls.
+_SCRATCH = threading.local()
 
 
 def add_sparse_product(left: sp.csr_array, r0: int, r1: int, right_t: sp.csr_array,
-                       out: np.ndarray) -> None:
-    """``out += left[r0:r1] @ right_t``, ``right_t`` (terms x columns) in CSR.
+                       out: np.ndarray, c0: int = 0) -> None:
+    """``out += left[r0:r1] @ right_t[:, c0:]``, ``right_t`` (terms x columns) in CSR.
 
     Parameters
     ----------
@@ -35,13 +40,16 @@ def add_sparse_product(left: sp.csr_array, r0: int, r1: int, right_t: sp.csr_arr
         The band of rows of ``left``.
     right_t : scipy.sparse.csr_array of shape (V, m)
         The right factor, one row per term (a transposed matrix of rows).
-    out : ndarray of shape (r1 - r0, m)
+    out : ndarray of shape (r1 - r0, m - c0)
         Added to in place (C-contiguous rows).
+    c0 : int, default=0
+        The first column; ``right_t`` must have sorted indices when it is not 0.
 
     Notes
     -----
     ``O(sum over the band's entries (i, t) of the entries of row t of right_t)``: the
-    number of product terms, nothing more. Releases the GIL.
+    number of product terms (those of columns ``>= c0``, each row of ``right_t`` entered
+    by a binary search), nothing more. Releases the GIL.
 
     Examples
     --------
@@ -51,31 +59,75 @@ def add_sparse_product(left: sp.csr_array, r0: int, r1: int, right_t: sp.csr_arr
     >>> out.tolist()
     [[3.0, 2.0]]
     """
-    band, _ = _compiled()
+    band = _compiled()[0]
     band(left.indptr, left.indices, left.data, r0, r1, right_t.indptr, right_t.indices,
-         right_t.data, out)
+         right_t.data, c0, out)
 
 
-def add_sparse_block(left: sp.csr_array, rows: np.ndarray, right: sp.csr_array,
+def sparse_block(left: sp.csr_array, rows: np.ndarray, right: sp.csr_array,
                      cols: np.ndarray, out: np.ndarray) -> None:
-    """``out += left[rows] @ right[cols].T`` for row index arrays of two CSR matrices.
+    """``out = left[rows] @ right[cols].T`` for row index arrays of two CSR matrices.
 
-    The entries of ``right[cols]`` are chained by term first, then each entry of
-    ``left[rows]`` walks the chain of its term: ``O(V + entries + product terms)`` (``V``
-    the number of terms), nothing of the number of rows of either matrix.
+    The entries of the side with fewer rows are grouped by term (one counting pass, so
+    each term's entries lie next to each other; a per-thread table from term to group,
+    reset after each call, finds a term's group); each entry of the other side walks its
+    term's group. ``O(entries + product terms)``: nothing of the number of rows of either
+    matrix, and of the vocabulary only the table (``4 V`` bytes per calling thread, made
+    once). When ``left is right`` and ``rows is cols`` the block is symmetric: each term's
+    group is multiplied with itself, the upper triangle only, and mirrored (half the
+    product terms).
+
+    Parameters
+    ----------
+    left, right : scipy.sparse.csr_array of shapes (n, V) and (m, V)
+        Rows of the two factors; ``out.dtype`` values.
+    rows, cols : ndarray of int
+        Row positions in ``left`` and in ``right`` (repeats allowed).
+    out : ndarray of shape (len(rows), len(cols))
+        Overwritten.
 
     Examples
     --------
     >>> M = sp.csr_array(np.array([[1.0, 2.0], [0.0, 1.0], [3.0, 0.0]]))
-    >>> out = np.zeros((2, 2))
-    >>> add_sparse_block(M, np.array([0, 2]), M, np.array([1, 0]), out)
+    >>> out = np.full((2, 2), 9.0)
+    >>> sparse_block(M, np.array([0, 2]), M, np.array([1, 0]), out)
     >>> out.tolist()
     [[2.0, 5.0], [0.0, 3.0]]
+    >>> i = np.array([0, 2, 0])
+    >>> sparse_block(M, i, M, i, out := np.empty((3, 3)))
+    >>> out.tolist()
+    [[5.0, 3.0, 5.0], [3.0, 9.0, 3.0], [5.0, 3.0, 5.0]]
     """
-    _, block = _compiled()
-    block(left.indptr, left.indices, left.data, np.asarray(rows, dtype=np.int64),
-          right.indptr, right.indices, right.data, np.asarray(cols, dtype=np.int64),
-          right.shape[1], out)
+    _, block, sym, _ = _compiled()
+    slots = _term_slots(left.shape[1])
+    r = np.asarray(rows, dtype=np.int64)
+    if left is right and rows is cols:
+        sym(left.indptr, left.indices, left.data, r, slots, out)
+        return
+    c = np.asarray(cols, dtype=np.int64)
+    if r.size < c.size:  # group the side with fewer rows
+        block(right.indptr, right.indices, right.data, c, left.indptr, left.indices,
+              left.data, r, slots, out.T)
+    else:
+        block(left.indptr, left.indices, left.data, r, right.indptr, right.indices,
+              right.data, c, slots, out)
+
+
+def add_dense_block(left: np.ndarray, rows: np.ndarray, right: np.ndarray, cols: np.ndarray,
+                    out: np.ndarray) -> None:
+    """``out += left[rows] @ right[cols].T`` for dense rows of a few columns (the
+    frequent terms); zeros of ``left`` are skipped.
+
+    Examples
+    --------
+    >>> F = np.array([[1.0, 0.0], [2.0, 1.0]])
+    >>> out = np.ones((2, 2))
+    >>> add_dense_block(F, np.array([1, 0]), F, np.array([0, 1]), out)
+    >>> out.tolist()
+    [[3.0, 6.0], [2.0, 3.0]]
+    """
+    *_, dense = _compiled()
+    dense(left, np.asarray(rows, dtype=np.int64), right, np.asarray(cols, dtype=np.int64), out)
 
 
 def single_threaded_blas():
@@ -93,6 +145,13 @@ def single_threaded_blas():
     return threadpool_limits(limits=1, user_api="blas")
 
 
+def _term_slots(n_terms: int) -> np.ndarray:
+    slots = getattr(_SCRATCH, "slots", None)
+    if slots is None or slots.size < n_terms:
+        slots = _SCRATCH.slots = np.full(max(n_terms, 1), -1, dtype=np.int32)
+    return slots
+
+
 def _compiled():
     global _KERNELS
     with _LOCK:
@@ -104,43 +163,114 @@ def _compiled():
 def _build():  # pragma: no cover - compiled code
     from numba import njit
 
+    return (_build_band(njit),) + _build_block(njit) + (_build_dense(njit),)
+
+
+def _build_band(njit):  # pragma: no cover - compiled code
     @njit(nogil=True)
-    def band(lptr, lind, ldat, r0, r1, rptr, rind, rdat, out):
+    def band(lptr, lind, ldat, r0, r1, rptr, rind, rdat, c0, out):
         for i in range(r0, r1):
             row = out[i - r0]
             for a in range(lptr[i], lptr[i + 1]):
                 t = lind[a]
                 v = ldat[a]
-                for b in range(rptr[t], rptr[t + 1]):
-                    row[rind[b]] += v * rdat[b]
+                lo = rptr[t]
+                if c0 > 0:
+                    lo += np.searchsorted(rind[lo:rptr[t + 1]], c0)
+                for b in range(lo, rptr[t + 1]):
+                    row[rind[b] - c0] += v * rdat[b]
 
+    return band
+
+
+def _build_block(njit):  # pragma: no cover - compiled code
     @njit(nogil=True)
-    def block(lptr, lind, ldat, rows, rptr, rind, rdat, cols, n_terms, out):
+    def group(rptr, rind, rdat, cols, slots):
+        """Entries of rows ``cols`` grouped by term: ``slots[t]`` the group of term ``t``
+        (to be reset by the caller), the groups' terms in order of first use, the start
+        of each group (``start[g]:start[g + 1]``) and the groups' positions and values."""
         size = 0
         for q in range(cols.size):
             size += rptr[cols[q] + 1] - rptr[cols[q]]
-        if size == 0:
-            return
-        head = np.full(n_terms, -1, dtype=np.int64)
-        nxt = np.empty(size, dtype=np.int64)
-        pos = np.empty(size, dtype=np.int64)
-        val = np.empty(size, dtype=rdat.dtype)
-        e = 0
+        terms = np.empty(size, dtype=np.int64)
+        start = np.zeros(size + 1, dtype=np.int64)
+        k = 0
         for q in range(cols.size):
             for b in range(rptr[cols[q]], rptr[cols[q] + 1]):
                 t = rind[b]
-                nxt[e] = head[t]
-                head[t] = e
-                pos[e] = q
-                val[e] = rdat[b]
-                e += 1
+                if slots[t] < 0:
+                    slots[t] = k
+                    terms[k] = t
+                    k += 1
+                start[slots[t] + 1] += 1
+        for g in range(k):
+            start[g + 1] += start[g]
+        fill = start[:k].copy()
+        pos = np.empty(size, dtype=np.uint32)
+        val = np.empty(size, dtype=rdat.dtype)
+        for q in range(cols.size):
+            for b in range(rptr[cols[q]], rptr[cols[q] + 1]):
+                g = slots[rind[b]]
+                f = fill[g]
+                fill[g] = f + 1
+                pos[f] = q
+                val[f] = rdat[b]
+        return terms[:k], start[:k + 1], pos, val
+
+    @njit(nogil=True)
+    def block(lptr, lind, ldat, rows, rptr, rind, rdat, cols, slots, out):
+        out[:, :] = 0
+        terms, start, pos, val = group(rptr, rind, rdat, cols, slots)
         for p in range(rows.size):
             r = rows[p]
+            row = out[p]
             for a in range(lptr[r], lptr[r + 1]):
+                g = slots[lind[a]]
+                if g < 0:  # a term no column uses
+                    continue
                 v = ldat[a]
-                e = head[lind[a]]
-                while e >= 0:
-                    out[p, pos[e]] += v * val[e]
-                    e = nxt[e]
+                for e in range(start[g], start[g + 1]):
+                    row[pos[e]] += v * val[e]
+        slots[terms] = -1
 
-    return band, block
+    @njit(nogil=True)
+    def sym(ptr, ind, dat, rows, slots, out):
+        out[:, :] = 0
+        terms, start, pos, val = group(ptr, ind, dat, rows, slots)
+        slots[terms] = -1
+        for g in range(start.size - 1):
+            # a group lists its rows in block order: pos[a] <= pos[b] for a <= b
+            for a in range(start[g], start[g + 1]):
+                v = val[a]
+                row = out[pos[a]]
+                for b in range(a, start[g + 1]):
+                    row[pos[b]] += v * val[b]
+        for p in range(rows.size):
+            for q in range(p):
+                out[p, q] = out[q, p]
+
+    return block, sym
+
+
+def _build_dense(njit):  # pragma: no cover - compiled code
+    @njit(nogil=True, fastmath=True)
+    def dense(left, rows, right, cols, out):
+        # the columns' rows gathered term by term, then each output row accumulated in a
+        # scratch row: the inner loop vectorises (fastmath: fused multiply-adds)
+        m = cols.size
+        rt = np.empty((right.shape[1], m), dtype=right.dtype)
+        for q in range(m):
+            for k in range(right.shape[1]):
+                rt[k, q] = right[cols[q], k]
+        acc = np.empty(m, dtype=out.dtype)
+        for p in range(rows.size):
+            acc[:] = 0
+            for k in range(left.shape[1]):
+                v = left[rows[p], k]
+                if v != 0:
+                    for q in range(m):
+                        acc[q] += v * rt[k, q]
+            for q in range(m):
+                out[p, q] += acc[q]
+
+    return dense

@@ -18,7 +18,8 @@ from peermatch.scoring import Weights, affinity, affinity_components
 from peermatch.text import TFIDF_OPTIONS, offers_meeting_wants, shared_terms
 
 WORDS = ("export mexico distributors hiring engineers cfo funding round pricing margin "
-         "succession family board culture remote the and of to growth sales").split()
+         "succession family board culture remote the and of to growth sales goal work "
+         "2025").split()
 
 
 def make_table(n, extra=None, seed=0):
@@ -178,6 +179,76 @@ def test_dense_and_block_paths_agree(dtype, term_split):
                                ref[np.ix_([4, 2, 9], [4, 2, 9])], atol=tol)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sparse_block_kernel_matches_plain_loop(dtype):
+    import scipy.sparse as sp
+
+    from peermatch.textkernel import add_dense_block, sparse_block
+
+    def plain(L, rows, R, cols):
+        out = np.zeros((len(rows), len(cols)))
+        for p, r in enumerate(rows):
+            a = dict(zip(L.indices[L.indptr[r]:L.indptr[r + 1]],
+                         L.data[L.indptr[r]:L.indptr[r + 1]], strict=True))
+            for q, c in enumerate(cols):
+                for k in range(R.indptr[c], R.indptr[c + 1]):
+                    out[p, q] += a.get(R.indices[k], 0.0) * R.data[k]
+        return out
+
+    rng = np.random.default_rng(5)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for trial in range(40):
+        V = int(rng.integers(1, 400))
+        L = sp.random_array((int(rng.integers(1, 30)), V), density=float(rng.uniform(0, 0.1)),
+                            rng=rng, format="csr", dtype=dtype)
+        R = L if trial % 2 else sp.random_array((int(rng.integers(1, 30)), V), density=0.05,
+                                                rng=rng, format="csr", dtype=dtype)
+        rows = rng.integers(0, L.shape[0], int(rng.integers(0, 25)))  # repeats too
+        # the same array on both sides of one matrix: the symmetric half-work path; more
+        # columns than rows: the kernel groups the rows instead
+        cols = rows if trial % 4 == 1 else rng.integers(0, R.shape[0], int(rng.integers(0, 25)))
+        out = np.full((rows.size, cols.size), 7.0, dtype=dtype)  # overwritten
+        sparse_block(L, rows, R, cols, out)
+        np.testing.assert_allclose(out, plain(L, rows, R, cols), atol=tol)
+        # the dense kernel of the frequent terms adds the same product of dense rows
+        before = out.copy()
+        add_dense_block(L.toarray(), rows, R.toarray(), cols, out)
+        np.testing.assert_allclose(out, 2 * before, atol=2 * tol)
+
+
+def test_symmetric_blocks_match_the_dense_matrix():
+    t = text_table(n=41, seed=4)
+    f = encode(t, specs=WEIGHTS.columns)
+    ref = affinity(f, WEIGHTS)
+    FA = FeatureAffinity(f, WEIGHTS)
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        rows = rng.integers(0, t.n, 15)  # repeats: their self-pairs are 0 like the diagonal
+        want = ref[np.ix_(rows, rows)]
+        want[rows[:, None] == rows[None, :]] = 0
+        np.testing.assert_allclose(FA.block(rows), want, atol=1e-12)
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_text_bands_mirrored_across_many_row_bands(workers, term_split, monkeypatch):
+    import peermatch.components as components
+
+    monkeypatch.setattr(components, "_BLOCK_BYTES", 1)  # bands of 8 rows: 7 of them
+    t = text_table(n=53, seed=6)
+    f = encode(t, specs=WEIGHTS.columns)
+    ref, _ = ref_text_components(t, WEIGHTS)
+    base = affinity(f, Weights(columns=()))  # the tag components
+    want = base + sum(c.weight * ref["text:" + c.name] for c in WEIGHTS.columns)
+    for dtype, tol in ((np.float64, 1e-12), (np.float32, 1e-5)):
+        A = affinity(f, WEIGHTS, dtype=dtype, workers=workers)
+        np.testing.assert_allclose(A, want, atol=tol)
+        np.testing.assert_allclose(A, A.T, atol=tol)
+        assert not np.diag(A).any()
+    only = Weights(goals=0.0, inspiration=0.0, caliber=0.0, diversity=0.0,
+                   columns=WEIGHTS.columns)
+    np.testing.assert_allclose(affinity(f, only, workers=workers), want - base, atol=1e-12)
+
+
 def test_feature_affinity_with_text_pickles():
     import pickle
 
@@ -319,9 +390,14 @@ def test_offers_and_wants_in_different_spaces_are_refused(tmp_path):
 
 
 def ref_ranked(a, b, k, share=None, max_share=1.0):
-    """Shared words by product; listed word pairs forming a shared phrase become it."""
+    """Shared words by product, filler and numbers left out; a named word and another
+    shared word forming a shared phrase become it."""
+    from peermatch.text import QUOTE_FILLER
+
     ok = [t for t in set(a) & set(b) if share is None or share[t] <= max_share]
-    words = [t for _, t in sorted(((a[t] * b[t], t) for t in ok if " " not in t),
+    listed = [t for t in ok if " " not in t]
+    words = [t for _, t in sorted(((a[t] * b[t], t) for t in listed
+                                   if t not in QUOTE_FILLER and not t.isdigit()),
                                   key=lambda x: (-x[0], x[1]))]
     out, used = [], set()
     for w in words:
@@ -330,7 +406,7 @@ def ref_ranked(a, b, k, share=None, max_share=1.0):
         phrase = w
         for p in sorted((t for t in ok if " " in t), key=lambda t: (-a[t] * b[t], t)):
             x, y = p.split()
-            if (w in (x, y) and x in words and y in words and not used & {x, y}
+            if (w in (x, y) and x in listed and y in listed and not used & {x, y}
                     and (share is None or share[p] >= 0.8 * min(share[x], share[y]))):
                 phrase = p
                 break
@@ -589,3 +665,59 @@ def test_explain_with_names_the_tie_in_words():
     assert ex.reasons == ties.reasons(*pair)
     assert "Their tie: " in ex.to_text() and "both write about: " in ex.to_dict()["text"]
     assert ex.to_dict()["reasons"] == ex.reasons
+
+
+def ref_spelled(term, answers):
+    """``in_their_words`` for one term by a plain loop over space-separated words (a word
+    may end a sentence with "."), stop words skipped as TF-IDF skips them."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS as stop
+
+    parts = term.split(" ")
+    seen = []
+    for text in answers:
+        raw = text.split(" ")
+        kept = [q for q, x in enumerate(raw) if x.rstrip(".").lower() not in stop]
+        for a in range(len(kept) - len(parts) + 1):
+            idx = kept[a:a + len(parts)]
+            if [raw[q].rstrip(".").lower() for q in idx] != parts:
+                continue
+            first = idx[0] == 0 or raw[idx[0] - 1].endswith(".")
+            word = raw[idx[0]].rstrip(".")
+            if first and word[:1].isupper() and word[1:].islower():
+                word = word.lower()
+            rank = int(first)
+            if len(idx) == 2:
+                between = raw[idx[0] + 1:idx[1]]
+                clean = len(between) <= 1 and not any(x.endswith(".") for x in
+                                                      [raw[idx[0]], *between])
+                end = raw[idx[1]].rstrip(".")
+                word = " ".join([word, *between, end]) if clean else f"{word} {end}"
+                rank += not clean
+            seen.append((rank, word))
+    if not seen:
+        return term
+    count = Counter(w for _, w in seen)
+    return min(enumerate(seen), key=lambda e: (e[1][0], -count[e[1][1]], e[0]))[1][1]
+
+
+def test_terms_are_quoted_as_the_members_spell_them():
+    from peermatch.text import QUOTE_FILLER, in_their_words
+
+    vocab = ("Mexico mexico ERP export Export distributors Sales sales the to in and goal "
+             "plan Latin America latin").split()
+    rng = np.random.default_rng(3)
+    for _ in range(60):
+        answers = [" ".join(str(x) + ("." if rng.random() < 0.2 else "")
+                            for x in rng.choice(vocab, int(rng.integers(1, 14))))
+                   for _ in range(int(rng.integers(1, 4)))]
+        words = [w.rstrip(".").lower() for a in answers for w in a.split(" ")]
+        terms = sorted(set(words) | {f"{x} {y}" for x, y in zip(words, words[1:], strict=False)})
+        assert in_their_words(terms, answers) == [ref_spelled(t, answers) for t in terms]
+    # explanations: distinctive words only, as written
+    t = make_table(6, {"want": ["Our goal: export to Mexico via distributors. ERP too.",
+                                "The plan is to sell the company; Mexico, distributors!",
+                                "Hire engineers", "", "Plan to sell the company", "CFO"]})
+    f = encode(t, specs=[TextColumn("want", "wants")])
+    assert shared_terms(f, 0, 1, max_share=1) == ["Mexico via distributors"]
+    assert shared_terms(f, 1, 4, max_share=1) == ["sell the company"]
+    assert not {"goal", "plan"} - QUOTE_FILLER
