@@ -24,7 +24,7 @@ def assert_nothing_missed(res) -> None:
 
 def _fast(**kw):
     # Small inputs and an iteration cap keep the property tests quick and deterministic.
-    return dict(time_limit=2.0, seed=0, **kw)
+    return dict(time_limit=2.0, seed=0, options={"max_iter": 300}, **kw)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
