@@ -150,8 +150,10 @@ def test_same_region_groups_are_local():
     df = pm.synth_candidates(90, seed=8)
     rules = pm.Rules(same_region=True)
     # 10 s for five regions: with 3 s (and at times 6 s), a region's share ran out on a
-    # busy machine before its search found a grouping.
-    res = pm.match(df, min_size=4, max_size=8, rules=rules, time_limit=10, seed=0)
+    # busy machine before its search found a grouping. An iteration cap ends each region's
+    # search once it has one (the checks hold for any valid grouping).
+    res = pm.match(df, min_size=4, max_size=8, rules=rules, time_limit=10, seed=0,
+                   options={"max_iter": 300})
     assert res.success
     assert _check_rules(df, res, rules, 4, 8) == []
 
@@ -303,10 +305,12 @@ def test_move_cost_keeps_most_members():
 
 def test_rounds_without_repeats():
     df = _table(24, seed=5)
-    first = pm.match(df, min_size=4, max_size=4, time_limit=2, seed=0)
+    # iteration caps end the searches: no repeat is a hard rule, whatever the score
+    first = pm.match(df, min_size=4, max_size=4, time_limit=2, seed=0,
+                     options={"max_iter": 300})
     hist = first.groups[["id", "group"]]
     second = pm.match(df, min_size=4, max_size=4, time_limit=3, seed=0,
-                      rules=pm.Rules(history=(hist,), max_repeats=0))
+                      rules=pm.Rules(history=(hist,), max_repeats=0), options={"max_iter": 300})
     assert second.success, second.message
     assert violations(df, second.groups, 4, 4, rules=pm.Rules(history=(hist,), max_repeats=0)
                       ) == []
