@@ -134,7 +134,9 @@ def test_caps_balance_spread_and_slots_hold():
     df["employees"] = [str(5 + 20 * (i % 7)) for i in range(48)]
     rules = pm.Rules(max_per_group={"sector": 2}, spread=("sector",),
                      balance={"employees": "25%"}, common_slot=True, slot_quorum=0.6)
-    res = pm.match(df, min_size=6, max_size=8, rules=rules, time_limit=4, seed=1)
+    # an iteration cap ends the search: caps, balance, spread and slots are hard rules
+    res = pm.match(df, min_size=6, max_size=8, rules=rules, time_limit=4, seed=1,
+                   options={"max_iter": 300})
     assert res.success, res.message
     assert _check_rules(df, res, rules, 6, 8) == []
     emp = df["employees"].astype(float)
