@@ -274,7 +274,8 @@ def test_unknown_names_are_config_errors():
 def test_open_seats_keep_existing_members():
     df = _table(30, seed=2)
     df["group"] = ["A"] * 6 + ["B"] * 6 + ["C"] * 5 + [""] * 13
-    res = pm.match(df, min_size=5, max_size=8, time_limit=2, rules=pm.Rules(locked_groups=("C",)))
+    res = pm.match(df, min_size=5, max_size=8, time_limit=2, rules=pm.Rules(locked_groups=("C",)),
+                   options={"max_iter": 300})  # kept seats are hard rules
     assert res.success, res.message
     out = res.groups
     for k in range(17):
