@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NB_STAMP := $(VENV)/.installed-notebook
 
-.PHONY: demo test lint bench notebook clean
+.PHONY: demo test lint bench notebook clean chromium
 
 # The test extra holds matplotlib too: the suite runs the notebook headless.
 $(STAMP): pyproject.toml
@@ -32,9 +32,24 @@ demo: $(STAMP)
 
 ## Run the whole test suite (unit, property-based, CLI, docs blocks, notebook) and the linter,
 ## on every core (pytest-xdist; tests sharing an expensive fixture stay on one worker)
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/ruff check peermatch tests benchmarks
 	$(BIN)/python -m pytest -q -n auto --dist loadgroup
+
+## The workbench's browser test (tests/test_app_browser.py) drives Debian's Chromium; install it
+## with apt when it is missing and apt may be used (root, or sudo without a password). Where it
+## cannot be installed, the browser test skips and says how to get it.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+		echo "Chromium not found (no apt-get here): the browser test will skip"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+		|| echo "apt-get install chromium failed: the browser test will skip"; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+		(sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		chromium) || echo "apt-get install chromium failed: the browser test will skip"; \
+	else echo "Chromium not found; run 'sudo apt install chromium' for the browser test"; fi
 
 ## Open the weight-tuning notebook in JupyterLab (installs the notebook extra once)
 notebook: $(NB_STAMP)

@@ -26,6 +26,8 @@ SHARED_MODULES = {
     "tests/test_lifecycle.py": "lifecycle",     # the lifecycle figures
     "tests/test_distributed.py": "dask",        # one LocalCluster; the worker kill runs last
     "tests/test_fairness.py": "fairness",       # the runs several tests check, made once
+    "tests/test_app.py": "app",                 # one workbench session, run once
+    "tests/test_app_browser.py": "browser",     # one server and browser; tests in order
 }
 _DOCS_PAGE = "tests/test_docs_blocks.py::test_every_block_of_the_page_runs["
 

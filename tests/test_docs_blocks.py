@@ -38,6 +38,7 @@ may have changed.
 from __future__ import annotations
 
 import doctest
+import fnmatch
 import os
 import re
 import shlex
@@ -56,6 +57,9 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 MUST_RUN = {"README.md", "getting-started.md"}
 LANGS = {"python", "bash", "toml", "text"}
 OUTPUT_DIR = "out"
+#: Files of the repository that another test writes on purpose, maybe while a page runs
+#: on another worker: the workbench's screenshots (tests/test_app_browser.py).
+WRITTEN_BY_TESTS = os.path.join("docs", "img", "app-*.png")
 #: Entries of the repository that the emulated checkout leaves out.
 NOT_COPIED = {".git", ".venv", OUTPUT_DIR, "build", "dist", ".pytest_cache", ".ruff_cache",
               ".hypothesis", "__pycache__", ".gl"}
@@ -124,8 +128,11 @@ def snapshot(root: Path) -> dict[str, tuple[int, int]]:
         dirnames[:] = [d for d in dirnames if d not in NOT_COPIED and not d.endswith(
             ".egg-info")]
         for f in filenames:
+            rel = os.path.relpath(os.path.join(dirpath, f), root)
+            if fnmatch.fnmatch(rel, WRITTEN_BY_TESTS):
+                continue
             st = os.stat(os.path.join(dirpath, f))
-            out[os.path.relpath(os.path.join(dirpath, f), root)] = (st.st_mtime_ns, st.st_size)
+            out[rel] = (st.st_mtime_ns, st.st_size)
     return out
 
 

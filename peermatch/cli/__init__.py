@@ -58,6 +58,7 @@ examples:
   peermatch calendar groups.csv --start 2025-01-06 --every month --out calendars
   peermatch repair groups-now.csv --out groups-repaired.csv --common-slot
   peermatch move groups.csv M0042 7
+  peermatch app candidates.csv
 """
 
 

@@ -410,6 +410,59 @@ def _move_lean(A, w, W, size, p, u, h):
     p[u] = h
 
 
+@njit(cache=CACHE, nogil=True)
+def _fresh_gains(W, p, Dt, Mx):
+    """``Dt[h, u] = W[u, h] - W[u, p[u]]`` and ``Mx[g, h] = max over u in g of Dt[h, u]``."""
+    nu, m = W.shape
+    for g in range(m):
+        for h in range(m):
+            Mx[g, h] = -np.inf
+    for u in range(nu):
+        g = p[u]
+        base = W[u, g]
+        for h in range(m):
+            d = W[u, h] - base
+            Dt[h, u] = d
+            if d > Mx[g, h]:
+                Mx[g, h] = d
+
+
+@njit(cache=CACHE, nogil=True)
+def _refresh_gains(W, p, Dt, Mx, g, h):
+    """:func:`_fresh_gains` after members moved between groups ``g`` and ``h`` only, in
+    ``O(nu + (|g| + |h|) m)`` instead of ``O(nu m)``, with the same values bit for bit.
+
+    Such moves change ``W`` in columns ``g`` and ``h`` only, so ``Dt[k, u]`` changed only
+    where ``k`` is ``g`` or ``h`` or ``u`` is a member of ``g`` or ``h``; ``Mx`` only in
+    rows and columns ``g`` and ``h``. Each is recomputed by the same expression (the
+    search path does not change).
+    """
+    nu, m = W.shape
+    for k in range(m):
+        Mx[g, k] = -np.inf
+        Mx[h, k] = -np.inf
+        Mx[k, g] = -np.inf
+        Mx[k, h] = -np.inf
+    for u in range(nu):
+        q = p[u]
+        base = W[u, q]
+        if q == g or q == h:
+            for k in range(m):
+                d = W[u, k] - base
+                Dt[k, u] = d
+                if d > Mx[q, k]:
+                    Mx[q, k] = d
+        else:
+            d = W[u, g] - base
+            Dt[g, u] = d
+            if d > Mx[q, g]:
+                Mx[q, g] = d
+            d = W[u, h] - base
+            Dt[h, u] = d
+            if d > Mx[q, h]:
+                Mx[q, h] = d
+
+
 def _make_tabu_run(RULES):
     """Build the tabu search kernel; ``RULES`` False compiles a lean variant.
 
@@ -466,15 +519,17 @@ def _make_tabu_run(RULES):
             hi_max = max(hi_max, hi[g])
         done = 0
         strength = kick
+        fresh = True  # Dt and Mx are computed anew at the first iteration
         while kick > 0 or done < n_iter or strength > 0:
             if strength == 0:
                 it = ctr[IT]
                 f = fv[F]
-                # Gains of moving each unit to each group: Dt[h, u] = W[u, h] - W[u, p[u]].
-                for u in range(nu):
-                    base = W[u, p[u]]
-                    for h in range(m):
-                        Dt[h, u] = W[u, h] - base
+                if fresh:
+                    # Gains of moving each unit to each group: Dt[h, u] = W[u, h] - W[u, p[u]],
+                    # and Mx[g, h] = max over u in g of Dt[h, u]; after this, kept up to date
+                    # by _refresh_gains as the search moves (until the next perturbation).
+                    _fresh_gains(W, p, Dt, Mx)
+                    fresh = False
                 best_gain = -np.inf
                 bu = -1
                 bv = -1
@@ -523,14 +578,8 @@ def _make_tabu_run(RULES):
                 # promising pair of groups goes first to raise the best gain early.
                 for g in range(m):
                     gcnt[g] = 0
-                    for h in range(m):
-                        Mx[g, h] = -np.inf
                 for u in range(nu):
-                    g = p[u]
-                    gcnt[g] += 1
-                    for h in range(m):
-                        if Dt[h, u] > Mx[g, h]:
-                            Mx[g, h] = Dt[h, u]
+                    gcnt[p[u]] += 1
                 gptr[0] = 0
                 for g in range(m):
                     gptr[g + 1] = gptr[g] + gcnt[g]
@@ -619,6 +668,7 @@ def _make_tabu_run(RULES):
                         else:
                             _move_lean(A, w, W, size, p, bv, g)
                         tabu[bv, bh] = it + tmin + _randint(tspan)
+                    _refresh_gains(W, p, Dt, Mx, g, bh)
                     f += best_gain
                     fv[F] = f
                 ctr[IT] = it + 1
@@ -648,6 +698,7 @@ def _make_tabu_run(RULES):
                     else:
                         init_sizes(A, w, p, W, size)
                     fv[F] = fv[BEST_F]
+                    fresh = True
                 continue
             # --- perturbation: `strength` random feasible swaps/moves, gains ignored ---
             fsum = 0.0
@@ -721,6 +772,7 @@ def _make_tabu_run(RULES):
                     moved += 1
             fv[F] += fsum
             strength = 0
+            fresh = True
             if kick > 0:
                 return 0
             for a in range(m):

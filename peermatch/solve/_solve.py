@@ -23,6 +23,7 @@ from ._counts import solve_free_count
 from ._engines import solve_fixed
 from ._prep import violations
 from ._result import STATUS_MESSAGES, SolveResult, SolverOptionWarning
+from .blocks import independent_blocks, solve_blocks
 from .outcome import Outcome
 from .plan import METHODS, plan, setting, warn_unused
 
@@ -197,7 +198,7 @@ def _solve_with(problem: Problem, meth: str, ctx: Context, init) -> SolveResult:
         elif problem.n_groups is None:
             out = solve_free_count(problem, meth, ctx)
         else:
-            out = solve_fixed(problem, problem.n_groups, ctx)
+            out = _solve_parts(problem, meth, ctx)
     except KeyboardInterrupt:
         # Ctrl-C anywhere (construction, compilation wait, search, screening of group
         # counts): the best valid grouping seen so far, if any, marked as interrupted.
@@ -211,6 +212,19 @@ def _solve_with(problem: Problem, meth: str, ctx: Context, init) -> SolveResult:
         ctx.search = ctx.budget
         out = _floor_phase(problem, out, ctx)
     return _finish(problem, out, ctx)
+
+
+def _solve_parts(problem: Problem, meth: str, ctx: Context) -> Outcome:
+    """A fixed group count: the independent parts one by one when allowed groups split the
+    problem (:mod:`.blocks`), else the whole."""
+    if ctx.plan.engine != "exact" and ctx.session is None:
+        parts = independent_blocks(problem)
+        if len(parts) > 1:
+            ctx.plan = ctx.plan.with_blocks(len(parts))
+            out = solve_blocks(problem, parts, meth, ctx, solve)
+            if out is not None:
+                return out
+    return solve_fixed(problem, problem.n_groups, ctx)
 
 
 def _floor_phase(problem: Problem, out: Outcome, ctx: Context) -> Outcome:

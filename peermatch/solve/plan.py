@@ -213,6 +213,9 @@ class Plan:
         One sentence per part.
     unused : tuple of str
         Options given that this plan does not read (:func:`solve` warns about them).
+    blocks : int
+        Independent parts solved one after the other (1: the whole problem at once); set
+        by :func:`~peermatch.solve.solve` when allowed groups split the problem.
     """
 
     method: str
@@ -226,6 +229,14 @@ class Plan:
     compile_fallback: bool
     reasons: dict = field(default_factory=dict, compare=False)
     unused: tuple[str, ...] = ()
+    blocks: int = 1
+
+    def with_blocks(self, k: int) -> Plan:
+        """This plan, with the problem split into ``k`` independent parts."""
+        why = ("allowed groups split candidates and groups into parts that share nothing; "
+               "each is solved on its own plan, with time in proportion to its rows")
+        return Plan(**{**self.__dict__, "blocks": int(k),
+                       "reasons": {**self.reasons, "blocks": why}})
 
     @property
     def decompose(self) -> bool:
@@ -260,6 +271,9 @@ class Plan:
         lines = [head]
         for part in _PARTS:
             lines.append(f"  {part + ':':10s}{getattr(self, part)}  -- {self.reasons[part]}")
+        if self.blocks > 1:
+            lines.append(f"  {'blocks:':10s}{self.blocks} independent parts  -- "
+                         f"{self.reasons['blocks']}")
         if self.compile_fallback:
             lines.append("  (timed mode: a numpy search runs while the kernels compile)")
         if self.unused:
