@@ -187,13 +187,15 @@ def attrition(res, rules, lo: int, hi: int, time_limit: float, seed: int) -> dic
 
 
 def figures(n: int = 200, seed: int = SEED, time_limit: float = 5.0,
-            n_groups: int | None = 20) -> dict:
+            n_groups: int | None = 20, options: dict | None = None) -> dict:
+    # options: solver options of the two matches (the tests end them with max_iter; the
+    # figures are about pairs, calendars and repair, not the matches' scores)
     lo, hi = 8, 12
     rules = pm.Rules(common_slot=True)
     df = pm.synth_candidates(n, seed=seed)
     t0 = time.perf_counter()
     res = pm.match(df, min_size=lo, max_size=hi, n_groups=n_groups, rules=rules,
-                   time_limit=time_limit, seed=0)
+                   time_limit=time_limit, seed=0, options=options)
     assert res.success and not res.validate(), res.message
     out: dict = {"n": n, "seed": seed, "groups": res.n_groups,
                  "group_sizes": sorted(np.bincount(res.labels).tolist()),
@@ -206,7 +208,7 @@ def figures(n: int = 200, seed: int = SEED, time_limit: float = 5.0,
     # The same candidates in groups of 9 and 11: every group odd, so every group has a
     # triad, checked against the brute force over all its triads.
     odd = pm.match(df, min_size=9, max_size=11, n_groups=n_groups, rules=rules,
-                   time_limit=time_limit, seed=0, even_sizes=False)
+                   time_limit=time_limit, seed=0, even_sizes=False, options=options)
     assert odd.success and not odd.validate(), odd.message
     out["round_odd"] = check_pairs(odd, pm.accountability_pairs(odd).frame)
     out["round_odd"]["odd_groups"] = int(np.sum(np.bincount(odd.labels) % 2))

@@ -3,9 +3,9 @@
 ``make test`` runs the suite with pytest-xdist (``-n auto --dist loadgroup``). Every test
 is independent of the others, but a few modules build something that takes seconds (the
 executed notebook, the lifecycle figures, a Dask cluster whose worker-killing test runs
-last), and the docs pages that call ``make demo`` share one run of it. Each of those sets
-runs on one worker, so each is built once and two Dask clusters never compete for the
-cores.
+last, the fairness runs several tests check), and the docs pages that call ``make demo``
+share one run of it. Each of those sets runs on one worker, so each is built once and
+two Dask clusters never compete for the cores.
 
 The sets are named here by test id rather than by ``xdist_group`` marks, which this
 version of pytest-xdist cannot attach (it rewrites a node id attribute pytest no longer
@@ -25,6 +25,7 @@ SHARED_MODULES = {
     "tests/test_notebook.py": "notebook",       # the notebook, executed once
     "tests/test_lifecycle.py": "lifecycle",     # the lifecycle figures
     "tests/test_distributed.py": "dask",        # one LocalCluster; the worker kill runs last
+    "tests/test_fairness.py": "fairness",       # the runs several tests check, made once
     "tests/test_app.py": "app",                 # one workbench session, run once
     "tests/test_app_browser.py": "browser",     # one server and browser; tests in order
 }

@@ -80,12 +80,13 @@ def test_free_sizes_from_the_config_file(cands, tmp_path, capsys):
 
 def test_python_match_is_even_by_default():
     df = distinct_candidates(50, seed=2)
-    res = pm.match(df, min_size=6, max_size=10, n_groups=6, time_limit=1, seed=0)
+    fast = {"max_iter": 300}  # the sizes are hard constraints: any grouping shows them
+    res = pm.match(df, min_size=6, max_size=10, n_groups=6, time_limit=1, seed=0, options=fast)
     assert sorted(res.group_stats["size"]) == [8, 8, 8, 8, 9, 9]
-    res = pm.match(df, min_size=6, max_size=12, time_limit=1, seed=0)
+    res = pm.match(df, min_size=6, max_size=12, time_limit=1, seed=0, options=fast)
     assert sorted(res.group_stats["size"]) == [10] * 5  # the fewest groups that hold them
     free = pm.match(df, min_size=6, max_size=10, n_groups=6, time_limit=1, seed=0,
-                    even_sizes=False)
+                    even_sizes=False, options=fast)
     assert free.success and sum(free.group_stats["size"]) == 50
 
 
@@ -94,7 +95,8 @@ def test_existing_groups_keep_their_sizes_by_default():
     it, so sizes are free unless asked for."""
     df = distinct_candidates(62, seed=4)
     df["group"] = ["A"] * 12 + ["B"] * 8 + [""] * 42
-    res = pm.match(df, min_size=8, max_size=12, time_limit=1, seed=0)
+    res = pm.match(df, min_size=8, max_size=12, time_limit=1, seed=0,
+                   options={"max_iter": 300})
     assert res.success and res.validate() == []
     assert not pm.match(df, min_size=8, max_size=12, time_limit=1, seed=0, even_sizes=True).success
 

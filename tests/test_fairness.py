@@ -53,6 +53,25 @@ def _match(df, **kw):
     return pm.match(df, seed=0, options=FAST, **kw)
 
 
+@pytest.fixture(scope="module")
+def shared_run(df):
+    """``_match(df, **kw)``, run once per set of arguments for the whole module.
+
+    Several tests check different properties of the same run (the floor phase at
+    ``fairness=1.0`` takes seconds); none of them changes the result. The module runs on
+    one worker (tests/conftest.py), so each run is made once.
+    """
+    runs: dict[str, pm.MatchResult] = {}
+
+    def run(**kw):
+        key = repr(sorted(kw.items()))
+        if key not in runs:
+            runs[key] = _match(df, **kw)
+        return runs[key]
+
+    return run
+
+
 # Without side rules the construction never needs the clock-bound repair, so max_iter
 # alone fixes the outcome (the determinism tests below rely on it).
 PLAIN = pm.Rules(competitors=())
@@ -65,9 +84,9 @@ def test_fairness_zero_is_unchanged(df):
     assert "floor_reference" not in b.solver
 
 
-def test_fairness_one_raises_the_floor(df):
-    a = _match(df)
-    b = _match(df, fairness=1.0)
+def test_fairness_one_raises_the_floor(df, shared_run):
+    a = shared_run()
+    b = shared_run(fairness=1.0)
     assert b.success and b.validate() == []
     fa, fb = fits(a.affinity, a.labels).min(), fits(b.affinity, b.labels).min()
     assert fb > fa
@@ -88,8 +107,8 @@ def test_fairness_is_deterministic(df):
     assert np.array_equal(a.labels, b.labels)
 
 
-def test_fairness_between_lies_between(df):
-    r0, r5, r1 = (_match(df, fairness=F) for F in (0.0, 0.5, 1.0))
+def test_fairness_between_lies_between(shared_run):
+    r0, r5, r1 = (shared_run(fairness=F) for F in (0.0, 0.5, 1.0))
     f = [fits(r.affinity, r.labels).min() for r in (r0, r5, r1)]
     assert f[0] <= f[1] + 1e-9
     # the target of 0.5 is half-way between the same run's reference floor and best floor
@@ -287,10 +306,10 @@ def test_floor_phase_on_the_large_input_paths(df, options):
     assert s["floor"] >= s["fairness"]["floor_reference"] - 1e-9
 
 
-def test_report_shows_the_floor(df):
+def test_report_shows_the_floor(shared_run):
     from peermatch.report import render_report
 
-    html = render_report(_match(df, fairness=1.0))
+    html = render_report(shared_run(fairness=1.0))
     assert "floor (worst member&#x27;s fit)" in html or "floor (worst member's fit)" in html
     assert "before the floor phase" in html
 

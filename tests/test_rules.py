@@ -116,7 +116,9 @@ def test_random_rule_combinations_hold(seed, n, cap, together, pin, expert, isol
     if pin and not tiers:
         kw["pins"] = {df["id"][2]: "1"}
     rules = pm.Rules(competitors=("industry", "region"), **kw)
-    res = pm.match(df, min_size=4, max_size=6, rules=rules, time_limit=2, seed=0)
+    # an iteration cap ends the search (the assertions hold for any grouping returned)
+    res = pm.match(df, min_size=4, max_size=6, rules=rules, time_limit=2, seed=0,
+                   options={"max_iter": 300})
     if res.success:
         assert _check_rules(df, res, rules, 4, 6) == []
         assert res.validate() == []
@@ -132,7 +134,9 @@ def test_caps_balance_spread_and_slots_hold():
     df["employees"] = [str(5 + 20 * (i % 7)) for i in range(48)]
     rules = pm.Rules(max_per_group={"sector": 2}, spread=("sector",),
                      balance={"employees": "25%"}, common_slot=True, slot_quorum=0.6)
-    res = pm.match(df, min_size=6, max_size=8, rules=rules, time_limit=4, seed=1)
+    # an iteration cap ends the search: caps, balance, spread and slots are hard rules
+    res = pm.match(df, min_size=6, max_size=8, rules=rules, time_limit=4, seed=1,
+                   options={"max_iter": 300})
     assert res.success, res.message
     assert _check_rules(df, res, rules, 6, 8) == []
     emp = df["employees"].astype(float)
@@ -148,8 +152,10 @@ def test_same_region_groups_are_local():
     df = pm.synth_candidates(90, seed=8)
     rules = pm.Rules(same_region=True)
     # 10 s for five regions: with 3 s (and at times 6 s), a region's share ran out on a
-    # busy machine before its search found a grouping.
-    res = pm.match(df, min_size=4, max_size=8, rules=rules, time_limit=10, seed=0)
+    # busy machine before its search found a grouping. An iteration cap ends each region's
+    # search once it has one (the checks hold for any valid grouping).
+    res = pm.match(df, min_size=4, max_size=8, rules=rules, time_limit=10, seed=0,
+                   options={"max_iter": 300})
     assert res.success
     assert _check_rules(df, res, rules, 4, 8) == []
 
@@ -268,7 +274,8 @@ def test_unknown_names_are_config_errors():
 def test_open_seats_keep_existing_members():
     df = _table(30, seed=2)
     df["group"] = ["A"] * 6 + ["B"] * 6 + ["C"] * 5 + [""] * 13
-    res = pm.match(df, min_size=5, max_size=8, time_limit=2, rules=pm.Rules(locked_groups=("C",)))
+    res = pm.match(df, min_size=5, max_size=8, time_limit=2, rules=pm.Rules(locked_groups=("C",)),
+                   options={"max_iter": 300})  # kept seats are hard rules
     assert res.success, res.message
     out = res.groups
     for k in range(17):
@@ -301,10 +308,12 @@ def test_move_cost_keeps_most_members():
 
 def test_rounds_without_repeats():
     df = _table(24, seed=5)
-    first = pm.match(df, min_size=4, max_size=4, time_limit=2, seed=0)
+    # iteration caps end the searches: no repeat is a hard rule, whatever the score
+    first = pm.match(df, min_size=4, max_size=4, time_limit=2, seed=0,
+                     options={"max_iter": 300})
     hist = first.groups[["id", "group"]]
     second = pm.match(df, min_size=4, max_size=4, time_limit=3, seed=0,
-                      rules=pm.Rules(history=(hist,), max_repeats=0))
+                      rules=pm.Rules(history=(hist,), max_repeats=0), options={"max_iter": 300})
     assert second.success, second.message
     assert violations(df, second.groups, 4, 4, rules=pm.Rules(history=(hist,), max_repeats=0)
                       ) == []

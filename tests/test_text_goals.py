@@ -480,14 +480,16 @@ def test_bundled_example_declares_its_intake_columns_only_on_request():
 # --------------------------------------------------------------------------- explanations in words
 
 
-def ref_reasons(f, w, rows, i, j):
+def ref_reasons(f, w, rows, i, j, S=None):
     """The text reasons of the tie i-j by hand: per column, the plain-loop ranking of the
-    shared words (``ref_ranked``), offers against every wants column summed, both ways."""
+    shared words (``ref_ranked``), offers against every wants column summed, both ways.
+    ``S`` is ``affinity_components(f, w)``, computed here when not given (a loop over
+    every pair passes it once)."""
     kept = set(f.texts[w.columns[0].name].terms)
     share = dict(zip(f.texts[w.columns[0].name].terms, f.texts[w.columns[0].name].term_share,
                      strict=True))
     a, b = str(f.names[i]), str(f.names[j])
-    S = affinity_components(f, w)
+    S = affinity_components(f, w) if S is None else S
 
     def row(name, k):
         return {t: v for t, v in rows[name][k].items() if t in kept}
@@ -526,6 +528,7 @@ def test_explanations_quote_the_shared_words_like_a_plain_loop():
     f = encode(t, specs=w.columns)
     _, rows = ref_text_components(t, w)
     ties = TieReasons(f, w)
+    S = affinity_components(f, w)  # the dense reference components, once for every pair
     text_like = ("both write about", "similar answers to", "'s offers")
     quoted = 0
     for i in range(t.n):
@@ -533,7 +536,7 @@ def test_explanations_quote_the_shared_words_like_a_plain_loop():
             if i == j:
                 continue
             got = [r for r in ties.reasons(i, j) if r.startswith(text_like) or "offers (" in r]
-            want = ref_reasons(f, w, rows, i, j)
+            want = ref_reasons(f, w, rows, i, j, S)
             assert sorted(got) == sorted(want), (i, j)
             quoted += any(r.startswith("both write about: ") for r in got)
     assert quoted > 50
