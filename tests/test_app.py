@@ -362,7 +362,8 @@ def test_lock_then_reoptimise_keeps_the_locked_groups(server, raw):
     # (the locked-groups rule: the member may not join another group, and the locked
     # group's size is fixed)
     assert r.status_code == 409
-    assert any("may not join" in b for b in r.json()["breaks"]), r.json()["text"]
+    assert any("may not join" in b and f"locked group {names[0]}" in b
+               for b in r.json()["breaks"]), r.json()["text"]
     assert client.post(f"/api/s/{sid}/reoptimise").status_code == 200
     job = wb.jobs.wait(sid, timeout=120)
     assert job["state"] == "done", job

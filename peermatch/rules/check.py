@@ -42,9 +42,12 @@ class _Seen:
 def _sizes(s: _Seen, b: Breach) -> list[Violation]:
     sizes = np.bincount(s.labels, minlength=s.m)
     bounds = s.p.bounds_for(s.m)
+    locked = set(s.compiled.rules.locked_groups)
     return [Violation(REGISTRY.owner("sizes"), s.gn[g], s.members_of(g),
                       f"group {s.gn[g]} has {sizes[g]} members, outside "
-                      f"{bounds[g, 0]}-{bounds[g, 1]}") for g in b.items]
+                      f"{bounds[g, 0]}-{bounds[g, 1]}"
+                      + (" (a locked group keeps its members)" if s.gn[g] in locked else ""))
+            for g in b.items]
 
 
 def _cannot_link(s: _Seen, b: Breach) -> list[Violation]:
@@ -69,9 +72,33 @@ def _must_link(s: _Seen, b: Breach) -> list[Violation]:
 
 def _allowed(s: _Seen, b: Breach) -> list[Violation]:
     names, gn, labels = s.names, s.gn, s.labels
-    return [Violation(REGISTRY.owner("allowed"), gn[labels[i]], (names[i],),
-                      f"{names[i]} is in group {gn[labels[i]]}, which they may not join")
-            for i in b.items]
+    out = []
+    for i in b.items:
+        why = _placement_reason(s, int(i))
+        out.append(Violation(REGISTRY.owner("allowed"), gn[labels[i]], (names[i],),
+                             f"{names[i]} is in group {gn[labels[i]]}, which they may not "
+                             f"join" + (f" ({why})" if why else ""), why))
+    return out
+
+
+def _placement_reason(s: _Seen, i: int) -> str:
+    """Why member ``i`` may not be in its group, from the placement settings (locked
+    groups, existing groups kept, pins, allowed groups); empty when none says."""
+    rules, existing, gn = s.compiled.rules, s.compiled.existing, s.gn
+    here = gn[s.labels[i]]
+    own = gn[existing[i]] if existing is not None and existing[i] >= 0 else None
+    member = s.names[i]
+    if own is not None and own in rules.locked_groups:
+        return f"they belong to locked group {own}: its members stay in it"
+    if here in rules.locked_groups:
+        return f"group {here} is locked: nobody joins it"
+    if own is not None and rules.keep_existing:
+        return f"existing members stay in their group, {own} (keep_existing)"
+    if member in rules.pins:
+        return f"pinned to group {rules.pins[member]}"
+    if member in rules.allowed_groups:
+        return f"allowed groups: {', '.join(rules.allowed_groups[member])}"
+    return ""
 
 
 def _group_sums(s: _Seen, b: Breach) -> list[Violation]:
