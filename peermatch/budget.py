@@ -47,6 +47,9 @@ SHARES: dict[str, float] = {
     # start: the min-conflicts repair of a greedy grouping, leaving CP-SAT the rest to
     # prove infeasibility (and the repair of a large construction)
     "start.repair": 0.6,
+    # start, tiny problems (peermatch.solve._start.QUICK_UNITS): CP-SAT's first look, before
+    # the repair (at most 1 s)
+    "start.quick": 0.2,
     # start: CP-SAT is tried after the repair only when its model builds in this share
     # of the time left
     "start.cpsat_build": 0.4,

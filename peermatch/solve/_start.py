@@ -13,7 +13,12 @@ from ._prep import prepare, violations
 from .outcome import Outcome
 from .plan import setting
 
-__all__ = ["feasible_start", "scale_start", "sizes_broken", "infeasible"]
+__all__ = ["feasible_start", "scale_start", "sizes_broken", "infeasible", "QUICK_UNITS"]
+
+#: Up to this many units, a greedy grouping that breaks a rule goes to CP-SAT first: on a
+#: problem this small it finds a start or proves there is none at once, where the repair
+#: would spend most of the time limit before giving up on an infeasible problem.
+QUICK_UNITS = 64
 
 
 def infeasible(families: list[str], m: int, meth: str) -> Outcome:
@@ -41,6 +46,24 @@ def _repaired(problem: Problem, prep, lab: np.ndarray, ctx: Context, deadline: f
     return None
 
 
+def _quick_verdict(problem: Problem, prep, ctx: Context, deadline: float):
+    """CP-SAT's short first look at a tiny problem: ``(units, None)``, ``(None,
+    infeasible outcome)``, or None when it did not decide in its time."""
+    from . import cpsat
+
+    left = ctx.left(deadline)
+    limit = min(1.0, SHARES["start.quick"] * left)
+    if limit < 0.05 or cpsat.build_seconds(problem, prep.m) > 0.5 * limit:
+        return None
+    diag = cpsat.diagnose(problem, prep.m, time_limit=limit, seed=ctx.seed_int(),
+                          workers=ctx.workers, verbose=bool(setting(ctx.options, "verbose")))
+    if diag["status"] == "feasible":
+        return prep.to_units(diag["labels"]), None
+    if diag["status"] == "infeasible":
+        return None, infeasible(diag["families"] or prep.contradictions, prep.m, "")
+    return None
+
+
 def feasible_start(problem: Problem, prep, ctx: Context, budget: Budget):
     """A feasible unit labelling (greedy, else repair, else CP-SAT) and None, or None and
     an infeasible/unknown :class:`Outcome`."""
@@ -62,6 +85,10 @@ def feasible_start(problem: Problem, prep, ctx: Context, budget: Budget):
                     continue
             if not violations(problem, prep.to_elements(lab), m):
                 return lab, None
+            if prep.nu <= QUICK_UNITS:
+                quick = _quick_verdict(problem, prep, ctx, deadline)
+                if quick is not None:
+                    return quick
             # Sizes and allowed groups hold; the repair fixes the others (conflicts,
             # presence, spread, balance, meeting slot, isolation).
             fixed = _repaired(problem, prep, lab, ctx, deadline)
