@@ -572,3 +572,36 @@ def test_a_run_cut_by_a_restart_is_reported_lost_and_the_grouping_kept(tmp_path,
     client = TestClient(create_app(again, token=TOKEN, port=PORT), base_url=BASE,
                         headers=AUTH)
     assert client.post(f"/api/s/{sid}/stop").status_code == 409  # nothing is running
+
+
+def test_progress_is_pushed_as_server_sent_events(tmp_path, raw):
+    wb = Workbench(tmp_path / "s.sqlite3")
+    client = TestClient(create_app(wb, token=TOKEN, port=PORT, stream_seconds=3.0),
+                        base_url=BASE, headers=AUTH, follow_redirects=False)
+    sid = wb.open_file("members.csv", raw.to_csv(index=False).encode())
+    wb.set_settings(sid, {"min_size": str(LO), "max_size": str(HI), "time_limit": "2"})
+    assert client.post(f"/api/s/{sid}/run").status_code == 200
+    events = []
+    with client.stream("GET", f"/api/s/{sid}/events") as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+        assert "default-src 'self'" in r.headers["content-security-policy"]
+        for line in r.iter_lines():  # the stream ends by itself after stream_seconds
+            if line.startswith("data: "):
+                events.append(json.loads(line[len("data: "):]))
+    assert events, "no event"
+    # the first event is the status as it was (a run going); each event differs from the
+    # one before (only changes are sent)
+    assert events[0]["job"]["state"] == "running"
+    assert all(a != b for a, b in zip(events, events[1:], strict=False))
+    assert wb.jobs.wait(sid, timeout=120)["state"] == "done"
+    # a new stream (the page reconnects) starts from the finished run
+    with client.stream("GET", f"/api/s/{sid}/events") as r:
+        first = next(line for line in r.iter_lines() if line.startswith("data: "))
+    done = json.loads(first[len("data: "):])
+    assert done == client.get(f"/api/s/{sid}/status").json()
+    assert done["job"]["state"] == "done" and done["rev"] > events[0]["rev"]
+    assert client.get("/api/s/nope/events").status_code == 404
+    # without the token, no stream
+    bare = TestClient(create_app(wb, token=TOKEN, port=PORT), base_url=BASE)
+    assert bare.get(f"/api/s/{sid}/events").status_code == 403

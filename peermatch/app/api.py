@@ -8,9 +8,13 @@ breaks a rule, a run already going, a grouping changed meanwhile by another tab)
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
 from ..errors import PeermatchError
@@ -18,7 +22,11 @@ from .state import Conflict
 from .workbench import Workbench
 from .workspace import TableErrors
 
-__all__ = ["routes"]
+__all__ = ["routes", "STREAM_SECONDS"]
+
+#: How long one stream of ``/events`` lasts; the browser's EventSource then reconnects
+#: (a server stopping never waits long for an open page).
+STREAM_SECONDS = 30.0
 
 
 async def _body(request: Request) -> dict:
@@ -117,7 +125,41 @@ _ACTIONS = {
 }
 
 
+async def _events(request: Request):
+    """Server-sent events: the session's ``status`` each time it changes, looked at every
+    0.25 s during a run and every second otherwise, for ``app.state.stream_seconds``."""
+    wb: Workbench = request.app.state.workbench
+    sid = request.path_params["sid"]
+    try:
+        first = await run_in_threadpool(_status, wb, sid, {})
+    except KeyError:
+        return JSONResponse({"error": f"No session {sid!r}."}, status_code=404)
+    seconds = float(getattr(request.app.state, "stream_seconds", STREAM_SECONDS))
+    return StreamingResponse(_stream(wb, sid, first, seconds),
+                             media_type="text/event-stream")
+
+
+async def _stream(wb: Workbench, sid: str, status: dict, seconds: float):
+    end, last, quiet = time.monotonic() + seconds, None, 0.0
+    while True:
+        text = json.dumps(status)
+        if text != last:
+            yield f"data: {text}\n\n"
+            last, quiet = text, 0.0
+        elif quiet >= 10.0:  # a comment line keeps proxies and the browser from timing out
+            yield ": waiting\n\n"
+            quiet = 0.0
+        if time.monotonic() >= end:
+            return
+        job = status.get("job") or {}
+        delay = 0.25 if job.get("state") == "running" else 1.0
+        await asyncio.sleep(delay)
+        quiet += delay
+        status = await run_in_threadpool(_status, wb, sid, {})
+
+
 def routes() -> list[Route]:
     """The API's routes."""
     return [Route(f"/api/s/{{sid}}/{name}", _action(fn), methods=list(methods))
-            for name, (methods, fn) in _ACTIONS.items()]
+            for name, (methods, fn) in _ACTIONS.items()] + [
+        Route("/api/s/{sid}/events", _events)]

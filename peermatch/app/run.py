@@ -89,7 +89,9 @@ def serve(path: str | None = None, *, port: int | None = None, open_browser: boo
           "  (the address holds the access token: keep it to yourself; Ctrl-C stops)",
           flush=True)
     server = uvicorn.Server(uvicorn.Config(create_app(wb, token=token, port=port),
-                                           log_level="warning", lifespan="off"))
+                                           log_level="warning", lifespan="off",
+                                           # open progress streams do not hold up Ctrl-C
+                                           timeout_graceful_shutdown=1))
     if open_browser:
         import webbrowser
 

@@ -167,7 +167,8 @@ async def download(request: Request):
                     headers={"content-disposition": f'attachment; filename="{name}"'})
 
 
-def create_app(workbench: Workbench, *, token: str, port: int):
+def create_app(workbench: Workbench, *, token: str, port: int,
+               stream_seconds: float = api.STREAM_SECONDS):
     """The workbench as an ASGI application.
 
     Parameters
@@ -179,6 +180,8 @@ def create_app(workbench: Workbench, *, token: str, port: int):
     port : int
         The port the server listens on: only ``127.0.0.1:PORT`` and ``localhost:PORT``
         are answered.
+    stream_seconds : float, optional
+        How long one stream of progress events lasts before the page reconnects.
     """
     routes = [
         Route("/", index),
@@ -192,5 +195,6 @@ def create_app(workbench: Workbench, *, token: str, port: int):
     ]
     app = Starlette(routes=routes)
     app.state.workbench = workbench
+    app.state.stream_seconds = float(stream_seconds)
     app.state.templates = _templates()
     return Guard(app, token, port)

@@ -157,18 +157,34 @@
       (job.state === "failed" || job.state === "lost" ? "Run " + job.state + ": " : "") + job.message;
   }
 
+  // The session's status: the run's progress, undo/redo, and whether the grouping changed
+  // (another tab, a finished run); `follow` redraws the cards then.
+  async function showStatus(out, follow) {
+    const wasRunning = running;
+    showJob(out.job);
+    $("undo").disabled = !out.undo;
+    $("redo").disabled = !out.redo;
+    $("undo").title = out.undo ? "Undo: " + out.undo : "Nothing to undo";
+    $("redo").title = out.redo ? "Redo: " + out.redo : "Nothing to redo";
+    if (follow && (out.rev !== rev || (wasRunning && !running))) await refresh();
+  }
+
   async function poll(once) {
     const out = await call("GET", "status");
-    if (out.httpStatus === 200) {
-      const wasRunning = running;
-      showJob(out.job);
-      $("undo").disabled = !out.undo;
-      $("redo").disabled = !out.redo;
-      $("undo").title = out.undo ? "Undo: " + out.undo : "Nothing to undo";
-      $("redo").title = out.redo ? "Redo: " + out.redo : "Nothing to redo";
-      if (!once && (out.rev !== rev || (wasRunning && !running))) await refresh();
-    }
+    if (out.httpStatus === 200) await showStatus(out, !once);
     if (!once) setTimeout(() => poll(false), running ? 400 : 1500);
   }
-  poll(false);
+
+  // Progress is pushed by the server (server-sent events); where the stream cannot be
+  // opened, the page asks for it instead.
+  function listen() {
+    if (!window.EventSource) { poll(false); return; }
+    const events = new EventSource("/api/s/" + sid + "/events");
+    events.onmessage = (ev) => { showStatus(JSON.parse(ev.data), true); };
+    events.onerror = () => {
+      // the browser reconnects by itself after a stream ends; a refused stream is closed
+      if (events.readyState === EventSource.CLOSED) poll(false);
+    };
+  }
+  listen();
 })();
