@@ -95,7 +95,7 @@ def test_group_without_slot_is_a_clear_error():
 
 def test_from_a_match_with_common_slot_and_pairs(tmp_path):
     res = pm.match(pm.synth_candidates(30, seed=4), min_size=6, max_size=8, time_limit=1,
-                   rules=pm.Rules(common_slot=True))
+                   rules=pm.Rules(common_slot=True), options={"max_iter": 300})
     pairs = pm.accountability_pairs(res)
     paths = pm.write_calendars(res, tmp_path / "cal", start="2025-02-03", every="month",
                                count=10, pairs=pairs, stamp=STAMP)

@@ -39,12 +39,12 @@ def test_verbose_names_each_part(cands, tmp_path, capsys):
 
 
 def test_result_plans_match_what_the_solver_followed(cands):
-    res = pm.match(cands, min_size=4, max_size=6, time_limit=1, seed=0)
+    res = pm.match(cands, min_size=4, max_size=6, time_limit=1, seed=0, options={"max_iter": 300})
     [(label, plan)] = res.plans
     assert plan is res.solver["plan"]
     assert plan.search in str(plan)
     split = pm.match(cands, min_size=4, max_size=6, time_limit=1, seed=0,
-                     rules=pm.Rules(separate_tiers=True))
+                     rules=pm.Rules(separate_tiers=True), options={"max_iter": 300})
     assert [lab for lab, _ in split.plans] == [p.label for p in split.parts]
 
 

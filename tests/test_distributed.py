@@ -254,7 +254,7 @@ def test_local_spec_starts_and_closes_its_cluster(client, tmp_path, capsys):
 
     before = {p.pid for p in multiprocessing.active_children()}
     df = pm.synth_candidates(1500, seed=6)
-    kw = dict(min_size=8, max_size=12, time_limit=120, seed=2, options={"max_iter": 600})
+    kw = dict(min_size=8, max_size=12, time_limit=120, seed=2, options={"max_iter": 200})
     res = pm.match(df, scheduler="local:1", **kw)
     d = res.summary()["solver"]["distributed"]
     assert d["scheduler"] == "local:1" and d["workers"] == 1

@@ -36,6 +36,21 @@ CHILD_CPSAT = textwrap.dedent("""
 """)
 
 
+#: ``peermatch match`` that says on standard error when its solve starts: the signal is sent
+#: a set time into the search, not after a guess at how long start-up and reading take.
+CHILD_MATCH = textwrap.dedent("""
+    import importlib, sys
+    M = importlib.import_module("peermatch.match")
+    solve = M.SolveSettings.solve
+    def announced(self, *a, **k):
+        print("solving", file=sys.stderr, flush=True)
+        return solve(self, *a, **k)
+    M.SolveSettings.solve = announced
+    from peermatch.cli import main
+    sys.exit(main(sys.argv[1:]))
+""")
+
+
 def _interrupt_after(proc: subprocess.Popen, marker: str, delay: float) -> None:
     """Wait for ``marker`` on the child's stdout, then ``delay`` seconds, then SIGINT."""
     for line in proc.stdout:
@@ -67,12 +82,11 @@ def test_ctrl_c_during_match_writes_the_best_grouping(tmp_path):
     out, summary = tmp_path / "groups.csv", tmp_path / "summary.json"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "peermatch", "match", str(src), "--out", str(out),
+        [sys.executable, "-c", CHILD_MATCH, "match", str(src), "--out", str(out),
          "--summary", str(summary), "--min-size", "8", "--max-size", "12",
          "--time-limit", "60", "--seed", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    time.sleep(10.0)  # start-up and reading take a few seconds: the solve is under way
-    proc.send_signal(signal.SIGINT)
+    _interrupt_after(proc, "solving", 3.0)  # the sub-problems' search is under way
     text, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130, text[-2000:]  # interrupted, as command-line tools say
     s = json.loads(summary.read_text())

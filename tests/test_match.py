@@ -94,7 +94,7 @@ def test_explicit_conflicts_are_kept_apart():
     df["industry"] = [f"I{i}" for i in range(24)]  # no competitors: conflicts alone
     df["conflicts"] = ""
     df.loc[0, "conflicts"] = "; ".join(df["id"].iloc[1:6])
-    res = pm.match(df, min_size=4, max_size=6, time_limit=1)
+    res = pm.match(df, min_size=4, max_size=6, time_limit=1, options={"max_iter": 300})
     assert res.success
     g = res.groups.set_index("id")["group"]
     assert all(g[df["id"][0]] != g[x] for x in df["id"].iloc[1:6])

@@ -32,7 +32,8 @@ def example_page(example_result):
 
 @pytest.fixture(scope="module")
 def small_result():
-    return pm.match(pm.synth_candidates(40, seed=1), min_size=8, max_size=10, time_limit=1, seed=0)
+    return pm.match(pm.synth_candidates(40, seed=1), min_size=8, max_size=10, time_limit=1, seed=0,
+                    options={"max_iter": 300})
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +149,7 @@ def test_user_text_is_escaped():
     df = pm.synth_candidates(40, seed=1)
     df.loc[0, "name"] = "<b>Eve & Co</b>"
     df.loc[1, "industry"] = "<script>alert(1)</script>"
-    res = pm.match(df, min_size=8, max_size=10, time_limit=1, seed=0)
+    res = pm.match(df, min_size=8, max_size=10, time_limit=1, seed=0, options={"max_iter": 300})
     page = render_report(res, title="A <title> & more")
     assert "&lt;b&gt;Eve &amp; Co&lt;/b&gt;" in page
     assert "<b>Eve" not in page
