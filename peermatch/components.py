@@ -104,7 +104,12 @@ class ScoringPrep:
             self.columns.append((spec, col))
             known = np.asarray(col.known, dtype=bool)
             scale = spec.scale if spec.scale is not None else col.span
-            self._cols["column:" + spec.name] = (spec, col.values.astype(dt), known,
+            values = col.values
+            if spec.kind == "numeric" and scale > 0:
+                # divided here, in float64: a float32 block can hold neither the cells of a
+                # tiny scale (1e-173 rounds to 0) nor its inverse (inf, then 0 * inf = NaN)
+                values, scale = np.asarray(values, dtype=np.float64) / scale, 1.0
+            self._cols["column:" + spec.name] = (spec, values.astype(dt), known,
                                                  np.flatnonzero(~known), scale)
 
     def weighted(self) -> list[tuple[str, float]]:

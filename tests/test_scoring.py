@@ -252,6 +252,19 @@ def test_edge_cases_n1_n2_empty_missing_equal():
     assert np.all(S3["caliber"][~np.eye(3, dtype=bool)] == 1)
 
 
+def test_a_tiny_numeric_scale_stays_finite_in_float32():
+    # 1 / scale overflows float32: the distance 1 between 0 and 1.45e-173 is kept, no NaN
+    t = make_table(["x"] * 3, [1] * 3, [math.nan] * 3, [[]] * 3, [[]] * 3,
+                   extra={"score": ["", "0", "1.45e-173"]})
+    w = Weights(goals=0, inspiration=0, caliber=0, diversity=0,
+                columns=(ColumnSpec("score", mode="dissimilar"),))
+    f = encode(t, specs=w.columns)
+    A64, A32 = affinity(f, w), affinity(f, w, dtype=np.float32)
+    assert np.isfinite(A32).all()
+    np.testing.assert_allclose(A32, A64, atol=1e-6)
+    assert A64[1, 2] == pytest.approx(1.0)  # as far apart as the column goes
+
+
 def test_zero_weights_give_zero_matrix():
     t = make_table(["x", "y"], [1, 2], [math.nan] * 2, [["a"], ["a"]], [["a"], []])
     w = Weights(goals=0, inspiration=0, caliber=0, diversity=0)
