@@ -1,7 +1,8 @@
 """Shared test settings: which tests share a worker when the suite runs in parallel.
 
-``make test`` runs the suite with pytest-xdist (``-n auto --dist loadgroup``). Every test
-is independent of the others, but a few modules build something that takes seconds (the
+``make test`` runs the suite with pytest-xdist (``-n``: one more than the cores;
+``--dist loadgroup``). Every test is independent of the others, but a few modules build
+something that takes seconds (the
 executed notebook, the lifecycle figures, a Dask cluster whose worker-killing test runs
 last, the fairness runs several tests check), and the docs pages that call ``make demo``
 share one run of it. Each of those sets runs on one worker, so each is built once and
