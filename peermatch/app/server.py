@@ -110,25 +110,24 @@ def _page_context(wb: Workbench, sid: str) -> dict:
             "job": wb.jobs.status(sid), "rev": wb.store.revision(sid)}
 
 
-async def session_page(request: Request):
+async def _render(request: Request, template: str):
+    """The session's page context rendered with ``template`` (404 for an unknown session)."""
     wb: Workbench = request.app.state.workbench
     sid = request.path_params["sid"]
     try:
         ctx = await run_in_threadpool(_page_context, wb, sid)
     except KeyError:
         return PlainTextResponse(f"No session {sid!r}.", status_code=404)
-    return request.app.state.templates.TemplateResponse(request, "session.html", ctx)
+    return request.app.state.templates.TemplateResponse(request, template, ctx)
+
+
+async def session_page(request: Request):
+    return await _render(request, "session.html")
 
 
 async def grouping_fragment(request: Request):
     """The cards alone, for the page to refresh after a change."""
-    wb: Workbench = request.app.state.workbench
-    sid = request.path_params["sid"]
-    try:
-        ctx = await run_in_threadpool(_page_context, wb, sid)
-    except KeyError:
-        return PlainTextResponse(f"No session {sid!r}.", status_code=404)
-    return request.app.state.templates.TemplateResponse(request, "_grouping.html", ctx)
+    return await _render(request, "_grouping.html")
 
 
 _DOWNLOADS = {
