@@ -316,7 +316,8 @@ def test_a_reload_during_a_run_shows_it_going_and_stop_keeps_the_best(page, live
         time.sleep(0.1)
     page.click("#stop")
     job = _wait_idle(page, live)
-    assert job["state"] == "stopped" and job["elapsed"] < 50, job
+    assert job["state"] == "stopped", job
+    assert "(stopped: the best found)" in job["message"], job  # cut short by Stop
     assert "stopped" in page.inner_text("#progress-text")
     assert wb.store.history(sid)["last"] == before + 1  # the best grouping kept
     assert wb.workspace(sid).result.validate() == []

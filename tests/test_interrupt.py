@@ -19,6 +19,7 @@ import pandas as pd
 
 import peermatch as pm
 
+from .test_chair_cli import CHILD_MATCH  # match that says when its solve starts
 from .validator import violations as csv_violations
 
 CHILD_CPSAT = textwrap.dedent("""
@@ -36,19 +37,6 @@ CHILD_CPSAT = textwrap.dedent("""
 """)
 
 
-#: ``peermatch match`` that says on standard error when its solve starts: the signal is sent
-#: a set time into the search, not after a guess at how long start-up and reading take.
-CHILD_MATCH = textwrap.dedent("""
-    import importlib, sys
-    M = importlib.import_module("peermatch.match")
-    solve = M.SolveSettings.solve
-    def announced(self, *a, **k):
-        print("solving", file=sys.stderr, flush=True)
-        return solve(self, *a, **k)
-    M.SolveSettings.solve = announced
-    from peermatch.cli import main
-    sys.exit(main(sys.argv[1:]))
-""")
 
 
 def _interrupt_after(proc: subprocess.Popen, marker: str, delay: float) -> None:
