@@ -307,3 +307,89 @@ def test_descent_ends_at_a_local_optimum_with_its_bookkeeping_right(seed):
                 lab[i], lab[j] = labels[j], labels[i]
                 if _loops_ok(P, lab, m) == []:
                     assert obj(lab) <= base + 1e-9
+
+
+def _regroup_problem(seed: int, rules: bool):
+    """Three communities of like members (affinity about 1 inside, about 0 across), groups
+    of 4-7: which community fills how many groups is what moves and swaps cannot change."""
+    rng = np.random.default_rng(seed)
+    n, m = 40, 7
+    community = np.repeat([0, 1, 2], [9, 13, 18])
+    A = (community[:, None] == community[None, :]) + 0.05 * rng.random((n, n))
+    A = (A + A.T) / 2
+    np.fill_diagonal(A, 0.0)
+    kw = {}
+    if rules:
+        comp = np.zeros(n)
+        comp[[0, 10, 25, 26]] = 1.0   # at most one of these per group
+        kw = {"cannot_link": [(1, 2), (11, 30), (20, 21)],
+              "group_sums": (GroupSum(coef=comp, hi=1.0),)}
+    return Problem(A, min_size=4, max_size=7, n_groups=m, **kw), m
+
+
+@pytest.mark.parametrize("rules", [False, True])
+@pytest.mark.parametrize("seed", range(2))
+def test_regroup_keeps_every_rule_and_reports_the_objectives_change(seed, rules):
+    """A regroup of any group (both kernel variants) leaves a grouping that keeps every
+    rule (plain loops), with W right, and returns exactly the change of the pair total."""
+    from peermatch.solve._prep import prepare
+    from peermatch.solve.local import TabuSearch
+
+    P, m = _regroup_problem(seed, rules)
+    A = P.affinity
+    prep = prepare(P, m)
+    start = TabuSearch(prep, prep.to_units(_first_grouping(P, m)), {}, seed=seed)
+    start.descend()
+    local_opt = start.state[0].copy()
+    assert _loops_ok(P, prep.to_elements(local_opt), m) == []
+    changed = 0
+    for g in range(m):
+        ts = TabuSearch(prep, local_opt, {}, seed=seed)
+        before = _objective_loops(A, prep.to_elements(ts.state[0]))
+        delta = ts.regroup(g)
+        p = ts.state[0]
+        labels = prep.to_elements(p)
+        assert _loops_ok(P, labels, m) == [], f"regroup of group {g} broke a rule"
+        assert _objective_loops(A, labels) == pytest.approx(before + delta, abs=1e-9)
+        assert ts.value == pytest.approx(before + delta, abs=1e-9)
+        W = ts.state[1]
+        for u in range(len(p)):
+            for h in range(m):
+                assert W[u, h] == pytest.approx(A[u, p == h].sum(), abs=1e-9)
+        changed += not np.array_equal(p, local_opt)
+    assert changed > 0
+
+
+def _first_grouping(problem: Problem, m: int) -> np.ndarray:
+    """A feasible first grouping (the solver's own start, then checked by the loops)."""
+    res = solve(problem, method="local", time_limit=5, seed=0,
+                options={"max_iter": 1, "regroup": 0.0})
+    assert res.labels is not None
+    return res.labels
+
+
+def _regrouped_then_descended(prep, units: np.ndarray, g: int) -> float:
+    from peermatch.solve.local import TabuSearch
+
+    ts = TabuSearch(prep, units, {}, seed=0)
+    ts.regroup(g)
+    ts.descend()
+    return ts.value
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_regroup_escapes_a_local_optimum_of_moves_and_swaps(seed):
+    """From a grouping no move or swap improves, a regroup followed by the descent
+    improves: it hands a group from one community to another."""
+    from peermatch.solve._prep import prepare
+    from peermatch.solve.local import TabuSearch
+
+    P, m = _regroup_problem(seed, rules=False)
+    prep = prepare(P, m)
+    ts = TabuSearch(prep, prep.to_units(_first_grouping(P, m)), {}, seed=seed)
+    ts.descend()
+    local_opt = ts.state[0].copy()
+    again = TabuSearch(prep, local_opt, {}, seed=seed)
+    assert again.descend() == 0.0, "not a local optimum of moves and swaps"
+    best = max(_regrouped_then_descended(prep, local_opt, g) for g in range(m))
+    assert best > again.value + 0.5

@@ -41,7 +41,7 @@ IT, LAST_IMP, N_PERTURB, STRENGTH, FAILS, BEST_IT = 0, 1, 2, 3, 4, 5
 # fv (float64) slots
 F, BEST_F, ROUND_BEST = 0, 1, 2
 # params (float64) slots
-P_TMIN, P_TMAX, P_DEPTH, P_SMIN, P_SMAX, P_AMIN = 0, 1, 2, 3, 4, 5
+P_TMIN, P_TMAX, P_DEPTH, P_SMIN, P_SMAX, P_AMIN, P_REGROUP = 0, 1, 2, 3, 4, 5, 6
 
 _TOL = 1e-9
 
@@ -463,6 +463,103 @@ def _refresh_gains(W, p, Dt, Mx, g, h):
                 Mx[q, h] = d
 
 
+# -- regroup: dissolve one group, rebuild it from the others' spare members -------------------
+# Moves and swaps keep the number of groups each kind of member fills: when a few
+# communities of like members compete for a fixed number of groups, handing a group from
+# one community to another takes a dozen moves that each lose. A regroup does it at once.
+# Every member of group g goes to the group where it gains most (with room for it, every
+# rule kept); then g is filled again, one unit at a time, with the unit that gains most by
+# joining it among those whose group stays within its lower bound, until g reaches its
+# lower bound and no unit gains by joining (or g is full). When g cannot be filled to its
+# lower bound, every move is undone. It is a perturbation for the tabu search to polish:
+# the search keeps it only when a round from it beats the best grouping so far.
+
+def _make_regroup(RULES):
+    """Build the regroup kernel; ``RULES`` False compiles the sizes-only variant. (Only
+    the bool is a closure value: a kernel in the closure would change numba's cache key
+    in every process, and every run would compile again.)"""
+
+    def regroup(data, state, g):
+        """Dissolve and rebuild group ``g``; returns the change of the objective (0.0
+        when nothing changed: a pinned member in ``g``, or no way to refill it)."""
+        A, w, lo, hi = data[0], data[1], data[2], data[3]
+        p, W, size, pinned = state[0], state[1], state[2], state[14]
+        nu, m = W.shape
+        for u in range(nu):
+            if p[u] == g and pinned[u]:
+                return 0.0
+        log_u = np.empty(2 * nu, dtype=np.int64)  # (unit, group it left), for the undo
+        log_g = np.empty(2 * nu, dtype=np.int64)
+        n_log = 0
+        delta = 0.0
+        # 1. every member of g to the group where it gains most (ties: the lower index)
+        for u in range(nu):
+            if p[u] != g:
+                continue
+            bh = -1
+            best = -np.inf
+            for h in range(m):
+                if h == g or size[h] + w[u] > hi[h]:
+                    continue
+                if RULES:
+                    if not move_rules_ok(data, state, u, h):
+                        continue
+                gain = W[u, h] - W[u, g]
+                if gain > best:
+                    best = gain
+                    bh = h
+            if bh >= 0:
+                log_u[n_log] = u
+                log_g[n_log] = g
+                n_log += 1
+                delta += best
+                if RULES:
+                    apply_move(data, state, u, bh)
+                else:
+                    _move_lean(A, w, W, size, p, u, bh)
+        # 2. refill g: the unit gaining most by joining, while g is below its lower bound
+        # or a unit gains
+        while size[g] < hi[g]:
+            bx = -1
+            best = -np.inf
+            for x in range(nu):
+                k = p[x]
+                if k == g or pinned[x] or size[k] - w[x] < lo[k] or size[g] + w[x] > hi[g]:
+                    continue
+                if RULES:
+                    if not move_rules_ok(data, state, x, g):
+                        continue
+                gain = W[x, g] - W[x, k]
+                if gain > best:
+                    best = gain
+                    bx = x
+            if bx < 0 or (size[g] >= lo[g] and best <= 0.0):
+                break
+            log_u[n_log] = bx
+            log_g[n_log] = p[bx]
+            n_log += 1
+            delta += best
+            if RULES:
+                apply_move(data, state, bx, g)
+            else:
+                _move_lean(A, w, W, size, p, bx, g)
+        if size[g] >= lo[g]:
+            return delta
+        for i in range(n_log - 1, -1, -1):  # g cannot be refilled: undo, last move first
+            if RULES:
+                apply_move(data, state, log_u[i], log_g[i])
+            else:
+                _move_lean(A, w, W, size, p, log_u[i], log_g[i])
+        return 0.0
+
+    return njit(cache=CACHE, nogil=True)(regroup)
+
+
+#: Regroup with every rule checked, and with sizes only (as the two tabu kernels).
+regroup_rules = _make_regroup(True)
+regroup_sizes = _make_regroup(False)
+
+
 def _make_tabu_run(RULES):
     """Build the tabu search kernel; ``RULES`` False compiles a lean variant.
 
@@ -702,6 +799,15 @@ def _make_tabu_run(RULES):
                 continue
             # --- perturbation: `strength` random feasible swaps/moves, gains ignored ---
             fsum = 0.0
+            # with probability params[P_REGROUP], a regroup of a random group first (not
+            # drawn at all when 0, so the search path is the one without regroups)
+            if (kick == 0 and allow_moves and not free and m > 2 and len(params) > P_REGROUP
+                    and params[P_REGROUP] > 0.0):
+                if np.random.random() < params[P_REGROUP]:
+                    if RULES:  # (module globals, not closure values: see _make_regroup)
+                        fsum += regroup_rules(data, state, _randint(m))
+                    else:
+                        fsum += regroup_sizes(data, state, _randint(m))
             if allow_moves and m > 1 and not free:
                 for _ in range(m):
                     g = _randint(m)

@@ -549,6 +549,11 @@ class DecompositionSearch:
                              index=self.index, pos=pos)
             prep = prepare(sub.problem, len(groups))
         ts = self._search(sub, prep, seed)
+        rg = float(setting(self.options, "regroup"))
+        if rg > 0 and len(groups) > 2 and not prep.flags[6]:
+            r = np.random.default_rng(seed)
+            if r.random() < rg:
+                ts.regroup(int(r.integers(len(groups))))
         n_it = (int(max(50, self._iter_share * prep.nu)) if self.sub_iter is None
                 else int(self.sub_iter))
         if max_iter is not None:

@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from ._prep import F_UNIT_WEIGHTS, Prepared
+from .plan import setting
 
 __all__ = ["TabuSearch", "default_params", "kernels_compiled", "kernels_loaded",
            "kernels_ready", "warm_up"]
@@ -126,6 +127,7 @@ def _warm_up(rules: bool) -> None:
     ts.run(3)
     ts.descend(2)
     ts.perturb(1)
+    ts.regroup(0)
     ts.restart(ts.state[7].copy())
     from . import _kernels_sub
 
@@ -219,7 +221,8 @@ def needs_rules(prep: Prepared) -> bool:
 
 
 def default_params(prep: Prepared, options: dict) -> np.ndarray:
-    """Tabu tenure range, round depth and perturbation strength range (see docs/solver.md)."""
+    """Tabu tenure range, round depth, perturbation strength range, the affinities' lower
+    bound and the share of perturbations that start with a regroup (see docs/solver.md)."""
     nu, m = prep.nu, prep.m
     per = max(nu / max(m, 1), 1.0)
     tmin, tmax = options.get("tenure", (max(2, int(0.1 * per) + 2), max(4, int(0.5 * per) + 5)))
@@ -228,7 +231,8 @@ def default_params(prep: Prepared, options: dict) -> np.ndarray:
     # lower bound on the affinities (bounds swap gains, so the kernel can skip blocks of
     # swaps that cannot be the best of an iteration)
     amin = float(np.min(prep.A)) if prep.A.size else 0.0
-    return np.array([tmin, tmax, depth, smin, smax, amin], dtype=np.float64)
+    regroup = float(setting(options, "regroup"))
+    return np.array([tmin, tmax, depth, smin, smax, amin, regroup], dtype=np.float64)
 
 
 class TabuSearch:
@@ -312,6 +316,20 @@ class TabuSearch:
     def perturb(self, strength: int) -> None:
         """Apply ``strength`` random feasible swaps/moves to the current grouping."""
         self._kernel(self.data, self.state, self.params, 0, self.allow_moves, max(int(strength), 1))
+
+    def regroup(self, g: int) -> float:
+        """Dissolve group ``g`` and rebuild it from the other groups' spare members (a
+        perturbation: ``regroup_rules`` in :mod:`peermatch.solve._kernels`); returns the
+        change of the current value. The best grouping so far is kept."""
+        K = self._K
+        fn = K.regroup_rules if self._rules else K.regroup_sizes
+        delta = float(fn(self.data, self.state, int(g)))
+        st = self.state
+        st[10][0] += delta
+        st[10][2] = st[10][0]   # the round's best starts here, as after a perturbation
+        st[9][1] = st[9][0]
+        st[8][:, :] = 0
+        return delta
 
     def descend(self, max_sweeps: int = 1_000_000) -> float:
         """First-improvement move/swap descent from the current grouping (to a local
