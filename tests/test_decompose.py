@@ -393,3 +393,26 @@ def test_regroup_escapes_a_local_optimum_of_moves_and_swaps(seed):
     assert again.descend() == 0.0, "not a local optimum of moves and swaps"
     best = max(_regrouped_then_descended(prep, local_opt, g) for g in range(m))
     assert best > again.value + 0.5
+
+
+def test_the_regroup_share_follows_what_regroups_gain():
+    """Sub-problems that start with a regroup are counted apart: the share of regroups
+    rises (to twice the option's, at most 0.5) where they gain more than the others and
+    falls (to a tenth) where they gain nothing; the decision travels in the seed's bit."""
+    P, m = _regroup_problem(0, rules=False)
+    labels = _first_grouping(P, m)
+    ds = DecompositionSearch(P, labels, np.random.default_rng(0), {"regroup": 0.2})
+    assert ds._regroup_rate() == 0.2                      # nothing counted yet
+    for seed, gain in [(2, 1.0), (3, 5.0)] * 10:          # even seed: no regroup
+        ds._tally([(np.arange(2), seed)], [gain])
+    assert ds._regroup_rate() == pytest.approx(0.4)       # 5x the gain: capped at twice
+    for seed, gain in [(2, 1.0), (3, 0.0)] * 2000:
+        ds._tally([(np.arange(2), seed)], [gain])
+    assert ds._regroup_rate() == pytest.approx(0.02)      # a tenth of the option's
+    ds._tally([(np.arange(2), 3)], [None])                # a dropped sub-problem: not counted
+    assert ds._regroup_tally[1, 0] == 2010
+    off = DecompositionSearch(P, labels, np.random.default_rng(0), {"regroup": 0.0})
+    bits = {seed & 1 for _ in range(20) for _, seed in off._choose_batch()}
+    on = DecompositionSearch(P, labels, np.random.default_rng(0), {"regroup": 0.5})
+    assert {seed & 1 for _ in range(20) for _, seed in on._choose_batch()} == {0, 1}
+    assert bits == {0, 1}  # without regroups the seeds are drawn as before (any parity)

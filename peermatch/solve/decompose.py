@@ -317,6 +317,9 @@ class DecompositionSearch:
         # switching never changes a result); options={"lean": False} turns them off
         self.lean = self.index.lean and bool(setting(self.options, "lean"))
         self.executor = executor
+        #: regroup share (adapted: _regroup_rate); [count, gain] without and with one
+        self._regroup_share = float(setting(self.options, "regroup"))
+        self._regroup_tally = np.zeros((2, 2))
 
     # -- bookkeeping ---------------------------------------------------------------
     def members_from_labels(self) -> None:
@@ -549,11 +552,8 @@ class DecompositionSearch:
                              index=self.index, pos=pos)
             prep = prepare(sub.problem, len(groups))
         ts = self._search(sub, prep, seed)
-        rg = float(setting(self.options, "regroup"))
-        if rg > 0 and len(groups) > 2 and not prep.flags[6]:
-            r = np.random.default_rng(seed)
-            if r.random() < rg:
-                ts.regroup(int(r.integers(len(groups))))
+        if self._regroup_share > 0 and seed & 1 and len(groups) > 2 and not prep.flags[6]:
+            ts.regroup((seed >> 1) % len(groups))
         n_it = (int(max(50, self._iter_share * prep.nu)) if self.sub_iter is None
                 else int(self.sub_iter))
         if max_iter is not None:
@@ -655,8 +655,34 @@ class DecompositionSearch:
             # each sub-problem of a batch chosen among the groups the others left free
             groups = self.choose(busy if batch else None)
             busy[groups] = True
-            batch.append((groups, int(self.rng.integers(1, 2 ** 31 - 1))))
+            seed = int(self.rng.integers(1, 2 ** 31 - 1))
+            if self._regroup_share > 0:
+                # the seed's lowest bit says whether the sub-problem starts with a regroup
+                # (so the decision travels with it, to a thread or a Dask worker)
+                seed = (seed & ~1) | int(self.rng.random() < self._regroup_rate())
+            batch.append((groups, seed))
         return batch
+
+    def _regroup_rate(self) -> float:
+        """The share of sub-problems to start with a regroup: the option's share until ten
+        of each kind were solved, then scaled by the mean gain of a sub-problem with a
+        regroup over one without (between a tenth and twice the option's, at most 0.5).
+        Regroups pay where communities compete for groups and cost elsewhere; the tally
+        follows the write-backs, so the rate depends on the seed and the results only."""
+        (n_plain, g_plain), (n_rg, g_rg) = self._regroup_tally
+        if min(n_plain, n_rg) < 10:
+            return self._regroup_share
+        ratio = (g_rg / n_rg) / max(g_plain / n_plain, 1e-12)
+        return float(min(0.5, self._regroup_share * np.clip(ratio, 0.1, 2.0)))
+
+    def _tally(self, batch: list, gains: list) -> float:
+        """Tally each gain (None: dropped) by regroup or not; returns their total."""
+        total = 0.0
+        for (_, seed), gain in zip(batch, gains, strict=True):
+            if gain is not None:
+                self._regroup_tally[seed & 1] += (1.0, gain)
+                total += gain
+        return total
 
     def step(self, deadline: float, max_iter: int | None = None) -> float:
         """Solve a batch of ``batch`` sub-problems on disjoint groups (on up to ``threads``
@@ -675,7 +701,7 @@ class DecompositionSearch:
             # elsewhere (e.g. Dask workers); None: a sub-problem dropped (its worker lost)
             outs = self.executor.map(self, batch, deadline, max_iter)
             self._next = self._choose_batch()
-            return sum(self._commit(o) for o in outs if o is not None)
+            return self._tally(batch, [None if o is None else self._commit(o) for o in outs])
         while len(self.scratch) < len(batch):
             self.scratch.append(np.full(self.problem.n, -1, dtype=np.int64))
         if self.threads > 1 and len(batch) > 1:
@@ -694,7 +720,8 @@ class DecompositionSearch:
             results = [self.compute(g, s, self.scratch[t], deadline, max_iter)
                        for t, (g, s) in enumerate(batch)]
             self._next = self._choose_batch()
-        return sum(self._apply(g, *r) for (g, _), r in zip(batch, results, strict=True))
+        return self._tally(batch, [self._apply(g, *r)
+                                   for (g, _), r in zip(batch, results, strict=True)])
 
     def close(self) -> None:
         """Stop the worker threads (if any)."""
