@@ -129,10 +129,25 @@ def _sid(page) -> str:
     return page.get_attribute("body", "data-sid")
 
 
+def _start(page, live, button: str) -> float:
+    """Click ``button`` (Run, Re-optimise) and wait until the server holds the run it
+    started: a click returns before its request arrives, and a wait begun earlier would
+    see the previous run as the last one. Returns the run's start time."""
+    wb, sid = live["wb"], _sid(page)
+    clicked = time.time()
+    page.click(button)
+    deadline = clicked + 30
+    while (wb.jobs.status(sid) or {}).get("started", 0.0) < clicked:
+        assert time.time() < deadline, f"{button} started no run"
+        time.sleep(0.05)
+    return wb.jobs.status(sid)["started"]
+
+
 def _wait_idle(page, live) -> dict:
     """Wait for the run of the page's session to end; the page shows its message."""
     wb, sid = live["wb"], _sid(page)
     job = wb.jobs.wait(sid, timeout=120)
+    assert job["state"] != "running", job
     page.wait_for_selector("body:not(.running)", state="attached")
     return job
 
@@ -199,7 +214,7 @@ def test_a_chair_loads_runs_adjusts_locks_reoptimises_and_downloads(page, live, 
         time.sleep(0.05)
 
     # run: the progress bar, the live best score, the time left
-    page.click("#run")
+    _start(page, live, "#run")
     page.wait_for_selector("#progress-text:has-text('s left')")
     time.sleep(1.5)
     _shot(page, "running")
@@ -269,7 +284,7 @@ def test_a_chair_loads_runs_adjusts_locks_reoptimises_and_downloads(page, live, 
         page.wait_for_selector(f'article.card.locked[data-group="{name}"]')
     before = wb.workspace(sid).state.groups
     kept = {n: [i for i, g in enumerate(before) if g == n] for n in locked}
-    page.click("#reoptimise")
+    _start(page, live, "#reoptimise")
     job = _wait_idle(page, live)
     assert job["state"] == "done", job
     after = wb.workspace(sid).state.groups
@@ -306,7 +321,7 @@ def test_a_reload_during_a_run_shows_it_going_and_stop_keeps_the_best(page, live
         assert time.time() < deadline
         time.sleep(0.05)
     before = wb.store.history(sid)["last"]
-    page.click("#run")
+    _start(page, live, "#run")
     page.wait_for_selector("body.running", state="attached")
     page.reload()
     page.wait_for_selector("body.running", state="attached")

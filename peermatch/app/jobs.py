@@ -45,7 +45,8 @@ class Job:
         end = self.finished or time.time()
         elapsed = end - self.started
         return {"kind": self.kind, "state": self.state, "best": self.best,
-                "elapsed": round(elapsed, 2), "time_limit": self.time_limit,
+                "started": self.started, "elapsed": round(elapsed, 2),
+                "time_limit": self.time_limit,
                 "left": round(max(self.time_limit - elapsed, 0.0), 1)
                 if self.state == "running" else 0.0,
                 "message": self.message, "stopping": self.stop.is_set()}
