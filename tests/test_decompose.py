@@ -416,3 +416,55 @@ def test_the_regroup_share_follows_what_regroups_gain():
     on = DecompositionSearch(P, labels, np.random.default_rng(0), {"regroup": 0.5})
     assert {seed & 1 for _ in range(20) for _, seed in on._choose_batch()} == {0, 1}
     assert bits == {0, 1}  # without regroups the seeds are drawn as before (any parity)
+
+
+@pytest.mark.parametrize("n, m, members, groups", [
+    (1000, 100, 240, 24),    # groups of 10: 240 members
+    (1000, 200, 120, 24),    # groups of 5: 24 groups, not 48
+    (1000, 71, 240, 17),     # groups of about 14: 240 members
+    (100, 20, 100, 20),      # a small problem: all of it
+])
+def test_a_subproblem_holds_at_most_240_members_and_24_groups(n, m, members, groups):
+    from peermatch.solve.decompose import default_sub_size
+
+    rng = np.random.default_rng(0)
+    A = rng.random((n, n))
+    A = (A + A.T) / 2
+    p = Problem(A, min_size=1, max_size=n, n_groups=m)
+    lab = np.arange(n) % m
+    assert default_sub_size(n, m) == members
+    ds = DecompositionSearch(p, lab, np.random.default_rng(0))
+    assert ds.k == groups
+    busy = np.zeros(m, dtype=bool)
+    for _ in range(20):
+        chosen = ds.choose(busy)
+        assert len(chosen) == groups and len(set(chosen.tolist())) == groups
+
+
+def test_with_tiers_a_subproblem_keeps_to_the_seeds_tier():
+    # three tiers: members of tier t may join only the groups of tier t, so a sub-problem
+    # that mixed tiers would be three small ones side by side
+    n, m, tiers = 300, 30, 3
+    rng = np.random.default_rng(2)
+    A = rng.normal(size=(n, n))
+    A = (A + A.T) / 2
+    tier_of_member = np.arange(n) % tiers
+    tier_of_group = np.arange(m) % tiers
+    allowed = tier_of_member[:, None] == tier_of_group[None, :]
+    p = Problem(A, min_size=8, max_size=12, n_groups=m, allowed=allowed)
+    lab = np.empty(n, dtype=np.int64)
+    for t in range(tiers):  # a valid start: each tier's members round-robin on its groups
+        rows, gs = np.flatnonzero(tier_of_member == t), np.flatnonzero(tier_of_group == t)
+        lab[rows] = gs[np.arange(len(rows)) % len(gs)]
+    for near in (1.0, 0.0):  # the neighbourhood choice and the random one
+        ds = DecompositionSearch(p, lab, np.random.default_rng(3),
+                                 {"sub_size": 40, "near_share": near})
+        for _ in range(30):
+            chosen = ds.choose()
+            assert len(chosen) == 4
+            assert len(set(tier_of_group[chosen].tolist())) == 1, chosen
+    ds = DecompositionSearch(p, lab, np.random.default_rng(3), {"sub_size": 40})
+    ds.run(float("inf"), max_iter=2000)
+    assert _loops_ok(p, ds.labels, m) == []
+    assert bool(np.all(allowed[np.arange(n), ds.labels]))
+    assert ds.value == pytest.approx(_objective_loops(A, ds.labels))

@@ -42,8 +42,8 @@ from ..core import member_fits
 from ..errors import ConfigError
 from ..problem import Problem
 from ._prep import violations
-from .decompose import RuleIndex, subproblem
 from .plan import RECOVERY_ROUNDS  # rounds of phase 3 (reweighted_recovery) by default
+from .subproblems import RuleIndex, subproblem
 
 __all__ = ["check_fairness", "member_fits", "FloorSearch", "raise_floor", "solve_exact_fair"]
 

@@ -124,7 +124,7 @@ OPTIONS: dict[str, Setting] = {
     "population": Setting(("population", "tabu"), POPULATION, "an int >= 0", _number(0)),
     "child_iter": Setting(("population",), "2.5 * depth", "a number >= 1", _number(1)),
     "decompose": Setting(("any",), f"n >= {DECOMPOSE_N} or a feature affinity", "a bool"),
-    "sub_size": Setting(_DEC, "min(n, 240)", "an int >= 2", _number(2)),
+    "sub_size": Setting(_DEC, "min(n, 240, 24 groups)", "an int >= 2", _number(2)),
     "sub_iter": Setting(_DEC, "from the sub-problem size", "an int >= 1", _number(1)),
     "chunk_size": Setting(_DEC, "from n", "an int >= 1", _number(1)),
     "chunk_order": Setting(_DEC, "similar", "'similar' or 'random'",
