@@ -468,3 +468,38 @@ def test_with_tiers_a_subproblem_keeps_to_the_seeds_tier():
     assert _loops_ok(p, ds.labels, m) == []
     assert bool(np.all(allowed[np.arange(n), ds.labels]))
     assert ds.value == pytest.approx(_objective_loops(A, ds.labels))
+
+
+def test_with_small_groups_both_sub_problem_sizes_are_tried_and_the_better_gets_more():
+    # groups of 5: the default sub-problem is 24 groups (120 members), the large one 240
+    # members (48 groups); each size's share follows its gain per unit of work
+    n, m = 800, 160
+    rng = np.random.default_rng(4)
+    F = rng.normal(size=(n, 4))
+    A = F @ F.T - 1.0
+    np.fill_diagonal(A, 0)
+    p = Problem(A, min_size=4, max_size=6, n_groups=m)
+    lab = np.arange(n) % m
+    ds = DecompositionSearch(p, lab, np.random.default_rng(1))
+    assert (ds.k, ds.k_large) == (24, 48)
+    r = 2 ** 2.5  # the work of a large sub-problem over a default one's
+    assert ds._large_rate() == pytest.approx(1 / (1 + r))  # half the work each at first
+    ds._size_tally[:] = [[1.0, 1.0, 10.0], [3.0, 1.0, 10.0]]  # the large gains 3x per work
+    assert ds._large_rate() == pytest.approx((0.75 / r) / (0.75 / r + 0.25))
+    ds._size_tally[:] = [[1.0, 1.0, 10.0], [0.0, 1.0, 10.0]]  # never below a tenth
+    assert ds._large_rate() == pytest.approx((0.1 / r) / (0.1 / r + 0.9))
+    runs = []
+    for _ in range(2):
+        ds = DecompositionSearch(p, lab, np.random.default_rng(1))
+        ds.run(float("inf"), max_iter=40_000)
+        assert _loops_ok(p, ds.labels, m) == []
+        assert ds.value == pytest.approx(_objective_loops(A, ds.labels))
+        assert ds._size_tally[0, 2] > 0 and ds._size_tally[1, 2] > 0  # both sizes solved
+        runs.append(ds.labels.copy())
+    assert np.array_equal(runs[0], runs[1])
+    # a size given in the options is kept: one size only
+    ds = DecompositionSearch(p, lab, np.random.default_rng(1), {"sub_size": 120})
+    assert ds.k == ds.k_large == 24
+    # groups of 10: 24 groups are 240 members already, one size
+    p10 = Problem(A, min_size=8, max_size=12, n_groups=80)
+    assert DecompositionSearch(p10, np.arange(n) % 80, np.random.default_rng(1)).k_large == 24
