@@ -124,8 +124,8 @@ class DecompositionSearch:
         self.k = min(self.k, m)
         # With small groups, 24 groups (the default) are fewer than 240 members: the other
         # size is then tried too, and each size's share follows its gain per unit of work
-        # (_large_rate). Neither wins everywhere: 24 groups of 4-6 gained +0.3 to +1.1 %
-        # at 1,000 candidates, 240 members +0.3 to +0.6 % on mixed-sign tiers at 5,000.
+        # (_large_rate). Neither wins everywhere: 24 groups of 4-6 gained on shared goals,
+        # 240 members on mixed-sign tiers at 5,000 (benchmarks/options_ab.py).
         large = int(round(SUB_MEMBERS / max(mean_size, 1.0)))
         self.k_large = (large if "sub_size" not in self.options and large > self.k
                         and 3 * large <= m else self.k)

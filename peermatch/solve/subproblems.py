@@ -34,8 +34,8 @@ def default_sub_size(n: int, m: int) -> int:
 
     At most 240 members and 24 groups: with small groups (4-6) a sub-problem of 240
     members holds 48 groups, and the tabu search's neighbourhood (members x groups) is
-    twice as slow to scan for no more scope; 24 groups gained +0.3 to +1.1 % on the small-
-    group families at 1,000 / 10 s, and fewer (18) lost again (benchmarks/families.py).
+    twice as slow to scan for no more scope (benchmarks/options_ab.py,
+    benchmarks/results/options_ab_sub_size.csv).
     """
     return int(max(2, min(n, SUB_MEMBERS, round(SUB_GROUPS * n / max(m, 1)))))
 
