@@ -491,7 +491,7 @@ def test_with_small_groups_both_sub_problem_sizes_are_tried_and_the_better_gets_
     runs = []
     for _ in range(2):
         ds = DecompositionSearch(p, lab, np.random.default_rng(1))
-        ds.run(float("inf"), max_iter=40_000)
+        ds.run(float("inf"), max_iter=12_000)
         assert _loops_ok(p, ds.labels, m) == []
         assert ds.value == pytest.approx(_objective_loops(A, ds.labels))
         assert ds._size_tally[0, 2] > 0 and ds._size_tally[1, 2] > 0  # both sizes solved
