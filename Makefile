@@ -17,8 +17,10 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	# compile the solver kernels once (cached on disk), so no run spends its budget on it
+	# compile the solver's and the text columns' kernels once (cached on disk), so no run
+	# spends its budget on it
 	$(BIN)/python -c "from peermatch.solve.local import warm_up; warm_up()"
+	$(BIN)/python -c "from peermatch.textkernel import warm_up; warm_up()"
 	touch $(STAMP)
 
 $(NB_STAMP): $(STAMP)

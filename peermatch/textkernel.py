@@ -20,7 +20,8 @@ import threading
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["add_dense_block", "add_sparse_product", "single_threaded_blas", "sparse_block"]
+__all__ = ["add_dense_block", "add_sparse_product", "single_threaded_blas", "sparse_block",
+           "warm_up"]
 
 _KERNELS = None
 _LOCK = threading.Lock()
@@ -160,117 +161,28 @@ def _compiled():
         return _KERNELS
 
 
-def _build():  # pragma: no cover - compiled code
-    from numba import njit
+def _build():
+    from . import _textjit as J  # numba is imported here: runs without text never pay it
 
-    return (_build_band(njit),) + _build_block(njit) + (_build_dense(njit),)
-
-
-def _build_band(njit):  # pragma: no cover - compiled code
-    @njit(nogil=True)
-    def band(lptr, lind, ldat, r0, r1, rptr, rind, rdat, c0, out):
-        for i in range(r0, r1):
-            row = out[i - r0]
-            for a in range(lptr[i], lptr[i + 1]):
-                t = lind[a]
-                v = ldat[a]
-                lo = rptr[t]
-                if c0 > 0:
-                    lo += np.searchsorted(rind[lo:rptr[t + 1]], c0)
-                for b in range(lo, rptr[t + 1]):
-                    row[rind[b] - c0] += v * rdat[b]
-
-    return band
+    return J.band, J.block, J.sym, J.dense
 
 
-def _build_block(njit):  # pragma: no cover - compiled code
-    @njit(nogil=True)
-    def group(rptr, rind, rdat, cols, slots):
-        """Entries of rows ``cols`` grouped by term: ``slots[t]`` the group of term ``t``
-        (to be reset by the caller), the groups' terms in order of first use, the start
-        of each group (``start[g]:start[g + 1]``) and the groups' positions and values."""
-        size = 0
-        for q in range(cols.size):
-            size += rptr[cols[q] + 1] - rptr[cols[q]]
-        terms = np.empty(size, dtype=np.int64)
-        start = np.zeros(size + 1, dtype=np.int64)
-        k = 0
-        for q in range(cols.size):
-            for b in range(rptr[cols[q]], rptr[cols[q] + 1]):
-                t = rind[b]
-                if slots[t] < 0:
-                    slots[t] = k
-                    terms[k] = t
-                    k += 1
-                start[slots[t] + 1] += 1
-        for g in range(k):
-            start[g + 1] += start[g]
-        fill = start[:k].copy()
-        pos = np.empty(size, dtype=np.uint32)
-        val = np.empty(size, dtype=rdat.dtype)
-        for q in range(cols.size):
-            for b in range(rptr[cols[q]], rptr[cols[q] + 1]):
-                g = slots[rind[b]]
-                f = fill[g]
-                fill[g] = f + 1
-                pos[f] = q
-                val[f] = rdat[b]
-        return terms[:k], start[:k + 1], pos, val
+def warm_up() -> None:
+    """Compile the kernels for both value types (or load them from the disk cache).
 
-    @njit(nogil=True)
-    def block(lptr, lind, ldat, rows, rptr, rind, rdat, cols, slots, out):
-        out[:, :] = 0
-        terms, start, pos, val = group(rptr, rind, rdat, cols, slots)
-        for p in range(rows.size):
-            r = rows[p]
-            row = out[p]
-            for a in range(lptr[r], lptr[r + 1]):
-                g = slots[lind[a]]
-                if g < 0:  # a term no column uses
-                    continue
-                v = ldat[a]
-                for e in range(start[g], start[g + 1]):
-                    row[pos[e]] += v * val[e]
-        slots[terms] = -1
+    ``make`` calls it once after installing, beside the solver's warm-up, so that the
+    first run with text columns does not spend seconds compiling.
 
-    @njit(nogil=True)
-    def sym(ptr, ind, dat, rows, slots, out):
-        out[:, :] = 0
-        terms, start, pos, val = group(ptr, ind, dat, rows, slots)
-        slots[terms] = -1
-        for g in range(start.size - 1):
-            # a group lists its rows in block order: pos[a] <= pos[b] for a <= b
-            for a in range(start[g], start[g + 1]):
-                v = val[a]
-                row = out[pos[a]]
-                for b in range(a, start[g + 1]):
-                    row[pos[b]] += v * val[b]
-        for p in range(rows.size):
-            for q in range(p):
-                out[p, q] = out[q, p]
-
-    return block, sym
-
-
-def _build_dense(njit):  # pragma: no cover - compiled code
-    @njit(nogil=True, fastmath=True)
-    def dense(left, rows, right, cols, out):
-        # the columns' rows gathered term by term, then each output row accumulated in a
-        # scratch row: the inner loop vectorises (fastmath: fused multiply-adds)
-        m = cols.size
-        rt = np.empty((right.shape[1], m), dtype=right.dtype)
-        for q in range(m):
-            for k in range(right.shape[1]):
-                rt[k, q] = right[cols[q], k]
-        acc = np.empty(m, dtype=out.dtype)
-        for p in range(rows.size):
-            acc[:] = 0
-            for k in range(left.shape[1]):
-                v = left[rows[p], k]
-                if v != 0:
-                    for q in range(m):
-                        acc[q] += v * rt[k, q]
-            for q in range(m):
-                out[p, q] += acc[q]
-
-    return dense
+    Examples
+    --------
+    >>> warm_up()
+    """
+    for dtype in (np.float64, np.float32):
+        M = sp.csr_array(np.array([[1.0, 2.0], [0.0, 1.0], [3.0, 0.0]], dtype=dtype))
+        i, j = np.array([0, 2]), np.array([1, 0, 2])
+        sparse_block(M, i, M, j, np.empty((2, 3), dtype=dtype))
+        sparse_block(M, j, M, i, np.empty((3, 2), dtype=dtype))
+        sparse_block(M, i, M, i, np.empty((2, 2), dtype=dtype))
+        add_sparse_product(M, 0, 2, sp.csr_array(M.T), np.zeros((2, 3), dtype=dtype))
+        D = M.toarray()
+        add_dense_block(D, i, D, j, np.zeros((2, 3), dtype=dtype))

@@ -91,7 +91,7 @@ CHILD_READ_ONLY = textwrap.dedent("""
         raise PermissionError("read-only")
     tempfile.TemporaryFile = refuse  # no folder anywhere accepts a file
     import numpy as np
-    from peermatch.solve import _jitcfg
+    from peermatch import _jitcfg
     from peermatch.solve import _kernels as K  # defining the kernels must not fail
     p = np.array([0, 0, 1, 1])
     A = np.ones((4, 4)) - np.eye(4)

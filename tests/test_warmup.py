@@ -172,3 +172,24 @@ def test_a_script_without_the_main_guard_falls_back_to_in_process(tmp_path):
     assert "Traceback" not in out.stderr, out.stderr[-3000:]
     assert "ClusterStartWarning" in out.stderr and str(script) in out.stderr
     assert 'if __name__ == "__main__":' in out.stderr
+
+
+def test_text_kernels_load_from_the_disk_cache_in_a_later_process():
+    """The text columns' kernels are cached like the solver's: once compiled, a fresh
+    process loads every one of them (no cache miss, so no compilation)."""
+    code = """
+        from peermatch import _jitcfg, _textjit as J
+        from peermatch.textkernel import warm_up
+        warm_up()
+        kernels = (J.band, J.block, J.sym, J.dense)
+        print(_jitcfg.CACHE, sum(sum(k.stats.cache_hits.values()) for k in kernels),
+              sum(sum(k.stats.cache_misses.values()) for k in kernels))
+    """
+    first = _run(code)
+    assert first.returncode == 0, first.stderr
+    if first.stdout.split()[0] != "True":
+        pytest.skip("no writable folder for numba's cache here")
+    second = _run(code)
+    assert second.returncode == 0, second.stderr
+    _, hits, misses = second.stdout.split()
+    assert int(misses) == 0 and int(hits) >= 4

@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._jitcfg import CACHE
+from .._jitcfg import CACHE
 
 # ctr (int64) slots
 IT, LAST_IMP, N_PERTURB, STRENGTH, FAILS, BEST_IT = 0, 1, 2, 3, 4, 5

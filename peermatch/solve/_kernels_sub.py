@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
-from ._jitcfg import CACHE
+from .._jitcfg import CACHE
 
 __all__ = ["READY", "compile_now", "feature_block", "sub_conflicts"]
 

@@ -29,7 +29,7 @@ import time
 import numpy as np
 from numba import njit
 
-from ._jitcfg import CACHE
+from .._jitcfg import CACHE
 from ._prep import Prepared
 
 __all__ = ["min_conflicts"]
