@@ -414,9 +414,25 @@ def test_cpsat_models_stop_building_at_the_deadline():
     assert 0 < cpsat.build_seconds(problem, 20) < 5
 
 
-def test_hybrid_with_max_iter_stops_on_iterations_and_is_deterministic():
-    # Side rules and the default repair time: the iteration budget, not the 60 s time
-    # limit, ends the run, and CP-SAT repairs run on deterministic time.
+def _counting_repairs(monkeypatch) -> list:
+    from peermatch.solve import cpsat
+
+    calls: list = []
+    real = cpsat.resolve_groups
+
+    def counted(*args, **kw):
+        calls.append(kw.get("det_time"))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(cpsat, "resolve_groups", counted)
+    return calls
+
+
+def test_hybrid_with_max_iter_stops_on_iterations_and_is_deterministic(monkeypatch):
+    # Side rules: the iteration budget, not the 60 s time limit, ends the run, and the
+    # CP-SAT repairs it pays for (a large repair share) run on deterministic time.
+    from peermatch.solve._hybrid import repair_counts
+
     rng = np.random.default_rng(5)
     n = 60
     A = rng.random((n, n))
@@ -425,9 +441,25 @@ def test_hybrid_with_max_iter_stops_on_iterations_and_is_deterministic():
     p = Problem(A, min_size=5, max_size=7, n_groups=10,
                 group_sums=(GroupSum(coef, hi=3, name="at most 3 seniors"),),
                 slots=rng.random((n, 4)) < 0.7, slot_quorum=0.5)
-    runs = [solve(p, "hybrid", time_limit=60, seed=3, options={"max_iter": 200})
-            for _ in range(2)]
+    calls = _counting_repairs(monkeypatch)
+    options = {"max_iter": 5000, "lns_share": 0.9}
+    runs = [solve(p, "hybrid", time_limit=60, seed=3, options=options) for _ in range(2)]
     assert np.array_equal(runs[0].labels, runs[1].labels)
-    assert runs[0].iterations == runs[1].iterations == 200
+    assert runs[0].iterations == runs[1].iterations == 5000
     assert runs[0].status == "feasible"
     assert check_grouping(p, runs[0].labels, 10) == []
+    per_run = sum(repair_counts(5000, n, 10, 0.9))
+    assert per_run >= 10 and len(calls) == 2 * per_run
+    assert all(d is not None for d in calls)  # deterministic time, not the clock
+
+
+def test_a_small_max_iter_pays_for_no_repair(monkeypatch):
+    # 300 iterations on 90 members are a hundredth of a second of tabu search: the
+    # repairs (about 0.08 s each) would be a hundred times the work asked for
+    calls = _counting_repairs(monkeypatch)
+    rng = np.random.default_rng(2)
+    A = rng.random((90, 90))
+    p = Problem((A + A.T) / 2, min_size=6, max_size=9, n_groups=12)
+    res = solve(p, "hybrid", time_limit=60, seed=0, options={"max_iter": 300})
+    assert res.iterations == 300 and check_grouping(p, res.labels, 12) == []
+    assert calls == []
