@@ -295,8 +295,10 @@ def test_a_killed_worker_loses_no_candidate(client, monkeypatch):
 
     monkeypatch.setattr(DaskMap, "_collect", kill_in_round_3)
     df = pm.synth_candidates(3000, seed=8)
-    res = pm.match(df, min_size=8, max_size=12, time_limit=10, seed=0, scheduler=client,
-                   options={"representation": "features"})
+    # an iteration budget of about nine rounds ends the run (2-3 s); the time limit is
+    # only a safety net
+    res = pm.match(df, min_size=8, max_size=12, time_limit=60, seed=0, scheduler=client,
+                   options={"representation": "features", "max_iter": 4000})
     assert seen["killed"] is not None
     d = res.summary()["solver"]["distributed"]
     assert d["rounds"] > 3  # the search went on after the loss
