@@ -160,3 +160,35 @@ def test_seats_fit_exactly_when_report_check_finds_nothing_new():
         mine = [v for v in found
                 if v.group == row.group and (v.rule == "sizes" or prospect in v.members)]
         assert row.fits == (not mine), (row.group, row.reason, [v.message for v in mine])
+
+
+def test_a_grouping_read_back_is_checked_tier_by_tier_as_match_made_it():
+    """Balance and spread apply within each tier (and region) when match splits the
+    table; a grouping read back (report --check, validate, the workbench) is checked the
+    same way, not against the whole table's mean and counts."""
+    from peermatch.grouping import Grouping, read_grouping
+    from peermatch.report import from_grouping
+
+    df = pm.synth_candidates(120, seed=3)
+    rules = pm.Rules(separate_tiers=True, balance={"employees": "60%"}, spread=("region",))
+    res = pm.match(df, min_size=8, max_size=12, rules=rules, time_limit=30, seed=0,
+                   options={"max_iter": 300})
+    assert res.success and res.validate() == []
+    assert from_grouping(res.groups, rules=rules, min_size=8, max_size=12).validate() == []
+    G = read_grouping(res.groups, rules=rules, min_size=8, max_size=12)
+    assert isinstance(G, Grouping) and G.violations() == []
+    # the rules as compiled for the check name each tier, with that tier's own mean
+    names = [s.name for s in G.compiled.problem.group_sums]
+    for tier, rows in df.groupby("tier").groups.items():
+        mu = pd.to_numeric(df.loc[rows, "employees"]).mean()
+        assert f"tier '{tier}': mean employees at most {1.6 * mu:,.4g} in every group" in names
+    # one group's sizes raised tenfold: its tier's band breaks, named with the tier
+    out = res.groups.copy()
+    g = out["group"].iloc[0]
+    mine = out["group"] == g
+    out["employees"] = [str(int(float(e)) * 10) if m else e
+                        for e, m in zip(out["employees"], mine, strict=True)]
+    broken = from_grouping(out, rules=rules, min_size=8, max_size=12).validate()
+    tier = out.loc[mine, "tier"].iloc[0]
+    assert any(v.startswith(f"group {g} breaks tier '{tier}': mean employees at most")
+               and "its mean is" in v for v in broken), broken

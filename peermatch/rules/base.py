@@ -153,3 +153,8 @@ class Family:
     def detail(self, name: str) -> str:
         """The :attr:`Violation.detail` of a broken group sum named ``name``."""
         return name
+
+    def breach(self, total: float, size: int, limit: str) -> str:
+        """How far a group's sum is from its bound, for the message of a broken group sum:
+        by default a count of members (``total``) and the ``limit`` it breaks."""
+        return f"{total:g} members, {limit}"

@@ -15,6 +15,7 @@ from ..errors import ConfigError
 from ..problem import GroupSum
 from .compiled import SoftTerm
 from .spec import Rules
+from .split import partition
 
 __all__ = ["Builder", "compile_group_count"]
 
@@ -88,6 +89,27 @@ class Builder:
             self.pair_reasons.setdefault((i, j), reason)
             self.pair_rules.setdefault((i, j), rule)
         self.apart.append(pairs)
+
+    def part_split(self) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
+        """The tier / region parts of the table, for the rules that depend on a population.
+
+        Returns ``(label, rows, groups)`` per part: ``groups`` is a boolean mask over the
+        ``m`` groups of those whose (first) existing member is in the part, or None when
+        the table is a single part, as it is when ``match`` compiles a part on its own.
+        A grouping compiled as a whole (:class:`peermatch.grouping.Grouping`) thus
+        checks balance and spread within each tier and region, as ``match`` made them.
+        """
+        split = partition(self.table, self.rules)
+        if len(split) == 1:
+            return [(split[0][0], split[0][1], None)]
+        part_of = np.empty(self.n, dtype=np.int64)
+        for q, (_, rows) in enumerate(split):
+            part_of[rows] = q
+        first = np.full(self.m or 0, -1, dtype=np.int64)
+        if self.existing is not None:
+            for i in np.flatnonzero(self.existing >= 0)[::-1]:  # the first member wins
+                first[self.existing[i]] = part_of[i]
+        return [(label, rows, first == q) for q, (label, rows) in enumerate(split)]
 
     def indicator(self, rows) -> np.ndarray:
         """A 0/1 coefficient vector over the rows (``1`` on ``rows``)."""

@@ -114,8 +114,11 @@ def _group_sums(s: _Seen, b: Breach) -> list[Violation]:
         lim = (f"at most {hi[g]:g}" if np.isfinite(hi[g]) and tot[g] > hi[g]
                else f"at least {lo[g]:g}")
         mem = tuple(s.names[i] for i in np.flatnonzero((labels == g) & (gs.coef != 0)))
-        out.append(Violation(rule, gn[g], mem, f"group {gn[g]} breaks {gs.name} "
-                             f"({tot[g]:g} members, {lim})", detail))
+        size = int(np.sum(labels == g))
+        how = (family.breach(float(tot[g]), size, lim) if family is not None
+               else f"{tot[g]:g} members, {lim}")
+        out.append(Violation(rule, gn[g], mem, f"group {gn[g]} breaks {gs.name} ({how})",
+                             detail))
     return out
 
 

@@ -22,6 +22,7 @@ from .compile import build_problem
 from .compiled import Compiled
 from .diagnosis import diagnose
 from .spec import Rules, is_int
+from .split import partition
 
 __all__ = ["check_sizes", "Part", "partition", "keep_parts_apart", "compile_parts"]
 
@@ -78,39 +79,6 @@ class Part:
     reasons: list[str] = field(default_factory=list)
     solve: Any = None
     offset: int = -1
-
-
-def partition(table: CandidateTable, rules: Rules, n_groups=None) -> list[tuple[str, np.ndarray]]:
-    """Rows of each independent part: tiers never mix, in-person groups stay in one region.
-
-    >>> import pandas as pd
-    >>> from peermatch.candidates import read_candidates
-    >>> t = read_candidates(pd.DataFrame({"id": list("abcd"), "industry": list("wxyz"),
-    ...     "employees": ["1", "2", "3", "4"], "tier": ["CEO", "ceo ", "VP", "VP"]}))
-    >>> [(label, rows.tolist()) for label, rows in partition(t, Rules(separate_tiers=True))]
-    [("tier 'CEO'", [0, 1]), ("tier 'VP'", [2, 3])]
-    """
-    keys = []
-    if rules.separate_tiers:
-        if table.tier is None:
-            raise ConfigError(f"{table.source}: separate_tiers needs a 'tier' column.")
-        keys.append(("tier", table.tier))
-    if rules.same_region:
-        if table.region is None:
-            raise ConfigError(f"{table.source}: same_region needs a 'region' column.")
-        keys.append(("region", table.region))
-    if not keys:
-        return [("", np.arange(table.n))]
-    combos: dict[tuple, list[int]] = {}
-    for i in range(table.n):
-        k = tuple(norm(v[i]) for _, v in keys)
-        combos.setdefault(k, []).append(i)
-    out = []
-    for rows in combos.values():
-        first = rows[0]
-        label = ", ".join(f"{name} '{str(v[first]).strip()}'" for name, v in keys)
-        out.append((label, np.array(rows, dtype=np.int64)))
-    return out
 
 
 def keep_parts_apart(compiled: Compiled, table: CandidateTable, rules: Rules,
