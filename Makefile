@@ -17,10 +17,11 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	# compile the solver's and the text columns' kernels once (cached on disk), so no run
-	# spends its budget on it
-	$(BIN)/python -c "from peermatch.solve.local import warm_up; warm_up()"
-	$(BIN)/python -c "from peermatch.textkernel import warm_up; warm_up()"
+	# compile the kernels once (cached on disk), so no run spends its budget on it: the
+	# search's, the rule repair's and the text columns'
+	$(BIN)/python -c "from peermatch.solve import local, min_conflicts; \
+		from peermatch import textkernel; \
+		local.warm_up(); min_conflicts.compile_now(); textkernel.warm_up()"
 	touch $(STAMP)
 
 $(NB_STAMP): $(STAMP)

@@ -32,7 +32,7 @@ from numba import njit
 from .._jitcfg import CACHE
 from ._prep import Prepared
 
-__all__ = ["min_conflicts"]
+__all__ = ["compile_now", "min_conflicts"]
 
 _EPS = 1e-9
 
@@ -333,3 +333,21 @@ def min_conflicts(prep: Prepared, units: np.ndarray, seed: int, deadline: float,
         if left <= 1e-7:
             return lab
     return None
+
+
+def compile_now() -> None:
+    """Compile (or load from the disk cache) the repair kernels on a tiny input.
+
+    ``make`` calls it once after installing, beside the search's warm-up: the repair runs
+    only for inputs with side rules (slots, group sums, conflicts a construction could not
+    place), and compiling it then costs a run several seconds.
+
+    >>> compile_now()
+    """
+    from ..problem import Problem
+    from ._prep import prepare
+
+    A = np.ones((6, 6)) - np.eye(6)
+    prep = prepare(Problem(A, bounds=[(2, 4), (2, 4)], cannot_link=[(0, 3)]), 2)
+    min_conflicts(prep, np.array([0, 0, 0, 1, 1, 1]), seed=0,
+                  deadline=time.perf_counter() + 600.0)
