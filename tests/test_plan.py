@@ -33,12 +33,13 @@ def test_auto_exact_cutoff_is_an_option():
     assert plan(_p(20, n_groups=4), "auto").engine == "local"
 
 
-def test_auto_side_rules_go_hybrid():
+def test_auto_side_rules_go_to_the_population_search_and_hybrid_on_request():
     gs = GroupSum(coef=np.ones(40), hi=5, name="cap")
     p = plan(_p(40, n_groups=8, group_sums=[gs]), "auto")
+    assert (p.engine, p.search) == ("local", "population")
+    assert plan(_p(40, n_groups=8, must_link=[(0, 1)]), "auto").engine == "local"
+    p = plan(_p(40, n_groups=8, group_sums=[gs]), "hybrid")
     assert (p.engine, p.search) == ("hybrid", "hybrid LNS")
-    p = plan(_p(40, n_groups=8, must_link=[(0, 1)]), "auto")
-    assert p.engine == "hybrid"
 
 
 def test_local_population_or_tabu():

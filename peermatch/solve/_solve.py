@@ -51,9 +51,9 @@ def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, s
         ``"local"``: greedy construction + compiled iterated tabu search inside a
         population phase (group-based crossover).
         ``"hybrid"``: local search alternating with CP-SAT repair of 2-3 groups (large
-        neighbourhood search); best when side rules leave local search few moves.
-        ``"auto"``: ``"exact"`` for ``n <= 16``, ``"hybrid"`` with side rules
-        (group sums, slots, no-singleton, allowed groups, must-link), else ``"local"``.
+        neighbourhood search); on request only (the population search did better at
+        equal time with and without side rules).
+        ``"auto"``: ``"exact"`` for ``n <= 16``, else ``"local"``.
     time_limit : float, default=10.0
         Seconds for the whole call, model building and compilation included.
     seed : None, int or numpy.random.Generator, default=0
