@@ -62,6 +62,7 @@ class Builder:
     slots: np.ndarray | None = None
     slot_names: list[str] = field(default_factory=list)
     _gindex: dict[str, int] | None = None
+    _split: list | None = None
 
     @property
     def n(self) -> int:
@@ -99,6 +100,12 @@ class Builder:
         A grouping compiled as a whole (:class:`peermatch.grouping.Grouping`) thus
         checks balance and spread within each tier and region, as ``match`` made them.
         """
+        if self._split is not None:  # balance and spread both ask; the split is O(n)
+            return self._split
+        self._split = self._part_split()
+        return self._split
+
+    def _part_split(self) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
         split = partition(self.table, self.rules)
         if len(split) == 1:
             return [(split[0][0], split[0][1], None)]

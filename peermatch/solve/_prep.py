@@ -21,7 +21,7 @@ from scipy.sparse.csgraph import connected_components
 
 from ..problem import CONSTRAINT_NAMES, Problem, breaches
 
-__all__ = ["Prepared", "prepare", "violations", "F_ALLOWED", "F_CANNOT_LINK",
+__all__ = ["Prepared", "prepare", "toy", "TOY_LABELS", "violations", "F_ALLOWED", "F_CANNOT_LINK",
            "F_GROUP_SUMS", "F_SLOTS", "F_NO_SINGLETON", "F_UNIT_WEIGHTS", "F_FREE"]
 
 _EPS = 1e-9
@@ -329,3 +329,15 @@ def violations(problem: Problem, labels: np.ndarray, m: int | None = None) -> li
             out.append(f"no isolated member: rule {b.index} leaves {alone} "
                        "member(s) alone with their label in a group")
     return out
+
+
+#: The labels of :func:`toy`'s problem: two groups of three.
+TOY_LABELS = (0, 0, 0, 1, 1, 1)
+
+
+def toy(rules: bool) -> Prepared:
+    """Six candidates in two groups of 2-4, with one cannot-link pair when ``rules``: the
+    input the kernels' warm-ups compile on (every argument with its real dtype)."""
+    A = np.ones((6, 6)) - np.eye(6)
+    kw = {"cannot_link": [(0, 3)]} if rules else {}
+    return prepare(Problem(A, bounds=[(2, 4), (2, 4)], **kw), 2)

@@ -117,13 +117,9 @@ def _listener(event):
 
 def _warm_up(rules: bool) -> None:
     """Compile (or load from the disk cache) every kernel a search with/without rules uses."""
-    from ..problem import Problem
-    from ._prep import prepare
+    from ._prep import TOY_LABELS, toy
 
-    A = np.ones((6, 6)) - np.eye(6)
-    kw = {"cannot_link": [(0, 3)]} if rules else {}
-    prep = prepare(Problem(A, bounds=[(2, 4), (2, 4)], **kw), 2)
-    ts = TabuSearch(prep, np.array([0, 0, 0, 1, 1, 1]), {}, seed=1)
+    ts = TabuSearch(toy(rules), np.array(TOY_LABELS), {}, seed=1)
     ts.run(3)
     ts.descend(2)
     ts.perturb(1)

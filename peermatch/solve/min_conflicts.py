@@ -344,10 +344,6 @@ def compile_now() -> None:
 
     >>> compile_now()
     """
-    from ..problem import Problem
-    from ._prep import prepare
+    from ._prep import TOY_LABELS, toy
 
-    A = np.ones((6, 6)) - np.eye(6)
-    prep = prepare(Problem(A, bounds=[(2, 4), (2, 4)], cannot_link=[(0, 3)]), 2)
-    min_conflicts(prep, np.array([0, 0, 0, 1, 1, 1]), seed=0,
-                  deadline=time.perf_counter() + 600.0)
+    min_conflicts(toy(True), np.array(TOY_LABELS), seed=0, deadline=time.perf_counter() + 600.0)
