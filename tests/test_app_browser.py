@@ -352,8 +352,11 @@ def test_two_tabs_on_one_session_see_the_same_state(page, live):
             assert time.time() < deadline, "the undo did not reach the server"
             time.sleep(0.05)
         now = wb.store.current(sid).action
-        # the second tab notices the new revision when it next polls, and redraws
+        # the second tab notices the new revision when it next polls, and redraws; the
+        # first redraws when the undo's answer arrives, which may come after the server
+        # has the new state
         other.wait_for_selector(f"#state-line:has-text('{now}')", timeout=10_000)
+        page.wait_for_selector(f"#state-line:has-text('{now}')", timeout=10_000)
         assert other.inner_text("#state-line") == page.inner_text("#state-line")
     finally:
         other.close()
