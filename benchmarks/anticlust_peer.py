@@ -3,13 +3,17 @@
     python benchmarks/anticlust_peer.py [--families NAME ...] [--sizes 1000:10]
         [--seeds 0] [--cores 2] [--iterations N] [--rscript Rscript] [--keep DIR]
         [--out benchmarks/results/anticlust_peer.json]
+    python benchmarks/anticlust_peer.py --summarise benchmarks/results/anticlust_peer.json
 
 The peer is ``three_phase_search_anticlustering`` of the R package anticlust (the
 three-phase search with dynamic population size of Yang et al. 2022, in C behind R). It is
 not part of peermatch. To get it: install R (``apt-get install r-base``, or
 https://cran.r-project.org) and, in R, ``install.packages("anticlust")`` (version 0.8.8 or
-later). Without ``Rscript`` or the package the script says so and exits (status 0): it is
-a benchmark, not part of the tests.
+later). Without CRAN, Debian has R and anticlust's dependencies (``apt-get install
+r-base-core r-cran-matrix r-cran-rann r-cran-lpsolve``) and the package installs from its
+source (https://github.com/m-Py/anticlust) with ``R CMD INSTALL <folder>``. Without
+``Rscript`` or the package the script says so and exits (status 0): it is a benchmark, not
+part of the tests.
 
 For every instance of ``benchmarks/families.py`` (same families, sizes and seeds):
 
@@ -23,10 +27,12 @@ For every instance of ``benchmarks/families.py`` (same families, sizes and seeds
    negative affinity (``-PENALTY x`` the largest |affinity| x the largest group), and the
    whole matrix is shifted to be non-negative. With the sizes fixed the shift adds the
    same constant to every grouping, so the order of groupings is unchanged.
-3. anticlust has no time limit, only ``number_iterations``: one run with one iteration
-   measures its cost, and the iteration count is set so that a run fits the seconds
-   (``--iterations`` sets it instead). ``--cores`` runs start at once with different
-   seeds; the best counts (one process per core, as for the descent).
+3. anticlust has no time limit, only ``number_iterations``: timed runs (one
+   iteration, a third of the seconds, then the count fitted for all of them) fit its
+   time as ``a + b N`` (the first population is paid once), and the count is set so
+   that a run fits the seconds (``--iterations`` sets it instead); the seconds it took
+   are in the results. ``--cores`` runs start at once with different seeds; the best
+   counts (one process per core, as for the descent).
 
 Both groupings are scored on the original problem (``Problem.objective``) and checked by
 ``peermatch.solve.violations``; anticlust's groups are renumbered to fit the allowed
@@ -65,7 +71,9 @@ from peermatch.solve import violations  # noqa: E402
 
 PENALTY = 10.0
 HOW_TO = ("anticlust peer skipped: {why}. To run it: install R (apt-get install r-base, or "
-          "https://cran.r-project.org), then in R: install.packages(\"anticlust\").")
+          "https://cran.r-project.org), then in R: install.packages(\"anticlust\"); or, "
+          "without CRAN, apt-get install r-base-core r-cran-matrix r-cran-rann r-cran-lpsolve "
+          "and R CMD INSTALL the source of https://github.com/m-Py/anticlust.")
 
 # Arguments: matrix file, n, sizes (comma-separated), iterations, seed, labels file.
 R_SCRIPT = r"""
@@ -180,6 +188,34 @@ def fit_allowed(problem: Problem, labels: np.ndarray, m: int) -> np.ndarray:
     return target[labels]
 
 
+def fit_iterations(args, inst: dict, seconds: float, seed: int) -> int:
+    """anticlust's ``number_iterations`` for a run of about ``seconds``.
+
+    Its time is about ``a + b N``: the first population (``beta_max`` constructions and
+    descents) is paid once, and the population then shrinks to ``beta_min`` whatever
+    ``N`` is. One iteration alone puts ``a`` into ``b`` and gives about half the seconds,
+    and the cost per iteration falls a little as ``N`` grows (and varies from run to
+    run), so the line is fitted through two runs: about a third of the budget, and the
+    count that line predicts for the whole budget; the count is then corrected along
+    the line through those two.
+    """
+    def timed(count: int) -> float:
+        (_, t), = run_r(args.rscript, args.folder, inst, count, [seed])
+        return t
+
+    t1 = timed(1)
+    n2 = max(3, int(seconds / (3 * max(t1, 1e-3))))
+    t2 = timed(n2)
+    while t2 < seconds / 6 and n2 < 10 ** 6:  # too short to measure the slope
+        n2 *= 3
+        t2 = timed(n2)
+    b = max((t2 - t1) / (n2 - 1), 1e-6)
+    n3 = max(n2 + 2, int(n2 + (seconds - t2) / b))
+    t3 = timed(n3)
+    b = max((t3 - t2) / (n3 - n2), (t3 - t1) / (4 * (n3 - 1)), 1e-6)
+    return max(1, int(round(n3 + (seconds - t3) / b)))
+
+
 def compare(fam: dict, n: int, seconds: float, seed: int, args) -> dict:
     problem, meta = build_instance(fam, n, seed)
     pm = run_peermatch(problem, seconds, seed, args.cores)
@@ -189,8 +225,7 @@ def compare(fam: dict, n: int, seconds: float, seed: int, args) -> dict:
     inst = write_instance(args.folder, meta["name"], problem, sizes)
     iterations = args.iterations
     if iterations is None:
-        (_, one), = run_r(args.rscript, args.folder, inst, 1, [seed])
-        iterations = max(1, int(seconds / max(one, 1e-3)))
+        iterations = fit_iterations(args, inst, seconds, seed)
     seeds = [1000 * seed + k for k in range(args.cores)]
     t = time.perf_counter()
     runs = run_r(args.rscript, args.folder, inst, iterations, seeds)
@@ -204,9 +239,39 @@ def compare(fam: dict, n: int, seconds: float, seed: int, args) -> dict:
             "m": m, "pm_score": round(pm["score"], 4), "anticlust_score": round(score, 4),
             "margin_pct": round(100.0 * (pm["score"] - score) / abs(score), 3),
             "pm_viol": pm["violations"], "anticlust_viol": len(violations(fixed, labels, m)),
+            "anticlust_runs": " ".join(f"{v:.4f}" for v, _, _ in scored),
             "anticlust_iterations": iterations, "anticlust_r_s": round(r_secs, 2),
             "anticlust_wall_s": round(wall, 2), "pm_wall_s": round(pm["wall"], 2),
             "pairs_apart": int(apart(problem).sum() // 2)}
+
+
+def summary(rows: list[dict]) -> list[dict]:
+    """Per family and size: median / min / max margin, and anticlust's own spread.
+
+    The spread is how far apart anticlust's parallel runs on one instance ended (best
+    minus worst, in per cent of the best), the run-to-run noise a margin is read against.
+    """
+    out = []
+    for key in dict.fromkeys((r["family"], r["n"], r["T_s"]) for r in rows):
+        rs = [r for r in rows if (r["family"], r["n"], r["T_s"]) == key]
+        m = [r["margin_pct"] for r in rs]
+        spread = []
+        for r in rs:
+            runs = [float(v) for v in str(r.get("anticlust_runs", "")).split()]
+            if len(runs) > 1:
+                spread.append(100.0 * (max(runs) - min(runs)) / abs(max(runs)))
+        out.append({"family": key[0], "n": key[1], "T_s": key[2], "rows": len(rs),
+                    "median_margin_pct": round(float(np.median(m)), 3),
+                    "min_margin_pct": min(m), "max_margin_pct": max(m),
+                    "anticlust_spread_pct": (round(float(np.median(spread)), 3)
+                                             if spread else None),
+                    "anticlust_r_s": round(float(np.median([r["anticlust_r_s"] for r in rs])), 2),
+                    "violations": sum(r["pm_viol"] + r["anticlust_viol"] for r in rs)})
+    return out
+
+
+def summary_path(out: Path) -> Path:
+    return out.with_name(out.stem + "_summary.json")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -222,11 +287,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--keep", type=Path, default=None, metavar="DIR",
                     help="write the instance files here and keep them")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "anticlust_peer.json")
+    ap.add_argument("--summarise", type=Path, default=None, metavar="FILE",
+                    help="only write the per-family summary of an earlier results file")
     return ap.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.summarise is not None:
+        rows = json.loads(args.summarise.read_text())
+        write_rows(summary(rows), summary_path(args.summarise), "anticlust peer, per family")
+        return 0
     why = peer_missing(args.rscript)
     if why:
         print(HOW_TO.format(why=why))
@@ -246,6 +317,7 @@ def main(argv=None) -> int:
                           f"anticlust {rows[-1]['margin_pct']:+.3f} %", flush=True)
     write_rows(rows, args.out, f"programme families: peermatch.solve vs anticlust "
                f"three_phase_search_anticlustering, {args.cores} cores each")
+    write_rows(summary(rows), summary_path(args.out), "anticlust peer, per family")
     return 0
 
 
