@@ -418,6 +418,44 @@ def test_the_regroup_share_follows_what_regroups_gain():
     assert bits == {0, 1}  # without regroups the seeds are drawn as before (any parity)
 
 
+def _communities(n_groups: int, mixed: bool):
+    """Groups of 6 from communities of 6 (about 1 per pair inside one, 0.05 across); with
+    ``mixed`` the first two groups trade half their members, so each is astride two."""
+    n = 6 * n_groups
+    community = np.arange(n) // 6
+    A = np.where(community[:, None] == community[None, :], 1.0, 0.05)
+    A += np.random.default_rng(0).random((n, n)) * 0.01
+    A = (A + A.T) / 2
+    np.fill_diagonal(A, 0.0)
+    labels = community.copy()
+    if mixed:
+        labels[[0, 1, 2]], labels[[6, 7, 8]] = 1, 0
+    return Problem(A, min_size=6, max_size=6, n_groups=n_groups), labels
+
+
+def test_a_regroup_aims_at_a_group_astride_two_communities_half_of_the_time():
+    """``_aim`` points a regroup at the group worth least per pair when it is worth under
+    half the median (a group mixing two communities); with no such group it draws nothing
+    and leaves the seed as it is, so other programmes search as before."""
+    P, labels = _communities(8, mixed=True)
+    ds = DecompositionSearch(P, labels, np.random.default_rng(3))
+    groups = np.array([0, 2, 3, 4, 5])                # group 0 is astride; 1..5 pure but 1
+    aimed = 0
+    seeds = [s for s in range(1, 2500, 2) if (s >> 1) % len(groups) != 0][:1000]
+    for seed in seeds:                                # odd: the sub-problem regroups
+        new = ds._aim(seed, groups)
+        assert new & 1 == 1 and 0 < new < 2 ** 31
+        if new != seed:
+            assert (new >> 1) % len(groups) == 0      # the target is group 0's local index
+            aimed += 1
+    assert 400 < aimed < 600                          # about half of them
+    pure, labels = _communities(8, mixed=False)
+    ds = DecompositionSearch(pure, labels, np.random.default_rng(3))
+    state = ds.rng.bit_generator.state
+    assert all(ds._aim(seed, groups) == seed for seed in range(1, 200, 2))
+    assert ds.rng.bit_generator.state == state        # nothing drawn
+
+
 @pytest.mark.parametrize("n, m, members, groups", [
     (1000, 100, 240, 24),    # groups of 10: 240 members
     (1000, 200, 120, 24),    # groups of 5: 24 groups, not 48

@@ -525,8 +525,29 @@ class DecompositionSearch:
                 # the seed's lowest bit says whether the sub-problem starts with a regroup
                 # (so the decision travels with it, to a thread or a Dask worker)
                 seed = (seed & ~1) | int(self.rng.random() < self._regroup_rate())
+                if seed & 1:
+                    seed = self._aim(seed, groups)
             batch.append((groups, seed))
         return batch
+
+    def _aim(self, seed: int, groups: np.ndarray) -> int:
+        """``seed``, its regroup aimed at a group astride communities when ``groups`` hold
+        one: a group whose value per pair of members is under half the median of
+        ``groups`` (a community's groups are worth about the same per pair; one mixing
+        two is worth about half). Half of such regroups aim there, the others stay at
+        random. Where no group stands out, nothing is drawn and the seed is unchanged.
+        The regroup's target is ``(seed >> 1) % len(groups)`` (:meth:`compute`)."""
+        k = len(groups)
+        size = self.sizes[groups].astype(float)
+        per_pair = self.group_value[groups] / np.maximum(size * (size - 1) / 2, 1.0)
+        mid = float(np.median(per_pair))
+        weakest = int(np.argmin(per_pair))
+        if not (mid > 0 and per_pair[weakest] < 0.5 * mid) or self.rng.random() < 0.5:
+            return seed
+        base = (seed >> 1) // k * k
+        if base + weakest >= 2 ** 30:
+            base -= k
+        return ((base + weakest) << 1) | 1
 
     def _regroup_rate(self) -> float:
         """The share of sub-problems to start with a regroup: the option's share until ten
