@@ -190,7 +190,7 @@ def held_out(n: int, time_limit: float, gain: float, max_loss: float, lp_time: f
     rows += [run(df, f"fairness={F:g}", fairness=F, **base) for F in (0.5, 0.75)]
     # the same-run baseline: the floor phase without its reweighted recovery (phase 3)
     rows.append(run(df, "fairness=1 no phase 3", fairness=1.0,
-                    options={"fairness_rounds": 0}, **base))
+                    options={"tuning": {"fairness_rounds": 0}}, **base))
     f0, f1, ev = rows[:3]
     res = pm.match(df, min_size=8, max_size=12, time_limit=0.5, seed=0)
     A = np.asarray(res.affinity, dtype=float)

@@ -1,6 +1,6 @@
 """Solver options side by side on the programme families: peermatch against itself.
 
-    python benchmarks/options_ab.py --size 1000:10 --options '{}' '{"sub_size": 240}' \\
+    python benchmarks/options_ab.py --size 1000:10 --options '{}' '{"tuning": {"sub_size": 240}}' \\
         [--families goals-small-free mixed-tiers-small] [--seeds 0 1] [--cores 2] \\
         [--out benchmarks/results/options_ab.csv]
 

@@ -39,7 +39,7 @@ SHARES: dict[str, float] = {
     # solve: construction of a first valid grouping, before the search proper
     "start": 0.1,
     # solve: the screening of candidate group counts, all counts together
-    # (default of options["screen_share"])
+    # (default of the tuning constant screen_share)
     "solve.screen": 0.3,
     # solve with fairness > 0: the floor phase, after the total-maximising search
     # (default of options["fairness_share"]; a share of the whole call)
@@ -57,10 +57,10 @@ SHARES: dict[str, float] = {
     # construction forces its way through
     "start.force": 0.5,
     # hybrid: CP-SAT repairs of a few groups, the rest tabu search
-    # (default of options["lns_share"])
+    # (default of the tuning constant lns_share)
     "hybrid.repair": 0.3,
     # decomposition: construction and descent, before the sub-problem search
-    # (default of options["descent_share"])
+    # (default of the tuning constant descent_share)
     "decompose.descent": 0.6,
     # decomposition, first use: the numpy reconstruction while the kernels compile
     "decompose.compile": 0.4,

@@ -98,13 +98,13 @@ def test_best_known_file_round_trip(tmp_path):
 def test_options_ab_writes_one_checked_row_per_option_set(tmp_path, capsys):
     ab = load_benchmark("options_ab")
     out = tmp_path / "ab.csv"
-    assert ab.main(["--size", "120:0.3", "--options", "{}", '{"regroup": 0}',
+    assert ab.main(["--size", "120:0.3", "--options", "{}", '{"tuning": {"regroup": 0}}',
                     "--families", "mixed-tiers-small", "--seeds", "0", "--cores", "1",
                     "--out", str(out)]) == 0
     import csv
 
     rows = list(csv.DictReader(open(out)))
-    assert [r["options"] for r in rows] == ["{}", '{"regroup": 0}']
+    assert [r["options"] for r in rows] == ["{}", '{"tuning": {"regroup": 0}}']
     assert all(r["family"] == "mixed-tiers-small" and r["violations"] == "0" for r in rows)
     assert float(rows[0]["diff_pct"]) == 0.0
     first, second = (float(r["score"]) for r in rows)

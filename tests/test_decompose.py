@@ -102,7 +102,7 @@ def test_decomposition_improves_keeps_rules_and_is_reproducible():
     start = _objective_loops(p.affinity, lab)
     runs = []
     for _ in range(2):
-        ds = DecompositionSearch(p, lab, np.random.default_rng(7), {"sub_size": 40})
+        ds = DecompositionSearch(p, lab, np.random.default_rng(7), {"tuning": {"sub_size": 40}})
         ds.run(float("inf"), max_iter=3000)
         assert _loops_ok(p, ds.labels, m) == []
         assert ds.value == pytest.approx(_objective_loops(p.affinity, ds.labels))
@@ -119,7 +119,7 @@ def test_solve_decomposed_with_must_link_and_free_count():
     p = Problem(A, min_size=8, max_size=11, cannot_link=[(0, 1), (2, 3)],
                 must_link=[(4, 5), (5, 6)])
     res = solve(p, "local", time_limit=30, seed=0,
-                options={"decompose": True, "max_iter": 2000, "sub_size": 30})
+                options={"decompose": True, "max_iter": 2000, "tuning": {"sub_size": 30}})
     assert res.success and res.decomposition
     m = int(res.labels.max()) + 1
     assert _loops_ok(p.with_groups(m), res.labels, m) == []
@@ -146,7 +146,7 @@ def test_interrupt_returns_the_best_grouping_so_far():
 def test_features_representation_matches_dense(tmp_path, rules):
     df = pm.synth_candidates(220, seed=2)
     kw = dict(min_size=8, max_size=12, time_limit=20, seed=0, rules=rules)
-    opts = {"max_iter": 1500, "decompose": True, "sub_size": 60}
+    opts = {"max_iter": 1500, "decompose": True, "tuning": {"sub_size": 60}}
     dense = pm.match(df, options={**opts, "representation": "dense"}, **kw)
     feats = pm.match(df, options={**opts, "representation": "features"}, **kw)
     assert dense.success and feats.success
@@ -184,7 +184,8 @@ def test_threads_do_not_change_the_groups():
     """Sub-problems run in batches on disjoint groups; the thread count only executes them."""
     df = pm.synth_candidates(1100, seed=4)
     runs = [pm.match(df, min_size=8, max_size=12, time_limit=60, seed=0,
-                     options={"max_iter": 4000, "threads": t, "batch": 2}) for t in (1, 2)]
+                     options={"max_iter": 4000, "threads": t, "tuning": {"batch": 2}})
+            for t in (1, 2)]
     assert runs[0].success and runs[1].success
     assert np.array_equal(runs[0].labels, runs[1].labels)
     assert runs[0].summary()["solver"]["decomposition"]
@@ -226,7 +227,8 @@ def test_lean_subproblems_give_the_same_groups(monkeypatch):
                         lambda self, *a: calls.append(1) or lean(self, *a))
     df = pm.synth_candidates(1100, seed=5)
     runs = [pm.match(df, min_size=8, max_size=12, time_limit=60, seed=0,
-                     options={"max_iter": 3000, "lean": lean}) for lean in (True, False)]
+                     options={"max_iter": 3000, "tuning": {"lean": lean}})
+            for lean in (True, False)]
     assert runs[0].success and runs[1].success
     problem = runs[0].parts[0].compiled.problem
     assert len(problem.cannot_link) and len(problem.group_sums)  # both rule kinds present
@@ -363,7 +365,7 @@ def test_regroup_keeps_every_rule_and_reports_the_objectives_change(seed, rules)
 def _first_grouping(problem: Problem, m: int) -> np.ndarray:
     """A feasible first grouping (the solver's own start, then checked by the loops)."""
     res = solve(problem, method="local", time_limit=5, seed=0,
-                options={"max_iter": 1, "regroup": 0.0})
+                options={"max_iter": 1, "tuning": {"regroup": 0.0}})
     assert res.labels is not None
     return res.labels
 
@@ -401,7 +403,7 @@ def test_the_regroup_share_follows_what_regroups_gain():
     falls (to a tenth) where they gain nothing; the decision travels in the seed's bit."""
     P, m = _regroup_problem(0, rules=False)
     labels = _first_grouping(P, m)
-    ds = DecompositionSearch(P, labels, np.random.default_rng(0), {"regroup": 0.2})
+    ds = DecompositionSearch(P, labels, np.random.default_rng(0), {"tuning": {"regroup": 0.2}})
     assert ds._regroup_rate() == 0.2                      # nothing counted yet
     for seed, gain in [(2, 1.0), (3, 5.0)] * 10:          # even seed: no regroup
         ds._tally([(np.arange(2), seed)], [gain])
@@ -411,9 +413,9 @@ def test_the_regroup_share_follows_what_regroups_gain():
     assert ds._regroup_rate() == pytest.approx(0.02)      # a tenth of the option's
     ds._tally([(np.arange(2), 3)], [None])                # a dropped sub-problem: not counted
     assert ds._regroup_tally[1, 0] == 2010
-    off = DecompositionSearch(P, labels, np.random.default_rng(0), {"regroup": 0.0})
+    off = DecompositionSearch(P, labels, np.random.default_rng(0), {"tuning": {"regroup": 0.0}})
     bits = {seed & 1 for _ in range(20) for _, seed in off._choose_batch()}
-    on = DecompositionSearch(P, labels, np.random.default_rng(0), {"regroup": 0.5})
+    on = DecompositionSearch(P, labels, np.random.default_rng(0), {"tuning": {"regroup": 0.5}})
     assert {seed & 1 for _ in range(20) for _, seed in on._choose_batch()} == {0, 1}
     assert bits == {0, 1}  # without regroups the seeds are drawn as before (any parity)
 
@@ -496,12 +498,12 @@ def test_with_tiers_a_subproblem_keeps_to_the_seeds_tier():
         lab[rows] = gs[np.arange(len(rows)) % len(gs)]
     for near in (1.0, 0.0):  # the neighbourhood choice and the random one
         ds = DecompositionSearch(p, lab, np.random.default_rng(3),
-                                 {"sub_size": 40, "near_share": near})
+                                 {"tuning": {"sub_size": 40, "near_share": near}})
         for _ in range(30):
             chosen = ds.choose()
             assert len(chosen) == 4
             assert len(set(tier_of_group[chosen].tolist())) == 1, chosen
-    ds = DecompositionSearch(p, lab, np.random.default_rng(3), {"sub_size": 40})
+    ds = DecompositionSearch(p, lab, np.random.default_rng(3), {"tuning": {"sub_size": 40}})
     ds.run(float("inf"), max_iter=2000)
     assert _loops_ok(p, ds.labels, m) == []
     assert bool(np.all(allowed[np.arange(n), ds.labels]))
@@ -536,7 +538,7 @@ def test_with_small_groups_both_sub_problem_sizes_are_tried_and_the_better_gets_
         runs.append(ds.labels.copy())
     assert np.array_equal(runs[0], runs[1])
     # a size given in the options is kept: one size only
-    ds = DecompositionSearch(p, lab, np.random.default_rng(1), {"sub_size": 120})
+    ds = DecompositionSearch(p, lab, np.random.default_rng(1), {"tuning": {"sub_size": 120}})
     assert ds.k == ds.k_large == 24
     # groups of 10: 24 groups are 240 members already, one size
     p10 = Problem(A, min_size=8, max_size=12, n_groups=80)

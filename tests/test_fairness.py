@@ -122,7 +122,7 @@ def test_fairness_rejects_bad_values(df):
             pm.match(df, fairness=bad, time_limit=1)
     for bad in (-1, 1.5, True):  # refused before any search runs
         with pytest.raises(ConfigError, match="fairness_rounds"):
-            pm.match(df, fairness=1.0, time_limit=60, options={"fairness_rounds": bad})
+            pm.match(df, fairness=1.0, time_limit=60, options={"tuning": {"fairness_rounds": bad}})
 
 
 @pytest.mark.parametrize("kind", ["tiers+history", "regions+slots"])

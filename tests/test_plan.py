@@ -12,7 +12,16 @@ from peermatch.budget import SHARES, Budget
 from peermatch.errors import ConfigError
 from peermatch.problem import GroupSum, Problem
 from peermatch.solve import METHODS, Plan, SolverOptionWarning
-from peermatch.solve.plan import DECOMPOSE_N, EXACT_MAX_N, OPTIONS, check_options, plan, warn_unused
+from peermatch.solve.plan import (
+    DECOMPOSE_N,
+    EXACT_MAX_N,
+    OPTIONS,
+    RETIRED,
+    TUNING,
+    check_options,
+    plan,
+    warn_unused,
+)
 
 
 def _p(n, **kw):
@@ -44,7 +53,7 @@ def test_auto_side_rules_go_to_the_population_search_and_hybrid_on_request():
 
 def test_local_population_or_tabu():
     assert plan(_p(40, n_groups=8), "local").search == "population"
-    p = plan(_p(40, n_groups=8), "local", {"population": 1})
+    p = plan(_p(40, n_groups=8), "local", {"tuning": {"population": 1}})
     assert p.search == "tabu" and "population = 1 < 2" in p.reasons["search"]
 
 
@@ -89,33 +98,67 @@ def test_compile_fallback_only_when_timed():
     assert not plan(_p(40, n_groups=8), "local", {"max_iter": 100}).compile_fallback
 
 
+def _tuned(**constants) -> dict:
+    return {"tuning": constants}
+
+
 def test_unused_options_are_named():
-    p = plan(_p(40, n_groups=8), "local", {"lns_share": 0.2, "max_iter": 10})
+    p = plan(_p(40, n_groups=8), "local", {**_tuned(lns_share=0.2), "max_iter": 10})
     assert p.unused == ("lns_share",)
-    assert plan(_p(40, n_groups=8), "hybrid", {"lns_share": 0.2}).unused == ()
-    assert plan(_p(12, n_groups=3), "exact", {"sub_size": 50, "max_iter": 9}).unused == (
+    assert plan(_p(40, n_groups=8), "hybrid", _tuned(lns_share=0.2)).unused == ()
+    assert plan(_p(12, n_groups=3), "exact", {**_tuned(sub_size=50), "max_iter": 9}).unused == (
         "sub_size",)
+    assert plan(_p(40, n_groups=8), "local", {"threads": 2}).unused == ("threads",)
     # the floor phase re-runs the local search: population options are read
-    assert plan(_p(40, n_groups=8), "hybrid", {"population": 4}, fairness=0.5).unused == ()
+    assert plan(_p(40, n_groups=8), "hybrid", _tuned(population=4), fairness=0.5).unused == ()
     with pytest.warns(SolverOptionWarning, match="lns_share"):
-        warn_unused(plan(_p(40, n_groups=8), "local", {"lns_share": 0.2}), {"lns_share": 0.2})
+        warn_unused(plan(_p(40, n_groups=8), "local", _tuned(lns_share=0.2)),
+                    _tuned(lns_share=0.2))
 
 
 def test_used_options_do_not_warn():
-    p = plan(_p(40, n_groups=8), "local", {"population": 4, "max_iter": 10})
+    opts = {**_tuned(population=4), "max_iter": 10}
+    p = plan(_p(40, n_groups=8), "local", opts)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        warn_unused(p, {"population": 4, "max_iter": 10})
+        warn_unused(p, opts)
 
 
 def test_options_are_validated():
-    with pytest.raises(ConfigError, match="'lns_share' option must be a number in"):
-        check_options({"lns_share": "a lot"})
-    with pytest.raises(ConfigError, match="pool_mode"):
-        plan(_p(40, n_groups=8), "local", {"pool_mode": "nearest"})
-    with pytest.raises(ConfigError, match="fairness_rounds"):
-        check_options({"fairness_rounds": -1})
-    assert "skip_descent" in OPTIONS  # read by the decomposition: declared
+    with pytest.raises(ConfigError, match="'lns_share' tuning constant must be a number in"):
+        check_options(_tuned(lns_share="a lot"))
+    with pytest.raises(ConfigError, match="'max_iter' option must be a number >= 1"):
+        plan(_p(40, n_groups=8), "local", {"max_iter": 0})
+    with pytest.raises(ConfigError, match="fairness_rounds.*0 skips"):
+        check_options(_tuned(fairness_rounds=-1))
+    with pytest.raises(ConfigError, match="Unknown tuning constant.*'pool_mode'.*Known: "):
+        plan(_p(40, n_groups=8), "local", _tuned(pool_mode="all"))
+    with pytest.raises(ConfigError, match="'tuning' option must be a dict"):
+        check_options({"tuning": [("regroup", 0)]})
+
+
+def test_few_options_the_rest_are_tuning_constants():
+    # what a caller sets, and the search's constants, are two tables with no name in both
+    assert set(OPTIONS) == {"verbose", "max_iter", "threads", "decompose", "exact_max_n",
+                            "fairness_share", "tuning"}
+    assert not set(OPTIONS) & set(TUNING) and not set(RETIRED) & (set(OPTIONS) | set(TUNING))
+
+
+def test_a_tuning_name_at_the_top_level_warns_and_is_not_read():
+    p = _p(40, n_groups=8)
+    with pytest.warns(SolverOptionWarning, match=r"regroup.*'tuning': \{'regroup'"):
+        warn_unused(plan(p, "local", {"regroup": 0.0}), {"regroup": 0.0})
+    with pytest.warns(SolverOptionWarning, match="pool_mode': sub-problems draw a random pool"):
+        warn_unused(plan(p, "local", {"pool_mode": "all"}), {"pool_mode": "all"})
+    from peermatch.solve.plan import setting
+
+    assert setting({"regroup": 0.0}, "regroup") == setting({}, "regroup") > 0
+
+
+def test_plan_prints_the_tuning_it_was_given():
+    text = str(plan(_p(40, n_groups=8), "local", _tuned(regroup=0.0, population=4)))
+    assert "tuning:   population=4, regroup=0.0" in text
+    assert "tuning:" not in str(plan(_p(40, n_groups=8), "local", {"max_iter": 5}))
 
 
 def test_unknown_method():
@@ -125,7 +168,7 @@ def test_unknown_method():
 
 
 def test_plan_prints_each_part():
-    text = str(plan(_p(40, n_groups=8), "auto", {"lns_share": 0.3}))
+    text = str(plan(_p(40, n_groups=8), "auto", _tuned(lns_share=0.3)))
     assert text.splitlines()[0] == "plan: method 'auto' -> 'local'"
     for part in ("count:", "start:", "search:", "floor:", "executor:"):
         assert part in text
@@ -176,7 +219,7 @@ def test_solve_warns_about_an_option_its_plan_does_not_read():
 
     p = Problem(np.ones((20, 20)), min_size=4, max_size=6, n_groups=4)
     with pytest.warns(SolverOptionWarning, match="not used by this plan.*lns_share"):
-        res = solve(p, "local", time_limit=5, options={"lns_share": 0.2, "max_iter": 50})
+        res = solve(p, "local", time_limit=5, options={**_tuned(lns_share=0.2), "max_iter": 50})
     assert res.plan.unused == ("lns_share",)
 
 
@@ -194,7 +237,7 @@ def test_setting_defaults_come_from_the_table():
 
     assert setting({}, "lns_share") == SHARES["hybrid.repair"]
     assert setting({}, "screen_share") == SHARES["solve.screen"]
-    assert setting({"pool": 3}, "pool") == 3
+    assert setting(_tuned(pool=3), "pool") == 3 and setting({}, "pool") == 12
 
 
 def test_with_affinity_shares_the_rules():

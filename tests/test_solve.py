@@ -251,8 +251,9 @@ def test_fixed_seed_and_max_iter_are_deterministic(method):
     A = (A + A.T) / 2
     p = Problem(A, min_size=4, max_size=6, n_groups=8,
                 cannot_link=[(0, 1), (2, 3), (4, 5)])
-    runs = [solve(p, method, time_limit=30, seed=7, options={"max_iter": 400, "lns_time": 0.05}
-                  if method == "hybrid" else {"max_iter": 400})
+    opts = ({"max_iter": 400, "tuning": {"lns_time": 0.05}} if method == "hybrid"
+            else {"max_iter": 400})
+    runs = [solve(p, method, time_limit=30, seed=7, options=opts)
             for _ in range(2)]
     assert np.array_equal(runs[0].labels, runs[1].labels)
     assert runs[0].objective == runs[1].objective
@@ -306,7 +307,7 @@ def test_must_link_units_move_together():
 @given(problems(max_n=40))
 def test_population_phase_keeps_every_rule(problem):
     # Small children budget so many crossovers happen within max_iter.
-    opts = {"max_iter": 800, "child_iter": 40, "population": 4}
+    opts = {"max_iter": 800, "tuning": {"child_iter": 40, "population": 4}}
     res = solve(problem, "local", time_limit=5, seed=2, options=opts)
     if res.success:
         assert check_grouping(problem, res.labels, problem.n_groups) == []
@@ -346,13 +347,14 @@ def test_population_phase_is_deterministic_and_beats_plain_tabu():
     A = rng.random((60, 60))
     A = (A + A.T) / 2
     p = Problem(A, bounds=[(4, 8), (5, 7), (6, 10), (5, 6), (4, 9), (6, 8), (5, 9), (6, 7)])
-    opts = {"max_iter": 4000, "child_iter": 300}
+    opts = {"max_iter": 4000, "tuning": {"child_iter": 300}}
     runs = [solve(p, "local", time_limit=30, seed=3, options=opts) for _ in range(2)]
     assert runs[0].success and np.array_equal(runs[0].labels, runs[1].labels)
     assert runs[0].iterations == 4000
     assert check_grouping(p, runs[0].labels, 8) == []
     # The same iteration budget without the population phase (one individual: plain tabu).
-    plain = solve(p, "local", time_limit=30, seed=3, options={"max_iter": 4000, "population": 1})
+    plain = solve(p, "local", time_limit=30, seed=3,
+                  options={"max_iter": 4000, "tuning": {"population": 1}})
     assert plain.success and plain.iterations == 4000
     assert check_grouping(p, plain.labels, 8) == []
     assert runs[0].objective > plain.objective
@@ -442,7 +444,7 @@ def test_hybrid_with_max_iter_stops_on_iterations_and_is_deterministic(monkeypat
                 group_sums=(GroupSum(coef, hi=3, name="at most 3 seniors"),),
                 slots=rng.random((n, 4)) < 0.7, slot_quorum=0.5)
     calls = _counting_repairs(monkeypatch)
-    options = {"max_iter": 5000, "lns_share": 0.9}
+    options = {"max_iter": 5000, "tuning": {"lns_share": 0.9}}
     runs = [solve(p, "hybrid", time_limit=60, seed=3, options=options) for _ in range(2)]
     assert np.array_equal(runs[0].labels, runs[1].labels)
     assert runs[0].iterations == runs[1].iterations == 5000

@@ -21,7 +21,7 @@ from ._hybrid import hybrid_loop
 from ._prep import prepare, violations
 from ._start import feasible_start, infeasible, scale_start
 from .outcome import Outcome
-from .plan import setting
+from .plan import given, setting
 
 __all__ = ["solve_fixed", "solve_exact", "solve_local", "solve_decomposed"]
 
@@ -156,7 +156,7 @@ def solve_local(problem: Problem, m: int, ctx: Context, budget: Budget, *,
         if pop >= 2 and prep.nu >= 4 * prep.m and prep.m >= 2:
             from .population import PopulationSearch
 
-            child_iter = int(ctx.options.get("child_iter", 2.5 * ts.params[2]))
+            child_iter = int(given(ctx.options, "child_iter") or 2.5 * ts.params[2])
             ps = PopulationSearch(prep, ts, ctx.rng, pop, child_iter)
             ps.run(deadline, max_iter, lambda v: ctx.progress(
                 v + prep.const, labels=lambda: prep.to_elements(ts.best_labels), n_groups=m,
@@ -226,7 +226,8 @@ def solve_decomposed(problem: Problem, m: int, ctx: Context, budget: Budget, *,
         # timed mode: a few sub-problems per worker thread each round (the reproducible
         # mode keeps the in-process batch, hence the in-process groups)
         executor = DaskMap(ctx.session, problem, ctx.options,
-                           auto_batch="batch" not in ctx.options and max_iter is None)
+                           auto_batch=given(ctx.options, "batch") is None
+                           and max_iter is None)
     ds = DecompositionSearch(problem, labels, ctx.rng, ctx.options, executor=executor)
     ctx.progress(ds.value, labels=ds.labels, n_groups=m)
     out = Outcome("feasible", n_groups=m, method=name, time_to_feasible=t_feasible,

@@ -8,7 +8,7 @@ import time
 from ..budget import Budget
 from ..problem import Problem
 from ._context import Context
-from .plan import setting
+from .plan import LNS_GROUPS, setting
 
 __all__ = ["hybrid_loop", "ITER_SECONDS", "MIN_DET_TIME", "REPAIR_SECONDS", "repair_counts"]
 
@@ -54,7 +54,7 @@ def hybrid_loop(problem: Problem, prep, ts, ctx: Context, budget: Budget, max_it
     deadline = budget.deadline
     m = prep.m
     share = float(setting(ctx.options, "lns_share"))
-    k = min(int(setting(ctx.options, "lns_groups")), m)
+    k = min(LNS_GROUPS, m)
     t_rep = float(setting(ctx.options, "lns_time"))
     if k < 2:
         ts.run_until(deadline, max_iter, on_slice)

@@ -62,22 +62,20 @@ def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, s
     workers : int, default=1
         CP-SAT search workers. The local search runs on one thread.
     options : dict, optional
-        Method options, checked against :data:`peermatch.solve.plan.OPTIONS` (unknown
-        ones, and ones the plan does not use, warn with :class:`SolverOptionWarning`):
+        Checked against :data:`peermatch.solve.plan.OPTIONS` (unknown ones, and ones the
+        plan does not use, warn with :class:`SolverOptionWarning` and are ignored):
 
         - ``max_iter`` (local, hybrid): total tabu iterations per group count; with it a
           run is reproducible (see Notes). The time limit still applies.
-        - ``tenure`` ``(min, max)``, ``depth`` (iterations without improvement ending a
-          round), ``strength`` ``(min, max)`` random swaps per perturbation.
-        - ``population`` (local, default 8): pool size of the population phase (group-based
-          crossover + tabu search); 0 or 1 runs one iterated tabu search instead.
-          ``child_iter`` (default ``2.5 * depth``): tabu iterations per child.
-        - ``lns_share`` (hybrid, default 0.3): share of time spent in CP-SAT repairs;
-          ``lns_groups`` (default 3) groups freed per repair; ``lns_time`` (default 1.0)
-          seconds per repair.
+        - ``threads`` (default 2 where the machine has them): threads that solve the
+          sub-problems of a large problem.
+        - ``decompose`` (default from 1,000 candidates): sub-problems of a few groups.
         - ``exact_max_n`` (auto, default 16): largest ``n`` sent to ``"exact"``.
-        - ``screen_share`` (default 0.3): share of time spent comparing group counts.
+        - ``fairness_share`` (default 0.5): see ``fairness``.
         - ``verbose``: CP-SAT search log.
+        - ``tuning``: a dict of the search's constants
+          (:data:`peermatch.solve.plan.TUNING`), for measuring them side by side; the
+          defaults are the ones the benchmark suite favoured.
     init : array-like of shape (n,) of int, optional
         A valid grouping to start from (a warm start: labels ``0..m-1``, every hard rule
         holding); it fixes the number of groups to ``max(init) + 1`` unless the problem
@@ -98,8 +96,8 @@ def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, s
         member's mean affinity to the rest of their group) first, then the total; between
         them the floor target is ``f0 + fairness * (f1 - f0)`` (see ``docs/fairness.md``).
         Local methods spend ``options["fairness_share"]`` (default 0.5) of the time on a
-        floor phase after the total-maximising search (``options["fairness_rounds"]``,
-        default 3, the rounds of its reweighted recovery; 0 skips it); ``"exact"`` adds the
+        floor phase after the total-maximising search (its reweighted recovery runs 3
+        rounds: the tuning constant ``fairness_rounds``); ``"exact"`` adds the
         floor to the CP-SAT model. The result then has ``floor``, ``floor_reference`` and
         ``objective_reference`` (floor and total before the floor phase).
     budget : peermatch.budget.Budget, optional
@@ -127,8 +125,8 @@ def solve(problem: Problem, method: str = "auto", *, time_limit: float = 10.0, s
     floor(n / min_size)``. With no negative affinity fewer, larger groups hold more pairs,
     so only the two smallest counts are screened; with no positive affinity the two
     largest; otherwise up to five counts spread over the range, then the neighbours of the
-    best one. Screening takes ``screen_share`` of the time in equal parts; the rest goes to
-    the best count, started from its screening result.
+    best one. Screening takes 30 % of the time in equal parts (the tuning constant
+    ``screen_share``); the rest goes to the best count, started from its screening result.
 
     **Determinism.** With ``max_iter`` and ``workers=1`` the same seed gives the same
     grouping (iterations, not seconds, drive the search; CP-SAT repairs then use a
@@ -234,8 +232,7 @@ def _floor_phase(problem: Problem, out: Outcome, ctx: Context) -> Outcome:
     m = int(out.n_groups)
     p_m = problem if problem.n_groups is not None else problem.with_groups(m)
     rounds_iter = ctx.options.get("max_iter")
-    opts = {k: v for k, v in ctx.options.items()
-            if k not in ("fairness_share", "fairness_rounds")}
+    opts = {k: v for k, v in ctx.options.items() if k != "fairness_share"}
     rounds = setting(ctx.options, "fairness_rounds")
     if rounds_iter is not None:
         opts["max_iter"] = max(1, int(rounds_iter) // 8)

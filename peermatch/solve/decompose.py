@@ -35,7 +35,7 @@ import numpy as np
 
 from .. import core
 from ..problem import Problem
-from .plan import default_threads, setting
+from .plan import default_threads, given, setting
 from .subproblems import (
     SUB_MEMBERS,
     RuleIndex,
@@ -98,8 +98,10 @@ class DecompositionSearch:
     rng : numpy.random.Generator
         Drives every choice (sub-problems, kernel seeds).
     options : dict
-        ``sub_size`` (members per sub-problem), ``sub_iter`` (tabu iterations per
-        sub-problem), ``tenure``/``depth``/``strength`` for the kernel.
+        Solver options: ``threads``, and the tuning constants of the decomposition
+        (``sub_size``, ``iter_share``, ``near_share``, ``pool``, ``batch``, ``lean``,
+        ``regroup``, ``descent_share``: :data:`peermatch.solve.plan.TUNING`) under
+        ``options["tuning"]``.
     executor : object, optional
         Solves each batch of :meth:`step` elsewhere: ``executor.map(search, batch,
         deadline, max_iter)`` returns one :class:`SubOutcome` (or None: dropped, e.g. a lost
@@ -119,7 +121,7 @@ class DecompositionSearch:
         self.pos = np.full(n, -1, dtype=np.int64)
         self.members_from_labels()
         mean_size = n / max(m, 1)
-        self.sub_size = int(self.options.get("sub_size", default_sub_size(n, m)))
+        self.sub_size = int(given(self.options, "sub_size") or default_sub_size(n, m))
         self.k = int(np.clip(round(self.sub_size / max(mean_size, 1.0)), 2, max(m, 2)))
         self.k = min(self.k, m)
         # With small groups, 24 groups (the default) are fewer than 240 members: the other
@@ -127,28 +129,24 @@ class DecompositionSearch:
         # (_large_rate). Neither wins everywhere: 24 groups of 4-6 gained on shared goals,
         # 240 members on mixed-sign tiers at 5,000 (benchmarks/options_ab.py).
         large = int(round(SUB_MEMBERS / max(mean_size, 1.0)))
-        self.k_large = (large if "sub_size" not in self.options and large > self.k
+        self.k_large = (large if given(self.options, "sub_size") is None and large > self.k
                         and 3 * large <= m else self.k)
         self._size_tally = np.zeros((2, 3))  # [gain, work, count]: default size, large
-        self.sub_iter = self.options.get("sub_iter")
         # kernel iterations per sub-problem, per member: where one descent covers the whole
         # problem, long runs on each sub-problem pay; with hundreds of groups to cover
         # (chunked descent), more and shorter ones do (measured at 1,000 and 10,000)
-        self._iter_share = float(self.options.get(
-            "iter_share", 0.65 if self._default_chunk() == n else 0.45))
+        self._iter_share = float(given(self.options, "iter_share")
+                                 or (0.65 if self._default_chunk() == n else 0.45))
         self.group_value = np.array([self._group_value(g) for g in range(m)])
         self.value = float(self.group_value.sum())
         self.stale = np.zeros(m)        # visits since the group last improved
         self.iterations = 0
         self.n_sub = 0
         self.n_improved = 0
-        self.descended = bool(setting(self.options, "skip_descent"))
+        self.descended = False
         #: "compiled" (the numba tabu kernel) or "numpy" (while the kernels compile)
         self.engine = "compiled"
         self.numpy_slice = 0.05
-        self.reconstructed = False
-        self._profiles = None
-        self._since_profiles = 0
         #: sub-problems per step (fixed: results never depend on the thread count) and
         #: threads that solve them
         self.batch = max(1, int(setting(self.options, "batch")))
@@ -158,7 +156,7 @@ class DecompositionSearch:
         self.scratch = [self.pos]
         self._bounds = problem.bounds_for(m)
         # lean sub-problems once their kernel is compiled (they give the same arrays, so
-        # switching never changes a result); options={"lean": False} turns them off
+        # switching never changes a result); the tuning constant lean=False turns them off
         self.lean = self.index.lean and bool(setting(self.options, "lean"))
         self.executor = executor
         #: regroup share (adapted: _regroup_rate); [count, gain] without and with one
@@ -213,30 +211,10 @@ class DecompositionSearch:
         at = int(rng.choice(len(free), p=p))
         seed = int(free[at])
         others = self._reach(seed, np.delete(free, at))
-        if setting(self.options, "pool_mode") == "profile" and len(free) > 8 * k:
-            # the pool: the groups nearest to the seed in affinity-profile space (groups
-            # whose members fit the seed's members), refreshed about once per pass
-            if self._profiles is None or self._since_profiles >= max(m // k, 1):
-                self._profiles = self._group_profiles()
-                self._since_profiles = 0
-            self._since_profiles += 1
-            P = self._profiles
-            d = ((P[others] - P[seed]) ** 2).sum(axis=1)
-            size = min(len(others), int(setting(self.options, "profile_pool")) * k)
-            pool = others[np.argpartition(d, size - 1)[:size]]
-            pool = pool[rng.permutation(len(pool))]
-            return self._top_neighbours(seed, pool, k)
-        if setting(self.options, "pool_mode") == "all":
-            # every group scored, then k - 1 drawn from the 2 (k - 1) best: the best
-            # partners, with enough randomness that a seed's sub-problems differ
-            score = self._cross_scores(seed, others)
-            top = others[np.argsort(-score, kind="stable")[:2 * (k - 1)]]
-            best = rng.choice(top, size=min(k - 1, len(top)), replace=False)
-            return np.sort(np.concatenate([[seed], best]))
         # a random pool, never all groups: a seed's fixed top neighbours would come back
-        # every time (less diversity, measured worse)
-        pool_size = min(len(others), int(setting(self.options, "pool")) * k,
-                        max(2 * k, int(setting(self.options, "pool_share") * (m - 1))))
+        # every time (less diversity, measured worse; so did a pool of the groups nearest
+        # in affinity profile)
+        pool_size = min(len(others), int(setting(self.options, "pool")) * k)
         pool = rng.choice(others, size=pool_size, replace=False)
         return self._top_neighbours(seed, pool, k)
 
@@ -250,17 +228,6 @@ class DecompositionSearch:
             return others
         ok = allowed[np.ix_(mem, others)].any(axis=0)
         return others[ok] if ok.any() else others
-
-    def _cross_scores(self, seed: int, pool: np.ndarray) -> np.ndarray:
-        """Mean affinity of each group of ``pool`` to the members of ``seed``."""
-        mem = self.members[seed]
-        sizes = np.array([len(self.members[g]) for g in pool])
-        if len(mem) == 0 or sizes.sum() == 0:
-            return np.zeros(len(pool))
-        cols = np.concatenate([self.members[g] for g in pool])
-        B = core.block(self.problem.affinity, mem, cols).sum(axis=0)
-        owner = np.repeat(np.arange(len(pool)), sizes)
-        return np.bincount(owner, weights=B, minlength=len(pool)) / np.maximum(sizes, 1)
 
     def _top_neighbours(self, seed: int, pool: np.ndarray, k: int) -> np.ndarray:
         """``seed`` and the ``k - 1`` groups of ``pool`` with the highest mean affinity to
@@ -285,8 +252,7 @@ class DecompositionSearch:
         from ._prep import prepare, violations
         from .construct import greedy
 
-        size = int(self.options.get("chunk_size", self._default_chunk()))
-        self.reconstructed = True
+        size = self._default_chunk()
         for groups in self._chunks(size):
             if time.perf_counter() >= deadline:
                 return
@@ -343,7 +309,7 @@ class DecompositionSearch:
         if self.problem.n <= 1.5 * size:
             return [np.arange(m)]
         self._passes = getattr(self, "_passes", 0) + 1
-        if setting(self.options, "chunk_order") == "similar" and self._passes > 1:
+        if self._passes > 1:
             # contiguous chunks of the similarity order, cut at a random offset each pass
             order = np.roll(self._group_order(), -int(rng.integers(m)))
             sizes = np.array([len(self.members[g]) for g in order])
@@ -381,9 +347,9 @@ class DecompositionSearch:
         return self._apply(groups, sub, prep, best_units, best_value, iters)
 
     def descend(self, deadline: float, on_improve=None) -> None:
-        """Phase 1: first-improvement descent on chunks of about ``chunk_size`` members,
-        new random chunks while a pass gains more than 0.05 %."""
-        size = int(self.options.get("chunk_size", self._default_chunk()))
+        """Phase 1: first-improvement descent on chunks of members (:meth:`_default_chunk`),
+        new chunks while a pass gains more than 0.05 %."""
+        size = self._default_chunk()
 
         def run(ts, prep):
             while time.perf_counter() < deadline:
@@ -416,8 +382,7 @@ class DecompositionSearch:
         ts = self._search(sub, prep, seed)
         if self._regroup_share > 0 and seed & 1 and len(groups) > 2 and not prep.flags[6]:
             ts.regroup((seed >> 1) % len(groups))
-        n_it = (int(max(50, self._iter_share * prep.nu)) if self.sub_iter is None
-                else int(self.sub_iter))
+        n_it = int(max(50, self._iter_share * prep.nu))
         if max_iter is not None:
             n_it = max(1, min(n_it, int(max_iter)))
         ts.run_until(deadline, ts.iterations + n_it)
@@ -665,8 +630,6 @@ class DecompositionSearch:
                 share = setting(self.options, "descent_share")
                 early = time.perf_counter() + float(share) * max(
                     deadline - time.perf_counter(), 0.0)
-                if not self.reconstructed and setting(self.options, "reconstruct"):
-                    self.reconstruct(early)
                 if on_improve is not None:
                     on_improve(self.value)
                 self.descend(early, on_improve)

@@ -218,12 +218,14 @@ def needs_rules(prep: Prepared) -> bool:
 
 def default_params(prep: Prepared, options: dict) -> np.ndarray:
     """Tabu tenure range, round depth, perturbation strength range, the affinities' lower
-    bound and the share of perturbations that start with a regroup (see docs/solver.md)."""
+    bound and the share of perturbations that start with a regroup (see docs/solver.md).
+    The first five are fixed formulas in the units per group and the units; only the
+    regroup share is a tuning constant (:data:`peermatch.solve.plan.TUNING`)."""
     nu, m = prep.nu, prep.m
     per = max(nu / max(m, 1), 1.0)
-    tmin, tmax = options.get("tenure", (max(2, int(0.1 * per) + 2), max(4, int(0.5 * per) + 5)))
-    depth = options.get("depth", int(max(50, 2 * nu)))
-    smin, smax = options.get("strength", (max(2, nu // 50), max(4, nu // 10)))
+    tmin, tmax = max(2, int(0.1 * per) + 2), max(4, int(0.5 * per) + 5)
+    depth = int(max(50, 2 * nu))
+    smin, smax = max(2, nu // 50), max(4, nu // 10)
     # lower bound on the affinities (bounds swap gains, so the kernel can skip blocks of
     # swaps that cannot be the best of an iteration)
     amin = float(np.min(prep.A)) if prep.A.size else 0.0
@@ -240,7 +242,7 @@ class TabuSearch:
     labels : ndarray of shape (nu,)
         A feasible unit labelling (every rule holds).
     options : dict
-        ``tenure``, ``depth``, ``strength`` (see :func:`default_params`).
+        Solver options; the tuning constant ``regroup`` is read (:func:`default_params`).
     seed : int
         Seed of numba's generator (per thread).
     """

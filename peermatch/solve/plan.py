@@ -34,9 +34,9 @@ from ..budget import SHARES
 from ..errors import ConfigError
 from ._result import SolverOptionWarning
 
-__all__ = ["METHODS", "OPTIONS", "Setting", "Plan", "plan", "check_options", "warn_unused",
-           "setting", "RECOVERY_ROUNDS",
-           "EXACT_MAX_N", "DECOMPOSE_N", "POPULATION", "default_threads"]
+__all__ = ["METHODS", "OPTIONS", "TUNING", "RETIRED", "Setting", "Plan", "plan",
+           "check_options", "warn_unused", "setting", "given", "RECOVERY_ROUNDS",
+           "EXACT_MAX_N", "DECOMPOSE_N", "POPULATION", "LNS_GROUPS", "default_threads"]
 
 #: Valid values of ``method``.
 METHODS = ("auto", "exact", "local", "hybrid")
@@ -49,15 +49,18 @@ EXACT_MAX_N = 16
 #: (:mod:`peermatch.solve.decompose`); below it, on the whole problem at once.
 DECOMPOSE_N = 1000
 
-#: Rounds of the floor phase's reweighted recovery (``options["fairness_rounds"]``).
+#: Rounds of the floor phase's reweighted recovery (tuning ``fairness_rounds``).
 RECOVERY_ROUNDS = 3
 
-#: Pool size of the population phase of ``method="local"`` (``options["population"]``).
+#: Pool size of the population phase of ``method="local"`` (tuning ``population``).
 POPULATION = 8
+
+#: Groups freed by each CP-SAT repair of ``method="hybrid"``.
+LNS_GROUPS = 3
 
 #: Share of the tabu search's perturbations, and of the decomposition's sub-problems, that
 #: start with a *regroup*: one group dissolved and rebuilt from the others' spare members
-#: (``options["regroup"]``). 0.1, 0.2 and 0.4 measured level over the programme families
+#: (tuning ``regroup``). 0.1, 0.2 and 0.4 measured level over the programme families
 #: (``benchmarks/families.py``), all ahead of 0 (+1.0 % on clustered communities).
 REGROUP = 0.2
 
@@ -75,15 +78,6 @@ def _number(lo: float | None = None, hi: float | None = None, integer: bool = Fa
             return False
         return (lo is None or v >= lo) and (hi is None or v <= hi)
     return check
-
-
-def _pair(v) -> bool:
-    return (isinstance(v, (tuple, list)) and len(v) == 2
-            and all(isinstance(x, Real) and not isinstance(x, bool) for x in v))
-
-
-def _choice(*values: str):
-    return lambda v: v in values
 
 
 def _any(v) -> bool:
@@ -108,79 +102,123 @@ _TABU = ("tabu", "population", "hybrid", "decomposition")
 _DEC = ("decomposition",)
 _SHARE = ("a number in [0, 1]", _number(0, 1))
 
-#: Every option of :func:`peermatch.solve.solve`, validated once, in one table.
+#: The options a caller sets, validated once, in one table. Everything else the search
+#: does is fixed by the problem or by :data:`TUNING`.
 OPTIONS: dict[str, Setting] = {
     "verbose": Setting(("any",), False, "a bool"),
     # the reproducible mode, part of the call's budget: every plan honours it
     "max_iter": Setting(("any",), None, "a number >= 1", _number(1)),
-    "tenure": Setting(_TABU, "from the units per group", "a (min, max) pair", _pair),
-    "depth": Setting(_TABU, "max(50, 2 * units)", "an int >= 1", _number(1)),
-    "strength": Setting(_TABU, "from the units", "a (min, max) pair", _pair),
-    "lns_share": Setting(("hybrid",), SHARES["hybrid.repair"], *_SHARE),
-    "lns_groups": Setting(("hybrid",), 3, "an int >= 0", _number(0)),
-    "lns_time": Setting(("hybrid",), 1.0, "a number > 0", _number(0)),
+    "threads": Setting(_DEC, "min(2, cores)", "an int >= 1", _number(1)),
+    "decompose": Setting(("any",), f"n >= {DECOMPOSE_N} or a feature affinity", "a bool"),
     "exact_max_n": Setting(("auto",), EXACT_MAX_N, "an int >= 0", _number(0)),
-    "screen_share": Setting(("count",), SHARES["solve.screen"], *_SHARE),
+    "fairness_share": Setting(("floor",), SHARES["solve.floor"], *_SHARE),
+    "tuning": Setting(("any",), {}, "a dict of names from peermatch.solve.plan.TUNING",
+                      lambda v: isinstance(v, Mapping)),
+}
+
+#: The search's constants, reached through ``options={"tuning": {...}}``: for measuring
+#: them side by side (``benchmarks/options_ab.py`` runs the programme families of
+#: ``benchmarks/families.py`` with and without a change), not for getting a good grouping.
+#: Each default is the one the families' median favoured, or one a test shortens
+#: (``child_iter``, ``lns_time``); docs/solver.md (*The search's constants*) gives the
+#: figures.
+TUNING: dict[str, Setting] = {
     "population": Setting(("population", "tabu"), POPULATION, "an int >= 0", _number(0)),
     "child_iter": Setting(("population",), "2.5 * depth", "a number >= 1", _number(1)),
-    "decompose": Setting(("any",), f"n >= {DECOMPOSE_N} or a feature affinity", "a bool"),
+    "regroup": Setting(_TABU, REGROUP, *_SHARE),
+    "lns_share": Setting(("hybrid",), SHARES["hybrid.repair"], *_SHARE),
+    "lns_time": Setting(("hybrid",), 1.0, "a number > 0", _number(0)),
+    "screen_share": Setting(("count",), SHARES["solve.screen"], *_SHARE),
     "sub_size": Setting(_DEC, "min(n, 240, 24 groups)", "an int >= 2", _number(2)),
-    "sub_iter": Setting(_DEC, "from the sub-problem size", "an int >= 1", _number(1)),
-    "chunk_size": Setting(_DEC, "from n", "an int >= 1", _number(1)),
-    "chunk_order": Setting(_DEC, "similar", "'similar' or 'random'",
-                           _choice("similar", "random")),
-    "reconstruct": Setting(_DEC, False, "a bool"),
+    "iter_share": Setting(_DEC, "0.65 (one chunk) or 0.45", "a number > 0", _number(0)),
     "near_share": Setting(_DEC, 0.9, *_SHARE),
     "pool": Setting(_DEC, 12, "an int >= 1", _number(1)),
-    "pool_share": Setting(_DEC, 1.0, "a number > 0", _number(0)),
-    "pool_mode": Setting(_DEC, "random", "'random', 'profile' or 'all'",
-                         _choice("random", "profile", "all")),
     "batch": Setting(_DEC, 4, "an int >= 1", _number(1)),
-    "threads": Setting(_DEC, "min(2, cores)", "an int >= 1", _number(1)),
-    "profile_pool": Setting(_DEC, 4, "an int >= 1", _number(1)),
+    # lean sub-problems give the same arrays as full ones: False is for checking that
     "lean": Setting(_DEC, True, "a bool"),
-    "regroup": Setting(_TABU, REGROUP, *_SHARE),
     "descent_share": Setting(_DEC, SHARES["decompose.descent"], *_SHARE),
-    "iter_share": Setting(_DEC, "0.65 (one chunk) or 0.45", "a number > 0", _number(0)),
-    "skip_descent": Setting(_DEC, False, "a bool"),
-    "fairness_share": Setting(("floor",), SHARES["solve.floor"], *_SHARE),
     "fairness_rounds": Setting(("floor",), RECOVERY_ROUNDS, "an int >= 0",
                                _number(0, integer=True)),
 }
 
+#: Options of earlier versions that are now fixed, with why (said in the warning).
+RETIRED: dict[str, str] = {
+    **dict.fromkeys(("tenure", "depth", "strength"),
+                    "the tabu search derives it from the units per group"),
+    "lns_groups": "CP-SAT repairs free 3 groups",
+    "sub_iter": "the tuning constant 'iter_share' sets the iterations per sub-problem",
+    "chunk_size": "descent chunks hold the whole problem up to 6,000 members, else 2,000",
+    **dict.fromkeys(("pool_share", "pool_mode", "profile_pool"),
+                    "sub-problems draw a random pool of partner groups (the other pools "
+                    "measured no better)"),
+    "chunk_order": "descent chunks follow the groups' similarity order",
+    "reconstruct": "measured no better than the streaming construction's grouping",
+    "skip_descent": "the descent always runs first",
+}
+
 
 def setting(options: Mapping[str, Any], name: str) -> Any:
-    """The value of option ``name``: the one given, else its default in :data:`OPTIONS`
-    (for options whose default depends on the problem, engines compute it themselves).
+    """The value of option or tuning constant ``name``: the one given (a tuning constant
+    in ``options["tuning"]``), else its default in :data:`OPTIONS` or :data:`TUNING` (where
+    the default depends on the problem it is a string: see :func:`given`).
 
-    >>> setting({}, "lns_groups"), setting({"lns_groups": 2}, "lns_groups")
-    (3, 2)
+    >>> setting({}, "pool"), setting({"tuning": {"pool": 3}}, "pool")
+    (12, 3)
     """
+    if name in TUNING:
+        return (options.get("tuning") or {}).get(name, TUNING[name].default)
     return options.get(name, OPTIONS[name].default)
 
 
+def given(options: Mapping[str, Any], name: str) -> Any:
+    """The value given for option or tuning constant ``name``, else None (the engine
+    then computes the default from the problem).
+
+    >>> given({"tuning": {"sub_size": 60}}, "sub_size"), given({}, "sub_size")
+    (60, None)
+    """
+    if name in TUNING:
+        return (options.get("tuning") or {}).get(name)
+    return options.get(name)
+
+
+def _check_value(name: str, s: Setting, value: Any, where: str) -> None:
+    if s.check(value):
+        return
+    if name == "fairness_rounds":
+        raise ConfigError(f"The {where} must be an int >= 0 (0 skips the reweighted "
+                          f"recovery). Got {value!r} instead.")
+    raise ConfigError(f"The {where} must be {s.accepts}. Got {value!r} instead.")
+
+
 def check_options(options: Mapping[str, Any] | None) -> dict:
-    """``options`` as a dict, each known value checked against :data:`OPTIONS`.
+    """``options`` as a dict, each known value checked against :data:`OPTIONS`, and each
+    entry of ``options["tuning"]`` against :data:`TUNING`.
 
-    Unknown names are left in (the caller warns about them, with the plan); a value of
-    the wrong kind is a :class:`~peermatch.errors.ConfigError`.
+    Unknown option names are left in (the caller warns about them, with the plan; the
+    engines never read them); a value of the wrong kind, or an unknown tuning name, is a
+    :class:`~peermatch.errors.ConfigError`.
 
-    >>> check_options({"lns_share": 0.5})
-    {'lns_share': 0.5}
-    >>> check_options({"lns_share": 2})
+    >>> check_options({"max_iter": 500, "tuning": {"regroup": 0.1}})
+    {'max_iter': 500, 'tuning': {'regroup': 0.1}}
+    >>> check_options({"tuning": {"pool": 0}})
     Traceback (most recent call last):
     ...
-    peermatch.errors.ConfigError: The 'lns_share' option must be a number in [0, 1]. Got 2 instead.
+    peermatch.errors.ConfigError: The 'pool' tuning constant must be an int >= 1. Got 0 instead.
     """
     out = dict(options or {})
     for name, value in out.items():
-        s = OPTIONS.get(name)
-        if s is None or s.check(value):
-            continue
-        if name == "fairness_rounds":
-            raise ConfigError("The 'fairness_rounds' option must be an int >= 0 (0 skips the "
-                              f"reweighted recovery). Got {value!r} instead.")
-        raise ConfigError(f"The {name!r} option must be {s.accepts}. Got {value!r} instead.")
+        if name in OPTIONS:
+            _check_value(name, OPTIONS[name], value, f"{name!r} option")
+    tuning = out.get("tuning") or {}
+    unknown = sorted(set(tuning) - set(TUNING))
+    if unknown:
+        raise ConfigError(f"Unknown tuning constant(s) {', '.join(map(repr, unknown))}. "
+                          f"Known: {', '.join(TUNING)}.")
+    for name, value in tuning.items():
+        _check_value(name, TUNING[name], value, f"{name!r} tuning constant")
+    if "tuning" in out:
+        out["tuning"] = dict(tuning)
     return out
 
 
@@ -219,7 +257,11 @@ class Plan:
     reasons : dict of str
         One sentence per part.
     unused : tuple of str
-        Options given that this plan does not read (:func:`solve` warns about them).
+        Options (and tuning constants) given that this plan does not read
+        (:func:`solve` warns about them).
+    tuning : tuple of (str, value)
+        The tuning constants given (:data:`TUNING`), printed with the plan so that a
+        run's label says when the search was not the default one.
     blocks : int
         Independent parts solved one after the other (1: the whole problem at once); set
         by :func:`~peermatch.solve.solve` when allowed groups split the problem.
@@ -237,6 +279,7 @@ class Plan:
     reasons: dict = field(default_factory=dict, compare=False)
     unused: tuple[str, ...] = ()
     blocks: int = 1
+    tuning: tuple[tuple[str, Any], ...] = ()
 
     def with_blocks(self, k: int) -> Plan:
         """This plan, with the problem split into ``k`` independent parts."""
@@ -283,6 +326,9 @@ class Plan:
                          f"{self.reasons['blocks']}")
         if self.compile_fallback:
             lines.append("  (timed mode: a numpy search runs while the kernels compile)")
+        if self.tuning:
+            lines.append("  tuning:   " + ", ".join(f"{k}={v!r}" for k, v in self.tuning)
+                         + "  -- search constants not at their defaults")
         if self.unused:
             lines.append(f"  options not used by this plan: {', '.join(self.unused)}")
         return "\n".join(lines)
@@ -337,7 +383,7 @@ def _search(engine: str, decompose: bool, why_dec: str, options: Mapping) -> tup
         return "decomposition", why_dec + ", descent then tabu search"
     if engine == "hybrid":
         return "hybrid LNS", (f"{why_dec}; tabu slices, CP-SAT repairs of "
-                              f"{setting(options, 'lns_groups')} groups")
+                              f"{LNS_GROUPS} groups")
     pop = int(setting(options, "population"))
     if pop >= 2:
         return "population", (f"population = {pop} >= 2: crossover of tabu searches "
@@ -427,10 +473,12 @@ def plan(problem, method: str = "auto", options: Mapping[str, Any] | None = None
              compile_fallback=engine != "exact" and options.get("max_iter") is None,
              reasons=reasons)
     used = p.uses()
-    unused = tuple(sorted(k for k in options if k in OPTIONS
-                          and not used.intersection(OPTIONS[k].used_by)))
-    if unused:
-        p = Plan(**{**p.__dict__, "unused": unused})
+    tuning = options.get("tuning") or {}
+    unused = tuple(sorted(
+        [k for k in options if k in OPTIONS and not used.intersection(OPTIONS[k].used_by)]
+        + [k for k in tuning if not used.intersection(TUNING[k].used_by)]))
+    if unused or tuning:
+        p = Plan(**{**p.__dict__, "unused": unused, "tuning": tuple(sorted(tuning.items()))})
     return p
 
 
@@ -439,9 +487,12 @@ def warn_unused(p: Plan, options: Mapping, stacklevel: int = 3) -> None:
     not read."""
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
-        warnings.warn(f"Unknown solver options: {', '.join(unknown)}. Known options: "
-                      f"{', '.join(sorted(OPTIONS))}.", SolverOptionWarning,
-                      stacklevel=stacklevel)
+        why = [f" '{k}': {RETIRED[k]}." if k in RETIRED else
+               f" '{k}' is a tuning constant: options={{'tuning': {{'{k}': ...}}}}."
+               for k in unknown if k in RETIRED or k in TUNING]
+        warnings.warn(f"Unknown solver options (ignored): {', '.join(unknown)}. Known "
+                      f"options: {', '.join(sorted(OPTIONS))}." + "".join(why),
+                      SolverOptionWarning, stacklevel=stacklevel)
     if p.unused:
         warnings.warn(f"Solver options not used by this plan ({p.search}): "
                       f"{', '.join(p.unused)}.", SolverOptionWarning, stacklevel=stacklevel)

@@ -25,7 +25,7 @@ __all__ = ["SUB_MEMBERS", "SUB_GROUPS", "default_sub_size", "SubProblem", "RuleI
 _EPS = 1e-9
 
 
-#: Members and groups per sub-problem at most (``options["sub_size"]`` sets the members).
+#: Members and groups per sub-problem at most (the tuning constant ``sub_size`` sets the members).
 SUB_MEMBERS, SUB_GROUPS = 240, 24
 
 
