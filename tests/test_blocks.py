@@ -190,3 +190,26 @@ def test_ctrl_c_in_a_part_keeps_a_valid_grouping():
     assert info["success"] and info["interrupted"] and info["breaks"] == []
     # the solver's own record: the parts left got their construction, not their share
     assert info["wall"] < 0.5 * 60
+
+
+def test_a_part_one_sub_problem_would_cover_gets_the_whole_part_search(monkeypatch):
+    """At scale the parts keep the decomposition, except a part so small that one
+    sub-problem would hold most of its groups: that one gets the whole-part search."""
+    from peermatch.solve import _solve
+
+    real = _solve.solve
+    searches = []
+
+    def spy(problem, *args, **kwargs):
+        r = real(problem, *args, **kwargs)
+        searches.append((problem.n, r.plan.search))
+        return r
+
+    monkeypatch.setattr(_solve, "solve", spy)
+    # a tier of 1,000 in 84 groups (sub-problems of 20 groups) and one of 196 in 14
+    p = _tiers([1000, 196], [84, 14], seed=3, min_size=10, max_size=16)
+    res = real(p, "local", time_limit=120, seed=0, options={"max_iter": 3000})
+    assert res.success and res.plan.blocks == 2
+    assert sorted(searches) == [(196, "population"), (1000, "decomposition")]
+    assert _breaks(p, res.labels) == []
+    assert res.objective == pytest.approx(_value(p.affinity, res.labels), rel=1e-9)

@@ -27,6 +27,7 @@ from ._context import Context
 from ._prep import violations
 from ._result import SolverOptionWarning
 from .outcome import Outcome
+from .subproblems import nearly_whole
 
 __all__ = ["independent_blocks", "restrict", "solve_blocks", "BLOCK_CELLS_MAX"]
 
@@ -149,8 +150,10 @@ def solve_blocks(problem: Problem, parts, meth: str, ctx: Context, solve_one) ->
         if ctx.plan.decompose:
             # the parts keep the whole's scale: sub-problems of a few groups, not the
             # population search a part of its size would get on its own (measured better
-            # on tiers of a few hundred candidates each)
-            opts.setdefault("decompose", True)
+            # on tiers of a few hundred candidates each), unless one sub-problem would be
+            # nearly the whole part (then the whole-part search is better: nearly_whole)
+            opts.setdefault("decompose", not (isinstance(sub.affinity, np.ndarray)
+                                              and nearly_whole(rows.size, groups.size)))
         if max_iter is not None:
             opts["max_iter"] = max(1, round(int(max_iter) * rows.size / n))
         t0 = ctx.elapsed()

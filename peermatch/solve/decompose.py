@@ -41,6 +41,7 @@ from .subproblems import (
     RuleIndex,
     SubProblem,
     default_sub_size,
+    sub_groups,
     subproblem,
     write_back,
 )
@@ -122,8 +123,7 @@ class DecompositionSearch:
         self.members_from_labels()
         mean_size = n / max(m, 1)
         self.sub_size = int(given(self.options, "sub_size") or default_sub_size(n, m))
-        self.k = int(np.clip(round(self.sub_size / max(mean_size, 1.0)), 2, max(m, 2)))
-        self.k = min(self.k, m)
+        self.k = sub_groups(self.sub_size, n, m)
         # With small groups, 24 groups (the default) are fewer than 240 members: the other
         # size is then tried too, and each size's share follows its gain per unit of work
         # (_large_rate). Neither wins everywhere: 24 groups of 4-6 gained on shared goals,
