@@ -135,8 +135,9 @@ class DecompositionSearch:
         # kernel iterations per sub-problem, per member: where one descent covers the whole
         # problem, long runs on each sub-problem pay; with hundreds of groups to cover
         # (chunked descent), more and shorter ones do (measured at 1,000 and 10,000)
-        self._iter_share = float(given(self.options, "iter_share")
-                                 or (0.65 if self._default_chunk() == n else 0.45))
+        share = given(self.options, "iter_share")
+        self._iter_share = float((0.65 if self._default_chunk() == n else 0.45)
+                                 if share is None else share)
         self.group_value = np.array([self._group_value(g) for g in range(m)])
         self.value = float(self.group_value.sum())
         self.stale = np.zeros(m)        # visits since the group last improved
