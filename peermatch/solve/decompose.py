@@ -212,9 +212,10 @@ class DecompositionSearch:
         at = int(rng.choice(len(free), p=p))
         seed = int(free[at])
         others = self._reach(seed, np.delete(free, at))
-        # a random pool, never all groups: a seed's fixed top neighbours would come back
-        # every time (less diversity, measured worse; so did a pool of the groups nearest
-        # in affinity profile)
+        # a random pool of pool * k groups, not all of them where there are more: a seed's
+        # fixed top neighbours would come back every time (less diversity, measured worse;
+        # so did a pool of the groups nearest in affinity profile). Up to about 12 * k
+        # groups (1,000 candidates) the pool is every group.
         pool_size = min(len(others), int(setting(self.options, "pool")) * k)
         pool = rng.choice(others, size=pool_size, replace=False)
         return self._top_neighbours(seed, pool, k)
