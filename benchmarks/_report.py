@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -32,3 +34,16 @@ def parse_size(text: str) -> tuple[int, float]:
         return int(n), float(t)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected n:seconds, got {text!r}") from None
+
+
+def load_families():
+    """``benchmarks/families.py`` as a module (the programme families and their runners),
+    for the scripts that run peermatch on them."""
+    if "_bench_families" in sys.modules:
+        return sys.modules["_bench_families"]
+    path = Path(__file__).resolve().parent / "families.py"
+    spec = importlib.util.spec_from_file_location("_bench_families", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["_bench_families"] = module
+    spec.loader.exec_module(module)
+    return module

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import importlib.util
 import json
 import platform
 import sys
@@ -28,6 +27,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 if str(HERE.parent) not in sys.path:
     sys.path.insert(0, str(HERE.parent))
+if str(HERE) not in sys.path:  # _report, last: benchmarks/distributed.py must not shadow dask's
+    sys.path.append(str(HERE))
+
+from _report import load_families  # noqa: E402
 
 from peermatch.solve import solve, violations  # noqa: E402
 
@@ -35,16 +38,8 @@ FIELDS = ["date", "cpu", "family", "n", "T_s", "seed", "cores", "options", "scor
           "diff_pct", "violations"]
 
 
-def _families():
-    spec = importlib.util.spec_from_file_location("_bench_families", HERE / "families.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["_bench_families"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def main(argv: list[str] | None = None) -> int:
-    F = _families()
+    F = load_families()
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--size", type=F.parse_size, default=F.parse_size("1000:10"),
                     metavar="N:SECONDS")

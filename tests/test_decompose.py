@@ -543,3 +543,40 @@ def test_with_small_groups_both_sub_problem_sizes_are_tried_and_the_better_gets_
     # groups of 10: 24 groups are 240 members already, one size
     p10 = Problem(A, min_size=8, max_size=12, n_groups=80)
     assert DecompositionSearch(p10, np.arange(n) % 80, np.random.default_rng(1)).k_large == 24
+
+
+def test_dense_block_kernel_copies_the_block_numpy_takes():
+    """The compiled block of a dense matrix (built without the GIL) holds numpy's
+    ``A[np.ix_(rows, rows)]`` entry for entry, read by plain loops."""
+    from peermatch.solve import _kernels_sub
+
+    rng = np.random.default_rng(3)
+    A = rng.normal(size=(50, 50))
+    rows = np.sort(rng.choice(50, size=17, replace=False)).astype(np.int64)
+    B = _kernels_sub.dense_block(A, rows)
+    assert B.shape == (17, 17) and B.flags.c_contiguous
+    for a in range(17):
+        for b in range(17):
+            assert B[a, b] == A[rows[a], rows[b]]
+
+
+def test_one_long_tabu_slice_is_the_same_search_as_many_short_ones():
+    """``run_until(first=...)`` only changes how the iterations are cut into kernel calls:
+    the grouping, the best value and the iteration count come out the same."""
+    from peermatch.solve._prep import prepare
+    from peermatch.solve.local import TabuSearch
+
+    rng = np.random.default_rng(4)
+    A = rng.random((60, 60))
+    A = (A + A.T) / 2
+    np.fill_diagonal(A, 0.0)
+    p = Problem(A, min_size=4, max_size=6, n_groups=12, cannot_link=[(0, 1), (2, 3)])
+    prep = prepare(p, 12)
+    start = prep.to_units(np.arange(60) % 12)
+    out = []
+    for first in (1, 700):
+        ts = TabuSearch(prep, start, {}, seed=11)
+        ts.run_until(float("inf"), 700, first=first)
+        out.append((ts.iterations, ts.best_value, ts.best_labels.tolist(), ts.state[0].tolist()))
+    assert out[0][0] == out[1][0] == 700
+    assert out[0] == out[1]

@@ -3,8 +3,10 @@
 Internal module. At 10,000 candidates and more the decomposition solves thousands of
 ~160-member sub-problems; building each one in numpy and scipy (a feature block, the
 conflict graph restricted to the members, a validated :class:`~peermatch.problem.Problem`)
-cost more than solving it. These kernels do the two expensive parts in one pass each and
-give exactly the numbers the numpy path gives (same operations in the same order), so
+cost more than solving it. These kernels do the expensive parts (the block of the
+affinity, feature or dense, and the conflict graph) in one pass each, without holding the
+GIL (the decomposition's threads build sub-problems side by side), and give exactly the
+numbers the numpy path gives (same operations in the same order), so
 which path ran never changes a result.
 
 ``READY`` is set once :func:`compile_now` has compiled (or loaded) them; callers use the
@@ -19,7 +21,7 @@ from numba.extending import intrinsic
 
 from .._jitcfg import CACHE
 
-__all__ = ["READY", "compile_now", "feature_block", "sub_conflicts"]
+__all__ = ["READY", "compile_now", "feature_block", "dense_block", "sub_conflicts"]
 
 #: True once the kernels are compiled (or loaded from the disk cache) in this process.
 READY = False
@@ -109,6 +111,19 @@ def feature_block(rows, cols, Gb, Xb, gsize, inv, sector, cal, w, use, out):
 
 
 @njit(cache=CACHE, nogil=True)
+def dense_block(A, rows):
+    """``A[np.ix_(rows, rows)]`` as a new C-contiguous array: the same numbers (a copy),
+    without holding the GIL, so a second thread's sub-problem is built meanwhile."""
+    s = rows.size
+    out = np.empty((s, s), dtype=A.dtype)
+    for a in range(s):
+        Ai = A[rows[a]]
+        for b in range(s):
+            out[a, b] = Ai[rows[b]]
+    return out
+
+
+@njit(cache=CACHE, nogil=True)
 def sub_conflicts(rows, pos, cl_ptr, cl_idx, cq_ptr, cq_idx):
     """The conflict graph of the members ``rows`` as a CSR ``(ptr, idx)`` over local
     indices: cannot-link pairs (CSR ``cl_ptr``/``cl_idx`` over all candidates) and pairs
@@ -171,13 +186,14 @@ def sub_conflicts(rows, pos, cl_ptr, cl_idx, cq_ptr, cq_idx):
 
 
 def compile_now() -> None:
-    """Compile (or load from the disk cache) both kernels on tiny inputs; sets ``READY``."""
+    """Compile (or load from the disk cache) the kernels on tiny inputs; sets ``READY``."""
     global READY
     r = np.array([0, 1], dtype=np.intp)
     bits = np.ones((2, 1), dtype=np.uint64)
     out = np.empty((2, 2))
     feature_block(r, r, bits, bits, np.ones(2), np.ones(2), np.zeros(2, dtype=np.int64),
                   np.zeros((2, 2)), np.ones(4), np.ones(4, dtype=np.bool_), out)
+    dense_block(out, r)
     ptr = np.array([0, 1, 2], dtype=np.int64)
     sub_conflicts(np.array([0, 1], dtype=np.int64), np.array([0, 1], dtype=np.int64),
                   ptr, np.array([1, 0], dtype=np.int64), ptr, np.array([0, 0], dtype=np.int64))

@@ -387,14 +387,16 @@ class DecompositionSearch:
         n_it = int(max(50, self._iter_share * prep.nu))
         if max_iter is not None:
             n_it = max(1, min(n_it, int(max_iter)))
-        ts.run_until(deadline, ts.iterations + n_it)
+        # one kernel call for the whole run (a few milliseconds), not slices growing from
+        # one iteration: the same result (the kernel's state carries over bit for bit)
+        ts.run_until(deadline, ts.iterations + n_it, first=n_it)
         return sub, prep, ts.best_labels, ts.best_value, ts.iterations
 
     def _lean(self, groups: np.ndarray, pos: np.ndarray):
         """The sub-problem of ``groups`` and its prepared arrays, built directly (no
         Problem, no scipy): the same arrays :func:`subproblem` + ``prepare`` give when the
         rules are sizes, cannot-link pairs and clique sets (``RuleIndex.lean``)."""
-        from ._kernels_sub import sub_conflicts
+        from ._kernels_sub import dense_block, sub_conflicts
         from ._prep import Prepared
 
         ix = self.index
@@ -403,7 +405,11 @@ class DecompositionSearch:
         gpos = np.full(self.m, -1, dtype=np.int64)
         gpos[groups] = np.arange(k)
         local = gpos[self.labels[rows]]
-        A = np.ascontiguousarray(core.block(self.problem.affinity, rows), dtype=np.float64)
+        A = self.problem.affinity
+        if isinstance(A, np.ndarray) and A.dtype == np.float64 and A.flags.c_contiguous:
+            A = dense_block(A, rows)  # the same copy as numpy's, without the GIL
+        else:
+            A = np.ascontiguousarray(core.block(A, rows), dtype=np.float64)
         pos[rows] = np.arange(s)
         try:
             conf_ptr, conf_idx = sub_conflicts(rows, pos, ix.cl_ptr, ix.cl_idx, ix.cq_ptr,
