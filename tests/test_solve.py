@@ -465,3 +465,41 @@ def test_a_small_max_iter_pays_for_no_repair(monkeypatch):
     res = solve(p, "hybrid", time_limit=60, seed=0, options={"max_iter": 300})
     assert res.iterations == 300 and check_grouping(p, res.labels, 12) == []
     assert calls == []
+
+
+def test_pool_is_sized_by_the_children_the_budget_holds():
+    from peermatch.solve import plan as plan_mod
+    from peermatch.solve._prep import prepare
+    from peermatch.solve.construct import greedy
+    from peermatch.solve.local import TabuSearch
+    from peermatch.solve.population import PopulationSearch, pool_size
+
+    lo, hi, per = plan_mod.POPULATION, plan_mod.POPULATION_MAX, plan_mod.CHILDREN_PER_MEMBER
+    assert pool_size(0) == lo and pool_size(10 ** 9) == hi
+    assert [pool_size(c) for c in range(0, 40 * per, per)] == sorted(
+        pool_size(c) for c in range(0, 40 * per, per))
+    assert pool_size(per * (lo + 3)) == lo + 3
+
+    rng = np.random.default_rng(8)
+    A = rng.random((48, 48))
+    A = (A + A.T) / 2
+    p = Problem(A, min_size=6, max_size=10, n_groups=6)
+    prep = prepare(p, 6)
+    sizes = {}
+    for max_iter in (40 * 20, 40 * 400, 40 * 4000):
+        ts = TabuSearch(prep, greedy(prep, np.random.default_rng(0)), {}, seed=1)
+        ps = PopulationSearch(prep, ts, np.random.default_rng(2), None, child_iter=40)
+        ps.run(float("inf"), max_iter)
+        assert ts.iterations == max_iter
+        # the first member's run took one child's budget; the rest sizes the pool
+        sizes[max_iter] = ps.pop_size
+        assert ps.pop_size == pool_size(max_iter / 40 - 1)
+        if max_iter / 40 - 1 >= ps.pop_size + 4:
+            assert len(ps.pool) == ps.pop_size  # (distinct local optima: 48 candidates)
+        assert check_grouping(p, prep.to_elements(ps.best), 6) == []
+    assert sizes[40 * 20] == lo and sizes[40 * 4000] == hi
+    # a fixed pool is kept whatever the budget
+    ts = TabuSearch(prep, greedy(prep, np.random.default_rng(0)), {}, seed=1)
+    ps = PopulationSearch(prep, ts, np.random.default_rng(2), 5, child_iter=40)
+    ps.run(float("inf"), 40 * 4000)
+    assert ps.pop_size == 5

@@ -152,8 +152,8 @@ def solve_local(problem: Problem, m: int, ctx: Context, budget: Budget, *,
     if hybrid:
         hybrid_loop(problem, prep, ts, ctx, budget, max_iter, on_slice)
     else:
-        pop = int(setting(ctx.options, "population"))
-        if pop >= 2 and prep.nu >= 4 * prep.m and prep.m >= 2:
+        pop = given(ctx.options, "population")  # None: sized by the budget
+        if (pop is None or int(pop) >= 2) and prep.nu >= 4 * prep.m and prep.m >= 2:
             from .population import PopulationSearch
 
             child_iter = int(given(ctx.options, "child_iter") or 2.5 * ts.params[2])

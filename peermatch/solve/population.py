@@ -23,8 +23,9 @@ import time
 import numpy as np
 
 from ._prep import F_CANNOT_LINK, Prepared, violations
+from .plan import CHILDREN_PER_MEMBER, POPULATION, POPULATION_MAX
 
-__all__ = ["crossover", "PopulationSearch"]
+__all__ = ["crossover", "PopulationSearch", "pool_size"]
 
 
 def crossover(prep: Prepared, pa: np.ndarray, pb: np.ndarray,
@@ -143,6 +144,17 @@ def _complete(prep: Prepared, child: np.ndarray, size: np.ndarray,
     return child
 
 
+def pool_size(children: float) -> int:
+    """The pool for a budget of ``children`` children: one member per
+    ``CHILDREN_PER_MEMBER`` of them, between ``POPULATION`` and ``POPULATION_MAX``
+    (:mod:`peermatch.solve.plan` gives the figures behind them).
+
+    >>> pool_size(60), pool_size(400), pool_size(5000)
+    (8, 13, 20)
+    """
+    return int(min(max(round(children / CHILDREN_PER_MEMBER), POPULATION), POPULATION_MAX))
+
+
 def _canonical(lab: np.ndarray) -> np.ndarray:
     """Labels renumbered by first appearance (equal for equal partitions)."""
     _, first, inv = np.unique(lab, return_index=True, return_inverse=True)
@@ -160,18 +172,19 @@ class PopulationSearch:
     ts : TabuSearch
         Started from a feasible grouping; reused for every child.
     rng : numpy.random.Generator
-    pop_size : int
-        Pool size.
+    pop_size : int or None
+        Pool size; None sizes it by the budget (:func:`pool_size`).
     child_iter : int
         Tabu iterations spent on each pool member / child.
     """
 
-    def __init__(self, prep: Prepared, ts, rng: np.random.Generator, pop_size: int,
+    def __init__(self, prep: Prepared, ts, rng: np.random.Generator, pop_size: int | None,
                  child_iter: int):
         self.prep = prep
         self.ts = ts
         self.rng = rng
-        self.pop_size = max(2, int(pop_size))
+        self.sized_by_budget = pop_size is None
+        self.pop_size = POPULATION if pop_size is None else max(2, int(pop_size))
         self.child_iter = max(1, int(child_iter))
         self.pool: list[np.ndarray] = []
         self.values: list[float] = []
@@ -247,15 +260,17 @@ class PopulationSearch:
         self._insert(lab, val)
         if on_slice is not None:
             on_slice(self.best_value)
-        # Too little budget for a population (pool + a few children): keep searching from
-        # the first member. With max_iter the decision uses iterations only (reproducible).
-        need = self.pop_size + 4
+        # The children the budget holds, at the first member's pace; with max_iter from
+        # iterations only (reproducible). They size the pool, and with too few for a
+        # population (pool + a few children) the search goes on from the first member.
         if max_iter is not None:
-            short = max_iter - ts.iterations < need * self.child_iter
+            children = (max_iter - ts.iterations) / self.child_iter
         else:
-            short = deadline - time.perf_counter() < need * (time.perf_counter() - t0) * (
-                self.child_iter / max(ts.iterations - it0, 1))
-        if short and not done():
+            per_child = (time.perf_counter() - t0) * self.child_iter / max(ts.iterations - it0, 1)
+            children = (deadline - time.perf_counter()) / max(per_child, 1e-9)
+        if self.sized_by_budget:
+            self.pop_size = pool_size(children)
+        if children < self.pop_size + 4 and not done():
             ts.run_until(deadline, max_iter,
                          None if on_slice is None else lambda: on_slice(ts.best_value))
             self.best_value = max(self.best_value, ts.best_value)
