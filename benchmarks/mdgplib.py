@@ -3,7 +3,8 @@
 Usage::
 
     python benchmarks/mdgplib.py [FILE ...] --time-limit literature|SECONDS \\
-        --out results.csv --assignments DIR [--seed S] [--workers W] [--method M]
+        --out results.csv --assignments DIR [--seed S] [--workers W] [--method M] \\
+        [--options JSON]
 
 Without FILE arguments every ``*.txt`` instance of the instance folder is run (default
 ``../shared/benchmarks/mdgplib`` relative to the repository root, or ``--folder``).
@@ -12,14 +13,17 @@ Without FILE arguments every ``*.txt`` instance of the instance folder is run (d
 kernels are compiled (or loaded from cache) once before the first timed run, like a
 process start-up; each run's time limit includes everything else.
 
-Writes one CSV row per instance and ``DIR/<instance>.txt`` with n lines, the 0-based group
-of element i on line i; prints the mean gap per (type, n, ds/ss).
+``--options`` passes solver options (JSON, e.g. ``'{"tuning": {"population": 8}}'`` to
+run the search with a constant changed). Writes one CSV row per instance and
+``DIR/<instance>.txt`` with n lines, the 0-based group of element i on line i; prints the
+mean gap per (type, n, ds/ss).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import platform
 import re
@@ -74,6 +78,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--method", default="local")
+    ap.add_argument("--options", type=json.loads, default=None,
+                    help='solver options as JSON, e.g. \'{"tuning": {"population": 8}}\'')
     args = ap.parse_args(argv)
 
     files = args.files or sorted(args.folder.glob("*_n*_*s_*.txt"))
@@ -85,7 +91,7 @@ def main(argv=None) -> int:
     cpu = cpu_name()
     rows = []
     fields = ["instance", "n", "m", "objective", "seconds", "best_known", "gap_pct", "method",
-              "seed", "workers", "time_limit", "cpu"]
+              "seed", "workers", "time_limit", "options", "cpu"]
     with open(args.out, "w", newline="") as fh:
         out = csv.DictWriter(fh, fieldnames=fields)
         out.writeheader()
@@ -97,7 +103,7 @@ def main(argv=None) -> int:
                      else float(args.time_limit))
             t = time.perf_counter()
             res = solve(Problem(A, bounds=bounds), args.method, time_limit=limit,
-                        seed=args.seed, workers=args.workers)
+                        seed=args.seed, workers=args.workers, options=args.options)
             secs = time.perf_counter() - t
             value = score(A, bounds, res.labels)
             best = bks.get(name, float("nan"))
@@ -105,7 +111,8 @@ def main(argv=None) -> int:
             row = {"instance": name, "n": n, "m": len(bounds), "objective": round(value, 4),
                    "seconds": round(secs, 3), "best_known": best, "gap_pct": round(gap, 4),
                    "method": res.method, "seed": args.seed, "workers": args.workers,
-                   "time_limit": limit, "cpu": cpu}
+                   "time_limit": limit, "options": json.dumps(args.options or {}),
+                   "cpu": cpu}
             out.writerow(row)
             fh.flush()
             rows.append(row)

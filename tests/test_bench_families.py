@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -111,3 +114,30 @@ def test_options_ab_writes_one_checked_row_per_option_set(tmp_path, capsys):
     assert float(rows[1]["diff_pct"]) == pytest.approx(100 * (second - first) / abs(first),
                                                        abs=1e-3)
     assert "mixed-tiers-small" in capsys.readouterr().out
+
+
+def test_mdgplib_script_scores_each_instance_with_the_options_given(tmp_path, capsys):
+    import csv
+
+    from peermatch.mdgplib import read_best_known, read_instance, score
+
+    mdg = load_benchmark("mdgplib")
+    folder = Path(__file__).parent / "data" / "mdgplib"
+    files = [folder / "Geo_n012_ds_01.txt", folder / "RanInt_n012_ss_01.txt"]
+    out = tmp_path / "r.csv"
+    mdg.main([*map(str, files), "--time-limit", "5", "--out", str(out), "--assignments",
+              str(tmp_path / "labels"),
+              "--options", '{"max_iter": 300, "tuning": {"population": 1}}'])
+    rows = list(csv.DictReader(open(out)))
+    assert [r["instance"] for r in rows] == [f.stem for f in files]
+    best = read_best_known(folder / "BKS.csv")
+    for r, f in zip(rows, files, strict=True):
+        assert json.loads(r["options"]) == {"max_iter": 300, "tuning": {"population": 1}}
+        A, bounds = read_instance(f)
+        labels = np.loadtxt(tmp_path / "labels" / f"{f.stem}.txt", dtype=int)
+        # the row's objective is the written grouping's, re-scored from the instance
+        assert float(r["objective"]) == pytest.approx(score(A, bounds, labels), abs=1e-3)
+        gap = 100 * (best[f.stem] - score(A, bounds, labels)) / best[f.stem]
+        assert float(r["gap_pct"]) == pytest.approx(gap, abs=1e-3)
+        assert gap >= -1e-6  # these best-known values are proven optima
+    assert "RanInt" in capsys.readouterr().out
